@@ -1,1 +1,193 @@
-//! Shared helpers for the integration tests in `tests/tests`.
+//! Helpers for the integration tests in `tests/tests`: an embedded router on a free
+//! loopback port, and a raw WebSocket WAMP peer that sends and receives single messages.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use wamp_router::{Router, RouterBuilder, RouterHandle};
+use wamp_runtime::proto::{Dict, Id, Message, Value};
+use wamp_runtime::Serializer;
+
+/// How long a test waits for any one message before it fails.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// A router builder on a free loopback port with realms `realm1` and `realm2`.
+pub fn router() -> RouterBuilder {
+    Router::builder()
+        .listen("127.0.0.1:0".parse().expect("address"))
+        .realm("realm1")
+        .realm("realm2")
+}
+
+/// Starts [`router`] with its defaults.
+pub async fn start_router() -> RouterHandle {
+    router().start().await.expect("router starts")
+}
+
+/// A WAMP peer speaking raw WebSocket frames.
+pub struct RawPeer {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The serializer negotiated.
+    pub serializer: Serializer,
+    /// The session ID, once joined.
+    pub session: Id,
+}
+
+/// The roles a test peer announces.
+pub fn all_roles() -> Dict {
+    let mut roles = Dict::new();
+    for r in ["publisher", "subscriber", "caller", "callee"] {
+        roles.insert(r.into(), Value::Dict(Dict::new()));
+    }
+    let mut details = Dict::new();
+    details.insert("roles".into(), Value::Dict(roles));
+    details
+}
+
+impl RawPeer {
+    /// Opens a WebSocket offering the given subprotocols.
+    pub async fn connect_with(
+        url: &str,
+        protocols: &str,
+    ) -> Result<
+        (WebSocketStream<MaybeTlsStream<TcpStream>>, Option<String>),
+        tokio_tungstenite::tungstenite::Error,
+    > {
+        let mut req = url.into_client_request()?;
+        if !protocols.is_empty() {
+            req.headers_mut().insert(
+                "sec-websocket-protocol",
+                HeaderValue::from_str(protocols).expect("header"),
+            );
+        }
+        let (ws, resp) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req))
+            .await
+            .expect("connect in time")?;
+        let chosen = resp
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((ws, chosen))
+    }
+
+    /// Opens a WebSocket speaking `serializer`, without joining.
+    pub async fn connect(url: &str, serializer: Serializer) -> RawPeer {
+        let (ws, chosen) = Self::connect_with(url, serializer.subprotocol())
+            .await
+            .expect("connects");
+        assert_eq!(chosen.as_deref(), Some(serializer.subprotocol()));
+        RawPeer {
+            ws,
+            serializer,
+            session: 0,
+        }
+    }
+
+    /// Connects and joins `realm`, returning the peer with its session ID set.
+    pub async fn join(url: &str, serializer: Serializer, realm: &str) -> RawPeer {
+        let mut p = Self::connect(url, serializer).await;
+        p.send(&Message::Hello {
+            realm: realm.into(),
+            details: all_roles(),
+        })
+        .await;
+        match p.recv().await {
+            Message::Welcome { session, .. } => p.session = session,
+            other => panic!("expected WELCOME, got {other:?}"),
+        }
+        p
+    }
+
+    /// Sends one message.
+    pub async fn send(&mut self, msg: &Message) {
+        let frame = self.serializer.encode(msg).expect("encode");
+        self.send_frame(frame).await;
+    }
+
+    /// Sends raw bytes in a frame of the serializer's kind (text for JSON).
+    pub async fn send_frame(&mut self, frame: Bytes) {
+        let m = if self.serializer.is_binary() {
+            WsMessage::Binary(frame)
+        } else {
+            WsMessage::Text(String::from_utf8(frame.to_vec()).expect("utf-8").into())
+        };
+        self.ws.send(m).await.expect("send");
+    }
+
+    /// Sends a JSON text frame as written.
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(WsMessage::Text(text.to_owned().into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next frame's bytes, or `None` when the connection closed.
+    pub async fn recv_frame(&mut self) -> Option<Bytes> {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame in time");
+            match next {
+                Some(Ok(WsMessage::Text(t))) => return Some(Bytes::from(t)),
+                Some(Ok(WsMessage::Binary(b))) => return Some(b),
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// The next message; panics on timeout or close.
+    pub async fn recv(&mut self) -> Message {
+        let frame = self.recv_frame().await.expect("connection still open");
+        self.serializer
+            .decode(&frame)
+            .expect("router sends valid messages")
+    }
+
+    /// Expects nothing to arrive within `d`.
+    pub async fn expect_silence(&mut self, d: Duration) {
+        if let Ok(Some(Ok(m))) = tokio::time::timeout(d, self.ws.next()).await {
+            panic!("expected nothing, got {m:?}");
+        }
+    }
+
+    /// Expects the connection to close (after any messages, which are returned).
+    pub async fn until_closed(&mut self) -> Vec<Message> {
+        let mut got = Vec::new();
+        while let Some(f) = self.recv_frame().await {
+            got.push(self.serializer.decode(&f).expect("valid"));
+        }
+        got
+    }
+
+    /// Expects an ABORT with `reason`, then the connection to close; returns the ABORT message text.
+    pub async fn expect_abort(&mut self, reason: &str) -> String {
+        let msgs = self.until_closed().await;
+        match msgs.as_slice() {
+            [Message::Abort { reason: r, details }] => {
+                assert_eq!(r, reason, "ABORT reason");
+                details
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            }
+            other => panic!("expected one ABORT {reason}, got {other:?}"),
+        }
+    }
+
+    /// Closes the WebSocket without GOODBYE.
+    pub async fn drop_connection(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}

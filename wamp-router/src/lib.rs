@@ -1,1 +1,232 @@
-//! router
+//! A WAMP router: realms with a broker and a dealer, over WebSocket with JSON, MessagePack
+//! and CBOR.
+//!
+//! Embed it in a tokio program:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wamp_router::RouterError> {
+//! let router = wamp_router::Router::builder()
+//!     .listen("127.0.0.1:0".parse().expect("address"))
+//!     .realm("realm1")
+//!     .start()
+//!     .await?;
+//! println!("listening on ws://{}/ws", router.local_addr());
+//! router.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod broker;
+mod dealer;
+mod listener;
+mod realm;
+mod session;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use wamp_runtime::proto::uri::UriRule;
+use wamp_runtime::proto::IdSequence;
+
+use crate::realm::Realm;
+
+/// Errors starting a router.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The configuration is not valid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// Limits and timeouts of a router.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    /// The largest message accepted, in bytes (default 16 MiB). Larger ones end the session
+    /// with ABORT `wamp.error.protocol_violation`.
+    pub max_message_size: usize,
+    /// How long a connection may take to complete its handshake and say HELLO (default 10 s).
+    pub hello_timeout: Duration,
+    /// How long a session has to answer the router's GOODBYE at shutdown (default 2 s).
+    pub goodbye_timeout: Duration,
+    /// The capacity of each session's outbound queue, in messages (default 1024). When it is
+    /// full, events to that session are dropped and counted; other messages disconnect it.
+    pub outbound_queue: usize,
+    /// How topic and procedure URIs are checked (default: loose).
+    pub uri_rule: UriRule,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: 16 * 1024 * 1024,
+            hello_timeout: Duration::from_secs(10),
+            goodbye_timeout: Duration::from_secs(2),
+            outbound_queue: 1024,
+            uri_rule: UriRule::Loose,
+        }
+    }
+}
+
+/// The entry point: `Router::builder()`.
+pub struct Router;
+
+impl Router {
+    /// A builder with the defaults: 127.0.0.1:8080, no realms until one is added.
+    pub fn builder() -> RouterBuilder {
+        RouterBuilder {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            realms: Vec::new(),
+            config: RouterConfig::default(),
+        }
+    }
+}
+
+/// Configures and starts a router.
+#[derive(Debug, Clone)]
+pub struct RouterBuilder {
+    listen: SocketAddr,
+    realms: Vec<String>,
+    config: RouterConfig,
+}
+
+impl RouterBuilder {
+    /// The WebSocket listening address (port 0 picks a free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Adds a realm.
+    pub fn realm(mut self, name: impl Into<String>) -> Self {
+        self.realms.push(name.into());
+        self
+    }
+
+    /// Replaces all limits and timeouts.
+    pub fn config(mut self, config: RouterConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The largest message accepted, in bytes.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
+    /// How long a new connection has to say HELLO.
+    pub fn hello_timeout(mut self, timeout: Duration) -> Self {
+        self.config.hello_timeout = timeout;
+        self
+    }
+
+    /// The capacity of each session's outbound queue.
+    pub fn outbound_queue(mut self, messages: usize) -> Self {
+        self.config.outbound_queue = messages;
+        self
+    }
+
+    /// Binds the listener and starts serving.
+    pub async fn start(self) -> Result<RouterHandle, RouterError> {
+        if self.realms.is_empty() {
+            return Err(RouterError::Config("at least one realm is needed".into()));
+        }
+        if self.config.outbound_queue == 0 {
+            return Err(RouterError::Config(
+                "outbound_queue must be at least 1".into(),
+            ));
+        }
+        let ids = Arc::new(IdSequence::new());
+        let mut realms = HashMap::new();
+        for name in &self.realms {
+            if !wamp_runtime::proto::is_valid_uri(name, UriRule::Loose) {
+                return Err(RouterError::Config(format!("invalid realm name {name:?}")));
+            }
+            realms.insert(
+                name.clone(),
+                Arc::new(Realm::new(name.clone(), self.config.uri_rule, ids.clone())),
+            );
+        }
+        let listener =
+            TcpListener::bind(self.listen)
+                .await
+                .map_err(|source| RouterError::Bind {
+                    addr: self.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| RouterError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let inner = Arc::new(RouterInner {
+            config: self.config,
+            realms,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        });
+        let accept = tokio::spawn(listener::websocket::accept_loop(listener, inner.clone()));
+        tracing::info!(%local_addr, realms = ?self.realms, "router listening (WebSocket)");
+        Ok(RouterHandle {
+            local_addr,
+            inner,
+            accept,
+        })
+    }
+}
+
+/// Shared state of a running router.
+pub(crate) struct RouterInner {
+    pub config: RouterConfig,
+    pub realms: HashMap<String, Arc<Realm>>,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
+/// A running router.
+pub struct RouterHandle {
+    local_addr: SocketAddr,
+    inner: Arc<RouterInner>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl RouterHandle {
+    /// The address the router listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The WebSocket URL of the router (`ws://ADDR/ws`).
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.local_addr)
+    }
+
+    /// The number of sessions joined to a realm right now.
+    pub fn session_count(&self, realm: &str) -> usize {
+        self.inner
+            .realms
+            .get(realm)
+            .map_or(0, |r| r.session_count())
+    }
+
+    /// Stops accepting, sends GOODBYE `wamp.close.system_shutdown` to every session, waits
+    /// for their replies (bounded by the goodbye timeout) and returns when all are closed.
+    pub async fn shutdown(self) {
+        self.inner.shutdown.cancel();
+        let _ = self.accept.await;
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        tracing::info!("router stopped");
+    }
+}

@@ -1,0 +1,145 @@
+//! The broker's subscription index: who receives an event published to a topic.
+//!
+//! It only decides; the realm delivers. Subscriptions are shared: every session that
+//! subscribes to the same topic with the same match policy gets the same subscription ID.
+
+use std::collections::{HashMap, HashSet};
+
+use wamp_runtime::proto::uri::{self, MatchPolicy};
+use wamp_runtime::proto::{Id, IdSequence};
+
+/// One subscription: a topic pattern and its subscribers.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub topic: String,
+    pub policy: MatchPolicy,
+    pub subscribers: HashSet<Id>,
+}
+
+/// A matching subscription for a publication.
+pub(crate) struct Match<'a> {
+    pub id: Id,
+    pub sub: &'a Subscription,
+}
+
+/// The subscription index of one realm.
+#[derive(Debug, Default)]
+pub(crate) struct Broker {
+    subs: HashMap<Id, Subscription>,
+    by_topic: HashMap<(MatchPolicy, String), Id>,
+    /// Subscriptions with a prefix or wildcard pattern, scanned on publish.
+    patterns: HashSet<Id>,
+    by_session: HashMap<Id, HashSet<Id>>,
+}
+
+impl Broker {
+    /// Adds `session` to the subscription for `(policy, topic)`, creating it if needed.
+    pub fn subscribe(
+        &mut self,
+        ids: &IdSequence,
+        session: Id,
+        topic: &str,
+        policy: MatchPolicy,
+    ) -> Id {
+        let key = (policy, topic.to_owned());
+        let id = match self.by_topic.get(&key) {
+            Some(id) => *id,
+            None => {
+                let id = ids.next_id();
+                self.by_topic.insert(key, id);
+                self.subs.insert(
+                    id,
+                    Subscription {
+                        topic: topic.to_owned(),
+                        policy,
+                        subscribers: HashSet::new(),
+                    },
+                );
+                if policy != MatchPolicy::Exact {
+                    self.patterns.insert(id);
+                }
+                id
+            }
+        };
+        if let Some(sub) = self.subs.get_mut(&id) {
+            sub.subscribers.insert(session);
+        }
+        self.by_session.entry(session).or_default().insert(id);
+        id
+    }
+
+    /// Removes `session` from subscription `id`; false when it was not subscribed.
+    pub fn unsubscribe(&mut self, session: Id, id: Id) -> bool {
+        let removed = self
+            .by_session
+            .get_mut(&session)
+            .is_some_and(|set| set.remove(&id));
+        if removed {
+            self.drop_subscriber(session, id);
+        }
+        removed
+    }
+
+    fn drop_subscriber(&mut self, session: Id, id: Id) {
+        let empty = match self.subs.get_mut(&id) {
+            Some(sub) => {
+                sub.subscribers.remove(&session);
+                sub.subscribers.is_empty()
+            }
+            None => false,
+        };
+        if empty {
+            if let Some(sub) = self.subs.remove(&id) {
+                self.by_topic.remove(&(sub.policy, sub.topic));
+            }
+            self.patterns.remove(&id);
+        }
+    }
+
+    /// Removes every subscription of a session that leaves.
+    pub fn remove_session(&mut self, session: Id) {
+        for id in self.by_session.remove(&session).unwrap_or_default() {
+            self.drop_subscriber(session, id);
+        }
+    }
+
+    /// The subscriptions matching a concrete topic.
+    pub fn matching<'a>(&'a self, topic: &str) -> Vec<Match<'a>> {
+        let mut out = Vec::new();
+        if let Some(id) = self.by_topic.get(&(MatchPolicy::Exact, topic.to_owned())) {
+            if let Some(sub) = self.subs.get(id) {
+                out.push(Match { id: *id, sub });
+            }
+        }
+        for id in &self.patterns {
+            if let Some(sub) = self.subs.get(id) {
+                if uri::matches(&sub.topic, sub.policy, topic) {
+                    out.push(Match { id: *id, sub });
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_ids_and_cleanup() {
+        let ids = IdSequence::new();
+        let mut b = Broker::default();
+        let a = b.subscribe(&ids, 1, "com.t", MatchPolicy::Exact);
+        let a2 = b.subscribe(&ids, 2, "com.t", MatchPolicy::Exact);
+        let p = b.subscribe(&ids, 2, "com", MatchPolicy::Prefix);
+        assert_eq!(a, a2);
+        assert_ne!(a, p);
+        assert_eq!(b.matching("com.t").len(), 2);
+        assert!(b.unsubscribe(1, a));
+        assert!(!b.unsubscribe(1, a));
+        b.remove_session(2);
+        assert!(b.matching("com.t").is_empty());
+        assert!(b.subs.is_empty() && b.by_topic.is_empty() && b.patterns.is_empty());
+    }
+}

@@ -1,0 +1,3 @@
+//! Accept loops, one module per transport.
+
+pub(crate) mod websocket;

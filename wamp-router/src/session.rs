@@ -1,0 +1,320 @@
+//! One connection's WAMP session state machine: HELLO, WELCOME, the established session's
+//! requests, and GOODBYE or ABORT. It does not know the transport: a listener feeds it
+//! decoded messages and sends what it queues.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use wamp_runtime::proto::{close, code, error, uri, Dict, Id, Message, Value};
+use wamp_runtime::Serializer;
+
+use crate::realm::{Outbound, Peer, Realm};
+use crate::RouterInner;
+
+/// What the transport loop does after a message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Close,
+}
+
+enum State {
+    /// Waiting for HELLO.
+    Handshake,
+    /// Joined a realm.
+    Established { realm: Arc<Realm>, id: Id },
+    /// The router sent GOODBYE and waits for the reply.
+    ShuttingDown { realm: Arc<Realm>, id: Id },
+    /// Nothing more is accepted.
+    Closed,
+}
+
+/// The router side of one session.
+pub(crate) struct Session {
+    router: Arc<RouterInner>,
+    serializer: Serializer,
+    tx: mpsc::Sender<Outbound>,
+    kill: CancellationToken,
+    state: State,
+}
+
+const ROLES: [&str; 4] = ["publisher", "subscriber", "caller", "callee"];
+
+impl Session {
+    pub fn new(
+        router: Arc<RouterInner>,
+        serializer: Serializer,
+        tx: mpsc::Sender<Outbound>,
+        kill: CancellationToken,
+    ) -> Self {
+        Self {
+            router,
+            serializer,
+            tx,
+            kill,
+            state: State::Handshake,
+        }
+    }
+
+    /// Whether HELLO was answered with WELCOME.
+    pub fn is_established(&self) -> bool {
+        matches!(self.state, State::Established { .. })
+    }
+
+    async fn send(&self, msg: Message) {
+        // Our own replies wait for room in the queue: backpressure on this session's reader.
+        let _ = self.tx.send(Outbound::Message(msg)).await;
+    }
+
+    /// Ends the session with ABORT.
+    pub async fn abort(&mut self, reason: &str, message: impl Into<String>) -> Flow {
+        let message = message.into();
+        tracing::info!(serializer = %self.serializer, reason, "aborting session: {message}");
+        self.send(Message::abort(reason, message)).await;
+        self.leave();
+        Flow::Close
+    }
+
+    /// Ends the session for a protocol violation.
+    pub async fn violation(&mut self, message: impl Into<String>) -> Flow {
+        self.abort(error::PROTOCOL_VIOLATION, message).await
+    }
+
+    /// The router is shutting down: say GOODBYE and wait for the peer's reply.
+    pub async fn begin_shutdown(&mut self) -> Flow {
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Established { realm, id } => {
+                self.send(Message::goodbye(close::SYSTEM_SHUTDOWN)).await;
+                self.state = State::ShuttingDown { realm, id };
+                Flow::Continue
+            }
+            other => {
+                self.state = other;
+                self.leave();
+                Flow::Close
+            }
+        }
+    }
+
+    /// Removes the session from its realm (idempotent).
+    pub fn leave(&mut self) {
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Established { realm, id } | State::ShuttingDown { realm, id } => {
+                realm.leave(id);
+                tracing::info!(session = id, realm = realm.name(), "session left");
+            }
+            State::Handshake | State::Closed => {}
+        }
+    }
+
+    /// Handles one message from the peer.
+    pub async fn handle(&mut self, msg: Message) -> Flow {
+        match &self.state {
+            State::Handshake => match msg {
+                Message::Hello { realm, details } => self.hello(realm, details).await,
+                other => {
+                    self.violation(format!("{} received before HELLO", other.name()))
+                        .await
+                }
+            },
+            State::Established { realm, id } => {
+                let (realm, id) = (realm.clone(), *id);
+                self.established(&realm, id, msg).await
+            }
+            State::ShuttingDown { .. } => match msg {
+                Message::Goodbye { .. } | Message::Abort { .. } => {
+                    self.leave();
+                    Flow::Close
+                }
+                _ => Flow::Continue,
+            },
+            State::Closed => Flow::Close,
+        }
+    }
+
+    async fn hello(&mut self, realm_name: String, details: Dict) -> Flow {
+        let roles = details.get("roles").and_then(Value::as_dict);
+        if !roles.is_some_and(|r| ROLES.iter().any(|k| r.contains_key(*k))) {
+            return self
+                .violation("HELLO.Details.roles must announce at least one of publisher, subscriber, caller, callee")
+                .await;
+        }
+        if !uri::is_valid_uri(&realm_name, uri::UriRule::Loose) {
+            return self
+                .abort(
+                    error::INVALID_URI,
+                    format!("invalid realm URI {realm_name:?}"),
+                )
+                .await;
+        }
+        let Some(realm) = self.router.realms.get(&realm_name).cloned() else {
+            return self
+                .abort(
+                    error::NO_SUCH_REALM,
+                    format!("no realm {realm_name:?} on this router"),
+                )
+                .await;
+        };
+        if let Some(methods) = details.get("authmethods").and_then(Value::as_list) {
+            if !methods.is_empty() && !methods.iter().any(|m| m.as_str() == Some("anonymous")) {
+                return self
+                    .abort(
+                        error::NO_AUTH_METHOD,
+                        "none of the offered authentication methods is enabled (only anonymous)",
+                    )
+                    .await;
+            }
+        }
+        let authid = format!("anonymous-{:x}", wamp_runtime::proto::global_id());
+        let authrole = "anonymous".to_string();
+        let id = realm.join(Peer {
+            tx: self.tx.clone(),
+            kill: self.kill.clone(),
+            serializer: self.serializer,
+            authid: authid.clone(),
+            authrole: authrole.clone(),
+            dropped_events: Arc::new(AtomicU64::new(0)),
+        });
+        tracing::info!(session = id, realm = %realm_name, serializer = %self.serializer, "session joined");
+        let mut welcome = Dict::new();
+        welcome.insert("realm".into(), Value::Str(realm_name));
+        welcome.insert("authid".into(), Value::Str(authid));
+        welcome.insert("authrole".into(), Value::Str(authrole));
+        welcome.insert("authmethod".into(), Value::Str("anonymous".into()));
+        welcome.insert("authprovider".into(), Value::Str("static".into()));
+        welcome.insert("roles".into(), Value::Dict(router_roles()));
+        welcome.insert(
+            "agent".into(),
+            Value::Str(concat!("wamp-router-rs/", env!("CARGO_PKG_VERSION")).into()),
+        );
+        self.state = State::Established { realm, id };
+        self.send(Message::Welcome {
+            session: id,
+            details: welcome,
+        })
+        .await;
+        Flow::Continue
+    }
+
+    async fn established(&mut self, realm: &Realm, id: Id, msg: Message) -> Flow {
+        let reply = match msg {
+            Message::Subscribe {
+                request,
+                options,
+                topic,
+            } => realm.subscribe(id, request, &options, &topic),
+            Message::Unsubscribe {
+                request,
+                subscription,
+            } => realm.unsubscribe(id, request, subscription),
+            Message::Publish {
+                request,
+                options,
+                topic,
+                payload,
+            } => realm.publish(id, request, &options, &topic, payload),
+            Message::Register {
+                request,
+                options,
+                procedure,
+            } => realm.register(id, request, &options, &procedure),
+            Message::Unregister {
+                request,
+                registration,
+            } => realm.unregister(id, request, registration),
+            Message::Call {
+                request,
+                options,
+                procedure,
+                payload,
+            } => realm.call(id, request, &options, &procedure, payload),
+            Message::Yield {
+                request,
+                options,
+                payload,
+            } => {
+                realm.yield_result(id, request, &options, payload);
+                None
+            }
+            Message::Error {
+                request_type: code::INVOCATION,
+                request,
+                details,
+                error,
+                payload,
+            } => {
+                realm.invocation_error(id, request, details, error, payload);
+                None
+            }
+            Message::Error { request_type, .. } => {
+                return self
+                    .violation(format!(
+                        "ERROR for a {} is not something a client sends",
+                        wamp_runtime::proto::message::name_of(request_type)
+                    ))
+                    .await;
+            }
+            Message::Cancel { request, .. } => {
+                tracing::debug!(
+                    session = id,
+                    request,
+                    "CANCEL ignored: call canceling is not enabled"
+                );
+                None
+            }
+            Message::Goodbye { .. } => {
+                self.send(Message::goodbye(close::GOODBYE_AND_OUT)).await;
+                self.leave();
+                return Flow::Close;
+            }
+            Message::Abort { reason, .. } => {
+                tracing::info!(session = id, reason, "peer aborted the session");
+                self.leave();
+                return Flow::Close;
+            }
+            Message::Hello { .. } => {
+                return self
+                    .violation("HELLO received on an established session")
+                    .await
+            }
+            other => {
+                return self
+                    .violation(format!(
+                        "{} is not a message a client sends to a router",
+                        other.name()
+                    ))
+                    .await;
+            }
+        };
+        if let Some(reply) = reply {
+            self.send(reply).await;
+        }
+        Flow::Continue
+    }
+}
+
+/// The roles and features this router announces in WELCOME: only what it really does.
+fn router_roles() -> Dict {
+    let feature_dict = |names: &[&str]| {
+        let mut f = Dict::new();
+        for n in names {
+            f.insert((*n).to_string(), Value::Bool(true));
+        }
+        let mut role = Dict::new();
+        role.insert("features".into(), Value::Dict(f));
+        Value::Dict(role)
+    };
+    let mut roles = Dict::new();
+    roles.insert(
+        "broker".into(),
+        feature_dict(&[
+            "publisher_exclusion",
+            "subscriber_blackwhite_listing",
+            "pattern_based_subscription",
+        ]),
+    );
+    roles.insert("dealer".into(), feature_dict(&[]));
+    roles
+}
