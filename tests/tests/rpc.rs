@@ -1,0 +1,338 @@
+//! The dealer against the real router: registration, calls, results, errors, and calls whose
+//! callee or caller vanishes.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use tests::{start_router, RawPeer};
+use wamp_runtime::dict;
+use wamp_runtime::proto::{code, error, Dict, Id, Message, Payload, Value};
+use wamp_runtime::Serializer;
+
+async fn register(p: &mut RawPeer, request: Id, procedure: &str) -> Id {
+    p.send(&Message::Register {
+        request,
+        options: Dict::new(),
+        procedure: procedure.into(),
+    })
+    .await;
+    match p.recv().await {
+        Message::Registered {
+            request: r,
+            registration,
+        } if r == request => registration,
+        other => panic!("expected REGISTERED, got {other:?}"),
+    }
+}
+
+fn call(request: Id, procedure: &str, payload: Payload) -> Message {
+    Message::Call {
+        request,
+        options: Dict::new(),
+        procedure: procedure.into(),
+        payload,
+    }
+}
+
+fn expect_error(m: Message, request_type: u64, request: Id, uri: &str) -> Payload {
+    match m {
+        Message::Error {
+            request_type: t,
+            request: r,
+            error: e,
+            payload,
+            ..
+        } => {
+            assert_eq!((t, r, e.as_str()), (request_type, request, uri));
+            payload
+        }
+        other => panic!("expected ERROR {uri}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn call_invocation_yield_result_across_all_serializer_pairs() {
+    let r = start_router().await;
+    for callee_ser in Serializer::ALL {
+        for caller_ser in Serializer::ALL {
+            let mut callee = RawPeer::join(&r.url(), callee_ser, "realm1").await;
+            let mut caller = RawPeer::join(&r.url(), caller_ser, "realm1").await;
+            let reg = register(&mut callee, 1, "com.example.add").await;
+            let args = Payload::new(
+                vec![2.into(), 3.into(), Value::Bytes(vec![9, 8])],
+                dict! { "mode" => "sum", "unicode" => "héllo €" },
+            );
+            caller
+                .send(&call(77, "com.example.add", args.clone()))
+                .await;
+            let Message::Invocation {
+                request: inv,
+                registration,
+                payload,
+                ..
+            } = callee.recv().await
+            else {
+                panic!("INVOCATION expected")
+            };
+            assert_eq!(registration, reg);
+            assert_eq!(payload, args, "{caller_ser} -> {callee_ser}");
+            let result = Payload::new(vec![5.into()], dict! { "exact" => true });
+            callee
+                .send(&Message::Yield {
+                    request: inv,
+                    options: Dict::new(),
+                    payload: result.clone(),
+                })
+                .await;
+            match caller.recv().await {
+                Message::Result {
+                    request: 77,
+                    payload,
+                    ..
+                } => assert_eq!(payload, result),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn callee_errors_reach_the_caller_intact() {
+    let r = start_router().await;
+    let mut callee = RawPeer::join(&r.url(), Serializer::MsgPack, "realm1").await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    register(&mut callee, 1, "com.example.div").await;
+    caller
+        .send(&call(
+            5,
+            "com.example.div",
+            Payload::args(vec![1.into(), 0.into()]),
+        ))
+        .await;
+    let Message::Invocation { request: inv, .. } = callee.recv().await else {
+        panic!()
+    };
+    let err_payload = Payload::new(vec!["division by zero".into()], dict! { "limit" => 0 });
+    callee
+        .send(&Message::Error {
+            request_type: code::INVOCATION,
+            request: inv,
+            details: Dict::new(),
+            error: "com.example.error.div_by_zero".into(),
+            payload: err_payload.clone(),
+        })
+        .await;
+    let payload = expect_error(
+        caller.recv().await,
+        code::CALL,
+        5,
+        "com.example.error.div_by_zero",
+    );
+    assert_eq!(payload, err_payload);
+}
+
+#[tokio::test]
+async fn registration_errors() {
+    let r = start_router().await;
+    let mut a = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    let mut b = RawPeer::join(&r.url(), Serializer::Cbor, "realm1").await;
+    let reg = register(&mut a, 1, "com.p").await;
+    b.send(&Message::Register {
+        request: 2,
+        options: Dict::new(),
+        procedure: "com.p".into(),
+    })
+    .await;
+    expect_error(
+        b.recv().await,
+        code::REGISTER,
+        2,
+        error::PROCEDURE_ALREADY_EXISTS,
+    );
+    b.send(&call(3, "com.nothing", Payload::empty())).await;
+    expect_error(b.recv().await, code::CALL, 3, error::NO_SUCH_PROCEDURE);
+    for (i, bad) in ["com..p", "", "a b", "wamp.session.get"]
+        .into_iter()
+        .enumerate()
+    {
+        let req = 10 + i as Id;
+        b.send(&Message::Register {
+            request: req,
+            options: Dict::new(),
+            procedure: bad.into(),
+        })
+        .await;
+        expect_error(b.recv().await, code::REGISTER, req, error::INVALID_URI);
+    }
+    b.send(&call(20, "com..p", Payload::empty())).await;
+    expect_error(b.recv().await, code::CALL, 20, error::INVALID_URI);
+    // Only the owner can unregister.
+    b.send(&Message::Unregister {
+        request: 4,
+        registration: reg,
+    })
+    .await;
+    expect_error(
+        b.recv().await,
+        code::UNREGISTER,
+        4,
+        error::NO_SUCH_REGISTRATION,
+    );
+    a.send(&Message::Unregister {
+        request: 5,
+        registration: reg,
+    })
+    .await;
+    assert!(matches!(
+        a.recv().await,
+        Message::Unregistered { request: 5, .. }
+    ));
+    a.send(&Message::Unregister {
+        request: 6,
+        registration: reg,
+    })
+    .await;
+    expect_error(
+        a.recv().await,
+        code::UNREGISTER,
+        6,
+        error::NO_SUCH_REGISTRATION,
+    );
+    b.send(&call(7, "com.p", Payload::empty())).await;
+    expect_error(b.recv().await, code::CALL, 7, error::NO_SUCH_PROCEDURE);
+    // Now free for someone else.
+    register(&mut b, 8, "com.p").await;
+}
+
+#[tokio::test]
+async fn a_callee_that_drops_mid_call_fails_the_pending_calls_at_once() {
+    let r = start_router().await;
+    let mut callee = RawPeer::join(&r.url(), Serializer::Cbor, "realm1").await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    register(&mut callee, 1, "com.slow").await;
+    caller.send(&call(1, "com.slow", Payload::empty())).await;
+    caller.send(&call(2, "com.slow", Payload::empty())).await;
+    assert!(matches!(callee.recv().await, Message::Invocation { .. }));
+    assert!(matches!(callee.recv().await, Message::Invocation { .. }));
+    callee.drop_connection().await;
+    let mut failed = Vec::new();
+    for _ in 0..2 {
+        match caller.recv().await {
+            Message::Error {
+                request_type: code::CALL,
+                request,
+                error: e,
+                payload,
+                ..
+            } => {
+                assert_eq!(e, error::CANCELED);
+                assert!(
+                    !payload.args_values().unwrap().is_empty(),
+                    "a reason is given"
+                );
+                failed.push(request);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    failed.sort();
+    assert_eq!(failed, vec![1, 2]);
+    // The registration went with the callee.
+    caller.send(&call(3, "com.slow", Payload::empty())).await;
+    expect_error(caller.recv().await, code::CALL, 3, error::NO_SUCH_PROCEDURE);
+}
+
+#[tokio::test]
+async fn a_caller_that_leaves_mid_call_does_not_disturb_the_callee() {
+    let r = start_router().await;
+    let mut callee = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    register(&mut callee, 1, "com.p").await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    caller.send(&call(1, "com.p", Payload::empty())).await;
+    let Message::Invocation { request: inv, .. } = callee.recv().await else {
+        panic!()
+    };
+    caller.drop_connection().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The late YIELD goes nowhere; the callee stays joined and keeps serving.
+    callee
+        .send(&Message::Yield {
+            request: inv,
+            options: Dict::new(),
+            payload: Payload::empty(),
+        })
+        .await;
+    let mut caller2 = RawPeer::join(&r.url(), Serializer::MsgPack, "realm1").await;
+    caller2
+        .send(&call(1, "com.p", Payload::args(vec![1.into()])))
+        .await;
+    let Message::Invocation { request: inv2, .. } = callee.recv().await else {
+        panic!()
+    };
+    callee
+        .send(&Message::Yield {
+            request: inv2,
+            options: Dict::new(),
+            payload: Payload::empty(),
+        })
+        .await;
+    assert!(matches!(
+        caller2.recv().await,
+        Message::Result { request: 1, .. }
+    ));
+    // A YIELD for an invocation that never existed is ignored too.
+    callee
+        .send(&Message::Yield {
+            request: 999_999,
+            options: Dict::new(),
+            payload: Payload::empty(),
+        })
+        .await;
+    callee.expect_silence(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn hundreds_of_calls_in_flight() {
+    let r = start_router().await;
+    let mut callee = RawPeer::join(&r.url(), Serializer::MsgPack, "realm1").await;
+    register(&mut callee, 1, "com.echo").await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::Cbor, "realm1").await;
+    for i in 1..=300u64 {
+        caller
+            .send(&call(i, "com.echo", Payload::args(vec![Value::from(i)])))
+            .await;
+    }
+    let mut invocations = Vec::new();
+    for _ in 0..300 {
+        let Message::Invocation {
+            request, payload, ..
+        } = callee.recv().await
+        else {
+            panic!()
+        };
+        invocations.push((request, payload));
+    }
+    // Answer in reverse order: results are matched by request ID, not by order.
+    for (inv, payload) in invocations.into_iter().rev() {
+        callee
+            .send(&Message::Yield {
+                request: inv,
+                options: Dict::new(),
+                payload,
+            })
+            .await;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..300 {
+        let Message::Result {
+            request, payload, ..
+        } = caller.recv().await
+        else {
+            panic!()
+        };
+        assert_eq!(payload.args_values().unwrap(), vec![Value::from(request)]);
+        seen.insert(request);
+    }
+    assert_eq!(seen.len(), 300);
+}
