@@ -1,0 +1,29 @@
+//! Interoperability with a real third-party client: Autobahn for Python joins our router
+//! with each serializer, registers, calls, publishes and subscribes (see
+//! `tests/python/autobahn_basic.py` for every check).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use tests::{run_python, start_router};
+
+async fn basic_profile_with(serializer: &str) {
+    let r = start_router().await;
+    let out = run_python("autobahn_basic.py", &[&r.url(), "realm1", serializer]).await;
+    assert!(out.contains(&format!("ALL OK {serializer}")), "{out}");
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_json() {
+    basic_profile_with("json").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_msgpack() {
+    basic_profile_with("msgpack").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_cbor() {
+    basic_profile_with("cbor").await;
+}
