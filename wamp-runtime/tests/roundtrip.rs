@@ -1,6 +1,8 @@
 //! Property tests: every message survives encode → decode in every serializer, payloads
 //! transcode between serializers without loss, and no input makes a decoder panic.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use bytes::Bytes;
 use proptest::prelude::*;
 use wamp_runtime::proto::{Dict, Message, Payload, Value, MAX_ID};

@@ -3,6 +3,8 @@
 //! The vectors are read from `$WAMP_TESTSUITE`, or from `shared/wamp-testsuite` beside the
 //! repository. A missing folder fails the test: the vectors are part of the suite.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use bytes::Bytes;

@@ -67,6 +67,8 @@ async fn serve(stream: TcpStream, router: Arc<RouterInner>) {
         .max_message_size(Some(cfg.max_message_size))
         .max_frame_size(Some(cfg.max_message_size));
     let mut chosen = None;
+    // The callback's error type is tungstenite's HTTP response: large, and not ours to change.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, mut resp: Response| match negotiate(req) {
         Some(ser) => {
             resp.headers_mut().insert(

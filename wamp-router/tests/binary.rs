@@ -1,0 +1,127 @@
+//! The `wamp-router` binary as a user runs it: flags, realms, and a clean shutdown on
+//! SIGTERM that says GOODBYE `wamp.close.system_shutdown` to every session.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use wamp_runtime::proto::{close, error, Dict, Message, Value};
+use wamp_runtime::Serializer;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn hello(realm: &str) -> String {
+    let mut roles = Dict::new();
+    roles.insert("caller".into(), Value::Dict(Dict::new()));
+    let mut details = Dict::new();
+    details.insert("roles".into(), Value::Dict(roles));
+    let frame = Serializer::Json
+        .encode(&Message::Hello {
+            realm: realm.into(),
+            details,
+        })
+        .unwrap();
+    String::from_utf8(frame.to_vec()).unwrap()
+}
+
+async fn next_message<S>(ws: &mut S) -> Option<Message>
+where
+    S: futures_util::Stream<Item = Result<WsMessage, tokio_tungstenite::tungstenite::Error>>
+        + Unpin,
+{
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("in time")?
+        {
+            Ok(WsMessage::Text(t)) => return Some(Serializer::Json.decode(&t.into()).unwrap()),
+            Ok(WsMessage::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn runs_with_flags_and_shuts_down_cleanly_on_sigterm() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--realm",
+            "alpha",
+            "--realm",
+            "beta",
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let url = line.rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("ws://127.0.0.1:"), "{line}");
+
+    let connect = || async {
+        let mut req = url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("wamp.2.json"),
+        );
+        tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connects")
+            .0
+    };
+    // realm1 is only the default when no --realm is given.
+    let mut ws = connect().await;
+    ws.send(WsMessage::Text(hello("realm1").into()))
+        .await
+        .unwrap();
+    match next_message(&mut ws).await {
+        Some(Message::Abort { reason, .. }) => assert_eq!(reason, error::NO_SUCH_REALM),
+        other => panic!("{other:?}"),
+    }
+    let mut ws = connect().await;
+    ws.send(WsMessage::Text(hello("beta").into()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_message(&mut ws).await,
+        Some(Message::Welcome { .. })
+    ));
+
+    let pid = child.id().expect("running").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(
+        next_message(&mut ws).await,
+        Some(Message::goodbye(close::SYSTEM_SHUTDOWN))
+    );
+    let bye = Serializer::Json
+        .encode(&Message::goodbye(close::GOODBYE_AND_OUT))
+        .unwrap();
+    ws.send(WsMessage::Text(
+        String::from_utf8(bye.to_vec()).unwrap().into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_message(&mut ws).await, None);
+    let status = tokio::time::timeout(WAIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
