@@ -33,12 +33,39 @@ async fn welcome_announces_roles_and_identity() {
         assert!(details["authid"].as_str().is_some());
         assert_eq!(r.session_count("realm1"), 1);
         p.send(&Message::goodbye(close::NORMAL)).await;
-        assert_eq!(
-            p.until_closed().await,
-            vec![Message::goodbye(close::GOODBYE_AND_OUT)]
-        );
+        assert_eq!(p.recv().await, Message::goodbye(close::GOODBYE_AND_OUT));
+        assert_eq!(r.session_count("realm1"), 0);
+        // The transport may carry a new session after GOODBYE.
+        p.send(&Message::Hello {
+            realm: "realm2".into(),
+            details: all_roles(),
+        })
+        .await;
+        let Message::Welcome {
+            session: second, ..
+        } = p.recv().await
+        else {
+            panic!("no WELCOME")
+        };
+        assert_ne!(second, session);
+        assert_eq!(r.session_count("realm2"), 1);
+        p.drop_connection().await;
     }
     r.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_transport_idle_after_goodbye_is_closed_after_the_hello_timeout() {
+    let r = router()
+        .hello_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("starts");
+    let mut p = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    tokio::time::sleep(Duration::from_millis(400)).await; // established: no timeout
+    p.send(&Message::goodbye(close::NORMAL)).await;
+    assert_eq!(p.recv().await, Message::goodbye(close::GOODBYE_AND_OUT));
+    p.expect_abort(error::PROTOCOL_VIOLATION).await;
 }
 
 #[tokio::test]

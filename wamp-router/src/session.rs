@@ -58,9 +58,10 @@ impl Session {
         }
     }
 
-    /// Whether HELLO was answered with WELCOME.
-    pub fn is_established(&self) -> bool {
-        matches!(self.state, State::Established { .. })
+    /// Whether the transport waits for a HELLO (a new connection, or one whose session
+    /// ended with GOODBYE: the spec lets a transport carry a new session after that).
+    pub fn awaits_hello(&self) -> bool {
+        matches!(self.state, State::Handshake)
     }
 
     async fn send(&self, msg: Message) {
@@ -267,7 +268,9 @@ impl Session {
             Message::Goodbye { .. } => {
                 self.send(Message::goodbye(close::GOODBYE_AND_OUT)).await;
                 self.leave();
-                return Flow::Close;
+                // The session is closed; the transport stays open for a new HELLO.
+                self.state = State::Handshake;
+                return Flow::Continue;
             }
             Message::Abort { reason, .. } => {
                 tracing::info!(session = id, reason, "peer aborted the session");

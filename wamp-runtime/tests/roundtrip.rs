@@ -230,6 +230,9 @@ fn malformed_frames_are_typed_errors() {
         ("[48,1,{},\"a.b\",[],{},3]", "too many"),
         ("[48,1,{\"timeout\":\"x\"},\"a.b\"]", "timeout"),
         ("[48,1,{},\"a.b\",\"opaque\"]", "enc_algo"),
+        ("[6,{},\"not a uri\"]", "GOODBYE.Reason is not a valid URI"),
+        ("[3,{},\"\"]", "ABORT.Reason is not a valid URI"),
+        ("[8,48,1,{},\"bad..uri\"]", "ERROR.Error is not a valid URI"),
         ("[48,1,{},\"a.b\",[\"\\u0000!!\"]]", ""),
     ];
     for (text, needle) in cases {

@@ -107,12 +107,18 @@ async fn drive(ws: WebSocketStream<TcpStream>, serializer: Serializer, router: A
     let writer = tokio::spawn(write_loop(sink, rx, serializer, kill.clone()));
     let mut session = Session::new(router.clone(), serializer, tx, kill.clone());
 
-    let hello_deadline = tokio::time::Instant::now() + router.config.hello_timeout;
-    let mut deadline = Some(hello_deadline);
+    // While a HELLO is awaited: when it is due. While shutting down: when GOODBYE is due.
+    let mut deadline = None;
     let mut shutting_down = false;
     loop {
-        if deadline == Some(hello_deadline) && session.is_established() {
-            deadline = None;
+        if !shutting_down {
+            if session.awaits_hello() {
+                deadline.get_or_insert_with(|| {
+                    tokio::time::Instant::now() + router.config.hello_timeout
+                });
+            } else {
+                deadline = None;
+            }
         }
         let sleep = async {
             match deadline {

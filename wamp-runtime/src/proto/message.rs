@@ -3,11 +3,17 @@
 //! Codecs turn a frame into the list of its envelope values plus a [`Payload`]; this module
 //! checks that list's shape (arity, field types, ID ranges, the types of known options) and
 //! builds the message. Encoding goes the other way through [`Message::fields`].
+//!
+//! URIs that no reply could refuse (the reason of ABORT and GOODBYE, the error of ERROR) are
+//! checked here, with the loose rule. URIs of requests (realm, topic, procedure) are only
+//! checked to be strings: a router refuses a bad one with ERROR `wamp.error.invalid_uri`,
+//! which needs the message decoded first.
 
 use super::codes::code;
 use super::id::{is_valid_id, Id};
 use super::options;
 use super::payload::Payload;
+use super::uri::{is_valid_uri, UriRule};
 use super::value::{Dict, Value};
 use crate::serializer::DecodeError;
 
@@ -319,7 +325,7 @@ impl Message {
             },
             code::ABORT => Message::Abort {
                 details: f.dict("Details")?,
-                reason: f.string("Reason")?,
+                reason: f.uri("Reason")?,
             },
             code::CHALLENGE => Message::Challenge {
                 auth_method: f.string("AuthMethod")?,
@@ -331,13 +337,13 @@ impl Message {
             },
             code::GOODBYE => Message::Goodbye {
                 details: f.dict("Details")?,
-                reason: f.string("Reason")?,
+                reason: f.uri("Reason")?,
             },
             code::ERROR => Message::Error {
                 request_type: f.int("REQUEST.Type")?,
                 request: f.id("REQUEST.Request")?,
                 details: f.dict("Details")?,
-                error: f.string("Error")?,
+                error: f.uri("Error")?,
                 payload,
             },
             code::PUBLISH => Message::Publish {
@@ -530,6 +536,19 @@ impl Reader {
         match self.next(field)? {
             Value::Str(s) => Ok(s),
             v => Err(self.wrong(field, "string", &v)),
+        }
+    }
+
+    fn uri(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        let s = self.string(field)?;
+        if is_valid_uri(&s, UriRule::Loose) {
+            Ok(s)
+        } else {
+            Err(DecodeError::InvalidUri {
+                message: self.name,
+                field,
+                uri: s,
+            })
         }
     }
 

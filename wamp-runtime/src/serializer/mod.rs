@@ -77,6 +77,16 @@ pub enum DecodeError {
         /// The field's name.
         field: &'static str,
     },
+    /// A URI field is not a valid URI (loose rule).
+    #[error("{message}.{field} is not a valid URI: {uri:?}")]
+    InvalidUri {
+        /// The message's name.
+        message: &'static str,
+        /// The field's name.
+        field: &'static str,
+        /// The offending text.
+        uri: String,
+    },
     /// A known option or detail has a value of the wrong type.
     #[error("{message}.{what}.{key} has an invalid value")]
     InvalidOption {
