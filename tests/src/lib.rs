@@ -132,10 +132,20 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 /// A router builder on a free loopback port with realms `realm1` and `realm2`.
 pub fn router() -> RouterBuilder {
+    init_logs();
     Router::builder()
         .listen("127.0.0.1:0".parse().expect("address"))
         .realm("realm1")
         .realm("realm2")
+}
+
+/// Sends the router's logs to the test's captured output, filtered by `RUST_LOG`
+/// (nothing when it is unset). Safe to call from every test.
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }
 
 /// Starts [`router`] with its defaults.

@@ -18,11 +18,13 @@
 mod broker;
 mod dealer;
 mod listener;
+mod outbox;
 mod realm;
 mod session;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +34,7 @@ use tokio_util::task::TaskTracker;
 use wamp_runtime::proto::uri::UriRule;
 use wamp_runtime::proto::IdSequence;
 
+use crate::outbox::Stats;
 use crate::realm::Realm;
 
 /// Errors starting a router.
@@ -60,9 +63,13 @@ pub struct RouterConfig {
     pub hello_timeout: Duration,
     /// How long a session has to answer the router's GOODBYE at shutdown (default 2 s).
     pub goodbye_timeout: Duration,
-    /// The capacity of each session's outbound queue, in messages (default 1024). When it is
-    /// full, events to that session are dropped and counted; other messages disconnect it.
+    /// How many messages may wait in a session's outbound queue before events for it are
+    /// dropped and counted (default 1024). Other messages cannot be dropped and are always
+    /// queued.
     pub outbound_queue: usize,
+    /// How long one write to a peer may wait for the peer to read before the session is
+    /// disconnected as too slow (default 10 s).
+    pub write_timeout: Duration,
     /// How topic and procedure URIs are checked (default: loose).
     pub uri_rule: UriRule,
 }
@@ -74,6 +81,7 @@ impl Default for RouterConfig {
             hello_timeout: Duration::from_secs(10),
             goodbye_timeout: Duration::from_secs(2),
             outbound_queue: 1024,
+            write_timeout: Duration::from_secs(10),
             uri_rule: UriRule::Loose,
         }
     }
@@ -132,9 +140,16 @@ impl RouterBuilder {
         self
     }
 
-    /// The capacity of each session's outbound queue.
+    /// How many queued messages make a session slow (see [`RouterConfig::outbound_queue`]).
     pub fn outbound_queue(mut self, messages: usize) -> Self {
         self.config.outbound_queue = messages;
+        self
+    }
+
+    /// How long a write may wait on a peer that does not read (see
+    /// [`RouterConfig::write_timeout`]).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.write_timeout = timeout;
         self
     }
 
@@ -175,6 +190,7 @@ impl RouterBuilder {
             realms,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            stats: Arc::new(Stats::default()),
         });
         let accept = tokio::spawn(listener::websocket::accept_loop(listener, inner.clone()));
         tracing::info!(%local_addr, realms = ?self.realms, "router listening (WebSocket)");
@@ -192,6 +208,7 @@ pub(crate) struct RouterInner {
     pub realms: HashMap<String, Arc<Realm>>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+    pub stats: Arc<Stats>,
 }
 
 /// A running router.
@@ -218,6 +235,16 @@ impl RouterHandle {
             .realms
             .get(realm)
             .map_or(0, |r| r.session_count())
+    }
+
+    /// How many events were dropped for subscribers too slow to take them, since start.
+    pub fn dropped_events(&self) -> u64 {
+        self.inner.stats.dropped_events.load(Ordering::Relaxed)
+    }
+
+    /// How many sessions were disconnected for falling too far behind, since start.
+    pub fn slow_disconnects(&self) -> u64 {
+        self.inner.stats.slow_disconnects.load(Ordering::Relaxed)
     }
 
     /// Stops accepting, sends GOODBYE `wamp.close.system_shutdown` to every session, waits

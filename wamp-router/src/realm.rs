@@ -1,68 +1,30 @@
 //! A realm: its sessions, its broker and its dealer, and the delivery of messages to them.
 //!
-//! Realm state sits behind one lock that is never held across an `.await`. Messages to other
-//! sessions go into their bounded outbound queues without waiting. When a queue is full,
-//! events are dropped and counted (the subscriber is too slow), while any other message
-//! (an invocation, a result, an error) cannot be lost: that session is disconnected instead.
+//! Realm state sits behind one lock that is never held across an `.await`. Every message,
+//! a session's own replies included, is queued while that lock is held, so each session
+//! receives messages in the order the realm decided them (a SUBSCRIBED before the first
+//! EVENT of that subscription, an UNSUBSCRIBED after the last). Queues never wait; their
+//! limits are in [`crate::outbox`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::uri::{self, MatchPolicy, UriRule};
 use wamp_runtime::proto::{code, error, global_id, Dict, Id, IdSequence, Message, Payload, Value};
 use wamp_runtime::Serializer;
 
 use crate::broker::Broker;
 use crate::dealer::{Dealer, Pending, RegisterError};
-
-/// What a session's writer receives.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    /// A message to encode and send.
-    Message(Message),
-}
+use crate::outbox::Outbox;
 
 /// A session as the realm sees it.
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
-    pub tx: mpsc::Sender<Outbound>,
-    pub kill: CancellationToken,
+    pub outbox: Outbox,
     pub serializer: Serializer,
     pub authid: String,
     pub authrole: String,
-    pub dropped_events: Arc<AtomicU64>,
-}
-
-impl Peer {
-    /// Queues a message for this peer without waiting (see the module docs for the policy).
-    fn deliver(&self, session: Id, msg: Message) {
-        let is_event = matches!(msg, Message::Event { .. });
-        match self.tx.try_send(Outbound::Message(msg)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(_)) if is_event => {
-                let n = self.dropped_events.fetch_add(1, Ordering::Relaxed) + 1;
-                if n.is_power_of_two() {
-                    tracing::warn!(
-                        session,
-                        dropped = n,
-                        "outbound queue full: events dropped for a slow subscriber"
-                    );
-                }
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    session,
-                    "outbound queue full: disconnecting a session too slow to take its messages"
-                );
-                self.kill.cancel();
-            }
-        }
-    }
 }
 
 #[derive(Default)]
@@ -80,13 +42,25 @@ pub(crate) struct Realm {
     state: Mutex<State>,
 }
 
-fn reply_error(
-    request_type: u64,
-    request: Id,
-    uri: &str,
-    message: impl Into<String>,
-) -> Option<Message> {
-    Some(Message::error(request_type, request, uri, message))
+fn error(request_type: u64, request: Id, uri: &str, message: impl Into<String>) -> Message {
+    Message::error(request_type, request, uri, message)
+}
+
+impl State {
+    /// Queues a message for a session of this realm (nothing if it has left).
+    fn send(&self, session: Id, msg: Message) {
+        if let Some(peer) = self.sessions.get(&session) {
+            peer.outbox.push(session, msg);
+        }
+    }
+}
+
+fn policy(options: &Dict) -> MatchPolicy {
+    options
+        .get("match")
+        .and_then(Value::as_str)
+        .and_then(MatchPolicy::parse)
+        .unwrap_or_default()
 }
 
 impl Realm {
@@ -122,104 +96,79 @@ impl Realm {
         st.broker.remove_session(session);
         let (served, _called) = st.dealer.remove_session(session);
         for p in served {
-            if let Some(caller) = st.sessions.get(&p.caller) {
-                caller.deliver(
-                    p.caller,
-                    Message::error(
-                        code::CALL,
-                        p.caller_request,
-                        error::CANCELED,
-                        "the callee disconnected before it answered",
-                    ),
-                );
-            }
+            st.send(
+                p.caller,
+                error(
+                    code::CALL,
+                    p.caller_request,
+                    error::CANCELED,
+                    "the callee disconnected before it answered",
+                ),
+            );
         }
     }
 
-    /// The peers of every session, for a shutdown.
+    /// The number of sessions joined.
     pub fn session_count(&self) -> usize {
         self.state.lock().sessions.len()
     }
 
-    fn policy(options: &Dict) -> MatchPolicy {
-        options
-            .get("match")
-            .and_then(Value::as_str)
-            .and_then(MatchPolicy::parse)
-            .unwrap_or_default()
-    }
-
-    pub fn subscribe(
-        &self,
-        session: Id,
-        request: Id,
-        options: &Dict,
-        topic: &str,
-    ) -> Option<Message> {
-        let policy = Self::policy(options);
-        if !uri::is_valid_pattern(topic, self.uri_rule, policy) {
-            return reply_error(
-                code::SUBSCRIBE,
-                request,
-                error::INVALID_URI,
-                format!("invalid topic URI {topic:?}"),
-            );
-        }
+    pub fn subscribe(&self, session: Id, request: Id, options: &Dict, topic: &str) {
+        let policy = policy(options);
         let mut st = self.state.lock();
-        let subscription = st.broker.subscribe(&self.ids, session, topic, policy);
-        Some(Message::Subscribed {
-            request,
-            subscription,
-        })
+        let reply = if uri::is_valid_pattern(topic, self.uri_rule, policy) {
+            let subscription = st.broker.subscribe(&self.ids, session, topic, policy);
+            Message::Subscribed {
+                request,
+                subscription,
+            }
+        } else {
+            let text = format!("invalid topic URI {topic:?}");
+            error(code::SUBSCRIBE, request, error::INVALID_URI, text)
+        };
+        st.send(session, reply);
     }
 
-    pub fn unsubscribe(&self, session: Id, request: Id, subscription: Id) -> Option<Message> {
-        if self.state.lock().broker.unsubscribe(session, subscription) {
-            Some(Message::Unsubscribed {
+    pub fn unsubscribe(&self, session: Id, request: Id, subscription: Id) {
+        let mut st = self.state.lock();
+        let reply = if st.broker.unsubscribe(session, subscription) {
+            Message::Unsubscribed {
                 request,
                 details: None,
-            })
+            }
         } else {
-            reply_error(
+            let text = "no such subscription of this session";
+            error(
                 code::UNSUBSCRIBE,
                 request,
                 error::NO_SUCH_SUBSCRIPTION,
-                "no such subscription of this session",
+                text,
             )
-        }
+        };
+        st.send(session, reply);
     }
 
-    pub fn publish(
-        &self,
-        session: Id,
-        request: Id,
-        options: &Dict,
-        topic: &str,
-        payload: Payload,
-    ) -> Option<Message> {
+    pub fn publish(&self, session: Id, request: Id, options: &Dict, topic: &str, payload: Payload) {
         let flag = |k: &str| options.get(k).and_then(Value::as_bool);
         let acknowledge = flag("acknowledge").unwrap_or(false);
-        let fail = |uri: &str, msg: String| {
+        let st = self.state.lock();
+        let fail = |uri: &str, text: String| {
             if acknowledge {
-                reply_error(code::PUBLISH, request, uri, msg)
+                st.send(session, error(code::PUBLISH, request, uri, text));
             } else {
-                tracing::debug!(session, topic, "publication refused: {msg}");
-                None
+                tracing::debug!(session, topic, "publication refused: {text}");
             }
         };
         if !uri::is_valid_uri(topic, self.uri_rule) {
             return fail(error::INVALID_URI, format!("invalid topic URI {topic:?}"));
         }
         if topic.starts_with("wamp.") {
-            return fail(
-                error::INVALID_URI,
-                format!("topic {topic:?} is reserved for the router"),
-            );
+            let text = format!("topic {topic:?} is reserved for the router");
+            return fail(error::INVALID_URI, text);
         }
         let exclude_me = flag("exclude_me").unwrap_or(true);
         let filter = Filter::new(options);
         let publication = global_id();
-        let st = self.state.lock();
         // Transcode once per serializer, not once per subscriber.
         let mut encoded: HashMap<Serializer, Payload> = HashMap::new();
         for m in st.broker.matching(topic) {
@@ -245,106 +194,91 @@ impl Realm {
                             p
                         }
                         Err(e) => {
-                            drop(st);
-                            return fail(
-                                error::INVALID_ARGUMENT,
-                                format!("payload cannot be delivered: {e}"),
-                            );
+                            let text = format!("payload cannot be delivered: {e}");
+                            return fail(error::INVALID_ARGUMENT, text);
                         }
                     },
                 };
-                peer.deliver(
-                    sid,
-                    Message::Event {
-                        subscription: m.id,
-                        publication,
-                        details: details.clone(),
-                        payload,
-                    },
-                );
+                let event = Message::Event {
+                    subscription: m.id,
+                    publication,
+                    details: details.clone(),
+                    payload,
+                };
+                peer.outbox.push(sid, event);
             }
         }
-        acknowledge.then_some(Message::Published {
-            request,
-            publication,
-        })
-    }
-
-    pub fn register(
-        &self,
-        session: Id,
-        request: Id,
-        options: &Dict,
-        procedure: &str,
-    ) -> Option<Message> {
-        let policy = Self::policy(options);
-        if policy != MatchPolicy::Exact {
-            return reply_error(
-                code::REGISTER,
-                request,
-                error::INVALID_ARGUMENT,
-                format!("match policy {:?} is not supported", policy.as_str()),
+        if acknowledge {
+            st.send(
+                session,
+                Message::Published {
+                    request,
+                    publication,
+                },
             );
         }
-        if let Some(invoke) = options.get("invoke").and_then(Value::as_str) {
-            if invoke != "single" {
-                return reply_error(
-                    code::REGISTER,
-                    request,
-                    error::INVALID_ARGUMENT,
-                    format!("invocation policy {invoke:?} is not supported"),
-                );
+    }
+
+    /// Why a REGISTER cannot be accepted, if it cannot.
+    fn refuse_register(&self, options: &Dict, procedure: &str) -> Option<(&'static str, String)> {
+        let policy = policy(options);
+        if policy != MatchPolicy::Exact {
+            let text = format!("match policy {:?} is not supported", policy.as_str());
+            return Some((error::INVALID_ARGUMENT, text));
+        }
+        match options.get("invoke").and_then(Value::as_str) {
+            Some(invoke) if invoke != "single" => {
+                let text = format!("invocation policy {invoke:?} is not supported");
+                return Some((error::INVALID_ARGUMENT, text));
             }
+            _ => {}
         }
         if !uri::is_valid_uri(procedure, self.uri_rule) {
-            return reply_error(
-                code::REGISTER,
-                request,
+            return Some((
                 error::INVALID_URI,
                 format!("invalid procedure URI {procedure:?}"),
-            );
+            ));
         }
         if procedure.starts_with("wamp.") {
-            return reply_error(
-                code::REGISTER,
-                request,
-                error::INVALID_URI,
-                format!("procedure {procedure:?} is reserved for the router"),
-            );
+            let text = format!("procedure {procedure:?} is reserved for the router");
+            return Some((error::INVALID_URI, text));
         }
-        match self
-            .state
-            .lock()
-            .dealer
-            .register(&self.ids, session, procedure)
-        {
-            Ok(registration) => Some(Message::Registered {
-                request,
-                registration,
-            }),
-            Err(RegisterError::AlreadyExists) => reply_error(
-                code::REGISTER,
-                request,
-                error::PROCEDURE_ALREADY_EXISTS,
-                format!("procedure {procedure:?} is already registered"),
-            ),
-        }
+        None
     }
 
-    pub fn unregister(&self, session: Id, request: Id, registration: Id) -> Option<Message> {
-        if self.state.lock().dealer.unregister(session, registration) {
-            Some(Message::Unregistered {
+    pub fn register(&self, session: Id, request: Id, options: &Dict, procedure: &str) {
+        let refused = self.refuse_register(options, procedure);
+        let mut st = self.state.lock();
+        let reply = match refused {
+            Some((uri, text)) => error(code::REGISTER, request, uri, text),
+            None => match st.dealer.register(&self.ids, session, procedure) {
+                Ok(registration) => Message::Registered {
+                    request,
+                    registration,
+                },
+                Err(RegisterError::AlreadyExists) => error(
+                    code::REGISTER,
+                    request,
+                    error::PROCEDURE_ALREADY_EXISTS,
+                    format!("procedure {procedure:?} is already registered"),
+                ),
+            },
+        };
+        st.send(session, reply);
+    }
+
+    pub fn unregister(&self, session: Id, request: Id, registration: Id) {
+        let mut st = self.state.lock();
+        let reply = if st.dealer.unregister(session, registration) {
+            Message::Unregistered {
                 request,
                 details: None,
-            })
+            }
         } else {
-            reply_error(
-                code::UNREGISTER,
-                request,
-                error::NO_SUCH_REGISTRATION,
-                "no such registration of this session",
-            )
-        }
+            let text = "no such registration of this session";
+            error(code::UNREGISTER, request, error::NO_SUCH_REGISTRATION, text)
+        };
+        st.send(session, reply);
     }
 
     pub fn call(
@@ -354,31 +288,25 @@ impl Realm {
         options: &Dict,
         procedure: &str,
         payload: Payload,
-    ) -> Option<Message> {
+    ) {
+        let mut st = self.state.lock();
         if !uri::is_valid_uri(procedure, self.uri_rule) {
-            return reply_error(
-                code::CALL,
-                request,
-                error::INVALID_URI,
-                format!("invalid procedure URI {procedure:?}"),
+            let text = format!("invalid procedure URI {procedure:?}");
+            return st.send(
+                session,
+                error(code::CALL, request, error::INVALID_URI, text),
             );
         }
-        let mut st = self.state.lock();
-        let Some((registration, reg)) = st.dealer.lookup(procedure) else {
-            return reply_error(
-                code::CALL,
-                request,
-                error::NO_SUCH_PROCEDURE,
-                format!("no callee registered procedure {procedure:?}"),
-            );
-        };
-        let callee = reg.callee;
-        let Some(peer) = st.sessions.get(&callee).cloned() else {
-            return reply_error(
-                code::CALL,
-                request,
-                error::NO_SUCH_PROCEDURE,
-                format!("no callee registered procedure {procedure:?}"),
+        let callee = st
+            .dealer
+            .lookup(procedure)
+            .map(|(id, reg)| (id, reg.callee))
+            .filter(|(_, callee)| st.sessions.contains_key(callee));
+        let Some((registration, callee)) = callee else {
+            let text = format!("no callee registered procedure {procedure:?}");
+            return st.send(
+                session,
+                error(code::CALL, request, error::NO_SUCH_PROCEDURE, text),
             );
         };
         let receive_progress = options
@@ -391,7 +319,7 @@ impl Realm {
             callee,
             receive_progress,
         });
-        peer.deliver(
+        st.send(
             callee,
             Message::Invocation {
                 request: invocation,
@@ -400,7 +328,6 @@ impl Realm {
                 payload,
             },
         );
-        None
     }
 
     /// A callee's YIELD: the result goes to the caller.
@@ -427,16 +354,12 @@ impl Realm {
         if progress && p.receive_progress {
             details.insert("progress".into(), Value::Bool(true));
         }
-        if let Some(caller) = st.sessions.get(&p.caller) {
-            caller.deliver(
-                p.caller,
-                Message::Result {
-                    request: p.caller_request,
-                    details,
-                    payload,
-                },
-            );
-        }
+        let result = Message::Result {
+            request: p.caller_request,
+            details,
+            payload,
+        };
+        st.send(p.caller, result);
     }
 
     /// A callee's ERROR for an invocation: it goes to the caller with URI, args and kwargs.
@@ -457,18 +380,14 @@ impl Realm {
             );
             return;
         };
-        if let Some(caller) = st.sessions.get(&p.caller) {
-            caller.deliver(
-                p.caller,
-                Message::Error {
-                    request_type: code::CALL,
-                    request: p.caller_request,
-                    details,
-                    error,
-                    payload,
-                },
-            );
-        }
+        let msg = Message::Error {
+            request_type: code::CALL,
+            request: p.caller_request,
+            details,
+            error,
+            payload,
+        };
+        st.send(p.caller, msg);
     }
 }
 

@@ -2,15 +2,13 @@
 //! requests, and GOODBYE or ABORT. It does not know the transport: a listener feeds it
 //! decoded messages and sends what it queues.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{close, code, error, uri, Dict, Id, Message, Value};
 use wamp_runtime::Serializer;
 
-use crate::realm::{Outbound, Peer, Realm};
+use crate::outbox::Outbox;
+use crate::realm::{Peer, Realm};
 use crate::RouterInner;
 
 /// What the transport loop does after a message.
@@ -35,25 +33,18 @@ enum State {
 pub(crate) struct Session {
     router: Arc<RouterInner>,
     serializer: Serializer,
-    tx: mpsc::Sender<Outbound>,
-    kill: CancellationToken,
+    outbox: Outbox,
     state: State,
 }
 
 const ROLES: [&str; 4] = ["publisher", "subscriber", "caller", "callee"];
 
 impl Session {
-    pub fn new(
-        router: Arc<RouterInner>,
-        serializer: Serializer,
-        tx: mpsc::Sender<Outbound>,
-        kill: CancellationToken,
-    ) -> Self {
+    pub fn new(router: Arc<RouterInner>, serializer: Serializer, outbox: Outbox) -> Self {
         Self {
             router,
             serializer,
-            tx,
-            kill,
+            outbox,
             state: State::Handshake,
         }
     }
@@ -64,16 +55,20 @@ impl Session {
         matches!(self.state, State::Handshake)
     }
 
-    async fn send(&self, msg: Message) {
-        // Our own replies wait for room in the queue: backpressure on this session's reader.
-        let _ = self.tx.send(Outbound::Message(msg)).await;
+    /// Queues a message that is not a realm's decision (WELCOME, ABORT, GOODBYE).
+    fn send(&self, msg: Message) {
+        let id = match &self.state {
+            State::Established { id, .. } | State::ShuttingDown { id, .. } => *id,
+            State::Handshake | State::Closed => 0,
+        };
+        self.outbox.push(id, msg);
     }
 
     /// Ends the session with ABORT.
     pub async fn abort(&mut self, reason: &str, message: impl Into<String>) -> Flow {
         let message = message.into();
         tracing::info!(serializer = %self.serializer, reason, "aborting session: {message}");
-        self.send(Message::abort(reason, message)).await;
+        self.send(Message::abort(reason, message));
         self.leave();
         Flow::Close
     }
@@ -87,7 +82,7 @@ impl Session {
     pub async fn begin_shutdown(&mut self) -> Flow {
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Established { realm, id } => {
-                self.send(Message::goodbye(close::SYSTEM_SHUTDOWN)).await;
+                self.send(Message::goodbye(close::SYSTEM_SHUTDOWN));
                 self.state = State::ShuttingDown { realm, id };
                 Flow::Continue
             }
@@ -171,12 +166,10 @@ impl Session {
         let authid = format!("anonymous-{:x}", wamp_runtime::proto::global_id());
         let authrole = "anonymous".to_string();
         let id = realm.join(Peer {
-            tx: self.tx.clone(),
-            kill: self.kill.clone(),
+            outbox: self.outbox.clone(),
             serializer: self.serializer,
             authid: authid.clone(),
             authrole: authrole.clone(),
-            dropped_events: Arc::new(AtomicU64::new(0)),
         });
         tracing::info!(session = id, realm = %realm_name, serializer = %self.serializer, "session joined");
         let mut welcome = Dict::new();
@@ -194,13 +187,12 @@ impl Session {
         self.send(Message::Welcome {
             session: id,
             details: welcome,
-        })
-        .await;
+        });
         Flow::Continue
     }
 
     async fn established(&mut self, realm: &Realm, id: Id, msg: Message) -> Flow {
-        let reply = match msg {
+        match msg {
             Message::Subscribe {
                 request,
                 options,
@@ -235,27 +227,18 @@ impl Session {
                 request,
                 options,
                 payload,
-            } => {
-                realm.yield_result(id, request, &options, payload);
-                None
-            }
+            } => realm.yield_result(id, request, &options, payload),
             Message::Error {
                 request_type: code::INVOCATION,
                 request,
                 details,
                 error,
                 payload,
-            } => {
-                realm.invocation_error(id, request, details, error, payload);
-                None
-            }
+            } => realm.invocation_error(id, request, details, error, payload),
             Message::Error { request_type, .. } => {
-                return self
-                    .violation(format!(
-                        "ERROR for a {} is not something a client sends",
-                        wamp_runtime::proto::message::name_of(request_type)
-                    ))
-                    .await;
+                let what = wamp_runtime::proto::message::name_of(request_type);
+                let text = format!("ERROR for a {what} is not something a client sends");
+                return self.violation(text).await;
             }
             Message::Cancel { request, .. } => {
                 tracing::debug!(
@@ -263,14 +246,19 @@ impl Session {
                     request,
                     "CANCEL ignored: call canceling is not enabled"
                 );
-                None
+            }
+            Message::EventReceived { publication } => {
+                tracing::debug!(
+                    session = id,
+                    publication,
+                    "EVENT_RECEIVED ignored: acknowledged delivery is not enabled"
+                );
             }
             Message::Goodbye { .. } => {
-                self.send(Message::goodbye(close::GOODBYE_AND_OUT)).await;
+                self.send(Message::goodbye(close::GOODBYE_AND_OUT));
                 self.leave();
                 // The session is closed; the transport stays open for a new HELLO.
                 self.state = State::Handshake;
-                return Flow::Continue;
             }
             Message::Abort { reason, .. } => {
                 tracing::info!(session = id, reason, "peer aborted the session");
@@ -280,19 +268,15 @@ impl Session {
             Message::Hello { .. } => {
                 return self
                     .violation("HELLO received on an established session")
-                    .await
-            }
-            other => {
-                return self
-                    .violation(format!(
-                        "{} is not a message a client sends to a router",
-                        other.name()
-                    ))
                     .await;
             }
-        };
-        if let Some(reply) = reply {
-            self.send(reply).await;
+            other => {
+                let text = format!(
+                    "{} is not a message a client sends to a router",
+                    other.name()
+                );
+                return self.violation(text).await;
+            }
         }
         Flow::Continue
     }

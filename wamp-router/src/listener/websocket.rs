@@ -1,13 +1,13 @@
 //! The WebSocket transport: the accept loop, subprotocol negotiation, and the two tasks of
 //! each connection (one reads and drives the session, one writes).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -16,7 +16,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::Serializer;
 
-use crate::realm::Outbound;
+use crate::outbox::{outbox, OutboxReceiver};
 use crate::session::{Flow, Session};
 use crate::RouterInner;
 
@@ -102,10 +102,20 @@ async fn serve(stream: TcpStream, router: Arc<RouterInner>) {
 
 async fn drive(ws: WebSocketStream<TcpStream>, serializer: Serializer, router: Arc<RouterInner>) {
     let (sink, mut stream) = ws.split();
-    let (tx, rx) = mpsc::channel(router.config.outbound_queue);
     let kill = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(sink, rx, serializer, kill.clone()));
-    let mut session = Session::new(router.clone(), serializer, tx, kill.clone());
+    let (out, rx) = outbox(
+        router.config.outbound_queue,
+        kill.clone(),
+        router.stats.clone(),
+    );
+    let writer = tokio::spawn(write_loop(
+        sink,
+        rx,
+        serializer,
+        kill.clone(),
+        router.clone(),
+    ));
+    let mut session = Session::new(router.clone(), serializer, out);
 
     // While a HELLO is awaited: when it is due. While shutting down: when GOODBYE is due.
     let mut deadline = None;
@@ -187,16 +197,18 @@ type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, WsMessag
 
 async fn write_loop(
     mut sink: Sink,
-    mut rx: mpsc::Receiver<Outbound>,
+    mut rx: OutboxReceiver,
     serializer: Serializer,
     kill: CancellationToken,
+    router: Arc<RouterInner>,
 ) {
+    let write_timeout = router.config.write_timeout;
     loop {
         let out = tokio::select! {
             _ = kill.cancelled() => return,
             out = rx.recv() => out,
         };
-        let Some(Outbound::Message(msg)) = out else {
+        let Some(msg) = out else {
             break;
         };
         let frame = match serializer.encode(&msg) {
@@ -216,7 +228,19 @@ async fn write_loop(
         };
         let sent = tokio::select! {
             _ = kill.cancelled() => return,
-            r = sink.send(ws_msg) => r,
+            r = tokio::time::timeout(write_timeout, sink.send(ws_msg)) => r,
+        };
+        let Ok(sent) = sent else {
+            tracing::warn!(
+                timeout = ?write_timeout,
+                "disconnecting a peer that stopped reading its messages"
+            );
+            router
+                .stats
+                .slow_disconnects
+                .fetch_add(1, Ordering::Relaxed);
+            kill.cancel();
+            return;
         };
         if let Err(e) = sent {
             if !matches!(

@@ -1,0 +1,97 @@
+//! A session's outbound queue: one FIFO, so messages leave in the order the router decided
+//! them, with limits that keep a slow peer from growing it without bound.
+//!
+//! - Past `event_limit` queued messages, new events for the peer are dropped, counted and
+//!   logged: a slow subscriber loses events rather than stalling anyone.
+//! - Other messages (replies, invocations, results, errors) cannot be dropped without breaking
+//!   a call, so they are always queued: a burst of them (say, the errors for a hundred calls
+//!   whose callee just left) is normal. A peer that stops taking them is caught by the
+//!   writer instead, which disconnects it when one write waits longer than the write timeout;
+//!   the calls it took part in then fail with an error.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use wamp_runtime::proto::{Id, Message};
+
+/// Router-wide counters.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub dropped_events: AtomicU64,
+    pub slow_disconnects: AtomicU64,
+}
+
+/// The sending side of a session's outbound queue.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbox {
+    tx: mpsc::UnboundedSender<Message>,
+    queued: Arc<AtomicUsize>,
+    dropped: Arc<AtomicU64>,
+    event_limit: usize,
+    kill: CancellationToken,
+    stats: Arc<Stats>,
+}
+
+/// The receiving side, owned by the session's writer.
+pub(crate) struct OutboxReceiver {
+    rx: mpsc::UnboundedReceiver<Message>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl OutboxReceiver {
+    /// The next message to write, or `None` once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Message> {
+        let m = self.rx.recv().await;
+        if m.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        m
+    }
+}
+
+/// A new outbound queue. Nothing more is queued once `kill` is cancelled.
+pub(crate) fn outbox(
+    event_limit: usize,
+    kill: CancellationToken,
+    stats: Arc<Stats>,
+) -> (Outbox, OutboxReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let out = Outbox {
+        tx,
+        queued: queued.clone(),
+        dropped: Arc::new(AtomicU64::new(0)),
+        event_limit: event_limit.max(1),
+        kill,
+        stats,
+    };
+    (out, OutboxReceiver { rx, queued })
+}
+
+impl Outbox {
+    /// Queues a message for `session` without waiting (see the module docs for the limits).
+    pub fn push(&self, session: Id, msg: Message) {
+        if self.kill.is_cancelled() {
+            return;
+        }
+        let depth = self.queued.load(Ordering::Relaxed);
+        if matches!(msg, Message::Event { .. }) && depth >= self.event_limit {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.stats.dropped_events.fetch_add(1, Ordering::Relaxed);
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    session,
+                    dropped = n,
+                    "outbound queue full: events dropped for a slow subscriber"
+                );
+            }
+            return;
+        }
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(msg).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
