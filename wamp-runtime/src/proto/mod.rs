@@ -13,4 +13,4 @@ pub use id::{global_id, is_valid_id, Id, IdSequence, MAX_ID};
 pub use message::Message;
 pub use payload::{Payload, PayloadValues};
 pub use uri::{is_valid_pattern, is_valid_uri, MatchPolicy, UriRule};
-pub use value::{Dict, List, Value};
+pub use value::{from_value, to_value, Dict, List, Value, ValueError};

@@ -3,8 +3,34 @@
 //! It is the common denominator of JSON, MessagePack and CBOR: null, booleans, integers,
 //! floats, strings, byte strings, lists and string-keyed dictionaries. Dictionaries keep
 //! their insertion order, so a message decoded and encoded again keeps its bytes.
+//!
+//! [`to_value`] and [`from_value`] convert between `Value` and any serde type.
+
+mod de;
+mod ser;
 
 use indexmap::IndexMap;
+
+pub use de::from_value;
+pub use ser::to_value;
+
+/// A Rust value that cannot be converted to or from a [`Value`] (a wrong type, a missing
+/// field, a non-string dictionary key…).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
+impl serde::ser::Error for ValueError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        ValueError(msg.to_string())
+    }
+}
+
+impl serde::de::Error for ValueError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        ValueError(msg.to_string())
+    }
+}
 
 /// A string-keyed dictionary (WAMP `dict`), keeping insertion order.
 pub type Dict = IndexMap<String, Value>;
