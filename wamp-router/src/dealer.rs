@@ -12,6 +12,8 @@ use wamp_runtime::proto::{Id, IdSequence};
 pub(crate) struct Registration {
     pub procedure: String,
     pub callee: Id,
+    /// Whether invocations tell the callee who called (`disclose_caller`).
+    pub disclose_caller: bool,
 }
 
 /// A call in flight.
@@ -45,6 +47,7 @@ impl Dealer {
         ids: &IdSequence,
         callee: Id,
         procedure: &str,
+        disclose_caller: bool,
     ) -> Result<Id, RegisterError> {
         if self.by_procedure.contains_key(procedure) {
             return Err(RegisterError::AlreadyExists);
@@ -56,6 +59,7 @@ impl Dealer {
             Registration {
                 procedure: procedure.to_owned(),
                 callee,
+                disclose_caller,
             },
         );
         Ok(id)
@@ -136,9 +140,9 @@ mod tests {
     fn register_call_and_leave() {
         let ids = IdSequence::new();
         let mut d = Dealer::default();
-        let r = d.register(&ids, 7, "com.add").expect("registers");
+        let r = d.register(&ids, 7, "com.add", false).expect("registers");
         assert_eq!(
-            d.register(&ids, 8, "com.add"),
+            d.register(&ids, 8, "com.add", false),
             Err(RegisterError::AlreadyExists)
         );
         assert!(!d.unregister(8, r));

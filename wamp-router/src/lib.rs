@@ -229,6 +229,15 @@ impl RouterHandle {
         format!("ws://{}/ws", self.local_addr)
     }
 
+    /// An endpoint for sessions in this program to join without a socket:
+    /// `Session::builder(router.endpoint(), "realm1")`. They are served like remote
+    /// sessions; nothing is serialized on the way.
+    pub fn endpoint(&self) -> wamp_runtime::Endpoint {
+        wamp_runtime::Endpoint::custom(listener::memory::LocalConnector {
+            router: self.inner.clone(),
+        })
+    }
+
     /// The number of sessions joined to a realm right now.
     pub fn session_count(&self, realm: &str) -> usize {
         self.inner

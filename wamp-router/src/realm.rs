@@ -22,7 +22,8 @@ use crate::outbox::Outbox;
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub outbox: Outbox,
-    pub serializer: Serializer,
+    /// `None` for an in-process session, which takes payloads in any form.
+    pub serializer: Option<Serializer>,
     pub authid: String,
     pub authrole: String,
 }
@@ -46,7 +47,25 @@ fn error(request_type: u64, request: Id, uri: &str, message: impl Into<String>) 
     Message::error(request_type, request, uri, message)
 }
 
+/// Whether a boolean option is set.
+fn flag(options: &Dict, key: &str) -> bool {
+    options.get(key).and_then(Value::as_bool) == Some(true)
+}
+
 impl State {
+    /// Adds `{role}`, `{role}_authid` and `{role}_authrole` of `session` to `details`
+    /// (caller or publisher identification).
+    fn identify(&self, session: Id, role: &str, details: &mut Dict) {
+        details.insert(role.into(), Value::from(session));
+        if let Some(peer) = self.sessions.get(&session) {
+            details.insert(format!("{role}_authid"), Value::Str(peer.authid.clone()));
+            details.insert(
+                format!("{role}_authrole"),
+                Value::Str(peer.authrole.clone()),
+            );
+        }
+    }
+
     /// Queues a message for a session of this realm (nothing if it has left).
     fn send(&self, session: Id, msg: Message) {
         if let Some(peer) = self.sessions.get(&session) {
@@ -149,8 +168,8 @@ impl Realm {
     }
 
     pub fn publish(&self, session: Id, request: Id, options: &Dict, topic: &str, payload: Payload) {
-        let flag = |k: &str| options.get(k).and_then(Value::as_bool);
-        let acknowledge = flag("acknowledge").unwrap_or(false);
+        let option = |k: &str| options.get(k).and_then(Value::as_bool);
+        let acknowledge = option("acknowledge").unwrap_or(false);
         let st = self.state.lock();
         let fail = |uri: &str, text: String| {
             if acknowledge {
@@ -166,13 +185,17 @@ impl Realm {
             let text = format!("topic {topic:?} is reserved for the router");
             return fail(error::INVALID_URI, text);
         }
-        let exclude_me = flag("exclude_me").unwrap_or(true);
+        let exclude_me = option("exclude_me").unwrap_or(true);
         let filter = Filter::new(options);
         let publication = global_id();
         // Transcode once per serializer, not once per subscriber.
         let mut encoded: HashMap<Serializer, Payload> = HashMap::new();
+        let mut identity = Dict::new();
+        if flag(options, "disclose_me") {
+            st.identify(session, "publisher", &mut identity);
+        }
         for m in st.broker.matching(topic) {
-            let mut details = Dict::new();
+            let mut details = identity.clone();
             if m.sub.policy != MatchPolicy::Exact {
                 details.insert("topic".into(), Value::Str(topic.to_owned()));
             }
@@ -186,11 +209,21 @@ impl Realm {
                 if !filter.admits(sid, peer) {
                     continue;
                 }
-                let payload = match encoded.get(&peer.serializer) {
+                let Some(serializer) = peer.serializer else {
+                    let event = Message::Event {
+                        subscription: m.id,
+                        publication,
+                        details: details.clone(),
+                        payload: payload.clone(),
+                    };
+                    peer.outbox.push(sid, event);
+                    continue;
+                };
+                let payload = match encoded.get(&serializer) {
                     Some(p) => p.clone(),
-                    None => match payload.encoded_for(peer.serializer) {
+                    None => match payload.encoded_for(serializer) {
                         Ok(p) => {
-                            encoded.insert(peer.serializer, p.clone());
+                            encoded.insert(serializer, p.clone());
                             p
                         }
                         Err(e) => {
@@ -251,7 +284,12 @@ impl Realm {
         let mut st = self.state.lock();
         let reply = match refused {
             Some((uri, text)) => error(code::REGISTER, request, uri, text),
-            None => match st.dealer.register(&self.ids, session, procedure) {
+            None => match st.dealer.register(
+                &self.ids,
+                session,
+                procedure,
+                options.get("disclose_caller").and_then(Value::as_bool) == Some(true),
+            ) {
                 Ok(registration) => Message::Registered {
                     request,
                     registration,
@@ -300,9 +338,9 @@ impl Realm {
         let callee = st
             .dealer
             .lookup(procedure)
-            .map(|(id, reg)| (id, reg.callee))
-            .filter(|(_, callee)| st.sessions.contains_key(callee));
-        let Some((registration, callee)) = callee else {
+            .map(|(id, reg)| (id, reg.callee, reg.disclose_caller))
+            .filter(|(_, callee, _)| st.sessions.contains_key(callee));
+        let Some((registration, callee, disclose_caller)) = callee else {
             let text = format!("no callee registered procedure {procedure:?}");
             return st.send(
                 session,
@@ -319,12 +357,16 @@ impl Realm {
             callee,
             receive_progress,
         });
+        let mut details = Dict::new();
+        if disclose_caller || flag(options, "disclose_me") {
+            st.identify(session, "caller", &mut details);
+        }
         st.send(
             callee,
             Message::Invocation {
                 request: invocation,
                 registration,
-                details: Dict::new(),
+                details,
                 payload,
             },
         );

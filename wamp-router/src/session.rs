@@ -32,7 +32,8 @@ enum State {
 /// The router side of one session.
 pub(crate) struct Session {
     router: Arc<RouterInner>,
-    serializer: Serializer,
+    /// `None` for an in-process session.
+    serializer: Option<Serializer>,
     outbox: Outbox,
     state: State,
 }
@@ -40,13 +41,18 @@ pub(crate) struct Session {
 const ROLES: [&str; 4] = ["publisher", "subscriber", "caller", "callee"];
 
 impl Session {
-    pub fn new(router: Arc<RouterInner>, serializer: Serializer, outbox: Outbox) -> Self {
+    pub fn new(router: Arc<RouterInner>, serializer: Option<Serializer>, outbox: Outbox) -> Self {
         Self {
             router,
             serializer,
             outbox,
             state: State::Handshake,
         }
+    }
+
+    /// The serializer's subprotocol, or "in-process", for logs.
+    fn transport(&self) -> &'static str {
+        self.serializer.map_or("in-process", |s| s.subprotocol())
     }
 
     /// Whether the transport waits for a HELLO (a new connection, or one whose session
@@ -67,7 +73,11 @@ impl Session {
     /// Ends the session with ABORT.
     pub async fn abort(&mut self, reason: &str, message: impl Into<String>) -> Flow {
         let message = message.into();
-        tracing::info!(serializer = %self.serializer, reason, "aborting session: {message}");
+        tracing::info!(
+            transport = self.transport(),
+            reason,
+            "aborting session: {message}"
+        );
         self.send(Message::abort(reason, message));
         self.leave();
         Flow::Close
@@ -171,7 +181,7 @@ impl Session {
             authid: authid.clone(),
             authrole: authrole.clone(),
         });
-        tracing::info!(session = id, realm = %realm_name, serializer = %self.serializer, "session joined");
+        tracing::info!(session = id, realm = %realm_name, transport = self.transport(), "session joined");
         let mut welcome = Dict::new();
         welcome.insert("realm".into(), Value::Str(realm_name));
         welcome.insert("authid".into(), Value::Str(authid));
@@ -298,10 +308,11 @@ fn router_roles() -> Dict {
         "broker".into(),
         feature_dict(&[
             "publisher_exclusion",
+            "publisher_identification",
             "subscriber_blackwhite_listing",
             "pattern_based_subscription",
         ]),
     );
-    roles.insert("dealer".into(), feature_dict(&[]));
+    roles.insert("dealer".into(), feature_dict(&["caller_identification"]));
     roles
 }

@@ -1,7 +1,6 @@
 //! The WebSocket transport: the accept loop, subprotocol negotiation, and the two tasks of
 //! each connection (one reads and drives the session, one writes).
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +15,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::Serializer;
 
-use crate::outbox::{outbox, OutboxReceiver};
-use crate::session::{Flow, Session};
+use super::connection::{self, Inbound, Incoming};
+use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
 
 /// Accepts connections until the router shuts down.
@@ -100,14 +99,44 @@ async fn serve(stream: TcpStream, router: Arc<RouterInner>) {
     drive(ws, serializer, router).await;
 }
 
+/// Reads WebSocket frames and decodes them.
+struct WsInbound {
+    stream: futures_util::stream::SplitStream<WebSocketStream<TcpStream>>,
+    serializer: Serializer,
+    max_message_size: usize,
+}
+
+impl Inbound for WsInbound {
+    async fn next(&mut self) -> Incoming {
+        loop {
+            let bytes: Bytes = match self.stream.next().await {
+                None => return Incoming::Closed,
+                Some(Ok(WsMessage::Text(t))) => Bytes::from(t),
+                Some(Ok(WsMessage::Binary(b))) => b,
+                Some(Ok(WsMessage::Close(_))) => return Incoming::Closed,
+                Some(Ok(_)) => continue, // ping, pong: tungstenite answers pings itself
+                Some(Err(WsError::Capacity(e))) => {
+                    return Incoming::Violation(format!(
+                        "message too large ({e}); the limit is {} bytes",
+                        self.max_message_size
+                    ))
+                }
+                Some(Err(e)) => {
+                    tracing::debug!("read failed: {e}");
+                    return Incoming::Closed;
+                }
+            };
+            return match self.serializer.decode(&bytes) {
+                Ok(msg) => Incoming::Message(msg),
+                Err(e) => Incoming::Violation(format!("undecodable message: {e}")),
+            };
+        }
+    }
+}
+
 async fn drive(ws: WebSocketStream<TcpStream>, serializer: Serializer, router: Arc<RouterInner>) {
-    let (sink, mut stream) = ws.split();
-    let kill = CancellationToken::new();
-    let (out, rx) = outbox(
-        router.config.outbound_queue,
-        kill.clone(),
-        router.stats.clone(),
-    );
+    let (sink, stream) = ws.split();
+    let (out, rx, kill) = connection::open(&router);
     let writer = tokio::spawn(write_loop(
         sink,
         rx,
@@ -115,82 +144,12 @@ async fn drive(ws: WebSocketStream<TcpStream>, serializer: Serializer, router: A
         kill.clone(),
         router.clone(),
     ));
-    let mut session = Session::new(router.clone(), serializer, out);
-
-    // While a HELLO is awaited: when it is due. While shutting down: when GOODBYE is due.
-    let mut deadline = None;
-    let mut shutting_down = false;
-    loop {
-        if !shutting_down {
-            if session.awaits_hello() {
-                deadline.get_or_insert_with(|| {
-                    tokio::time::Instant::now() + router.config.hello_timeout
-                });
-            } else {
-                deadline = None;
-            }
-        }
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
-        let frame = tokio::select! {
-            _ = kill.cancelled() => break,
-            _ = router.shutdown.cancelled(), if !shutting_down => {
-                shutting_down = true;
-                if session.begin_shutdown().await == Flow::Close {
-                    break;
-                }
-                deadline = Some(tokio::time::Instant::now() + router.config.goodbye_timeout);
-                continue;
-            }
-            _ = sleep => {
-                if !shutting_down {
-                    session.violation("no HELLO received in time").await;
-                }
-                break;
-            }
-            frame = stream.next() => frame,
-        };
-        let bytes: Bytes = match frame {
-            None => break,
-            Some(Ok(WsMessage::Text(t))) => Bytes::from(t),
-            Some(Ok(WsMessage::Binary(b))) => b,
-            Some(Ok(WsMessage::Close(_))) => break,
-            Some(Ok(_)) => continue, // ping, pong: tungstenite answers pings itself
-            Some(Err(WsError::Capacity(e))) => {
-                session
-                    .violation(format!(
-                        "message too large ({e}); the limit is {} bytes",
-                        router.config.max_message_size
-                    ))
-                    .await;
-                break;
-            }
-            Some(Err(e)) => {
-                tracing::debug!("read failed: {e}");
-                break;
-            }
-        };
-        let flow = match serializer.decode(&bytes) {
-            Ok(msg) => session.handle(msg).await,
-            Err(e) => session.violation(format!("undecodable message: {e}")).await,
-        };
-        if flow == Flow::Close {
-            break;
-        }
-    }
-    session.leave();
-    drop(session);
-    // The writer sends what is queued (an ABORT or GOODBYE) and closes; bounded in time.
-    if tokio::time::timeout(Duration::from_secs(5), writer)
-        .await
-        .is_err()
-    {
-        kill.cancel();
-    }
+    let inbound = WsInbound {
+        stream,
+        serializer,
+        max_message_size: router.config.max_message_size,
+    };
+    connection::drive(router, Some(serializer), inbound, out, kill, writer).await;
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, WsMessage>;
@@ -231,16 +190,7 @@ async fn write_loop(
             r = tokio::time::timeout(write_timeout, sink.send(ws_msg)) => r,
         };
         let Ok(sent) = sent else {
-            tracing::warn!(
-                timeout = ?write_timeout,
-                "disconnecting a peer that stopped reading its messages"
-            );
-            router
-                .stats
-                .slow_disconnects
-                .fetch_add(1, Ordering::Relaxed);
-            kill.cancel();
-            return;
+            return connection::too_slow(&router, &kill);
         };
         if let Err(e) = sent {
             if !matches!(

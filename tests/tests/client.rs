@@ -1,0 +1,699 @@
+//! The client runtime against the bundled router: every operation over WebSocket with each
+//! serializer and in-process, errors, concurrency, slow consumers and vanishing peers.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tests::{router, start_router, WAIT};
+use wamp_router::RouterHandle;
+use wamp_runtime::proto::error;
+use wamp_runtime::{
+    Args, CallDetails, Endpoint, Error, Event, MatchPolicy, Serializer, Session, Subscription,
+    WampError,
+};
+
+/// Every way a session can reach the router.
+fn endpoints(r: &RouterHandle) -> Vec<(String, Endpoint, Serializer)> {
+    let mut v: Vec<_> = Serializer::ALL
+        .into_iter()
+        .map(|s| (format!("ws {s}"), Endpoint::from(r.url()), s))
+        .collect();
+    v.push(("in-process".into(), r.endpoint(), Serializer::Json));
+    v
+}
+
+async fn join(endpoint: Endpoint, serializer: Serializer) -> Session {
+    Session::builder(endpoint, "realm1")
+        .serializer(serializer)
+        .connect()
+        .await
+        .expect("joins")
+}
+
+async fn next<T: wamp_runtime::client::FromArgs>(sub: &mut Subscription<T>) -> Event<T> {
+    tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("an event in time")
+        .expect("stream open")
+        .expect("event reads as T")
+}
+
+/// Polls `cond` until it holds, or fails after [`WAIT`].
+async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Greeting {
+    name: String,
+    times: u32,
+}
+
+#[tokio::test]
+async fn joins_and_knows_its_session() {
+    let r = start_router().await;
+    let mut sessions = Vec::new();
+    for (what, ep, ser) in endpoints(&r) {
+        let s = join(ep, ser).await;
+        assert!(s.id() > 0, "{what}");
+        assert_eq!(s.realm(), "realm1");
+        assert_eq!(s.authrole(), Some("anonymous"));
+        assert!(s.authid().is_some());
+        assert!(s.router_roles().unwrap().contains_key("dealer"));
+        assert!(s.router_supports("broker", "publisher_exclusion"), "{what}");
+        assert!(!s.router_supports("dealer", "no_such_feature"));
+        sessions.push(s);
+    }
+    assert_eq!(r.session_count("realm1"), 4);
+}
+
+#[tokio::test]
+async fn calls_reach_callees_over_every_transport_and_serializer() {
+    let r = start_router().await;
+    let eps = endpoints(&r);
+    // Every callee/caller pairing: JSON callee with CBOR caller, in-process with MsgPack…
+    for (i, (callee_what, callee_ep, callee_ser)) in eps.iter().enumerate() {
+        let callee = join(callee_ep.clone(), *callee_ser).await;
+        let uri = format!("com.example.add{i}");
+        let _reg = callee
+            .register(&uri, |(a, b): (i64, i64)| async move {
+                Ok::<_, WampError>(a + b)
+            })
+            .await
+            .expect("registers");
+        for (caller_what, caller_ep, caller_ser) in &eps {
+            let caller = join(caller_ep.clone(), *caller_ser).await;
+            let sum: i64 = caller.call(&uri, (2, 3)).await.expect("calls");
+            assert_eq!(sum, 5, "{caller_what} → {callee_what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn arguments_results_and_kwargs_keep_their_types() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+
+    // A struct is keyword arguments; a struct result is one positional argument.
+    let _greet = callee
+        .register("com.example.greet", |g: Greeting| async move {
+            Ok::<_, WampError>(Greeting {
+                name: format!("hello {}", g.name),
+                times: g.times + 1,
+            })
+        })
+        .await
+        .unwrap();
+    let back: Greeting = caller
+        .call(
+            "com.example.greet",
+            Greeting {
+                name: "ada".into(),
+                times: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        back,
+        Greeting {
+            name: "hello ada".into(),
+            times: 2
+        }
+    );
+
+    // `()` is no arguments and no result; binary stays binary.
+    let _nothing = callee
+        .register("com.example.nothing", |(): ()| async move {
+            Ok::<_, WampError>(())
+        })
+        .await
+        .unwrap();
+    let (): () = caller.call("com.example.nothing", ()).await.unwrap();
+    let _echo = callee
+        .register("com.example.echo", |a: Args| async move {
+            Ok::<_, WampError>(a)
+        })
+        .await
+        .unwrap();
+    let raw = Args::new()
+        .arg(wamp_runtime::Value::Bytes(vec![0, 1, 2]))
+        .unwrap()
+        .kwarg("k", "v")
+        .unwrap();
+    let got: Args = caller.call("com.example.echo", raw.clone()).await.unwrap();
+    assert_eq!(got, raw);
+    // kwargs given next to positional args.
+    let got: Args = caller
+        .call("com.example.echo", (1,))
+        .kwargs(Greeting {
+            name: "x".into(),
+            times: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.args, vec![wamp_runtime::Value::Int(1)]);
+    assert_eq!(got.get_kw::<String>("name").unwrap(), "x");
+    // A result of several arguments reads as a tuple.
+    let (a, b): (String, i64) = caller.call("com.example.echo", ("s", 7)).await.unwrap();
+    assert_eq!((a.as_str(), b), ("s", 7));
+}
+
+#[tokio::test]
+async fn errors_reach_the_caller_with_their_uri_and_arguments() {
+    let r = start_router().await;
+    for (what, ep, ser) in endpoints(&r) {
+        let callee = join(ep.clone(), ser).await;
+        let caller = join(ep, ser).await;
+        let _div = callee
+            .register("com.example.div", |(a, b): (i64, i64)| async move {
+                if b == 0 {
+                    return Err(WampError::with_message(
+                        "com.example.division_by_zero",
+                        "cannot divide by zero",
+                    )
+                    .kwarg("dividend", a));
+                }
+                Ok(a / b)
+            })
+            .await
+            .unwrap();
+        let e = caller
+            .call::<i64>("com.example.div", (7, 0))
+            .await
+            .unwrap_err();
+        match &e {
+            Error::Application(w) => {
+                assert_eq!(w.uri, "com.example.division_by_zero", "{what}");
+                assert_eq!(w.message(), Some("cannot divide by zero"));
+                assert_eq!(w.kwargs.get("dividend"), Some(&wamp_runtime::Value::Int(7)));
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+        assert_eq!(e.uri(), Some("com.example.division_by_zero"));
+
+        // Arguments that do not fit the handler's types never reach it.
+        let e = caller
+            .call::<i64>("com.example.div", ("seven", 0))
+            .await
+            .unwrap_err();
+        assert_eq!(e.uri(), Some(error::INVALID_ARGUMENT), "{what}: {e}");
+        // A result that does not fit the caller's type is a typed error.
+        let e = caller
+            .call::<String>("com.example.div", (8, 2))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Deserialize(_)), "{what}: {e}");
+        // Router errors.
+        let e = caller
+            .call::<()>("com.example.nobody", ())
+            .await
+            .unwrap_err();
+        assert_eq!(e.uri(), Some(error::NO_SUCH_PROCEDURE), "{what}");
+        let e = callee
+            .register("com.example.div", |(): ()| async { Ok::<_, WampError>(()) })
+            .await
+            .unwrap_err();
+        assert_eq!(e.uri(), Some(error::PROCEDURE_ALREADY_EXISTS), "{what}");
+        // URIs are checked before anything is sent.
+        let e = caller.call::<()>("com..bad", ()).await.unwrap_err();
+        assert!(matches!(e, Error::Invalid(_)), "{what}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_with_an_error_and_the_session_lives_on() {
+    let r = start_router().await;
+    let callee = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let caller = join(r.endpoint(), Serializer::Json).await;
+    let _p = callee
+        .register("com.example.panic", |(n,): (i64,)| async move {
+            if n == 0 {
+                panic!("boom");
+            }
+            Ok::<_, WampError>(n)
+        })
+        .await
+        .unwrap();
+    let e = caller
+        .call::<i64>("com.example.panic", (0,))
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::RUNTIME_ERROR));
+    assert!(e.to_string().contains("boom"), "{e}");
+    let n: i64 = caller.call("com.example.panic", (4,)).await.unwrap();
+    assert_eq!(n, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_calls_in_flight_on_one_session() {
+    let r = start_router().await;
+    let callee = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+    let _slow = callee
+        .register("com.example.slow_square", |(n,): (u64,)| async move {
+            // Later calls finish first: results must still find their callers.
+            tokio::time::sleep(Duration::from_millis(200 - n % 200)).await;
+            Ok::<_, WampError>(n * n)
+        })
+        .await
+        .unwrap();
+    let calls = (0..500u64).map(|n| {
+        let caller = caller.clone();
+        async move {
+            let sq: u64 = caller.call("com.example.slow_square", (n,)).await.unwrap();
+            assert_eq!(sq, n * n);
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(20), join_all(calls))
+        .await
+        .expect("all calls answered");
+}
+
+#[tokio::test]
+async fn call_details_disclose_the_caller_when_asked() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::Json).await;
+    let _who = callee
+        .register("com.example.whoami", |(): (), d: CallDetails| async move {
+            Ok::<_, WampError>((d.procedure, d.caller))
+        })
+        .option("disclose_caller", true)
+        .await
+        .unwrap();
+    let (procedure, who): (String, Option<u64>) =
+        caller.call("com.example.whoami", ()).await.unwrap();
+    assert_eq!(procedure, "com.example.whoami");
+    assert_eq!(who, Some(caller.id()));
+}
+
+#[tokio::test]
+async fn events_flow_over_every_transport_and_serializer() {
+    let r = start_router().await;
+    let eps = endpoints(&r);
+    let mut subs = Vec::new();
+    for (what, ep, ser) in &eps {
+        let s = join(ep.clone(), *ser).await;
+        let sub = s
+            .subscribe::<(String, i64)>("com.example.news")
+            .await
+            .unwrap();
+        subs.push((what.clone(), s, sub));
+    }
+    for (what, ep, ser) in &eps {
+        let publisher = join(ep.clone(), *ser).await;
+        publisher
+            .publish("com.example.news", (what.as_str(), 42))
+            .acknowledge()
+            .await
+            .unwrap();
+        for (sub_what, _, sub) in &mut subs {
+            let e = next(sub).await;
+            assert_eq!(e.data, (what.clone(), 42), "{what} → {sub_what}");
+            assert!(e.details.publication > 0);
+            assert_eq!(e.details.topic, None);
+        }
+    }
+}
+
+#[tokio::test]
+async fn publishing_options_and_errors() {
+    let r = start_router().await;
+    let a = join(r.endpoint(), Serializer::Json).await;
+    let b = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let mut a_sub = a.subscribe::<Greeting>("com.example.greet").await.unwrap();
+    let mut b_sub = b.subscribe::<Greeting>("com.example.greet").await.unwrap();
+    let g = Greeting {
+        name: "n".into(),
+        times: 3,
+    };
+    // The publisher is excluded by default, included on request.
+    a.publish("com.example.greet", g.clone()).await.unwrap();
+    a.publish("com.example.greet", g.clone())
+        .exclude_me(false)
+        .option("disclose_me", true)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut b_sub).await.data, g);
+    let second = next(&mut b_sub).await;
+    assert_eq!(second.details.publisher, Some(a.id()));
+    assert_eq!(next(&mut a_sub).await.data, g, "only the second reaches a");
+    // Black- and whitelisting.
+    a.publish("com.example.greet", g.clone())
+        .exclude_me(false)
+        .exclude([b.id()])
+        .await
+        .unwrap();
+    a.publish("com.example.greet", g.clone())
+        .exclude_me(false)
+        .eligible([b.id()])
+        .acknowledge()
+        .await
+        .unwrap();
+    assert_eq!(next(&mut a_sub).await.data, g);
+    assert_eq!(next(&mut b_sub).await.data, g);
+    // The router's errors come back on acknowledged publications.
+    let e = a
+        .publish("wamp.reserved", ())
+        .acknowledge()
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::INVALID_URI));
+    // An event that does not fit the subscriber's type is an error item; the stream goes on.
+    a.publish("com.example.greet", ("not", "a", "greeting"))
+        .await
+        .unwrap();
+    a.publish("com.example.greet", g.clone()).await.unwrap();
+    let bad = tokio::time::timeout(WAIT, b_sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(bad, Err(Error::Deserialize(_))), "{bad:?}");
+    assert_eq!(next(&mut b_sub).await.data, g);
+}
+
+#[tokio::test]
+async fn pattern_subscriptions_say_which_topic() {
+    let r = start_router().await;
+    let s = join(r.endpoint(), Serializer::Json).await;
+    let p = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+    let mut prefix = s
+        .subscribe::<(i64,)>("com.example.sensor")
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .unwrap();
+    let mut wild = s
+        .subscribe::<(i64,)>("com.example..temperature")
+        .match_policy(MatchPolicy::Wildcard)
+        .await
+        .unwrap();
+    p.publish("com.example.sensor.kitchen", (1,)).await.unwrap();
+    p.publish("com.example.kitchen.temperature", (2,))
+        .await
+        .unwrap();
+    let e = next(&mut prefix).await;
+    assert_eq!(e.data, (1,));
+    assert_eq!(
+        e.details.topic.as_deref(),
+        Some("com.example.sensor.kitchen")
+    );
+    let e = next(&mut wild).await;
+    assert_eq!(e.data, (2,));
+    assert_eq!(
+        e.details.topic.as_deref(),
+        Some("com.example.kitchen.temperature")
+    );
+}
+
+#[tokio::test]
+async fn local_subscriptions_to_one_topic_share_the_router_subscription() {
+    let r = start_router().await;
+    let s = join(Endpoint::from(r.url()), Serializer::Json).await;
+    let p = join(r.endpoint(), Serializer::Json).await;
+    let mut one = s.subscribe::<(i64,)>("com.example.t").await.unwrap();
+    let two = s.subscribe::<(i64,)>("com.example.t").await.unwrap();
+    assert_eq!(one.id(), two.id());
+    p.publish("com.example.t", (1,))
+        .acknowledge()
+        .await
+        .unwrap();
+    let mut two = two;
+    assert_eq!(next(&mut one).await.data, (1,));
+    assert_eq!(next(&mut two).await.data, (1,));
+    // Dropping one keeps the other; unsubscribing the last stops the events.
+    drop(two);
+    p.publish("com.example.t", (2,))
+        .acknowledge()
+        .await
+        .unwrap();
+    assert_eq!(next(&mut one).await.data, (2,));
+    one.unsubscribe().await.unwrap();
+    let mut probe = p.subscribe::<(i64,)>("com.example.t").await.unwrap();
+    s.publish("com.example.t", (3,))
+        .acknowledge()
+        .await
+        .unwrap();
+    assert_eq!(next(&mut probe).await.data, (3,));
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_loses_counted_events_and_nothing_else() {
+    let r = start_router().await;
+    let s = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let p = join(r.endpoint(), Serializer::Json).await;
+    let mut slow = s
+        .subscribe::<(u32,)>("com.example.flood")
+        .buffer(4)
+        .await
+        .unwrap();
+    for i in 0..50u32 {
+        p.publish("com.example.flood", (i,))
+            .acknowledge()
+            .await
+            .unwrap();
+    }
+    // Calls on the same session are not held up by the full buffer.
+    let _echo = p
+        .register("com.example.ping", |(): ()| async {
+            Ok::<_, WampError>("pong")
+        })
+        .await
+        .unwrap();
+    let pong: String = s.call("com.example.ping", ()).await.unwrap();
+    assert_eq!(pong, "pong");
+    eventually("all 50 events arrived or were dropped", || {
+        slow.dropped() == 46
+    })
+    .await;
+    for i in 0..4u32 {
+        assert_eq!(next(&mut slow).await.data, (i,), "the first four, in order");
+    }
+}
+
+#[tokio::test]
+async fn dropping_a_registration_unregisters_it() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::Json).await;
+    let reg = callee
+        .register("com.example.temp", |(): ()| async { Ok::<_, WampError>(1) })
+        .await
+        .unwrap();
+    assert!(reg.id() > 0);
+    assert_eq!(caller.call::<i64>("com.example.temp", ()).await.unwrap(), 1);
+    drop(reg);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match caller.call::<i64>("com.example.temp", ()).await {
+            Err(e) if e.uri() == Some(error::NO_SUCH_PROCEDURE) => break,
+            _ => assert!(tokio::time::Instant::now() < deadline, "still registered"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Explicit unregister waits for the router; detach keeps it.
+    let reg = callee
+        .register("com.example.temp", |(): ()| async { Ok::<_, WampError>(2) })
+        .await
+        .unwrap();
+    reg.unregister().await.unwrap();
+    let e = caller
+        .call::<i64>("com.example.temp", ())
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::NO_SUCH_PROCEDURE));
+    callee
+        .register("com.example.temp", |(): ()| async { Ok::<_, WampError>(3) })
+        .await
+        .unwrap()
+        .detach();
+    assert_eq!(caller.call::<i64>("com.example.temp", ()).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn a_call_timeout_gives_up_in_time() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::Json).await;
+    let _never = callee
+        .register("com.example.never", |(): ()| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok::<_, WampError>(())
+        })
+        .await
+        .unwrap();
+    let e = caller
+        .call::<()>("com.example.never", ())
+        .timeout(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert_eq!(e, Error::Timeout(Duration::from_millis(100)));
+    // The session-wide default applies too.
+    let impatient = Session::builder(r.url(), "realm1")
+        .call_timeout(Duration::from_millis(100))
+        .connect()
+        .await
+        .unwrap();
+    let e = impatient
+        .call::<()>("com.example.never", ())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout(_)), "{e}");
+}
+
+#[tokio::test]
+async fn a_callee_vanishing_mid_call_fails_the_call() {
+    let r = start_router().await;
+    let callee = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+    let caller = join(r.endpoint(), Serializer::Json).await;
+    let _stuck = callee
+        .register("com.example.stuck", |(): ()| async {
+            std::future::pending::<()>().await;
+            Ok::<_, WampError>(())
+        })
+        .await
+        .unwrap();
+    let call = tokio::spawn({
+        let caller = caller.clone();
+        async move { caller.call::<()>("com.example.stuck", ()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(_stuck);
+    drop(callee);
+    let e = tokio::time::timeout(WAIT, call)
+        .await
+        .expect("answered in time")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::CANCELED), "{e}");
+}
+
+#[tokio::test]
+async fn the_router_going_away_ends_everything_with_an_error() {
+    for in_process in [false, true] {
+        let r = start_router().await;
+        let callee = join(r.endpoint(), Serializer::Json).await;
+        let ep = if in_process {
+            r.endpoint()
+        } else {
+            Endpoint::from(r.url())
+        };
+        let s = join(ep, Serializer::MsgPack).await;
+        let _stuck = callee
+            .register("com.example.stuck", |(): ()| async {
+                std::future::pending::<()>().await;
+                Ok::<_, WampError>(())
+            })
+            .await
+            .unwrap();
+        let mut sub = s.subscribe::<(i64,)>("com.example.t").await.unwrap();
+        let call = tokio::spawn({
+            let s = s.clone();
+            async move { s.call::<()>("com.example.stuck", ()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::timeout(WAIT, r.shutdown())
+            .await
+            .expect("router stops");
+        let e = tokio::time::timeout(WAIT, call)
+            .await
+            .expect("the pending call learns it")
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Closed(_) | Error::Application(_)),
+            "{e:?}"
+        );
+        let end = tokio::time::timeout(WAIT, sub.next()).await.unwrap();
+        assert!(matches!(end, Some(Err(Error::Closed(_)))), "{end:?}");
+        assert!(tokio::time::timeout(WAIT, sub.next())
+            .await
+            .unwrap()
+            .is_none());
+        let reason = tokio::time::timeout(WAIT, s.closed()).await.unwrap();
+        assert!(reason.contains("system_shutdown"), "{reason}");
+        let e = s.call::<()>("com.example.stuck", ()).await.unwrap_err();
+        assert!(matches!(e, Error::Closed(_)), "{e:?}");
+    }
+}
+
+#[tokio::test]
+async fn leaving_and_dropping_close_the_session() {
+    let r = start_router().await;
+    for (what, ep, ser) in endpoints(&r) {
+        let s = join(ep.clone(), ser).await;
+        eventually("joined", || r.session_count("realm1") == 1).await;
+        s.leave().await.unwrap();
+        assert!(s.is_closed());
+        let e = s.call::<()>("com.example.x", ()).await.unwrap_err();
+        assert!(matches!(e, Error::Closed(_)), "{what}: {e:?}");
+        assert!(matches!(s.leave().await, Err(Error::Closed(_))));
+        eventually("left", || r.session_count("realm1") == 0).await;
+
+        let s = join(ep, ser).await;
+        let clone = s.clone();
+        eventually("joined", || r.session_count("realm1") == 1).await;
+        drop(s);
+        assert!(!clone.is_closed(), "a clone keeps it open");
+        drop(clone);
+        eventually("the last handle closes it", || {
+            r.session_count("realm1") == 0
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn connection_errors_are_typed() {
+    let r = router().realm("other").start().await.unwrap();
+    let e = Session::builder(r.url(), "nope")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::NO_SUCH_REALM), "{e}");
+    let e = Session::builder(r.endpoint(), "nope")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::NO_SUCH_REALM), "{e}");
+    let e = Session::builder(r.url(), "not a realm!")
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Invalid(_)), "{e}");
+    let e = Session::builder("http://127.0.0.1:1/", "realm1")
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e}");
+
+    // Nobody listening.
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = Session::builder(format!("ws://127.0.0.1:{closed_port}/ws"), "realm1")
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e}");
+
+    // Somebody listening who never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", silent.local_addr().unwrap());
+    let e = Session::builder(url, "realm1")
+        .connect_timeout(Duration::from_millis(200))
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e, Error::ConnectTimeout(Duration::from_millis(200)));
+}

@@ -1,0 +1,124 @@
+//! What every transport shares once a connection is open: the loop that feeds a session
+//! the peer's messages (with the HELLO and GOODBYE deadlines), and the end of a
+//! connection.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use wamp_runtime::proto::Message;
+use wamp_runtime::Serializer;
+
+use crate::outbox::{outbox, Outbox, OutboxReceiver};
+use crate::session::{Flow, Session};
+use crate::RouterInner;
+
+/// The next thing a peer sent.
+pub(crate) enum Incoming {
+    /// A decoded message.
+    Message(Message),
+    /// Something that ends the session with ABORT `wamp.error.protocol_violation`.
+    Violation(String),
+    /// The connection closed.
+    Closed,
+}
+
+/// The reading side of a connection.
+pub(crate) trait Inbound: Send {
+    /// Waits for the next message; frames that carry none (pings) are skipped.
+    fn next(&mut self) -> impl Future<Output = Incoming> + Send;
+}
+
+/// A new session's outbound queue and the token that kills it.
+pub(crate) fn open(router: &RouterInner) -> (Outbox, OutboxReceiver, CancellationToken) {
+    let kill = CancellationToken::new();
+    let (out, rx) = outbox(
+        router.config.outbound_queue,
+        kill.clone(),
+        router.stats.clone(),
+    );
+    (out, rx, kill)
+}
+
+/// Disconnects a peer whose write waited longer than the write timeout.
+pub(crate) fn too_slow(router: &RouterInner, kill: &CancellationToken) {
+    tracing::warn!(
+        timeout = ?router.config.write_timeout,
+        "disconnecting a peer that stopped reading its messages"
+    );
+    router
+        .stats
+        .slow_disconnects
+        .fetch_add(1, Ordering::Relaxed);
+    kill.cancel();
+}
+
+/// Runs a session on a connection until either side ends it, then waits (bounded) for
+/// `writer` to send what is queued.
+pub(crate) async fn drive(
+    router: Arc<RouterInner>,
+    serializer: Option<Serializer>,
+    mut inbound: impl Inbound,
+    out: Outbox,
+    kill: CancellationToken,
+    writer: tokio::task::JoinHandle<()>,
+) {
+    let mut session = Session::new(router.clone(), serializer, out);
+    // While a HELLO is awaited: when it is due. While shutting down: when GOODBYE is due.
+    let mut deadline = None;
+    let mut shutting_down = false;
+    loop {
+        if !shutting_down {
+            if session.awaits_hello() {
+                deadline.get_or_insert_with(|| {
+                    tokio::time::Instant::now() + router.config.hello_timeout
+                });
+            } else {
+                deadline = None;
+            }
+        }
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let incoming = tokio::select! {
+            _ = kill.cancelled() => break,
+            _ = router.shutdown.cancelled(), if !shutting_down => {
+                shutting_down = true;
+                if session.begin_shutdown().await == Flow::Close {
+                    break;
+                }
+                deadline = Some(tokio::time::Instant::now() + router.config.goodbye_timeout);
+                continue;
+            }
+            _ = sleep => {
+                if !shutting_down {
+                    session.violation("no HELLO received in time").await;
+                }
+                break;
+            }
+            incoming = inbound.next() => incoming,
+        };
+        let flow = match incoming {
+            Incoming::Message(msg) => session.handle(msg).await,
+            Incoming::Violation(text) => session.violation(text).await,
+            Incoming::Closed => break,
+        };
+        if flow == Flow::Close {
+            break;
+        }
+    }
+    session.leave();
+    drop(session);
+    // The writer sends what is queued (an ABORT or GOODBYE) and closes; bounded in time.
+    if tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .is_err()
+    {
+        kill.cancel();
+    }
+}

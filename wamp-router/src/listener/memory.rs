@@ -1,0 +1,82 @@
+//! The in-process transport: sessions of the same program join through channels, with no
+//! socket and no serialization, and are served exactly like remote ones.
+
+use std::sync::Arc;
+
+use wamp_runtime::proto::Message;
+use wamp_runtime::transport::memory::{self, RouterEnd};
+use wamp_runtime::transport::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
+
+use super::connection::{self, Inbound, Incoming};
+use crate::outbox::OutboxReceiver;
+use crate::RouterInner;
+
+/// How many messages each direction of an in-process connection buffers.
+const CAPACITY: usize = 256;
+
+/// Opens in-process connections to a router.
+pub(crate) struct LocalConnector {
+    pub router: Arc<RouterInner>,
+}
+
+impl Connector for LocalConnector {
+    fn connect(&self, _: &ConnectOptions) -> BoxFuture<'static, Result<Transport, TransportError>> {
+        let router = self.router.clone();
+        Box::pin(async move {
+            if router.shutdown.is_cancelled() {
+                return Err(TransportError::Connect {
+                    url: "in-process".into(),
+                    reason: "the router is shut down".into(),
+                });
+            }
+            let (transport, end) = memory::pair(CAPACITY);
+            let tracked = router.clone();
+            tracked.tasks.spawn(serve(end, router));
+            Ok(transport)
+        })
+    }
+
+    fn describe(&self) -> String {
+        "in-process".into()
+    }
+}
+
+struct MemoryInbound(tokio::sync::mpsc::Receiver<Message>);
+
+impl Inbound for MemoryInbound {
+    async fn next(&mut self) -> Incoming {
+        match self.0.recv().await {
+            Some(m) => Incoming::Message(m),
+            None => Incoming::Closed,
+        }
+    }
+}
+
+async fn serve(end: RouterEnd, router: Arc<RouterInner>) {
+    tracing::debug!("in-process connection opened");
+    let (out, rx, kill) = connection::open(&router);
+    let writer = tokio::spawn(write_loop(end.outgoing, rx, kill.clone(), router.clone()));
+    connection::drive(router, None, MemoryInbound(end.incoming), out, kill, writer).await;
+    tracing::debug!("in-process connection closed");
+}
+
+async fn write_loop(
+    to_session: tokio::sync::mpsc::Sender<Result<Message, TransportError>>,
+    mut rx: OutboxReceiver,
+    kill: tokio_util::sync::CancellationToken,
+    router: Arc<RouterInner>,
+) {
+    let timeout = router.config.write_timeout;
+    loop {
+        let msg = tokio::select! {
+            _ = kill.cancelled() => return,
+            m = rx.recv() => m,
+        };
+        let Some(msg) = msg else { return };
+        match tokio::time::timeout(timeout, to_session.send(Ok(msg))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => return connection::too_slow(&router, &kill),
+        }
+    }
+}

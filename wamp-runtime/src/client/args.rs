@@ -1,0 +1,210 @@
+//! How Rust values become WAMP `args`/`kwargs`, and back.
+//!
+//! Two mappings, one for each side of a call:
+//!
+//! - **Arguments** (of a call, a publication, an invocation, an event): a tuple, array or
+//!   `Vec` is the positional `args` (`(2, 3)` → `[2, 3]`); a struct or map is the `kwargs`;
+//!   `()` is no arguments; any other single value is one positional argument. Read back the
+//!   same way: non-empty `args` are read as a sequence, else non-empty `kwargs` as a
+//!   struct or map, else as an empty sequence (which `()` accepts).
+//! - **Results** (of a call): a value `T` travels as `args = [T]`, and `()` or `None` as no
+//!   arguments. Read back from the only argument, from `kwargs` when there are no `args`,
+//!   from null when there is nothing, and from the whole list when there are several.
+//!
+//! [`Args`] implements all four traits and keeps both parts exactly as they are: use it
+//! for full control.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::proto::{from_value, to_value, Dict, List, Payload, Value, ValueError};
+
+/// Positional and keyword arguments, as WAMP values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Args {
+    /// Positional arguments.
+    pub args: List,
+    /// Keyword arguments.
+    pub kwargs: Dict,
+}
+
+impl Args {
+    /// No arguments.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a positional argument.
+    pub fn arg(mut self, value: impl Serialize) -> Result<Self, ValueError> {
+        self.args.push(to_value(&value)?);
+        Ok(self)
+    }
+
+    /// Sets a keyword argument.
+    pub fn kwarg(
+        mut self,
+        key: impl Into<String>,
+        value: impl Serialize,
+    ) -> Result<Self, ValueError> {
+        self.kwargs.insert(key.into(), to_value(&value)?);
+        Ok(self)
+    }
+
+    /// Positional argument `index`, as `T`.
+    pub fn get<T: DeserializeOwned>(&self, index: usize) -> Result<T, ValueError> {
+        let v = self
+            .args
+            .get(index)
+            .cloned()
+            .ok_or_else(|| ValueError(format!("missing positional argument {index}")))?;
+        from_value(v)
+    }
+
+    /// Keyword argument `key`, as `T`.
+    pub fn get_kw<T: DeserializeOwned>(&self, key: &str) -> Result<T, ValueError> {
+        let v = self
+            .kwargs
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ValueError(format!("missing keyword argument {key:?}")))?;
+        from_value(v)
+    }
+
+    /// Reads these arguments as `T` (see [`FromArgs`]).
+    pub fn to<T: FromArgs>(&self) -> Result<T, ValueError> {
+        T::from_args(self.clone())
+    }
+
+    /// Whether there are neither positional nor keyword arguments.
+    pub fn is_empty(&self) -> bool {
+        self.args.is_empty() && self.kwargs.is_empty()
+    }
+
+    /// The wire payload.
+    pub fn into_payload(self) -> Payload {
+        if self.is_empty() {
+            Payload::empty()
+        } else {
+            Payload::new(self.args, self.kwargs)
+        }
+    }
+
+    /// The arguments of a received payload (a transparent one is its only argument).
+    pub fn from_payload(payload: &Payload) -> Result<Self, ValueError> {
+        use crate::proto::PayloadValues;
+        match payload.to_values().map_err(|e| ValueError(e.to_string()))? {
+            PayloadValues::Empty => Ok(Args::new()),
+            PayloadValues::Args { args, kwargs } => Ok(Args {
+                args,
+                kwargs: kwargs.unwrap_or_default(),
+            }),
+            PayloadValues::Transparent(v) => Ok(Args {
+                args: vec![v],
+                kwargs: Dict::new(),
+            }),
+        }
+    }
+}
+
+/// Values that can be sent as the arguments of a call or a publication.
+pub trait IntoArgs {
+    /// The arguments (see the module docs for the mapping).
+    fn into_args(self) -> Result<Args, ValueError>;
+}
+
+impl<T: Serialize> IntoArgs for T {
+    fn into_args(self) -> Result<Args, ValueError> {
+        Ok(match to_value(&self)? {
+            Value::Null => Args::new(),
+            Value::List(args) => Args {
+                args,
+                kwargs: Dict::new(),
+            },
+            Value::Dict(kwargs) => Args {
+                args: List::new(),
+                kwargs,
+            },
+            single => Args {
+                args: vec![single],
+                kwargs: Dict::new(),
+            },
+        })
+    }
+}
+
+impl IntoArgs for Args {
+    fn into_args(self) -> Result<Args, ValueError> {
+        Ok(self)
+    }
+}
+
+/// Types that received arguments (of an invocation or an event) can be read as.
+pub trait FromArgs: Sized {
+    /// Reads the arguments (see the module docs for the mapping).
+    fn from_args(args: Args) -> Result<Self, ValueError>;
+}
+
+impl<T: DeserializeOwned> FromArgs for T {
+    fn from_args(a: Args) -> Result<Self, ValueError> {
+        if !a.args.is_empty() {
+            from_value(Value::List(a.args))
+        } else if !a.kwargs.is_empty() {
+            from_value(Value::Dict(a.kwargs))
+        } else {
+            from_value(Value::List(List::new()))
+        }
+    }
+}
+
+impl FromArgs for Args {
+    fn from_args(args: Args) -> Result<Self, ValueError> {
+        Ok(args)
+    }
+}
+
+/// Values a procedure can return.
+pub trait IntoResult {
+    /// The result's arguments (see the module docs for the mapping).
+    fn into_result(self) -> Result<Args, ValueError>;
+}
+
+impl<T: Serialize> IntoResult for T {
+    fn into_result(self) -> Result<Args, ValueError> {
+        Ok(match to_value(&self)? {
+            Value::Null => Args::new(),
+            v => Args {
+                args: vec![v],
+                kwargs: Dict::new(),
+            },
+        })
+    }
+}
+
+impl IntoResult for Args {
+    fn into_result(self) -> Result<Args, ValueError> {
+        Ok(self)
+    }
+}
+
+/// Types the result of a call can be read as.
+pub trait FromResult: Sized {
+    /// Reads the result (see the module docs for the mapping).
+    fn from_result(args: Args) -> Result<Self, ValueError>;
+}
+
+impl<T: DeserializeOwned> FromResult for T {
+    fn from_result(mut a: Args) -> Result<Self, ValueError> {
+        match a.args.len() {
+            0 if a.kwargs.is_empty() => from_value(Value::Null),
+            0 => from_value(Value::Dict(a.kwargs)),
+            1 => from_value(a.args.pop().unwrap_or_default()),
+            _ => from_value(Value::List(a.args)),
+        }
+    }
+}
+
+impl FromResult for Args {
+    fn from_result(args: Args) -> Result<Self, ValueError> {
+        Ok(args)
+    }
+}

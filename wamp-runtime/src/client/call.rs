@@ -1,0 +1,177 @@
+//! Calling a procedure: the [`Call`] builder, awaited for its result.
+
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::args::{Args, FromResult};
+use super::error::Error;
+use super::session::{application_error, Pending, Shared};
+use super::Session;
+use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
+use crate::transport::BoxFuture;
+
+/// A call about to be made; `.await` it for the result, read as `R`.
+///
+/// ```no_run
+/// # async fn demo(session: wamp_runtime::Session) -> Result<(), wamp_runtime::Error> {
+/// use std::time::Duration;
+/// let sum: i64 = session.call("com.example.add", (2, 3)).await?;
+/// let greeting: String = session
+///     .call("com.example.greet", ())
+///     .kwargs(serde_json::json!({ "name": "Ada" }))
+///     .timeout(Duration::from_secs(2))
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
+/// Many calls may be in flight on one session at once. A call whose future is dropped
+/// before its result arrives is forgotten, and canceled at the router when the router
+/// supports `call_canceling`.
+#[must_use = "a call does nothing until it is awaited"]
+pub struct Call<R> {
+    session: Session,
+    procedure: String,
+    args: Result<Args, ValueError>,
+    options: Dict,
+    timeout: Option<Duration>,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R> Call<R> {
+    pub(crate) fn new(session: Session, procedure: String, args: Result<Args, ValueError>) -> Self {
+        let timeout = session.shared.config.call_timeout;
+        Self {
+            session,
+            procedure,
+            args,
+            options: Dict::new(),
+            timeout,
+            _result: PhantomData,
+        }
+    }
+
+    /// Keyword arguments: a struct or a map.
+    pub fn kwargs(mut self, kwargs: impl serde::Serialize) -> Self {
+        self.args = self.args.and_then(|mut a| {
+            match crate::proto::to_value(&kwargs)? {
+                Value::Dict(d) => a.kwargs.extend(d),
+                Value::Null => {}
+                other => {
+                    return Err(ValueError(format!(
+                        "keyword arguments must be a struct or a map, not {}",
+                        other.kind()
+                    )))
+                }
+            }
+            Ok(a)
+        });
+        self
+    }
+
+    /// Gives up waiting after `timeout`, with [`Error::Timeout`]. The router is asked to
+    /// enforce it too (`timeout` option, in milliseconds) when it supports `call_timeout`,
+    /// and to cancel the call when it supports `call_canceling`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets a CALL option (see the WAMP spec: `disclose_me`, `receive_progress`…).
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+
+    /// Makes the call and returns its result's arguments as they are.
+    pub async fn raw(self) -> Result<Args, Error> {
+        let Call {
+            session,
+            procedure,
+            args,
+            mut options,
+            timeout,
+            ..
+        } = self;
+        let args = args.map_err(Error::Serialize)?;
+        if !is_valid_uri(&procedure, UriRule::Loose) {
+            return Err(Error::Invalid(format!(
+                "invalid procedure URI {procedure:?}"
+            )));
+        }
+        let shared = &session.shared;
+        if let Some(t) = timeout {
+            if shared.router_has("dealer", "call_timeout") {
+                let ms = u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
+                options.insert("timeout".into(), Value::from(ms));
+            }
+        }
+        let request = shared.next_request();
+        let (tx, rx) = oneshot::channel();
+        shared.insert_pending(request, Pending::Reply(tx))?;
+        let mut guard = Outstanding {
+            shared,
+            request,
+            done: false,
+        };
+        shared
+            .send(Message::Call {
+                request,
+                options,
+                procedure,
+                payload: args.into_payload(),
+            })
+            .await?;
+        let answer = match timeout {
+            Some(t) => tokio::time::timeout(t, rx)
+                .await
+                .map_err(|_| Error::Timeout(t))?,
+            None => rx.await,
+        };
+        guard.done = true;
+        match answer.map_err(|_| shared.closed_error())?? {
+            Message::Result { payload, .. } => {
+                Args::from_payload(&payload).map_err(Error::Deserialize)
+            }
+            Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
+            other => Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
+        }
+    }
+}
+
+/// A call whose answer has not come: forgotten, and canceled at the router, when dropped.
+struct Outstanding<'a> {
+    shared: &'a Shared,
+    request: Id,
+    done: bool,
+}
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        if self.done || !self.shared.remove_pending(self.request) {
+            return;
+        }
+        if self.shared.router_has("dealer", "call_canceling") {
+            let mut options = Dict::new();
+            options.insert("mode".into(), Value::Str("killnowait".into()));
+            self.shared.send_soon(Message::Cancel {
+                request: self.request,
+                options,
+            });
+        }
+    }
+}
+
+impl<R: FromResult + Send + 'static> IntoFuture for Call<R> {
+    type Output = Result<R, Error>;
+    type IntoFuture = BoxFuture<'static, Result<R, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let args = self.raw().await?;
+            R::from_result(args).map_err(Error::Deserialize)
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! Opening a session: the builder, the transport, and the HELLO/WELCOME handshake.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::error::{Error, WampError};
+use super::session::{self, SessionConfig, SessionInfo};
+use super::Session;
+use crate::proto::{error as uris, is_valid_uri, Dict, Message, UriRule, Value};
+use crate::serializer::Serializer;
+use crate::transport::{ConnectOptions, Endpoint, Transport, TransportError};
+
+/// Configures and opens a [`Session`]; made by [`Session::builder`].
+#[derive(Debug, Clone)]
+pub struct SessionBuilder {
+    endpoint: Endpoint,
+    realm: String,
+    serializer: Serializer,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    call_timeout: Option<Duration>,
+    subscription_buffer: usize,
+    max_message_size: usize,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    authid: Option<String>,
+    agent: String,
+}
+
+impl SessionBuilder {
+    pub(crate) fn new(endpoint: Endpoint, realm: String) -> Self {
+        Self {
+            endpoint,
+            realm,
+            serializer: Serializer::Json,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            call_timeout: None,
+            subscription_buffer: 1024,
+            max_message_size: 16 * 1024 * 1024,
+            tls: None,
+            authid: None,
+            agent: concat!("wamp-runtime/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+
+    /// The serializer to speak (default JSON). In-process sessions serialize nothing.
+    pub fn serializer(mut self, serializer: Serializer) -> Self {
+        self.serializer = serializer;
+        self
+    }
+
+    /// How long connecting and joining may take (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long subscribe, register, acknowledged publish, unsubscribe, unregister and
+    /// leave wait for the router (default 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// A default timeout for every call (default none: a call waits for its result as long
+    /// as the session lives). A call's own [`timeout`](super::Call::timeout) wins.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
+    }
+
+    /// How many events each subscription buffers for a consumer that has not read them
+    /// yet (default 1024). When it is full, further events for it are dropped and counted
+    /// ([`Subscription::dropped`](super::Subscription::dropped)): a slow consumer never
+    /// stalls the session's calls or other subscriptions.
+    pub fn subscription_buffer(mut self, events: usize) -> Self {
+        self.subscription_buffer = events.max(1);
+        self
+    }
+
+    /// The largest message accepted from the router, in bytes (default 16 MiB).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// TLS settings for `wss://` URLs (default: the Mozilla root certificates).
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// The authentication ID announced in HELLO.
+    pub fn authid(mut self, authid: impl Into<String>) -> Self {
+        self.authid = Some(authid.into());
+        self
+    }
+
+    /// The agent string announced in HELLO.
+    pub fn agent(mut self, agent: impl Into<String>) -> Self {
+        self.agent = agent.into();
+        self
+    }
+
+    /// Connects, joins the realm, and returns the session.
+    pub async fn connect(self) -> Result<Session, Error> {
+        if !is_valid_uri(&self.realm, UriRule::Loose) {
+            return Err(Error::Invalid(format!(
+                "invalid realm name {:?}",
+                self.realm
+            )));
+        }
+        let timeout = self.connect_timeout;
+        tokio::time::timeout(timeout, self.join())
+            .await
+            .map_err(|_| Error::ConnectTimeout(timeout))?
+    }
+
+    async fn join(self) -> Result<Session, Error> {
+        let options = ConnectOptions {
+            serializer: self.serializer,
+            max_message_size: self.max_message_size,
+            tls: self.tls.clone(),
+        };
+        let mut transport = self.endpoint.connect(&options).await?;
+        let hello = Message::Hello {
+            realm: self.realm.clone(),
+            details: self.hello_details(),
+        };
+        transport
+            .outgoing
+            .send(hello)
+            .await
+            .map_err(|_| closed_early())?;
+        let details = match transport.incoming.recv().await {
+            Some(Ok(Message::Welcome { session, details })) => (session, details),
+            Some(Ok(Message::Abort { reason, details })) => {
+                let message = details.get("message").and_then(Value::as_str);
+                let mut e = WampError::new(reason);
+                if let Some(m) = message {
+                    e.args.push(Value::Str(m.to_owned()));
+                }
+                return Err(Error::Aborted(e));
+            }
+            Some(Ok(Message::Challenge {
+                auth_method: method,
+                ..
+            })) => {
+                let text = format!(
+                    "the router asks for {method} authentication, which this client does not do"
+                );
+                abort(&transport, uris::NO_AUTH_METHOD, &text).await;
+                return Err(Error::Invalid(text));
+            }
+            Some(Ok(other)) => {
+                let text = format!("{} received instead of WELCOME", other.name());
+                abort(&transport, uris::PROTOCOL_VIOLATION, &text).await;
+                return Err(Error::Protocol(text));
+            }
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(closed_early()),
+        };
+        let (id, details) = details;
+        tracing::debug!(session = id, realm = %self.realm, endpoint = %self.endpoint.describe(), "joined");
+        let info = SessionInfo {
+            id,
+            realm: self.realm,
+            details,
+        };
+        let config = SessionConfig {
+            request_timeout: self.request_timeout,
+            call_timeout: self.call_timeout,
+            subscription_buffer: self.subscription_buffer,
+        };
+        Ok(Session::from_shared(session::start(
+            transport, info, config,
+        )))
+    }
+
+    /// HELLO.Details: the roles and the features this client implements.
+    fn hello_details(&self) -> Dict {
+        let features = |names: &[&str]| {
+            let mut f = Dict::new();
+            for n in names {
+                f.insert((*n).into(), Value::Bool(true));
+            }
+            let mut role = Dict::new();
+            role.insert("features".into(), Value::Dict(f));
+            Value::Dict(role)
+        };
+        let mut roles = Dict::new();
+        roles.insert(
+            "caller".into(),
+            features(&["call_canceling", "call_timeout", "caller_identification"]),
+        );
+        roles.insert(
+            "callee".into(),
+            features(&[
+                "call_canceling",
+                "caller_identification",
+                "pattern_based_registration",
+                "shared_registration",
+            ]),
+        );
+        roles.insert(
+            "publisher".into(),
+            features(&[
+                "publisher_exclusion",
+                "publisher_identification",
+                "subscriber_blackwhite_listing",
+            ]),
+        );
+        roles.insert(
+            "subscriber".into(),
+            features(&["pattern_based_subscription", "publisher_identification"]),
+        );
+        let mut details = Dict::new();
+        details.insert("roles".into(), Value::Dict(roles));
+        details.insert("agent".into(), Value::Str(self.agent.clone()));
+        if let Some(authid) = &self.authid {
+            details.insert("authid".into(), Value::Str(authid.clone()));
+        }
+        details
+    }
+}
+
+fn closed_early() -> Error {
+    Error::Transport(TransportError::Io(
+        "the router closed the connection before WELCOME".into(),
+    ))
+}
+
+async fn abort(transport: &Transport, reason: &str, text: &str) {
+    let _ = transport.outgoing.send(Message::abort(reason, text)).await;
+}

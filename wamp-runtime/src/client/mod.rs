@@ -1,0 +1,197 @@
+//! The async WAMP client: one [`Session`] for calling, registering, publishing and
+//! subscribing, over WebSocket or in-process, against any WAMP router.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wamp_runtime::Error> {
+//! use wamp_runtime::{Session, Serializer, WampError};
+//!
+//! let session = Session::builder("ws://127.0.0.1:8080/ws", "realm1")
+//!     .serializer(Serializer::MsgPack)
+//!     .connect()
+//!     .await?;
+//! let _add = session
+//!     .register("com.example.add", |(a, b): (i64, i64)| async move {
+//!         Ok::<_, WampError>(a + b)
+//!     })
+//!     .await?;
+//! let sum: i64 = session.call("com.example.add", (2, 3)).await?;
+//! assert_eq!(sum, 5);
+//! session.leave().await?;
+//! # Ok(()) }
+//! ```
+
+mod args;
+mod call;
+mod connect;
+mod error;
+mod publish;
+mod register;
+mod session;
+mod subscribe;
+
+use std::sync::Arc;
+
+pub use args::{Args, FromArgs, FromResult, IntoArgs, IntoResult};
+pub use call::Call;
+pub use connect::SessionBuilder;
+pub use error::{Error, WampError};
+pub use publish::Publish;
+pub use register::{CallDetails, Handler, Register, Registration};
+pub use subscribe::{Event, EventDetails, Subscribe, Subscription};
+
+use crate::proto::{close, Dict, Id, Message, Value};
+use crate::transport::Endpoint;
+use session::Shared;
+
+/// A WAMP session joined to a realm.
+///
+/// Clones are cheap and share the session. The session closes when [`leave`] is called,
+/// when the router ends it or the connection drops, or when the last clone is dropped
+/// (it then sends GOODBYE without waiting for the answer). Registrations and
+/// subscriptions hold a clone, and so do handlers that capture one.
+///
+/// [`leave`]: Session::leave
+#[derive(Clone)]
+pub struct Session {
+    shared: Arc<Shared>,
+    _last: Arc<LastHandle>,
+}
+
+/// Closes the session when the last handle goes.
+struct LastHandle(Arc<Shared>);
+
+impl Drop for LastHandle {
+    fn drop(&mut self) {
+        if !self.0.is_closed() {
+            self.0.send_soon(Message::goodbye(close::CLOSE_REALM));
+            self.0.close("the session was dropped");
+        }
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id())
+            .field("realm", &self.realm())
+            .finish()
+    }
+}
+
+impl Session {
+    /// Starts configuring a session to `endpoint` (a `ws://` or `wss://` URL, or an
+    /// in-process endpoint of an embedded router) in `realm`.
+    pub fn builder(endpoint: impl Into<Endpoint>, realm: impl Into<String>) -> SessionBuilder {
+        SessionBuilder::new(endpoint.into(), realm.into())
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self {
+            _last: Arc::new(LastHandle(shared.clone())),
+            shared,
+        }
+    }
+
+    /// The session ID the router gave.
+    pub fn id(&self) -> Id {
+        self.shared.info.id
+    }
+
+    /// The realm joined.
+    pub fn realm(&self) -> &str {
+        &self.shared.info.realm
+    }
+
+    /// The authentication ID the router assigned.
+    pub fn authid(&self) -> Option<&str> {
+        self.welcome_str("authid")
+    }
+
+    /// The authentication role the router assigned.
+    pub fn authrole(&self) -> Option<&str> {
+        self.welcome_str("authrole")
+    }
+
+    /// The authentication method used.
+    pub fn authmethod(&self) -> Option<&str> {
+        self.welcome_str("authmethod")
+    }
+
+    /// WELCOME.Details as the router sent them (its roles and features, agent…).
+    pub fn welcome_details(&self) -> &Dict {
+        &self.shared.info.details
+    }
+
+    /// The roles the router announced (`broker`, `dealer`) with their features.
+    pub fn router_roles(&self) -> Option<&Dict> {
+        self.shared
+            .info
+            .details
+            .get("roles")
+            .and_then(Value::as_dict)
+    }
+
+    /// Whether the router announced `feature` for `role`, e.g. `("dealer", "call_canceling")`.
+    pub fn router_supports(&self, role: &str, feature: &str) -> bool {
+        self.shared.router_has(role, feature)
+    }
+
+    fn welcome_str(&self, key: &str) -> Option<&str> {
+        self.shared.info.details.get(key).and_then(Value::as_str)
+    }
+
+    /// Calls `procedure` with `args` (see [`Call`] for options and the typed result).
+    pub fn call<R>(&self, procedure: impl Into<String>, args: impl IntoArgs) -> Call<R> {
+        Call::new(self.clone(), procedure.into(), args.into_args())
+    }
+
+    /// Registers `handler` for `procedure` (see [`Register`] for options).
+    pub fn register<M, H: Handler<M>>(&self, procedure: impl Into<String>, handler: H) -> Register {
+        Register::new(self.clone(), procedure.into(), handler.into_erased())
+    }
+
+    /// Publishes `args` to `topic` (see [`Publish`] for options).
+    pub fn publish(&self, topic: impl Into<String>, args: impl IntoArgs) -> Publish {
+        Publish::new(self.clone(), topic.into(), args.into_args())
+    }
+
+    /// Subscribes to `topic`, reading each event as `T` (see [`Subscribe`] for options).
+    pub fn subscribe<T: FromArgs>(&self, topic: impl Into<String>) -> Subscribe<T> {
+        Subscribe::new(self.clone(), topic.into())
+    }
+
+    /// Leaves the realm: sends GOODBYE, waits for the router's (within the request
+    /// timeout), and closes the connection. Calls still waiting fail with
+    /// [`Error::Closed`].
+    pub async fn leave(&self) -> Result<(), Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.shared.expect_goodbye(tx)?;
+        let sent = self.shared.send(Message::goodbye(close::CLOSE_REALM)).await;
+        let timeout = self.shared.config.request_timeout;
+        let answered = match sent {
+            Ok(()) => tokio::time::timeout(timeout, rx).await,
+            Err(e) => {
+                self.shared.close("left the realm");
+                return Err(e);
+            }
+        };
+        self.shared.close("left the realm");
+        match answered {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Error::Timeout(timeout)),
+        }
+    }
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// Waits until the session is over, and says why.
+    pub async fn closed(&self) -> String {
+        self.shared.closed().await;
+        self.shared
+            .close_reason()
+            .unwrap_or_else(|| "closed".into())
+    }
+}

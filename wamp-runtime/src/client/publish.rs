@@ -1,0 +1,127 @@
+//! Publishing: the [`Publish`] builder.
+
+use std::future::IntoFuture;
+
+use tokio::sync::oneshot;
+
+use super::args::Args;
+use super::error::Error;
+use super::session::{application_error, Pending};
+use super::Session;
+use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
+use crate::transport::BoxFuture;
+
+/// A publication about to be made; `.await` it to send it.
+///
+/// By default it is fire-and-forget: awaiting returns once the message is queued for the
+/// router. With [`acknowledge`](Publish::acknowledge), awaiting waits for the router's
+/// PUBLISHED, or fails with its ERROR.
+#[must_use = "a publication does nothing until it is awaited"]
+pub struct Publish {
+    session: Session,
+    topic: String,
+    args: Result<Args, ValueError>,
+    options: Dict,
+}
+
+impl Publish {
+    pub(crate) fn new(session: Session, topic: String, args: Result<Args, ValueError>) -> Self {
+        Self {
+            session,
+            topic,
+            args,
+            options: Dict::new(),
+        }
+    }
+
+    /// Keyword arguments: a struct or a map.
+    pub fn kwargs(mut self, kwargs: impl serde::Serialize) -> Self {
+        self.args = self.args.and_then(|mut a| {
+            match crate::proto::to_value(&kwargs)? {
+                Value::Dict(d) => a.kwargs.extend(d),
+                Value::Null => {}
+                other => {
+                    return Err(ValueError(format!(
+                        "keyword arguments must be a struct or a map, not {}",
+                        other.kind()
+                    )))
+                }
+            }
+            Ok(a)
+        });
+        self
+    }
+
+    /// Waits for the router to acknowledge the publication.
+    pub fn acknowledge(self) -> Self {
+        self.option("acknowledge", true)
+    }
+
+    /// Whether this session receives its own event when it is subscribed (default: no).
+    pub fn exclude_me(self, exclude: bool) -> Self {
+        self.option("exclude_me", exclude)
+    }
+
+    /// Sessions that must not receive the event.
+    pub fn exclude(self, sessions: impl IntoIterator<Item = Id>) -> Self {
+        let ids = sessions.into_iter().map(Value::from).collect::<Vec<_>>();
+        self.option("exclude", ids)
+    }
+
+    /// The only sessions that may receive the event.
+    pub fn eligible(self, sessions: impl IntoIterator<Item = Id>) -> Self {
+        let ids = sessions.into_iter().map(Value::from).collect::<Vec<_>>();
+        self.option("eligible", ids)
+    }
+
+    /// Sets a PUBLISH option (see the WAMP spec: `disclose_me`, `retain`…).
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+
+    async fn run(self) -> Result<(), Error> {
+        let Publish {
+            session,
+            topic,
+            args,
+            options,
+        } = self;
+        let args = args.map_err(Error::Serialize)?;
+        if !is_valid_uri(&topic, UriRule::Loose) {
+            return Err(Error::Invalid(format!("invalid topic URI {topic:?}")));
+        }
+        let shared = &session.shared;
+        let acknowledge = options.get("acknowledge").and_then(Value::as_bool) == Some(true);
+        let request = shared.next_request();
+        let msg = Message::Publish {
+            request,
+            options,
+            topic,
+            payload: args.into_payload(),
+        };
+        if !acknowledge {
+            return shared.send(msg).await;
+        }
+        let (tx, rx) = oneshot::channel();
+        shared.insert_pending(request, Pending::Reply(tx))?;
+        let timeout = shared.config.request_timeout;
+        match shared.roundtrip(request, msg, rx, timeout).await? {
+            Message::Published { .. } => Ok(()),
+            Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
+            other => Err(Error::Protocol(format!(
+                "{} answers a PUBLISH",
+                other.name()
+            ))),
+        }
+    }
+}
+
+impl IntoFuture for Publish {
+    type Output = Result<(), Error>;
+    type IntoFuture = BoxFuture<'static, Result<(), Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}

@@ -1,0 +1,275 @@
+//! Registering procedures: handlers, the [`Register`] builder and the [`Registration`]
+//! handle.
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::args::{Args, FromArgs, IntoResult};
+use super::error::{Error, WampError};
+use super::session::Pending;
+use super::Session;
+use crate::proto::{
+    is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
+};
+use crate::transport::BoxFuture;
+
+/// A handler with its types erased, as the session stores it.
+pub(crate) type ErasedHandler =
+    dyn Fn(Args, CallDetails) -> BoxFuture<'static, Result<Args, WampError>> + Send + Sync;
+
+/// Who called, and how: the INVOCATION's details.
+#[derive(Debug, Clone)]
+pub struct CallDetails {
+    /// The registration invoked.
+    pub registration: Id,
+    /// The INVOCATION's request ID.
+    pub request: Id,
+    /// The procedure called: the registered URI, or the actual URI for a pattern
+    /// registration.
+    pub procedure: String,
+    /// The caller's session, when the router discloses it.
+    pub caller: Option<Id>,
+    /// The caller's authid, when the router discloses it.
+    pub caller_authid: Option<String>,
+    /// The caller's authrole, when the router discloses it.
+    pub caller_authrole: Option<String>,
+    /// All of INVOCATION.Details as received.
+    pub details: Dict,
+}
+
+impl CallDetails {
+    pub(crate) fn new(registration: Id, request: Id, registered: String, details: Dict) -> Self {
+        let text = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            registration,
+            request,
+            procedure: text("procedure").unwrap_or(registered),
+            caller: details.get("caller").and_then(Value::as_u64),
+            caller_authid: text("caller_authid"),
+            caller_authrole: text("caller_authrole"),
+            details,
+        }
+    }
+}
+
+/// Something that can answer invocations: an async function or closure taking the
+/// arguments (any [`FromArgs`] type: a tuple, a struct for kwargs, or [`Args`]) and,
+/// optionally, the [`CallDetails`], and returning `Result<R, E>` with `R:` [`IntoResult`]
+/// and `E: Into<`[`WampError`]`>`.
+///
+/// Arguments that do not fit the handler's type are answered with
+/// `wamp.error.invalid_argument`, without calling it. A handler that panics is answered
+/// with `wamp.error.runtime_error`; the session carries on.
+pub trait Handler<M>: Send + Sync + 'static {
+    /// The handler with its types erased.
+    #[doc(hidden)]
+    fn into_erased(self) -> Arc<ErasedHandler>;
+}
+
+fn finish<R: IntoResult, E: Into<WampError>>(r: Result<R, E>) -> Result<Args, WampError> {
+    match r {
+        Ok(v) => v.into_result().map_err(|e| {
+            WampError::with_message(
+                crate::proto::error::RUNTIME_ERROR,
+                format!("the result cannot be serialized: {e}"),
+            )
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl<F, A, Fut, R, E> Handler<(A,)> for F
+where
+    F: Fn(A) -> Fut + Send + Sync + 'static,
+    A: FromArgs + Send + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    R: IntoResult + 'static,
+    E: Into<WampError> + 'static,
+{
+    fn into_erased(self) -> Arc<ErasedHandler> {
+        Arc::new(move |args: Args, _details: CallDetails| {
+            let parsed = A::from_args(args);
+            let fut = parsed.map(&self);
+            Box::pin(async move {
+                match fut {
+                    Ok(fut) => finish(fut.await),
+                    Err(e) => Err(WampError::from(e)),
+                }
+            }) as BoxFuture<'static, _>
+        })
+    }
+}
+
+impl<F, A, Fut, R, E> Handler<(A, CallDetails)> for F
+where
+    F: Fn(A, CallDetails) -> Fut + Send + Sync + 'static,
+    A: FromArgs + Send + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    R: IntoResult + 'static,
+    E: Into<WampError> + 'static,
+{
+    fn into_erased(self) -> Arc<ErasedHandler> {
+        Arc::new(move |args: Args, details: CallDetails| {
+            let fut = A::from_args(args).map(|a| self(a, details));
+            Box::pin(async move {
+                match fut {
+                    Ok(fut) => finish(fut.await),
+                    Err(e) => Err(WampError::from(e)),
+                }
+            }) as BoxFuture<'static, _>
+        })
+    }
+}
+
+/// A registration about to be made; `.await` it for the [`Registration`].
+#[must_use = "a registration does nothing until it is awaited"]
+pub struct Register {
+    session: Session,
+    procedure: String,
+    handler: Arc<ErasedHandler>,
+    options: Dict,
+    policy: MatchPolicy,
+}
+
+impl Register {
+    pub(crate) fn new(session: Session, procedure: String, handler: Arc<ErasedHandler>) -> Self {
+        Self {
+            session,
+            procedure,
+            handler,
+            options: Dict::new(),
+            policy: MatchPolicy::Exact,
+        }
+    }
+
+    /// How the procedure URI matches calls: exact (default), prefix or wildcard.
+    pub fn match_policy(mut self, policy: MatchPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The invocation policy of a shared registration: `single` (default), `roundrobin`,
+    /// `random`, `first` or `last`.
+    pub fn invoke(mut self, policy: impl Into<String>) -> Self {
+        self.options
+            .insert("invoke".into(), Value::Str(policy.into()));
+        self
+    }
+
+    /// Sets a REGISTER option (see the WAMP spec: `disclose_caller`, `force_reregister`…).
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+
+    async fn run(self) -> Result<Registration, Error> {
+        let Register {
+            session,
+            procedure,
+            handler,
+            mut options,
+            policy,
+        } = self;
+        let valid = match policy {
+            MatchPolicy::Exact => is_valid_uri(&procedure, UriRule::Loose),
+            _ => is_valid_pattern(&procedure, UriRule::Loose, policy),
+        };
+        if !valid {
+            return Err(Error::Invalid(format!(
+                "invalid procedure URI {procedure:?}"
+            )));
+        }
+        if policy != MatchPolicy::Exact {
+            options.insert("match".into(), Value::Str(policy.as_str().into()));
+        }
+        let shared = &session.shared;
+        let request = shared.next_request();
+        let (tx, rx) = oneshot::channel();
+        let pending = Pending::Register {
+            procedure: procedure.clone(),
+            handler,
+            reply: tx,
+        };
+        shared.insert_pending(request, pending)?;
+        let msg = Message::Register {
+            request,
+            options,
+            procedure: procedure.clone(),
+        };
+        let timeout = shared.config.request_timeout;
+        let id = shared.roundtrip(request, msg, rx, timeout).await?;
+        Ok(Registration {
+            session: session.clone(),
+            id,
+            procedure,
+            active: true,
+        })
+    }
+}
+
+impl IntoFuture for Register {
+    type Output = Result<Registration, Error>;
+    type IntoFuture = BoxFuture<'static, Result<Registration, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// A registered procedure. Dropping it unregisters the procedure (without waiting for the
+/// router's answer); [`unregister`](Registration::unregister) waits for it, and
+/// [`detach`](Registration::detach) keeps the procedure registered for as long as the
+/// session lives.
+#[derive(Debug)]
+pub struct Registration {
+    session: Session,
+    id: Id,
+    procedure: String,
+    active: bool,
+}
+
+impl Registration {
+    /// The registration ID the router gave.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The registered procedure URI.
+    pub fn procedure(&self) -> &str {
+        &self.procedure
+    }
+
+    /// Unregisters and waits for the router to confirm.
+    pub async fn unregister(mut self) -> Result<(), Error> {
+        self.active = false;
+        let shared = &self.session.shared;
+        let (tx, rx) = oneshot::channel();
+        let Some(msg) = shared.drop_registration(self.id, Some(tx)) else {
+            return Ok(());
+        };
+        shared.send(msg).await?;
+        let timeout = shared.config.request_timeout;
+        match tokio::time::timeout(timeout, rx).await {
+            Err(_) => Err(Error::Timeout(timeout)),
+            Ok(Err(_)) => Ok(()),
+            Ok(Ok(r)) => r,
+        }
+    }
+
+    /// Keeps the procedure registered until the session ends.
+    pub fn detach(mut self) {
+        self.active = false;
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if self.active {
+            if let Some(msg) = self.session.shared.drop_registration(self.id, None) {
+                self.session.shared.send_soon(msg);
+            }
+        }
+    }
+}

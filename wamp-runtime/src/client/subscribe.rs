@@ -1,0 +1,278 @@
+//! Subscribing: the [`Subscribe`] builder and the [`Subscription`] stream of events.
+
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::args::{Args, FromArgs};
+use super::error::Error;
+use super::session::{LocalSub, Pending};
+use super::Session;
+use crate::proto::{
+    is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
+};
+use crate::transport::BoxFuture;
+
+/// An event as the session received it, before it is read as the subscriber's type.
+#[derive(Debug, Clone)]
+pub(crate) struct RawEvent {
+    pub args: Args,
+    pub details: EventDetails,
+}
+
+/// Where an event comes from: the EVENT's IDs and details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDetails {
+    /// The subscription it was delivered for.
+    pub subscription: Id,
+    /// The publication's ID.
+    pub publication: Id,
+    /// The publisher's session, when disclosed.
+    pub publisher: Option<Id>,
+    /// The topic published to: present for pattern subscriptions.
+    pub topic: Option<String>,
+    /// All of EVENT.Details as received.
+    pub details: Dict,
+}
+
+impl EventDetails {
+    pub(crate) fn new(subscription: Id, publication: Id, details: Dict) -> Self {
+        Self {
+            subscription,
+            publication,
+            publisher: details.get("publisher").and_then(Value::as_u64),
+            topic: details
+                .get("topic")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            details,
+        }
+    }
+}
+
+/// One event, read as `T`.
+#[derive(Debug, Clone)]
+pub struct Event<T> {
+    /// The event's arguments, read as `T` (see [`FromArgs`]).
+    pub data: T,
+    /// Where it comes from.
+    pub details: EventDetails,
+}
+
+/// A subscription about to be made; `.await` it for the [`Subscription`].
+#[must_use = "a subscription does nothing until it is awaited"]
+pub struct Subscribe<T> {
+    session: Session,
+    topic: String,
+    options: Dict,
+    policy: MatchPolicy,
+    buffer: usize,
+    _event: PhantomData<fn() -> T>,
+}
+
+impl<T> Subscribe<T> {
+    pub(crate) fn new(session: Session, topic: String) -> Self {
+        let buffer = session.shared.config.subscription_buffer;
+        Self {
+            session,
+            topic,
+            options: Dict::new(),
+            policy: MatchPolicy::Exact,
+            buffer,
+            _event: PhantomData,
+        }
+    }
+
+    /// How the topic matches publications: exact (default), prefix or wildcard.
+    pub fn match_policy(mut self, policy: MatchPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many unread events this subscription buffers (default: the session's
+    /// [`subscription_buffer`](super::SessionBuilder::subscription_buffer)).
+    pub fn buffer(mut self, events: usize) -> Self {
+        self.buffer = events.max(1);
+        self
+    }
+
+    /// Sets a SUBSCRIBE option (see the WAMP spec: `get_retained`…).
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.options.insert(key.into(), value.into());
+        self
+    }
+
+    async fn run(self) -> Result<Subscription<T>, Error> {
+        let Subscribe {
+            session,
+            topic,
+            mut options,
+            policy,
+            buffer,
+            ..
+        } = self;
+        let valid = match policy {
+            MatchPolicy::Exact => is_valid_uri(&topic, UriRule::Loose),
+            _ => is_valid_pattern(&topic, UriRule::Loose, policy),
+        };
+        if !valid {
+            return Err(Error::Invalid(format!("invalid topic URI {topic:?}")));
+        }
+        if policy != MatchPolicy::Exact {
+            options.insert("match".into(), Value::Str(policy.as_str().into()));
+        }
+        let shared = &session.shared;
+        let (events_tx, events_rx) = mpsc::channel(buffer);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let key = shared.next_local_key();
+        let local = LocalSub {
+            key,
+            tx: events_tx,
+            dropped: dropped.clone(),
+        };
+        let request = shared.next_request();
+        let (tx, rx) = oneshot::channel();
+        let pending = Pending::Subscribe {
+            local,
+            topic: topic.clone(),
+            options: options.clone(),
+            reply: tx,
+        };
+        shared.insert_pending(request, pending)?;
+        let msg = Message::Subscribe {
+            request,
+            options,
+            topic: topic.clone(),
+        };
+        let timeout = shared.config.request_timeout;
+        let id = shared.roundtrip(request, msg, rx, timeout).await?;
+        Ok(Subscription {
+            session: session.clone(),
+            id,
+            key,
+            topic,
+            events: events_rx,
+            dropped,
+            active: true,
+            ended: false,
+            _event: PhantomData,
+        })
+    }
+}
+
+impl<T: FromArgs + Send + 'static> IntoFuture for Subscribe<T> {
+    type Output = Result<Subscription<T>, Error>;
+    type IntoFuture = BoxFuture<'static, Result<Subscription<T>, Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// A subscription: a [`Stream`] of events read as `T`.
+///
+/// Each item is `Ok(event)`, or `Err(Error::Deserialize)` for an event whose arguments do
+/// not fit `T` (the stream goes on). When the session ends, the stream yields one
+/// `Err(Error::Closed)` saying why, then ends.
+///
+/// Events wait in a bounded buffer until read; when it is full, new events are dropped
+/// and counted in [`dropped`](Subscription::dropped), so a slow consumer never holds up
+/// the session. Dropping the subscription unsubscribes (without waiting);
+/// [`unsubscribe`](Subscription::unsubscribe) waits for the router.
+#[derive(Debug)]
+pub struct Subscription<T> {
+    session: Session,
+    id: Id,
+    key: u64,
+    topic: String,
+    events: mpsc::Receiver<RawEvent>,
+    dropped: Arc<AtomicU64>,
+    active: bool,
+    ended: bool,
+    _event: PhantomData<fn() -> T>,
+}
+
+impl<T> Subscription<T> {
+    /// The subscription ID the router gave (shared by every local subscription to the
+    /// same topic and policy).
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The topic (or pattern) subscribed to.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// How many events were dropped because this subscription's buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Unsubscribes and waits for the router to confirm (at once if other local
+    /// subscriptions still use the router's subscription).
+    pub async fn unsubscribe(mut self) -> Result<(), Error> {
+        self.active = false;
+        let shared = &self.session.shared;
+        let (tx, rx) = oneshot::channel();
+        let Some(msg) = shared.drop_local_sub(self.id, self.key, Some(tx)) else {
+            return Ok(());
+        };
+        shared.send(msg).await?;
+        let timeout = shared.config.request_timeout;
+        match tokio::time::timeout(timeout, rx).await {
+            Err(_) => Err(Error::Timeout(timeout)),
+            Ok(Err(_)) => Ok(()),
+            Ok(Ok(r)) => r,
+        }
+    }
+}
+
+impl<T: FromArgs> Stream for Subscription<T> {
+    type Item = Result<Event<T>, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        match this.events.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(raw)) => {
+                let item = T::from_args(raw.args)
+                    .map(|data| Event {
+                        data,
+                        details: raw.details,
+                    })
+                    .map_err(Error::Deserialize);
+                Poll::Ready(Some(item))
+            }
+            Poll::Ready(None) => {
+                this.ended = true;
+                this.active = false;
+                match this.session.shared.close_reason() {
+                    Some(reason) => Poll::Ready(Some(Err(Error::Closed(reason)))),
+                    None => Poll::Ready(Some(Err(Error::Closed(
+                        "the router ended the subscription".into(),
+                    )))),
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for Subscription<T> {
+    fn drop(&mut self) {
+        if self.active {
+            if let Some(msg) = self.session.shared.drop_local_sub(self.id, self.key, None) {
+                self.session.shared.send_soon(msg);
+            }
+        }
+    }
+}

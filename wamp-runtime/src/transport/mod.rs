@@ -1,0 +1,138 @@
+//! Transports: connections that carry whole WAMP messages to and from a router.
+//!
+//! A [`Transport`] is a pair of channels: messages to send, and messages received (or the
+//! error that ended the connection). Each kind of connection fills them its own way:
+//! [`websocket`] encodes and decodes frames in two background tasks; [`memory`] passes
+//! messages to a router in the same process without serializing their envelope.
+
+pub mod memory;
+pub mod websocket;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::proto::Message;
+use crate::serializer::Serializer;
+
+/// An open connection to a router.
+#[derive(Debug)]
+pub struct Transport {
+    /// Messages to the router, in order. Dropping every sender closes the connection.
+    pub outgoing: mpsc::Sender<Message>,
+    /// Messages from the router. The channel ends when the connection closes; an `Err`
+    /// before the end says why it broke.
+    pub incoming: mpsc::Receiver<Result<Message, TransportError>>,
+    /// The serializer on the wire (`None` for an in-process connection).
+    pub serializer: Option<Serializer>,
+}
+
+/// Why a connection could not be opened, or broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The URL is not a `ws://` or `wss://` URL we can use.
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The connection or its handshake failed.
+    #[error("cannot connect to {url}: {reason}")]
+    Connect {
+        /// Where we tried to connect.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The router sent something that is not a valid WAMP message.
+    #[error("undecodable message from the router: {0}")]
+    Decode(String),
+    /// The connection broke.
+    #[error("connection lost: {0}")]
+    Io(String),
+}
+
+/// What a [`Connector`] needs to know to open a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// The serializer to speak.
+    pub serializer: Serializer,
+    /// The largest message accepted from the router, in bytes.
+    pub max_message_size: usize,
+    /// TLS settings for `wss://` (default: the Mozilla root certificates).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Opens connections to one router: implemented for URLs here and for routers embedded in
+/// the same process by `wamp-router`.
+pub trait Connector: Send + Sync + 'static {
+    /// Opens a new connection.
+    fn connect(
+        &self,
+        options: &ConnectOptions,
+    ) -> BoxFuture<'static, Result<Transport, TransportError>>;
+
+    /// A short description for logs and errors (the URL, or "in-process").
+    fn describe(&self) -> String;
+}
+
+/// Where a session connects: a `ws://` or `wss://` URL, or any [`Connector`].
+#[derive(Clone)]
+pub struct Endpoint {
+    connector: Arc<dyn Connector>,
+}
+
+impl Endpoint {
+    /// An endpoint opened by a custom connector.
+    pub fn custom(connector: impl Connector) -> Self {
+        Self {
+            connector: Arc::new(connector),
+        }
+    }
+
+    /// A WebSocket URL (`ws://host:port/path` or `wss://…`).
+    pub fn url(url: impl Into<String>) -> Self {
+        Self::custom(websocket::WebSocketConnector::new(url))
+    }
+
+    /// Opens a connection.
+    pub async fn connect(&self, options: &ConnectOptions) -> Result<Transport, TransportError> {
+        self.connector.connect(options).await
+    }
+
+    /// A short description (the URL, or "in-process").
+    pub fn describe(&self) -> String {
+        self.connector.describe()
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Endpoint").field(&self.describe()).finish()
+    }
+}
+
+impl From<&str> for Endpoint {
+    fn from(url: &str) -> Self {
+        Endpoint::url(url)
+    }
+}
+
+impl From<String> for Endpoint {
+    fn from(url: String) -> Self {
+        Endpoint::url(url)
+    }
+}
+
+impl From<&String> for Endpoint {
+    fn from(url: &String) -> Self {
+        Endpoint::url(url.as_str())
+    }
+}

@@ -1,0 +1,168 @@
+//! The WebSocket client transport (`ws://` and `wss://` with rustls): the handshake with
+//! the WAMP subprotocol, then one task that decodes frames and one that encodes them.
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::Connector as TlsConnector;
+
+use super::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
+use crate::proto::Message;
+
+/// How many messages wait in each direction before the sender waits.
+const CHANNEL_CAPACITY: usize = 256;
+
+/// Connects to a WebSocket URL.
+#[derive(Debug, Clone)]
+pub struct WebSocketConnector {
+    url: String,
+}
+
+impl WebSocketConnector {
+    /// A connector for `url` (`ws://…` or `wss://…`).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into() }
+    }
+}
+
+impl Connector for WebSocketConnector {
+    fn connect(
+        &self,
+        options: &ConnectOptions,
+    ) -> BoxFuture<'static, Result<Transport, TransportError>> {
+        Box::pin(connect(self.url.clone(), options.clone()))
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+}
+
+/// TLS settings trusting the Mozilla root certificates, with the ring provider.
+fn default_tls() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Opens a WebSocket to `url` speaking `options.serializer`.
+pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, TransportError> {
+    let invalid = |reason: String| TransportError::InvalidUrl {
+        url: url.clone(),
+        reason,
+    };
+    let failed = |reason: String| TransportError::Connect {
+        url: url.clone(),
+        reason,
+    };
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        return Err(invalid("the scheme must be ws:// or wss://".into()));
+    }
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| invalid(e.to_string()))?;
+    let serializer = options.serializer;
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static(serializer.subprotocol()),
+    );
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(options.max_message_size))
+        .max_frame_size(Some(options.max_message_size));
+    let tls = if url.starts_with("wss://") {
+        let cfg = match options.tls {
+            Some(cfg) => cfg,
+            None => default_tls().map_err(|e| failed(format!("TLS setup: {e}")))?,
+        };
+        Some(TlsConnector::Rustls(cfg))
+    } else {
+        None
+    };
+    let (ws, response) =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, tls)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+    let chosen = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok());
+    if chosen != Some(serializer.subprotocol()) {
+        return Err(failed(format!(
+            "the server did not accept the subprotocol {} (it answered {chosen:?})",
+            serializer.subprotocol()
+        )));
+    }
+    tracing::debug!(%url, %serializer, "WebSocket connected");
+
+    let (mut sink, mut stream) = ws.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Message>(CHANNEL_CAPACITY);
+    let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
+
+    tokio::spawn(async move {
+        while let Some(msg) = out_rx.recv().await {
+            let frame = match serializer.encode(&msg) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!("cannot encode {}: {e}; not sent", msg.name());
+                    continue;
+                }
+            };
+            let ws_msg = if serializer.is_binary() {
+                WsMessage::Binary(frame)
+            } else {
+                match Utf8Bytes::try_from(frame) {
+                    Ok(text) => WsMessage::Text(text),
+                    Err(_) => continue,
+                }
+            };
+            if let Err(e) = sink.send(ws_msg).await {
+                tracing::debug!("WebSocket write failed: {e}");
+                return;
+            }
+        }
+        // Every sender is gone: the session is over.
+        let _ = sink.close().await;
+    });
+
+    tokio::spawn(async move {
+        let fail = |e: TransportError| async {
+            let _ = in_tx.send(Err(e)).await;
+        };
+        while let Some(frame) = stream.next().await {
+            let bytes = match frame {
+                Ok(WsMessage::Text(t)) => bytes::Bytes::from(t),
+                Ok(WsMessage::Binary(b)) => b,
+                Ok(WsMessage::Close(_)) => break,
+                Ok(_) => continue,
+                Err(WsError::ConnectionClosed) => break,
+                Err(e) => return fail(TransportError::Io(e.to_string())).await,
+            };
+            match serializer.decode(&bytes) {
+                Ok(msg) => {
+                    if in_tx.send(Ok(msg)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => return fail(TransportError::Decode(e.to_string())).await,
+            }
+        }
+    });
+
+    Ok(Transport {
+        outgoing: out_tx,
+        incoming: in_rx,
+        serializer: Some(serializer),
+    })
+}
