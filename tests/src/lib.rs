@@ -127,6 +127,20 @@ pub async fn run_python(script: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Starts a script of `tests/python` with the interop Python, its standard output piped
+/// (read it line by line to follow it), killed when dropped.
+pub fn spawn_python(script: &str, args: &[&str]) -> tokio::process::Child {
+    let path = workspace().join("tests").join("python").join(script);
+    tokio::process::Command::new(python())
+        .arg(path)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python starts")
+}
+
 /// How long a test waits for any one message before it fails.
 pub const WAIT: Duration = Duration::from_secs(5);
 
