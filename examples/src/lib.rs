@@ -1,1 +1,107 @@
-//! Runnable examples.
+//! What the examples share: their command line (`--url`, `--realm`, `--serializer`), the
+//! types of the example API, and log setup.
+//!
+//! The examples run against our router or any other WAMP router:
+//!
+//! ```sh
+//! cargo run -p wamp-router &                     # or Crossbar.io, or any WAMP router
+//! cargo run -p examples --example callee &
+//! cargo run -p examples --example caller -- --serializer msgpack
+//! ```
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+use wamp_runtime::{Serializer, Session, SessionBuilder};
+
+/// The command line every example takes.
+#[derive(Debug, Parser)]
+pub struct Opts {
+    /// The router's WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
+    pub url: String,
+    /// The realm to join.
+    #[arg(long, default_value = "realm1")]
+    pub realm: String,
+    /// The serializer: json, msgpack or cbor.
+    #[arg(long, default_value = "json", value_parser = parse_serializer)]
+    pub serializer: Serializer,
+}
+
+fn parse_serializer(s: &str) -> Result<Serializer, String> {
+    match s {
+        "json" => Ok(Serializer::Json),
+        "msgpack" => Ok(Serializer::MsgPack),
+        "cbor" => Ok(Serializer::Cbor),
+        other => Err(format!("{other:?} is not one of json, msgpack, cbor")),
+    }
+}
+
+impl Opts {
+    /// A session builder for these options.
+    pub fn session(&self) -> SessionBuilder {
+        Session::builder(self.url.as_str(), self.realm.as_str()).serializer(self.serializer)
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warn).
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The kwargs of `com.example.greet`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Greeting {
+    /// Who to greet.
+    pub name: String,
+    /// How enthusiastically.
+    pub excitement: u8,
+}
+
+/// The payload of `com.example.tick` events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tick {
+    /// Counts up from 1.
+    pub n: u64,
+    /// Who published it.
+    pub source: String,
+}
+
+/// The example service: registers `com.example.add`, `com.example.greet` and
+/// `com.example.divide` on `session`, and returns the registrations (dropping them
+/// unregisters).
+pub async fn register_example_service(
+    session: &Session,
+) -> Result<Vec<wamp_runtime::Registration>, wamp_runtime::Error> {
+    use wamp_runtime::WampError;
+    let add = session
+        .register("com.example.add", |(a, b): (i64, i64)| async move {
+            a.checked_add(b).ok_or_else(|| {
+                WampError::with_message("com.example.overflow", "the sum does not fit in an i64")
+            })
+        })
+        .await?;
+    let greet = session
+        .register("com.example.greet", |g: Greeting| async move {
+            let bangs = "!".repeat(usize::from(g.excitement.min(10)));
+            Ok::<_, WampError>(format!("Hello, {}{bangs}", g.name))
+        })
+        .await?;
+    let divide = session
+        .register("com.example.divide", |(a, b): (f64, f64)| async move {
+            if b == 0.0 {
+                return Err(WampError::with_message(
+                    "com.example.division_by_zero",
+                    "cannot divide by zero",
+                )
+                .kwarg("dividend", a));
+            }
+            Ok(a / b)
+        })
+        .await?;
+    Ok(vec![add, greet, divide])
+}

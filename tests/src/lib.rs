@@ -4,8 +4,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,92 +17,16 @@ use wamp_router::{Router, RouterBuilder, RouterHandle};
 use wamp_runtime::proto::{Dict, Id, Message, Value};
 use wamp_runtime::Serializer;
 
-/// The Python interpreter of the interop tests' virtualenv, with Autobahn installed.
-///
-/// `$WAMP_PYTHON` wins; otherwise `.venv/bin/python` at the workspace root, which is created
-/// and filled from `tests/python/requirements.txt` when it is missing. Failing to get one
-/// fails the calling test: interoperability is never skipped.
-pub fn python() -> PathBuf {
-    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    PYTHON.get_or_init(find_or_install_python).clone().unwrap_or_else(|e| {
-        panic!("no Python with Autobahn for the interop tests: {e}\nrun `bash .ci/run` or set WAMP_PYTHON")
-    })
-}
+mod crossbar;
+pub mod scenarios;
+mod venv;
+
+pub use crossbar::Crossbar;
+pub use venv::{crossbar_bin, python};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn has_autobahn(python: &Path) -> bool {
-    Command::new(python)
-        .args(["-c", "import autobahn, cbor2, msgpack"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn find_or_install_python() -> Result<PathBuf, String> {
-    if let Ok(p) = std::env::var("WAMP_PYTHON") {
-        let p = PathBuf::from(p);
-        return if has_autobahn(&p) {
-            Ok(p)
-        } else {
-            Err(format!("{} cannot import autobahn", p.display()))
-        };
-    }
-    let venv = workspace().join(".venv");
-    let python = venv.join("bin").join("python");
-    if has_autobahn(&python) {
-        return Ok(python);
-    }
-    // Several test binaries may get here at once: one installs, the others wait.
-    let lock = workspace().join("target").join("interop-venv.lock");
-    let _ = std::fs::create_dir_all(workspace().join("target"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(600);
-    loop {
-        match std::fs::File::create_new(&lock) {
-            Ok(_) => break,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(500));
-                if has_autobahn(&python) {
-                    return Ok(python);
-                }
-            }
-            Err(e) => return Err(format!("waiting for {}: {e}", lock.display())),
-        }
-    }
-    let result = install_venv(&venv, &python);
-    let _ = std::fs::remove_file(&lock);
-    result.map(|()| python)
-}
-
-fn install_venv(venv: &Path, python: &Path) -> Result<(), String> {
-    let run = |cmd: &mut Command| -> Result<(), String> {
-        let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{cmd:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
-    if !python.exists() {
-        run(Command::new("python3").arg("-m").arg("venv").arg(venv))?;
-    }
-    let req = workspace()
-        .join("tests")
-        .join("python")
-        .join("requirements.txt");
-    run(Command::new(python)
-        .args(["-m", "pip", "install", "-q", "-r"])
-        .arg(req))?;
-    if has_autobahn(python) {
-        Ok(())
-    } else {
-        Err("autobahn still cannot be imported after installing".into())
-    }
 }
 
 /// Runs a script of `tests/python` with the interop Python, bounded in time, and returns

@@ -1,0 +1,125 @@
+//! Crossbar.io, the reference WAMP router, started for a test: a node with realm `realm1`
+//! open to anonymous sessions, on a free loopback port, speaking JSON, MessagePack and CBOR.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::crossbar_bin;
+
+/// A running Crossbar.io node; stopped (with its workers) when dropped.
+pub struct Crossbar {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+const CONFIG: &str = r#"{
+  "version": 2,
+  "controller": {},
+  "workers": [{
+    "type": "router",
+    "realms": [{
+      "name": "realm1",
+      "roles": [{
+        "name": "anonymous",
+        "permissions": [{
+          "uri": "", "match": "prefix",
+          "allow": {"call": true, "register": true, "publish": true, "subscribe": true},
+          "disclose": {"caller": true, "publisher": true},
+          "cache": true
+        }]
+      }]
+    }],
+    "transports": [{
+      "type": "websocket",
+      "endpoint": {"type": "tcp", "port": PORT, "interface": "127.0.0.1"},
+      "serializers": ["json", "msgpack", "cbor"],
+      "auth": {"anonymous": {"type": "static", "role": "anonymous"}}
+    }]
+  }]
+}"#;
+
+impl Crossbar {
+    /// Starts a node and waits (up to 2 minutes) until it accepts connections.
+    pub async fn start() -> Crossbar {
+        let exe = crossbar_bin();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("wamp-crossbar-{}-{port}", std::process::id()));
+        let cbdir = dir.join(".crossbar");
+        std::fs::create_dir_all(&cbdir).expect("node directory");
+        std::fs::write(
+            cbdir.join("config.json"),
+            CONFIG.replace("PORT", &port.to_string()),
+        )
+        .expect("config");
+        let log = std::fs::File::create(dir.join("node.log")).expect("log file");
+        let child = Command::new(exe)
+            .args(["start", "--cbdir"])
+            .arg(&cbdir)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            // Its own process group, so the node and its workers stop together.
+            .process_group(0)
+            .spawn()
+            .expect("crossbar starts");
+        let mut node = Crossbar { child, dir, port };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return node;
+            }
+            if let Ok(Some(status)) = node.child.try_wait() {
+                panic!("crossbar exited ({status}):\n{}", node.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "crossbar not ready in time:\n{}",
+                node.log()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// The node's WebSocket URL.
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/ws", self.port)
+    }
+
+    /// What the node logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+    }
+
+    fn signal_group(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Crossbar {
+    fn drop(&mut self) {
+        self.signal_group("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.signal_group("-KILL");
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

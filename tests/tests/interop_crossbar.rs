@@ -1,0 +1,24 @@
+//! Our client against a router we did not write: Crossbar.io, the reference WAMP router
+//! (installed from PyPI into `.venv-crossbar`), with each serializer, alone and with an
+//! Autobahn for Python peer.
+
+use tests::scenarios::{rust_and_autobahn, rust_client_roles};
+use tests::Crossbar;
+use wamp_runtime::Serializer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_against_crossbar() {
+    let node = Crossbar::start().await;
+    for serializer in Serializer::ALL {
+        rust_client_roles(&node.url(), serializer).await;
+        rust_and_autobahn(&node.url(), serializer).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_against_our_router_the_same_way() {
+    let r = tests::start_router().await;
+    for serializer in Serializer::ALL {
+        rust_client_roles(&r.url(), serializer).await;
+    }
+}
