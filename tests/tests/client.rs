@@ -697,3 +697,110 @@ async fn connection_errors_are_typed() {
         .unwrap_err();
     assert_eq!(e, Error::ConnectTimeout(Duration::from_millis(200)));
 }
+
+struct Counter(std::sync::atomic::AtomicU64);
+
+impl wamp_runtime::client::Procedure for Counter {
+    type Args = (u64,);
+    type Output = u64;
+    type Error = WampError;
+
+    async fn call(&self, (n,): (u64,), details: CallDetails) -> Result<u64, WampError> {
+        assert_eq!(details.procedure, "com.example.count");
+        Ok(self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n)
+    }
+}
+
+#[tokio::test]
+async fn a_type_implementing_procedure_is_a_handler() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let _count = callee
+        .register("com.example.count", Counter(Default::default()))
+        .await
+        .unwrap();
+    assert_eq!(
+        caller.call::<u64>("com.example.count", (2,)).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        caller.call::<u64>("com.example.count", (3,)).await.unwrap(),
+        5
+    );
+    let e = caller
+        .call::<u64>("com.example.count", ("x",))
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::INVALID_ARGUMENT));
+}
+
+/// A "router" that welcomes one session, waits for its first CALL, and then drops the
+/// connection without a word.
+async fn vanishing_router() -> String {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    use wamp_runtime::proto::{Dict, Message};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        // tungstenite's callback type, not ours to shrink.
+        #[allow(clippy::result_large_err)]
+        let callback = |_: &Request, mut resp: Response| {
+            resp.headers_mut().insert(
+                "sec-websocket-protocol",
+                HeaderValue::from_static("wamp.2.json"),
+            );
+            Ok(resp)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
+            .await
+            .unwrap();
+        let _hello = ws.next().await;
+        let welcome = Serializer::Json
+            .encode(&Message::Welcome {
+                session: 1,
+                details: Dict::new(),
+            })
+            .unwrap();
+        ws.send(WsMessage::Text(
+            String::from_utf8(welcome.to_vec()).unwrap().into(),
+        ))
+        .await
+        .unwrap();
+        // Wait for the CALL, then vanish.
+        while let Some(Ok(m)) = ws.next().await {
+            if m.to_text().unwrap_or("").starts_with("[48,") {
+                break;
+            }
+        }
+        drop(ws);
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_dropped_connection_fails_everything_waiting_at_once() {
+    let url = vanishing_router().await;
+    let s = Session::builder(url, "realm1").connect().await.unwrap();
+    let call = tokio::spawn({
+        let s = s.clone();
+        async move { s.call::<()>("com.example.anything", ()).await }
+    });
+    let e = tokio::time::timeout(WAIT, call)
+        .await
+        .expect("the call learns it at once")
+        .unwrap()
+        .unwrap_err();
+    match &e {
+        Error::Closed(reason) => assert!(reason.contains("connection"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(s.is_closed());
+    let e = s.publish("com.example.t", ()).await.unwrap_err();
+    assert!(matches!(e, Error::Closed(_)), "{e:?}");
+}

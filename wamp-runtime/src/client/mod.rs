@@ -36,7 +36,7 @@ pub use call::Call;
 pub use connect::SessionBuilder;
 pub use error::{Error, WampError};
 pub use publish::Publish;
-pub use register::{CallDetails, Handler, Register, Registration};
+pub use register::{CallDetails, Handler, Procedure, Register, Registration};
 pub use subscribe::{Event, EventDetails, Subscribe, Subscription};
 
 use crate::proto::{close, Dict, Id, Message, Value};

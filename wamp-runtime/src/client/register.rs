@@ -57,7 +57,7 @@ impl CallDetails {
 /// Something that can answer invocations: an async function or closure taking the
 /// arguments (any [`FromArgs`] type: a tuple, a struct for kwargs, or [`Args`]) and,
 /// optionally, the [`CallDetails`], and returning `Result<R, E>` with `R:` [`IntoResult`]
-/// and `E: Into<`[`WampError`]`>`.
+/// and `E: Into<`[`WampError`]`>`; or a type implementing [`Procedure`].
 ///
 /// Arguments that do not fit the handler's type are answered with
 /// `wamp.error.invalid_argument`, without calling it. A handler that panics is answered
@@ -118,6 +118,60 @@ where
                     Ok(fut) => finish(fut.await),
                     Err(e) => Err(WampError::from(e)),
                 }
+            }) as BoxFuture<'static, _>
+        })
+    }
+}
+
+/// A procedure implemented by a type rather than a closure: register it with
+/// [`Session::register`] like a closure.
+///
+/// ```no_run
+/// # use wamp_runtime::{CallDetails, WampError};
+/// # use wamp_runtime::client::Procedure;
+/// struct Counter(std::sync::atomic::AtomicU64);
+///
+/// impl Procedure for Counter {
+///     type Args = (u64,);
+///     type Output = u64;
+///     type Error = WampError;
+///
+///     async fn call(&self, (n,): (u64,), _: CallDetails) -> Result<u64, WampError> {
+///         Ok(self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n)
+///     }
+/// }
+/// # async fn demo(session: wamp_runtime::Session) -> Result<(), wamp_runtime::Error> {
+/// let _reg = session.register("com.example.count", Counter(Default::default())).await?;
+/// # Ok(()) }
+/// ```
+pub trait Procedure: Send + Sync + 'static {
+    /// The arguments, read as in [`FromArgs`].
+    type Args: FromArgs + Send;
+    /// The result, sent as in [`IntoResult`].
+    type Output: IntoResult;
+    /// The application error.
+    type Error: Into<WampError>;
+
+    /// Answers one invocation.
+    fn call(
+        &self,
+        args: Self::Args,
+        details: CallDetails,
+    ) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
+}
+
+/// Marks the [`Handler`] implementation of [`Procedure`] types.
+#[doc(hidden)]
+pub struct ProcedureMarker;
+
+impl<P: Procedure> Handler<ProcedureMarker> for P {
+    fn into_erased(self) -> Arc<ErasedHandler> {
+        let procedure = Arc::new(self);
+        Arc::new(move |args: Args, details: CallDetails| {
+            let procedure = procedure.clone();
+            Box::pin(async move {
+                let args = P::Args::from_args(args).map_err(WampError::from)?;
+                finish(procedure.call(args, details).await)
             }) as BoxFuture<'static, _>
         })
     }
