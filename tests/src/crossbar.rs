@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
 use crate::crossbar_bin;
 
 /// A running Crossbar.io node; stopped (with its workers) when dropped.
@@ -100,17 +103,16 @@ impl Crossbar {
         std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
     }
 
-    fn signal_group(&self, signal: &str) {
-        let _ = Command::new("kill")
-            .args([signal, "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
+    fn signal_group(&self, signal: Signal) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = killpg(Pid::from_raw(pid), signal);
+        }
     }
 }
 
 impl Drop for Crossbar {
     fn drop(&mut self) {
-        self.signal_group("-TERM");
+        self.signal_group(Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -118,7 +120,7 @@ impl Drop for Crossbar {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        self.signal_group("-KILL");
+        self.signal_group(Signal::SIGKILL);
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
