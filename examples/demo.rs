@@ -19,6 +19,9 @@ struct Args {
     /// The router's WebSocket address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// The realm to serve and join.
+    #[arg(long, default_value = "realm1")]
+    realm: String,
     /// Keep the router and the example service running after the demo (until Ctrl-C).
     #[arg(long)]
     keep_running: bool,
@@ -30,20 +33,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let router = Router::builder()
         .listen(args.listen)
-        .realm("realm1")
+        .realm(args.realm.as_str())
         .start()
         .await?;
-    println!("demo: router on {} (realm1)", router.url());
+    println!("demo: router on {} ({})", router.url(), args.realm);
 
     // The service and a subscriber live in this process: they join in-process.
-    let service = Session::builder(router.endpoint(), "realm1")
+    let service = Session::builder(router.endpoint(), args.realm.as_str())
         .connect()
         .await?;
     let _registrations = register_example_service(&service).await?;
     let mut ticks = service.subscribe::<Tick>("com.example.tick").await?;
 
     // The client joins over WebSocket with MessagePack, like another program would.
-    let client = Session::builder(router.url(), "realm1")
+    let client = Session::builder(router.url(), args.realm.as_str())
         .serializer(Serializer::MsgPack)
         .call_timeout(Duration::from_secs(5))
         .connect()

@@ -1,0 +1,127 @@
+//! The example programs, run as a user runs them: the demo alone, and the callee, caller,
+//! publisher and subscriber against a router on a free port, with each serializer.
+//! (`cargo test` builds the examples before it runs this.)
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// `target/<profile>/examples/<name>`, next to this test's own `deps/` directory.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} is not built", path.display());
+    path
+}
+
+/// Runs an example to completion and returns its standard output.
+async fn run(name: &str, args: &[&str]) -> String {
+    let out = tokio::time::timeout(
+        WAIT,
+        Command::new(example(name))
+            .args(args)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} timed out"))
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Starts an example in the background, returning it and its output lines.
+fn spawn(name: &str, args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new(example(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+async fn line_containing(lines: &mut Lines<BufReader<ChildStdout>>, what: &str) -> String {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("output ended");
+            if line.contains(what) {
+                return line;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no line with {what:?}"))
+}
+
+#[tokio::test]
+async fn the_demo_runs_from_start_to_end() {
+    let out = run("demo", &[]).await;
+    for expected in [
+        "add(2, 3) = 5",
+        "greet = \"Hello, WAMP!!!\"",
+        "com.example.division_by_zero",
+        "event tick 3 from demo",
+        "demo: done",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing in:\n{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callee_caller_publisher_and_subscriber_against_a_router() {
+    let router = wamp_router::Router::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .realm("examples")
+        .start()
+        .await
+        .unwrap();
+    let url = router.url();
+    for ser in ["json", "msgpack", "cbor"] {
+        let common = [
+            "--url",
+            url.as_str(),
+            "--realm",
+            "examples",
+            "--serializer",
+            ser,
+        ];
+        let (_callee, mut callee_out) = spawn("callee", &common);
+        line_containing(&mut callee_out, "serves").await;
+        let out = run("caller", &common).await;
+        assert!(out.contains("add(2, 3) = 5"), "{ser}: {out}");
+        assert!(out.contains("\"Hello, Ada!!\""), "{ser}: {out}");
+        assert!(out.contains("divide(1, 4) = 0.25"), "{ser}: {out}");
+        assert!(out.contains("division_by_zero"), "{ser}: {out}");
+
+        let mut sub_args = common.to_vec();
+        sub_args.extend(["--count", "2"]);
+        let (mut subscriber, mut sub_out) = spawn("subscriber", &sub_args);
+        line_containing(&mut sub_out, "listening").await;
+        let mut pub_args = common.to_vec();
+        pub_args.extend(["--count", "2", "--interval-ms", "50"]);
+        run("publisher", &pub_args).await;
+        line_containing(&mut sub_out, "tick 1 from").await;
+        line_containing(&mut sub_out, "tick 2 from").await;
+        let status = tokio::time::timeout(WAIT, subscriber.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success());
+    }
+    router.shutdown().await;
+}
