@@ -50,6 +50,21 @@ impl Args {
         Ok(self)
     }
 
+    /// Adds keyword arguments from a struct or a map.
+    pub fn with_kwargs(mut self, kwargs: impl Serialize) -> Result<Self, ValueError> {
+        match to_value(&kwargs)? {
+            Value::Dict(d) => self.kwargs.extend(d),
+            Value::Null => {}
+            other => {
+                return Err(ValueError(format!(
+                    "keyword arguments must be a struct or a map, not {}",
+                    other.kind()
+                )))
+            }
+        }
+        Ok(self)
+    }
+
     /// Positional argument `index`, as `T`.
     pub fn get<T: DeserializeOwned>(&self, index: usize) -> Result<T, ValueError> {
         let v = self

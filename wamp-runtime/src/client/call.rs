@@ -55,19 +55,7 @@ impl<R> Call<R> {
 
     /// Keyword arguments: a struct or a map.
     pub fn kwargs(mut self, kwargs: impl serde::Serialize) -> Self {
-        self.args = self.args.and_then(|mut a| {
-            match crate::proto::to_value(&kwargs)? {
-                Value::Dict(d) => a.kwargs.extend(d),
-                Value::Null => {}
-                other => {
-                    return Err(ValueError(format!(
-                        "keyword arguments must be a struct or a map, not {}",
-                        other.kind()
-                    )))
-                }
-            }
-            Ok(a)
-        });
+        self.args = self.args.and_then(|a| a.with_kwargs(kwargs));
         self
     }
 

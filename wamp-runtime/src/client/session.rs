@@ -255,6 +255,26 @@ impl Shared {
         })
     }
 
+    /// Sends an UNSUBSCRIBE or UNREGISTER made by [`Shared::drop_local_sub`] or
+    /// [`Shared::drop_registration`] (nothing to do for `None`), and waits for its answer.
+    /// A session that closes meanwhile counts as done: nothing is left to release.
+    pub async fn release(
+        &self,
+        msg: Option<Message>,
+        answer: oneshot::Receiver<Result<(), Error>>,
+    ) -> Result<(), Error> {
+        let Some(msg) = msg else {
+            return Ok(());
+        };
+        self.send(msg).await?;
+        let timeout = self.config.request_timeout;
+        match tokio::time::timeout(timeout, answer).await {
+            Err(_) => Err(Error::Timeout(timeout)),
+            Ok(Err(_)) => Ok(()),
+            Ok(Ok(r)) => r,
+        }
+    }
+
     /// Starts leaving: records who waits for the router's GOODBYE.
     pub fn expect_goodbye(&self, tx: oneshot::Sender<()>) -> Result<(), Error> {
         let mut st = self.state.lock();

@@ -221,16 +221,8 @@ impl<T> Subscription<T> {
         self.active = false;
         let shared = &self.session.shared;
         let (tx, rx) = oneshot::channel();
-        let Some(msg) = shared.drop_local_sub(self.id, self.key, Some(tx)) else {
-            return Ok(());
-        };
-        shared.send(msg).await?;
-        let timeout = shared.config.request_timeout;
-        match tokio::time::timeout(timeout, rx).await {
-            Err(_) => Err(Error::Timeout(timeout)),
-            Ok(Err(_)) => Ok(()),
-            Ok(Ok(r)) => r,
-        }
+        let msg = shared.drop_local_sub(self.id, self.key, Some(tx));
+        shared.release(msg, rx).await
     }
 }
 
