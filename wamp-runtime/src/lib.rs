@@ -4,12 +4,41 @@
 //!   subscribe (see [`client`]);
 //! - [`proto`]: every WAMP message as one enum, values, payloads, URIs and IDs;
 //! - [`serializer`]: `wamp.2.json`, `wamp.2.msgpack` and `wamp.2.cbor`;
-//! - [`transport`]: WebSocket (`ws://`, `wss://`) and in-process connections.
+//! - [`transport`]: WebSocket (`ws://`, `wss://`) and in-process connections;
+//! - [`typed`] with the [`service`] and [`WampError`](macro@WampError) macros: WAMP APIs
+//!   the compiler checks.
 
 pub mod client;
 pub mod proto;
 pub mod serializer;
 pub mod transport;
+pub mod typed;
+
+/// Turns a trait into a WAMP service: registrations for its implementations and a typed
+/// caller stub. See the crate's README for the attributes.
+pub use wamp_macros::service;
+/// Maps an error enum to WAMP error URIs, in both directions.
+pub use wamp_macros::WampError;
+
+/// What generated code refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::client::{Args, CallDetails, Error, Session, WampError};
+    pub use crate::proto::MatchPolicy;
+    pub use crate::typed::{
+        error_field, param, plain_result, reply, typed_result, ApplicationError, ServiceError,
+        ServiceRegistration,
+    };
+    pub use serde;
+    pub use std::future::Future;
+    pub use std::marker::{Send, Sized, Sync};
+    pub use std::option::Option;
+    pub use std::result::Result;
+    pub use std::string::String;
+    pub use std::sync::Arc;
+    pub use std::time::Duration;
+    pub use std::vec::Vec;
+}
 
 pub use client::{
     Args, Call, CallDetails, Error, Event, EventDetails, Publish, Register, Registration, Session,
@@ -18,3 +47,4 @@ pub use client::{
 pub use proto::{Dict, Id, List, MatchPolicy, Message, Payload, Value};
 pub use serializer::{DecodeError, EncodeError, Serializer};
 pub use transport::Endpoint;
+pub use typed::{CallContext, ServiceError, ServiceRegistration};

@@ -1,0 +1,103 @@
+//! `#[wamp(key = "value", flag, n = 5)]` and the macro arguments of the same form.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, Lit, Token};
+
+/// One `key` or `key = literal` item. Keys may be Rust keywords (`match`).
+pub(crate) struct Item {
+    pub key: Ident,
+    pub value: Option<Lit>,
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = Ident::parse_any(input)?;
+        let value = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(Item { key, value })
+    }
+}
+
+impl Item {
+    /// The key as a string (`r#match` reads as `match`).
+    pub fn name(&self) -> String {
+        self.key.unraw().to_string()
+    }
+
+    /// The string value, or an error saying the key wants one.
+    pub fn string(&self) -> syn::Result<(String, Span)> {
+        match &self.value {
+            Some(Lit::Str(s)) => Ok((s.value(), s.span())),
+            _ => Err(syn::Error::new_spanned(
+                &self.key,
+                format!("write `{} = \"...\"`", self.name()),
+            )),
+        }
+    }
+
+    /// The integer value, or an error saying the key wants one.
+    pub fn integer(&self) -> syn::Result<(u64, Span)> {
+        match &self.value {
+            Some(Lit::Int(i)) => Ok((i.base10_parse()?, i.span())),
+            _ => Err(syn::Error::new_spanned(
+                &self.key,
+                format!("write `{} = <number>`", self.name()),
+            )),
+        }
+    }
+
+    /// An error unless this is a bare flag.
+    pub fn flag(&self) -> syn::Result<Span> {
+        match &self.value {
+            None => Ok(self.key.span()),
+            Some(v) => Err(syn::Error::new_spanned(
+                v,
+                format!(
+                    "`{}` takes no value: write just `{}`",
+                    self.name(),
+                    self.name()
+                ),
+            )),
+        }
+    }
+}
+
+/// Parses a comma-separated list of items.
+pub(crate) fn parse_items(tokens: TokenStream) -> syn::Result<Vec<Item>> {
+    let parser = Punctuated::<Item, Token![,]>::parse_terminated;
+    Ok(parser.parse2(tokens)?.into_iter().collect())
+}
+
+/// Removes the `#[wamp(...)]` attributes from `attrs` and parses their items.
+pub(crate) fn take_wamp(attrs: &mut Vec<Attribute>) -> syn::Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut error: Option<syn::Error> = None;
+    attrs.retain(|a| {
+        if !a.path().is_ident("wamp") {
+            return true;
+        }
+        match a
+            .meta
+            .require_list()
+            .and_then(|l| parse_items(l.tokens.clone()))
+        {
+            Ok(mut i) => items.append(&mut i),
+            Err(e) => match &mut error {
+                Some(all) => all.combine(e),
+                None => error = Some(e),
+            },
+        }
+        false
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(items),
+    }
+}

@@ -1,0 +1,272 @@
+//! The code a valid service becomes: the trait with `Send` futures and `register_on`,
+//! the caller stub, and compile-time checks of the wire types.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, TraitItem};
+
+use super::model::{Output, Procedure, Service};
+
+/// The hidden module of `wamp-runtime` that generated code names everything through.
+fn rt() -> TokenStream {
+    quote!(::wamp_runtime::__private)
+}
+
+/// [`rt`] with the span of a user's type, so type errors point at that type.
+fn rt_at(span: proc_macro2::Span) -> TokenStream {
+    quote_spanned!(span=> ::wamp_runtime::__private)
+}
+
+fn docs(attrs: &[Attribute]) -> Vec<&Attribute> {
+    attrs.iter().filter(|a| a.path().is_ident("doc")).collect()
+}
+
+pub(crate) fn service(s: &Service) -> TokenStream {
+    let tr = trait_item(s);
+    let client = client(s);
+    let checks = checks(s);
+    quote! { #tr #client #checks }
+}
+
+fn output_type(o: &Output) -> TokenStream {
+    match o {
+        Output::Unit => quote!(()),
+        Output::Result { ok, err } => quote!(::core::result::Result<#ok, #err>),
+        Output::Plain(t) => quote!(#t),
+    }
+}
+
+/// The trait, each `async fn` turned into a method returning a `Send` future, plus
+/// `register_on`.
+fn trait_item(s: &Service) -> TokenStream {
+    let rt = rt();
+    let mut item = s.item.clone();
+    let prefix = s.prefix.as_ref().map(|(p, _)| p.as_str());
+    for (ti, p) in item.items.iter_mut().zip(&s.procedures) {
+        let TraitItem::Fn(f) = ti else { continue };
+        f.sig.asyncness = None;
+        let out = output_type(&p.output);
+        f.sig.output = syn::parse_quote!(-> impl #rt::Future<Output = #out> + #rt::Send);
+        if let Some(body) = &f.default {
+            f.default = Some(syn::parse_quote!({ async move #body }));
+        }
+    }
+    item.supertraits.push(syn::parse_quote!(#rt::Send));
+    item.supertraits.push(syn::parse_quote!(#rt::Sync));
+    item.supertraits.push(syn::parse_quote!('static));
+    let registrations = s.procedures.iter().map(|p| registration(p, prefix));
+    let register_on: syn::TraitItemFn = syn::parse_quote! {
+        /// Registers every procedure of this service, as implemented by `self`, on
+        /// `session`. Dropping the returned handle unregisters them all.
+        fn register_on(
+            self,
+            session: &#rt::Session,
+        ) -> impl #rt::Future<Output = #rt::Result<#rt::ServiceRegistration, #rt::Error>> + #rt::Send
+        where
+            Self: #rt::Sized,
+        {
+            let __session = ::core::clone::Clone::clone(session);
+            async move {
+                let __this = #rt::Arc::new(self);
+                let mut __registrations = #rt::Vec::new();
+                #(#registrations)*
+                #rt::Result::Ok(#rt::ServiceRegistration::new(__registrations))
+            }
+        }
+    };
+    item.items.push(TraitItem::Fn(register_on));
+    quote!(#item)
+}
+
+/// The arguments of a call to the implementation, the context in its place.
+fn call_args(p: &Procedure) -> Vec<TokenStream> {
+    let mut params = p.params.iter();
+    (0..p.params.len() + usize::from(p.context.is_some()))
+        .map(|i| {
+            if Some(i) == p.context {
+                quote!(__ctx)
+            } else {
+                let ident = params.next().map(|x| &x.ident);
+                quote!(#ident)
+            }
+        })
+        .collect()
+}
+
+/// One procedure's registration inside `register_on`.
+fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
+    let rt = rt();
+    let uri = p.uri(prefix).unwrap_or_default();
+    let method = &p.ident;
+    let reads = p.params.iter().enumerate().map(|(i, param)| {
+        let ident = &param.ident;
+        let ty = &param.ty;
+        let name = ident.to_string();
+        let rt = rt_at(ty.span());
+        quote_spanned!(ty.span()=> let #ident: #ty = #rt::param(&__args, #i, #name)?;)
+    });
+    let args = call_args(p);
+    let call = match &p.output {
+        Output::Result { ok, .. } => {
+            let rt = rt_at(ok.span());
+            quote_spanned!(ok.span()=> #rt::reply(__this.#method(#(#args),*).await))
+        }
+        Output::Plain(t) => {
+            let rt = rt_at(t.span());
+            quote_spanned! {t.span()=>
+                #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await))
+            }
+        }
+        Output::Unit => quote! {
+            #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await))
+        },
+    };
+    let mut options = Vec::new();
+    if let Some((invoke, _)) = &p.options.invoke {
+        options.push(quote!(.invoke(#invoke)));
+    }
+    match p.options.match_policy.as_ref().map(|(m, _)| m.as_str()) {
+        Some("prefix") => options.push(quote!(.match_policy(#rt::MatchPolicy::Prefix))),
+        Some("wildcard") => options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard))),
+        _ => {}
+    }
+    if p.options.disclose_caller.is_some() {
+        options.push(quote!(.option("disclose_caller", true)));
+    }
+    quote! {
+        {
+            let __this = #rt::Arc::clone(&__this);
+            let __registration = __session
+                .register(#uri, move |__args: #rt::Args, __ctx: #rt::CallDetails| {
+                    let __this = #rt::Arc::clone(&__this);
+                    async move {
+                        #(#reads)*
+                        #call
+                    }
+                })
+                #(#options)*
+                .await?;
+            __registrations.push(__registration);
+        }
+    }
+}
+
+/// `<Trait>Client`: the typed caller stub.
+fn client(s: &Service) -> TokenStream {
+    let rt = rt();
+    let vis = &s.item.vis;
+    let trait_name = &s.item.ident;
+    let name = format_ident!("{}Client", trait_name);
+    let prefix = s.prefix.as_ref().map(|(p, _)| p.as_str());
+    let doc = format!(
+        "Calls the procedures of [`{trait_name}`] through a session: each method has the \
+         procedure's argument and result types, so a call with the wrong types does not compile."
+    );
+    let methods = s.procedures.iter().map(|p| {
+        let docs = docs(&p.method.attrs);
+        let method = &p.ident;
+        let idents: Vec<_> = p.params.iter().map(|x| &x.ident).collect();
+        let types: Vec<_> = p.params.iter().map(|x| &x.ty).collect();
+        let uri = p.uri(prefix).unwrap_or_default();
+        let (uri_param, uri_expr) = if p.is_pattern() {
+            (
+                quote!(procedure_uri: impl ::core::convert::Into<#rt::String>,),
+                quote!(procedure_uri),
+            )
+        } else {
+            (quote!(), quote!(#uri))
+        };
+        let timeout =
+            p.options.timeout_ms.as_ref().map(
+                |(ms, _)| quote!(let __call = __call.timeout(#rt::Duration::from_millis(#ms));),
+            );
+        let (ret, read) = match &p.output {
+            Output::Result { ok, err } => (quote!(#rt::Result<#ok, #rt::ServiceError<#err>>), {
+                let rt = rt_at(ok.span());
+                quote_spanned!(ok.span()=> #rt::typed_result::<#ok, #err>(__call.raw().await))
+            }),
+            Output::Plain(t) => (quote!(#rt::Result<#t, #rt::Error>), {
+                let rt = rt_at(t.span());
+                quote_spanned!(t.span()=> #rt::plain_result::<#t>(__call.raw().await))
+            }),
+            Output::Unit => (
+                quote!(#rt::Result<(), #rt::Error>),
+                quote!(#rt::plain_result::<()>(__call.raw().await)),
+            ),
+        };
+        let calls_doc = if p.is_pattern() {
+            format!(
+                "Calls a procedure matching `{uri}`: `procedure_uri` is the concrete URI to call."
+            )
+        } else {
+            format!("Calls `{uri}`.")
+        };
+        let pattern_doc = if docs.is_empty() {
+            quote!(#[doc = #calls_doc])
+        } else {
+            quote!(#[doc = ""] #[doc = #calls_doc])
+        };
+        quote! {
+            #(#docs)*
+            #pattern_doc
+            #vis async fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
+                let __call = self.session.call::<#rt::Args>(#uri_expr, (#(#idents,)*));
+                #timeout
+                #read
+            }
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone)]
+        #vis struct #name {
+            session: #rt::Session,
+        }
+
+        impl #name {
+            /// A stub that calls through `session`.
+            #vis fn new(session: #rt::Session) -> Self {
+                Self { session }
+            }
+
+            /// The session calls go through.
+            #vis fn session(&self) -> &#rt::Session {
+                &self.session
+            }
+
+            #(#methods)*
+        }
+    }
+}
+
+/// Checks, at the user's types, that arguments and results travel (serde) and that
+/// errors map to WAMP errors.
+fn checks(s: &Service) -> TokenStream {
+    let rt = rt();
+    let mut lines = Vec::new();
+    for p in &s.procedures {
+        for param in &p.params {
+            let ty = &param.ty;
+            lines.push(quote_spanned!(ty.span()=> __wire::<#ty>();));
+        }
+        match &p.output {
+            Output::Result { ok, err } => {
+                lines.push(quote_spanned!(ok.span()=> __wire::<#ok>();));
+                lines.push(quote_spanned!(err.span()=> __app_error::<#err>();));
+            }
+            Output::Plain(t) => lines.push(quote_spanned!(t.span()=> __wire::<#t>();)),
+            Output::Unit => {}
+        }
+    }
+    quote! {
+        const _: () = {
+            fn __wire<T: #rt::serde::Serialize + #rt::serde::de::DeserializeOwned>() {}
+            fn __app_error<E: #rt::ApplicationError + ::core::convert::Into<#rt::WampError>>() {}
+            #[allow(dead_code)]
+            fn __checks() {
+                #(#lines)*
+            }
+        };
+    }
+}

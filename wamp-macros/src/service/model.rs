@@ -1,0 +1,258 @@
+//! The service as the macro understands it, read from the trait and its attributes.
+
+use proc_macro2::{Span, TokenStream};
+use syn::{FnArg, Ident, Pat, ReturnType, TraitItem, TraitItemFn, Type};
+
+use crate::attrs::{self, Item};
+use crate::diag::Errors;
+
+/// A `#[service]` trait.
+pub(crate) struct Service {
+    /// The trait as written, with our attributes removed.
+    pub item: syn::ItemTrait,
+    pub prefix: Option<(String, Span)>,
+    pub procedures: Vec<Procedure>,
+}
+
+/// One method of the trait.
+pub(crate) struct Procedure {
+    pub method: TraitItemFn,
+    pub ident: Ident,
+    pub receiver: Receiver,
+    /// The parameters after the receiver, the call context excluded.
+    pub params: Vec<Param>,
+    /// Where the `CallContext` parameter is, among all parameters after the receiver.
+    pub context: Option<usize>,
+    pub output: Output,
+    pub options: Options,
+}
+
+pub(crate) enum Receiver {
+    /// `&self`: what a procedure must take.
+    Ref,
+    /// `self`, `mut self`, `self: Box<Self>`…
+    Other(TokenStream),
+    /// `&mut self`.
+    Mut(TokenStream),
+    None,
+}
+
+pub(crate) struct Param {
+    pub ident: Ident,
+    pub ty: Type,
+}
+
+// Built once per procedure at compile time: size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Output {
+    /// No return type.
+    Unit,
+    /// `Result<T, E>`: E is the procedure's application error.
+    Result { ok: Type, err: Type },
+    /// Any other type: the procedure cannot fail.
+    Plain(Type),
+}
+
+/// The `#[wamp(...)]` options of a procedure.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub uri: Option<(String, Span)>,
+    pub invoke: Option<(String, Span)>,
+    pub match_policy: Option<(String, Span)>,
+    pub disclose_caller: Option<Span>,
+    pub timeout_ms: Option<(u64, Span)>,
+    pub progressive: Option<Span>,
+}
+
+impl Service {
+    pub fn parse(attr: TokenStream, item: &mut syn::ItemTrait, errors: &mut Errors) -> Service {
+        let mut prefix = None;
+        match attrs::parse_items(attr) {
+            Ok(items) => {
+                for i in items {
+                    match i.name().as_str() {
+                        "prefix" => match i.string() {
+                            Ok(p) => prefix = Some(p),
+                            Err(e) => errors.push(e),
+                        },
+                        other => errors.at(
+                            &i.key,
+                            format!("unknown service option `{other}`: the only one is `prefix = \"com.example\"`"),
+                        ),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+        let mut procedures = Vec::new();
+        for ti in &mut item.items {
+            match ti {
+                TraitItem::Fn(f) => {
+                    if let Some(p) = Procedure::parse(f, errors) {
+                        procedures.push(p);
+                    }
+                }
+                other => errors.at(
+                    other,
+                    "a service trait holds only procedures (`async fn name(&self, ...)`)",
+                ),
+            }
+        }
+        Service {
+            item: item.clone(),
+            prefix,
+            procedures,
+        }
+    }
+}
+
+/// Whether `ty` names the call context (`CallContext` or `CallDetails`, by any path).
+fn is_context(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "CallContext" || s.ident == "CallDetails"),
+        _ => false,
+    }
+}
+
+fn parse_output(ret: &ReturnType) -> Output {
+    let ty = match ret {
+        ReturnType::Default => return Output::Unit,
+        ReturnType::Type(_, ty) => ty.as_ref(),
+    };
+    if let Type::Path(p) = ty {
+        if let Some(last) = p.path.segments.last() {
+            if last.ident == "Result" {
+                if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+                    let types: Vec<&Type> = a
+                        .args
+                        .iter()
+                        .filter_map(|g| match g {
+                            syn::GenericArgument::Type(t) => Some(t),
+                            _ => None,
+                        })
+                        .collect();
+                    if let [ok, err] = types.as_slice() {
+                        return Output::Result {
+                            ok: (*ok).clone(),
+                            err: (*err).clone(),
+                        };
+                    }
+                }
+            }
+        }
+    }
+    Output::Plain(ty.clone())
+}
+
+impl Procedure {
+    fn parse(f: &mut TraitItemFn, errors: &mut Errors) -> Option<Procedure> {
+        let options = match attrs::take_wamp(&mut f.attrs) {
+            Ok(items) => Options::from_items(&items, errors),
+            Err(e) => {
+                errors.push(e);
+                Options::default()
+            }
+        };
+        let mut receiver = Receiver::None;
+        let mut params = Vec::new();
+        let mut context = None;
+        let mut position = 0;
+        for input in &f.sig.inputs {
+            match input {
+                FnArg::Receiver(r) => {
+                    receiver = if r.colon_token.is_some() || r.reference.is_none() {
+                        Receiver::Other(quote::quote!(#r))
+                    } else if r.mutability.is_some() {
+                        Receiver::Mut(quote::quote!(#r))
+                    } else {
+                        Receiver::Ref
+                    };
+                }
+                FnArg::Typed(pt) => {
+                    let ident = match pt.pat.as_ref() {
+                        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                            pi.ident.clone()
+                        }
+                        other => {
+                            errors.at(
+                                other,
+                                "procedure parameters are plain names (they are also the keyword-argument names): write `name: Type`",
+                            );
+                            continue;
+                        }
+                    };
+                    if is_context(&pt.ty) {
+                        if context.is_some() {
+                            errors.at(&pt.ty, "only one `CallContext` parameter is allowed");
+                        }
+                        context = Some(position);
+                    } else {
+                        params.push(Param {
+                            ident,
+                            ty: (*pt.ty).clone(),
+                        });
+                    }
+                    position += 1;
+                }
+            }
+        }
+        Some(Procedure {
+            ident: f.sig.ident.clone(),
+            output: parse_output(&f.sig.output),
+            method: f.clone(),
+            receiver,
+            params,
+            context,
+            options,
+        })
+    }
+}
+
+impl Options {
+    fn from_items(items: &[Item], errors: &mut Errors) -> Options {
+        let mut o = Options::default();
+        for i in items {
+            let r = match i.name().as_str() {
+                "uri" => i.string().map(|v| o.uri = Some(v)),
+                "invoke" => i.string().map(|v| o.invoke = Some(v)),
+                "match" => i.string().map(|v| o.match_policy = Some(v)),
+                "disclose_caller" => i.flag().map(|s| o.disclose_caller = Some(s)),
+                "timeout_ms" => i.integer().map(|v| o.timeout_ms = Some(v)),
+                "progressive" => i.flag().map(|s| o.progressive = Some(s)),
+                other => Err(syn::Error::new_spanned(
+                    &i.key,
+                    format!(
+                        "unknown procedure option `{other}`: use uri, invoke, match, disclose_caller, timeout_ms or progressive"
+                    ),
+                )),
+            };
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        }
+        o
+    }
+}
+
+impl Procedure {
+    /// The procedure's URI: its `uri` option, else the prefix and the method name.
+    pub fn uri(&self, prefix: Option<&str>) -> Option<String> {
+        match (&self.options.uri, prefix) {
+            (Some((u, _)), _) => Some(u.clone()),
+            (None, Some(p)) => Some(format!("{p}.{}", self.ident)),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether the procedure is registered with a prefix or wildcard pattern.
+    pub fn is_pattern(&self) -> bool {
+        self.options
+            .match_policy
+            .as_ref()
+            .is_some_and(|(m, _)| m != "exact")
+    }
+}

@@ -1,0 +1,180 @@
+//! The typed layer: what `#[service]` and `#[derive(WampError)]` generate code against.
+//!
+//! Users meet [`ServiceError`] (what a generated caller stub returns), [`ServiceRegistration`]
+//! (what registering a service returns), [`CallContext`] (the caller's identity and the
+//! called URI, for procedures that ask for it) and [`ApplicationError`] (implemented by
+//! `#[derive(WampError)]`). The rest of this module is called by generated code only.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use crate::client::{Args, CallDetails, Error, FromResult, IntoResult, Registration, WampError};
+use crate::proto::{from_value, Value};
+
+/// The caller's identity and the URI called, for a procedure that takes a `CallContext`
+/// parameter (see [`CallDetails`]).
+pub type CallContext = CallDetails;
+
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a WAMP error type",
+    label = "a procedure's error type must map to WAMP error URIs",
+    note = "derive it: `#[derive(Debug, wamp_runtime::WampError)]`, with `#[wamp(uri = \"...\")]` on each variant"
+)]
+/// An error type whose values travel as WAMP errors: implemented by
+/// `#[derive(WampError)]`, where each variant names its URI and its fields travel as
+/// `args` (tuple variants) or `kwargs` (struct variants).
+pub trait ApplicationError: Sized {
+    /// The error as it goes on the wire.
+    fn to_wamp_error(&self) -> WampError;
+    /// The error read back from the wire, if its URI and arguments are one of ours.
+    fn from_wamp_error(error: &WampError) -> Option<Self>;
+}
+
+/// What a generated caller stub returns on failure: the procedure's own error, read back
+/// as its Rust type, or anything else that went wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServiceError<E> {
+    /// The procedure failed with one of its declared errors.
+    App(E),
+    /// The call failed otherwise: transport, timeout, an error URI that is not one of the
+    /// procedure's, a result of the wrong type…
+    Wamp(Error),
+}
+
+impl<E: fmt::Debug> fmt::Display for ServiceError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceError::App(e) => write!(f, "the procedure failed: {e:?}"),
+            ServiceError::Wamp(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: fmt::Debug> std::error::Error for ServiceError<E> {}
+
+impl<E> From<Error> for ServiceError<E> {
+    fn from(e: Error) -> Self {
+        ServiceError::Wamp(e)
+    }
+}
+
+impl<E> ServiceError<E> {
+    /// The procedure's own error, if that is what this is.
+    pub fn app(&self) -> Option<&E> {
+        match self {
+            ServiceError::App(e) => Some(e),
+            ServiceError::Wamp(_) => None,
+        }
+    }
+}
+
+/// Every procedure of a service registered on one session. Dropping it unregisters them
+/// all (without waiting); [`unregister`](ServiceRegistration::unregister) waits.
+#[derive(Debug)]
+pub struct ServiceRegistration {
+    registrations: Vec<Registration>,
+}
+
+impl ServiceRegistration {
+    #[doc(hidden)]
+    pub fn new(registrations: Vec<Registration>) -> Self {
+        Self { registrations }
+    }
+
+    /// The registrations, one per procedure, in declaration order.
+    pub fn registrations(&self) -> &[Registration] {
+        &self.registrations
+    }
+
+    /// Unregisters every procedure and waits for the router; the first error, if any.
+    pub async fn unregister(self) -> Result<(), Error> {
+        let mut first = Ok(());
+        for r in self.registrations {
+            if let Err(e) = r.unregister().await {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
+    }
+
+    /// Keeps every procedure registered until the session ends.
+    pub fn detach(self) {
+        for r in self.registrations {
+            r.detach();
+        }
+    }
+}
+
+/// Reads parameter `index` (called `name`) of an invocation: positionally if the caller
+/// passed that many positional arguments, else by name from the keyword arguments, else
+/// as null (so an `Option` parameter may be left out).
+#[doc(hidden)]
+pub fn param<T: DeserializeOwned>(args: &Args, index: usize, name: &str) -> Result<T, WampError> {
+    let (value, how) = match args.args.get(index) {
+        Some(v) => (v.clone(), "positional argument"),
+        None => match args.kwargs.get(name) {
+            Some(v) => (v.clone(), "keyword argument"),
+            None => (Value::Null, "missing argument"),
+        },
+    };
+    from_value(value).map_err(|e| {
+        WampError::with_message(
+            crate::proto::error::INVALID_ARGUMENT,
+            format!("{how} {name:?} (#{index}): {e}"),
+        )
+    })
+}
+
+/// Turns a procedure's outcome into what the session sends back.
+#[doc(hidden)]
+pub fn reply<T: IntoResult, E: Into<WampError>>(outcome: Result<T, E>) -> Result<Args, WampError> {
+    match outcome {
+        Ok(v) => v.into_result().map_err(|e| {
+            WampError::with_message(
+                crate::proto::error::RUNTIME_ERROR,
+                format!("the result cannot be serialized: {e}"),
+            )
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Reads a typed result for a caller stub of a fallible procedure.
+#[doc(hidden)]
+#[allow(clippy::result_large_err)] // the stub's own return type; boxing would cost every call
+pub fn typed_result<T: FromResult, E: ApplicationError>(
+    answer: Result<Args, Error>,
+) -> Result<T, ServiceError<E>> {
+    match answer {
+        Ok(args) => T::from_result(args).map_err(|e| ServiceError::Wamp(Error::Deserialize(e))),
+        Err(Error::Application(w)) => match E::from_wamp_error(&w) {
+            Some(e) => Err(ServiceError::App(e)),
+            None => Err(ServiceError::Wamp(Error::Application(w))),
+        },
+        Err(e) => Err(ServiceError::Wamp(e)),
+    }
+}
+
+/// Reads a typed result for a caller stub of an infallible procedure.
+#[doc(hidden)]
+pub fn plain_result<T: FromResult>(answer: Result<Args, Error>) -> Result<T, Error> {
+    T::from_result(answer?).map_err(Error::Deserialize)
+}
+
+/// Reads one field of an error variant: `args[index]` for tuple variants, `kwargs[name]`
+/// for struct variants.
+#[doc(hidden)]
+pub fn error_field<T: DeserializeOwned>(
+    error: &WampError,
+    index: usize,
+    name: Option<&str>,
+) -> Option<T> {
+    let v = match name {
+        Some(n) => error.kwargs.get(n).cloned().unwrap_or(Value::Null),
+        None => error.args.get(index).cloned().unwrap_or(Value::Null),
+    };
+    from_value(v).ok()
+}
