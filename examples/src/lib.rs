@@ -105,3 +105,37 @@ pub async fn register_example_service(
         .await?;
     Ok(vec![add, greet, divide])
 }
+
+/// The calculator contract: both the callee and the caller programs depend on it. From it,
+/// `#[service]` generates `Calculator::register_on` and `CalculatorClient`.
+pub mod calculator {
+    use wamp_runtime::{service, CallContext};
+
+    /// What can go wrong in the calculator; each case travels as its own WAMP error URI.
+    #[derive(Debug, Clone, PartialEq, wamp_runtime::WampError)]
+    pub enum CalcError {
+        /// `b` was zero.
+        #[wamp(uri = "com.example.calc.division_by_zero")]
+        DivisionByZero,
+        /// The result does not fit.
+        #[wamp(uri = "com.example.calc.overflow")]
+        Overflow {
+            /// The largest value there is.
+            limit: i64,
+        },
+    }
+
+    /// A calculator service.
+    #[service(prefix = "com.example.calc")]
+    pub trait Calculator {
+        /// Adds two integers (`com.example.calc.add`).
+        async fn add(&self, a: i64, b: i64) -> Result<i64, CalcError>;
+        /// Divides `a` by `b` (`com.example.calc.divide`).
+        async fn divide(&self, a: f64, b: f64) -> Result<f64, CalcError>;
+        /// Sums a list (`com.example.calc.sum`).
+        async fn sum(&self, values: Vec<i64>) -> i64;
+        /// Says who is calling (`com.example.calc.whoami`).
+        #[wamp(disclose_caller)]
+        async fn whoami(&self, ctx: CallContext) -> String;
+    }
+}

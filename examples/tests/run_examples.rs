@@ -108,6 +108,23 @@ async fn callee_caller_publisher_and_subscriber_against_a_router() {
         assert!(out.contains("divide(1, 4) = 0.25"), "{ser}: {out}");
         assert!(out.contains("division_by_zero"), "{ser}: {out}");
 
+        let (_calc, mut calc_out) = spawn("calc_callee", &common);
+        line_containing(&mut calc_out, "serves").await;
+        let out = run("calc_caller", &common).await;
+        for expected in [
+            "add(2, 3) = 5",
+            "divide(1, 4) = 0.25",
+            "sum([1, 2, 3]) = 6",
+            "whoami = session",
+            "CalcError::DivisionByZero",
+            "CalcError::Overflow { limit: 9223372036854775807 }",
+        ] {
+            assert!(
+                out.contains(expected),
+                "{ser}: {expected:?} missing in:\n{out}"
+            );
+        }
+
         let mut sub_args = common.to_vec();
         sub_args.extend(["--count", "2"]);
         let (mut subscriber, mut sub_out) = spawn("subscriber", &sub_args);

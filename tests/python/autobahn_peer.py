@@ -63,6 +63,22 @@ async def main(url, realm, ser_name):
     except ApplicationError as e:
         check(e.error == "wamp.error.invalid_argument", "wrong argument types give invalid_argument")
 
+    # The macro-generated callee: positional and keyword arguments, typed errors.
+    check(await call("com.rust.calc.add", 2, 3) == 5, "typed callee: positional args")
+    check(await call("com.rust.calc.add", a=20, b=22) == 42, "typed callee: keyword args")
+    check(await call("com.rust.calc.divide", 1, b=4) == 0.25, "typed callee: mixed args")
+    try:
+        await call("com.rust.calc.divide", 1, 0)
+        check(False, "typed error raised")
+    except ApplicationError as e:
+        check(e.error == "com.rust.calc.division_by_zero", "typed callee: error URI")
+    try:
+        await call("com.rust.calc.add", 2**63 - 1, 1)
+        check(False, "overflow raised")
+    except ApplicationError as e:
+        check(e.error == "com.rust.calc.overflow", "typed callee: error URI with fields")
+        check(e.kwargs == {"limit": 2**63 - 1}, "typed callee: error fields as kwargs")
+
     await session.publish(
         "com.py.news", "from python", 1, options=PublishOptions(acknowledge=True)
     )

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use wamp_runtime::{Args, Serializer, Session, Value, WampError};
+use wamp_runtime::{service, Args, Serializer, Session, Value, WampError};
 
 use crate::{spawn_python, WAIT};
 
@@ -24,6 +24,37 @@ pub fn serializer_name(s: Serializer) -> &'static str {
 struct Greeting {
     name: String,
     times: u32,
+}
+
+/// The typed service Autobahn calls (`com.rust.calc.*`).
+#[derive(Debug, Clone, PartialEq, wamp_runtime::WampError)]
+enum CalcError {
+    #[wamp(uri = "com.rust.calc.division_by_zero")]
+    DivisionByZero,
+    #[wamp(uri = "com.rust.calc.overflow")]
+    Overflow { limit: i64 },
+}
+
+#[service(prefix = "com.rust.calc")]
+trait Calculator {
+    async fn add(&self, a: i64, b: i64) -> Result<i64, CalcError>;
+    async fn divide(&self, a: f64, b: f64) -> Result<f64, CalcError>;
+}
+
+struct Calc;
+
+impl Calculator for Calc {
+    async fn add(&self, a: i64, b: i64) -> Result<i64, CalcError> {
+        a.checked_add(b)
+            .ok_or(CalcError::Overflow { limit: i64::MAX })
+    }
+    async fn divide(&self, a: f64, b: f64) -> Result<f64, CalcError> {
+        if b == 0.0 {
+            Err(CalcError::DivisionByZero)
+        } else {
+            Ok(a / b)
+        }
+    }
 }
 
 /// Our session and an Autobahn session (`tests/python/autobahn_peer.py`) on the router at
@@ -66,6 +97,7 @@ pub async fn rust_and_autobahn(url: &str, serializer: Serializer) {
         })
         .await
         .unwrap();
+    let _calc = Calc.register_on(&rust).await.unwrap();
     let mut py_news = rust
         .subscribe::<(String, i64)>("com.py.news")
         .await
