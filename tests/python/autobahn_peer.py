@@ -41,6 +41,10 @@ async def main(url, realm, ser_name):
         events.put_nowait((list(args), kwargs, details.publisher))
 
     await session.subscribe(on_news, "com.rust.news", options=SubscribeOptions(details_arg="details"))
+    temperatures = asyncio.Queue()
+    await session.subscribe(
+        lambda *a, **k: temperatures.put_nowait((list(a), k)), "com.rust.sensor.kitchen.temperature"
+    )
     print("READY", details.session, flush=True)
 
     call = lambda *a, **k: asyncio.wait_for(session.call(*a, **k), TIMEOUT)
@@ -81,6 +85,14 @@ async def main(url, realm, ser_name):
 
     await session.publish(
         "com.py.news", "from python", 1, options=PublishOptions(acknowledge=True)
+    )
+
+    # A typed topic: named fields arrive as kwargs, placeholders in the topic.
+    args, kwargs = await asyncio.wait_for(temperatures.get(), TIMEOUT)
+    check(args == [] and kwargs == {"room": "kitchen", "celsius": 21.5}, "typed topic event as kwargs")
+    await session.publish(
+        "com.py.sensor.attic.temperature", room="attic", celsius=30.5,
+        options=PublishOptions(acknowledge=True),
     )
 
     got = [await asyncio.wait_for(events.get(), TIMEOUT) for _ in range(3)]

@@ -57,6 +57,22 @@ impl Calculator for Calc {
     }
 }
 
+/// A typed topic our side publishes and Autobahn subscribes to.
+#[wamp_runtime::topic("com.rust.sensor.{room}.temperature")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RustTemperature {
+    room: String,
+    celsius: f64,
+}
+
+/// A typed topic Autobahn publishes to and our side subscribes to.
+#[wamp_runtime::topic("com.py.sensor.{room}.temperature")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PyTemperature {
+    room: String,
+    celsius: f64,
+}
+
 /// Our session and an Autobahn session (`tests/python/autobahn_peer.py`) on the router at
 /// `url`: each calls the other's procedures and receives the other's events.
 pub async fn rust_and_autobahn(url: &str, serializer: Serializer) {
@@ -98,6 +114,9 @@ pub async fn rust_and_autobahn(url: &str, serializer: Serializer) {
         .await
         .unwrap();
     let _calc = Calc.register_on(&rust).await.unwrap();
+    let mut py_temperatures = PyTemperature::subscribe(&rust, PyTemperatureKey::any())
+        .await
+        .unwrap();
     let mut py_news = rust
         .subscribe::<(String, i64)>("com.py.news")
         .await
@@ -164,6 +183,22 @@ pub async fn rust_and_autobahn(url: &str, serializer: Serializer) {
     ] {
         publication.acknowledge().await.unwrap();
     }
+    RustTemperature {
+        room: "kitchen".into(),
+        celsius: 21.5,
+    }
+    .publish(&rust)
+    .acknowledge()
+    .await
+    .unwrap();
+    let t = tokio::time::timeout(WAIT, py_temperatures.next())
+        .await
+        .expect("the Python temperature in time")
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.data.celsius, 30.5);
+    assert_eq!(t.key.room.as_deref(), Some("attic"));
+
     let event = tokio::time::timeout(WAIT, py_news.next())
         .await
         .expect("the Python event in time")

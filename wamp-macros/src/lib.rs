@@ -10,6 +10,7 @@ mod attrs;
 mod diag;
 mod error;
 mod service;
+mod topic;
 mod uri;
 
 use proc_macro::TokenStream;
@@ -30,6 +31,22 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(attr.into(), item.into()).into()
+}
+
+/// Turns a struct into a typed topic.
+///
+/// ```ignore
+/// #[wamp_runtime::topic("com.example.sensor.{room}.temperature")]
+/// #[derive(Serialize, Deserialize)]
+/// pub struct Temperature { pub room: String, pub celsius: f64 }
+/// ```
+///
+/// generates `TemperatureKey` (the placeholders, each open or fixed), an implementation
+/// of `wamp_runtime::Topic`, and `Temperature::publish(&self, &Session)` and
+/// `Temperature::subscribe(&Session, TemperatureKey)`. Put it above the `derive`.
+#[proc_macro_attribute]
+pub fn topic(attr: TokenStream, item: TokenStream) -> TokenStream {
+    topic::expand(attr.into(), item.into()).into()
 }
 
 /// Maps an error enum (or struct) to WAMP error URIs: each variant has

@@ -17,19 +17,25 @@ pub mod typed;
 /// Turns a trait into a WAMP service: registrations for its implementations and a typed
 /// caller stub. See the crate's README for the attributes.
 pub use wamp_macros::service;
+/// Turns a struct into a typed topic: a publisher and a subscription of its own type.
+pub use wamp_macros::topic;
 /// Maps an error enum to WAMP error URIs, in both directions.
 pub use wamp_macros::WampError;
 
 /// What generated code refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::client::Publish;
     pub use crate::client::{Args, CallDetails, Error, Session, WampError};
     pub use crate::proto::MatchPolicy;
+    pub use crate::proto::ValueError;
     pub use crate::typed::{
-        error_field, param, plain_result, reply, typed_result, ApplicationError, ServiceError,
-        ServiceRegistration,
+        component, error_field, param, parse_component, plain_result, publish_topic, reply,
+        typed_result, ApplicationError, ServiceError, ServiceRegistration, Topic, TopicComponent,
+        TopicSubscribe,
     };
     pub use serde;
+    pub use std::default::Default;
     pub use std::future::Future;
     pub use std::marker::{Send, Sized, Sync};
     pub use std::option::Option;
@@ -47,4 +53,7 @@ pub use client::{
 pub use proto::{Dict, Id, List, MatchPolicy, Message, Payload, Value};
 pub use serializer::{DecodeError, EncodeError, Serializer};
 pub use transport::Endpoint;
-pub use typed::{CallContext, ServiceError, ServiceRegistration};
+pub use typed::{
+    CallContext, ServiceError, ServiceRegistration, Topic, TopicComponent, TopicEvent,
+    TopicSubscription,
+};

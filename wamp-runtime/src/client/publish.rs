@@ -34,6 +34,11 @@ impl Publish {
         }
     }
 
+    /// A publication that fails with `error` when awaited (a topic that could not be made).
+    pub(crate) fn failed(session: Session, topic: String, error: ValueError) -> Self {
+        Self::new(session, topic, Err(error))
+    }
+
     /// Keyword arguments: a struct or a map.
     pub fn kwargs(mut self, kwargs: impl serde::Serialize) -> Self {
         self.args = self.args.and_then(|a| a.with_kwargs(kwargs));

@@ -5,7 +5,14 @@
 //! called URI, for procedures that ask for it) and [`ApplicationError`] (implemented by
 //! `#[derive(WampError)]`). The rest of this module is called by generated code only.
 
+mod topic;
+
 use std::fmt;
+
+pub use topic::{
+    component, parse_component, publish_topic, Topic, TopicComponent, TopicEvent, TopicSubscribe,
+    TopicSubscription,
+};
 
 use serde::de::DeserializeOwned;
 
