@@ -139,3 +139,18 @@ pub mod calculator {
         async fn whoami(&self, ctx: CallContext) -> String;
     }
 }
+
+/// The sensors contract: one topic per room, the room a typed placeholder.
+pub mod sensors {
+    use serde::{Deserialize, Serialize};
+
+    /// A temperature reading, published to `com.example.sensor.{room}.temperature`.
+    #[wamp_runtime::topic("com.example.sensor.{room}.temperature")]
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct Temperature {
+        /// The room: one URI component of the topic.
+        pub room: String,
+        /// Degrees Celsius.
+        pub celsius: f64,
+    }
+}

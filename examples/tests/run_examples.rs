@@ -125,6 +125,35 @@ async fn callee_caller_publisher_and_subscriber_against_a_router() {
             );
         }
 
+        // Sensors: one subscriber to every room, one to the kitchen only.
+        let mut all_args = common.to_vec();
+        all_args.extend(["--count", "2"]);
+        let (mut all_rooms, mut all_out) = spawn("sensor_subscriber", &all_args);
+        line_containing(&mut all_out, "listening to com.example.sensor..temperature").await;
+        let mut kitchen_args = common.to_vec();
+        kitchen_args.extend(["--room", "kitchen", "--count", "1"]);
+        let (mut kitchen, mut kitchen_out) = spawn("sensor_subscriber", &kitchen_args);
+        line_containing(
+            &mut kitchen_out,
+            "listening to com.example.sensor.kitchen.temperature",
+        )
+        .await;
+        for room in ["bath", "kitchen"] {
+            let mut a = common.to_vec();
+            a.extend(["--room", room, "--count", "1"]);
+            run("sensor_publisher", &a).await;
+        }
+        line_containing(&mut all_out, "bath: 20 °C").await;
+        line_containing(&mut all_out, "kitchen: 20 °C").await;
+        line_containing(&mut kitchen_out, "kitchen: 20 °C").await;
+        for child in [&mut all_rooms, &mut kitchen] {
+            let status = tokio::time::timeout(WAIT, child.wait())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(status.success());
+        }
+
         let mut sub_args = common.to_vec();
         sub_args.extend(["--count", "2"]);
         let (mut subscriber, mut sub_out) = spawn("subscriber", &sub_args);
