@@ -53,6 +53,13 @@ pub use client::{
 pub use proto::{Dict, Id, List, MatchPolicy, Message, Payload, Value};
 pub use serializer::{DecodeError, EncodeError, Serializer};
 pub use transport::Endpoint;
+
+/// Re-exported for subscriptions, which are streams: `use wamp_runtime::StreamExt` for
+/// `.next()`.
+pub use futures_util::{Stream, StreamExt};
+/// Re-exported so that `#[derive(wamp_runtime::serde::Serialize)]` needs no other crate
+/// (with `#[serde(crate = "wamp_runtime::serde")]`).
+pub use serde;
 pub use typed::{
     CallContext, ServiceError, ServiceRegistration, Topic, TopicComponent, TopicEvent,
     TopicSubscription,
