@@ -15,7 +15,7 @@ import asyncio
 import sys
 
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import CallResult, PublishOptions, SubscribeOptions
+from autobahn.wamp.types import CallOptions, CallResult, PublishOptions, RegisterOptions, SubscribeOptions
 
 from autobahn_basic import SERIALIZERS, TIMEOUT, check, connect
 
@@ -32,6 +32,14 @@ async def main(url, realm, ser_name):
     def fail(reason):
         raise ApplicationError("com.py.error.refused", reason, code=7)
 
+    async def progress(n, details=None):
+        for i in range(n):
+            if details.progress:
+                details.progress(f"part {i}")
+            await asyncio.sleep(0.01)
+        return "done"
+
+    await session.register(progress, "com.py.progress", options=RegisterOptions(details_arg="details"))
     await session.register(add, "com.py.add")
     await session.register(echo, "com.py.echo")
     await session.register(fail, "com.py.fail")
@@ -76,6 +84,11 @@ async def main(url, realm, ser_name):
         check(False, "typed error raised")
     except ApplicationError as e:
         check(e.error == "com.rust.calc.division_by_zero", "typed callee: error URI")
+    partial = []
+    final = await call("com.rust.count.up_to", 4, options=CallOptions(on_progress=partial.append))
+    check(partial == [1, 2, 3, 4], f"progressive results from a Rust stream ({partial})")
+    check(final is None, "the final result of a Rust stream is empty")
+    check(await call("com.rust.count.up_to", 3) == [1, 2, 3], "without progress: every result as a list")
     try:
         await call("com.rust.calc.add", 2**63 - 1, 1)
         check(False, "overflow raised")

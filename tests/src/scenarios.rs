@@ -57,6 +57,18 @@ impl Calculator for Calc {
     }
 }
 
+/// A progressive procedure Autobahn calls with `on_progress`.
+#[service(prefix = "com.rust.count")]
+trait Counting {
+    fn up_to(&self, n: u32) -> impl wamp_runtime::Stream<Item = Result<u32, CalcError>> + Send;
+}
+
+impl Counting for Calc {
+    fn up_to(&self, n: u32) -> impl wamp_runtime::Stream<Item = Result<u32, CalcError>> + Send {
+        futures_util::stream::iter((1..=n).map(Ok))
+    }
+}
+
 /// A typed topic our side publishes and Autobahn subscribes to.
 #[wamp_runtime::topic("com.rust.sensor.{room}.temperature")]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,7 +125,8 @@ pub async fn rust_and_autobahn(url: &str, serializer: Serializer) {
         })
         .await
         .unwrap();
-    let _calc = Calc.register_on(&rust).await.unwrap();
+    let _calc = Calculator::register_on(Calc, &rust).await.unwrap();
+    let _count = Counting::register_on(Calc, &rust).await.unwrap();
     let mut py_temperatures = PyTemperature::subscribe(&rust, PyTemperatureKey::any())
         .await
         .unwrap();
@@ -167,6 +180,15 @@ pub async fn rust_and_autobahn(url: &str, serializer: Serializer) {
         }
         other => panic!("{other:?}"),
     }
+
+    // Progressive results from an Autobahn callee.
+    let parts: Vec<String> = rust
+        .call::<String>("com.py.progress", (3,))
+        .progressive()
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(parts, ["part 0", "part 1", "part 2", "done"]);
 
     // Events both ways.
     for publication in [

@@ -250,3 +250,104 @@ async fn pattern_procedures_ask_the_router_for_a_pattern_registration() {
     assert_eq!(e.uri(), Some("wamp.error.invalid_argument"), "{e}");
     assert!(e.to_string().contains("prefix"), "{e}");
 }
+
+#[derive(Debug, Clone, PartialEq, wamp_runtime::WampError)]
+enum CountError {
+    #[wamp(uri = "com.example.count.too_far")]
+    TooFar { max: u32 },
+}
+
+/// Progressive results: a method returning a stream.
+#[service(prefix = "com.example.count")]
+trait Counting {
+    /// Counts from 1 to n, one partial result each.
+    fn up_to(&self, n: u32) -> impl wamp_runtime::Stream<Item = Result<u32, CountError>> + Send;
+}
+
+struct Counter {
+    max: u32,
+}
+
+impl Counting for Counter {
+    fn up_to(&self, n: u32) -> impl wamp_runtime::Stream<Item = Result<u32, CountError>> + Send {
+        let max = self.max;
+        use futures_util::StreamExt;
+        futures_util::stream::iter(1..=n).then(move |i| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if i > max {
+                Err(CountError::TooFar { max })
+            } else {
+                Ok(i)
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn progressive_procedures_stream_their_results() {
+    use futures_util::StreamExt;
+    let r = start_router().await;
+    assert!(join(r.endpoint(), Serializer::Json)
+        .await
+        .router_supports("dealer", "progressive_call_results"));
+    for ser in Serializer::ALL {
+        let callee = join(Endpoint::from(r.url()), ser).await;
+        let caller = join(r.endpoint(), ser).await;
+        let _reg = Counter { max: 5 }.register_on(&callee).await.unwrap();
+        let counting = CountingClient::new(caller.clone());
+
+        let got: Vec<u32> = counting.up_to(4).map(|r| r.unwrap()).collect().await;
+        assert_eq!(got, vec![1, 2, 3, 4], "{ser}");
+
+        // An error ends the stream after the results before it.
+        let items: Vec<_> = counting.up_to(7).collect().await;
+        assert_eq!(items.len(), 6);
+        assert_eq!(
+            items[5],
+            Err(ServiceError::App(CountError::TooFar { max: 5 }))
+        );
+
+        // A caller that does not ask for progress gets every result as one list.
+        let all: Vec<u32> = caller.call("com.example.count.up_to", (3,)).await.unwrap();
+        assert_eq!(all, vec![1, 2, 3]);
+    }
+}
+
+#[tokio::test]
+async fn closures_send_progress_and_callers_receive_it() {
+    use futures_util::StreamExt;
+    use wamp_runtime::{CallDetails, Progress};
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::MsgPack).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+    let _reg = callee
+        .register(
+            "com.example.download",
+            |(chunks,): (u32,), _: CallDetails, progress: Progress| async move {
+                for i in 0..chunks {
+                    progress.send(format!("chunk {i}")).await?;
+                }
+                Ok::<_, WampError>(format!("{chunks} chunks"))
+            },
+        )
+        .await
+        .unwrap();
+    let items: Vec<String> = caller
+        .call::<String>("com.example.download", (3,))
+        .progressive()
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(items, ["chunk 0", "chunk 1", "chunk 2", "3 chunks"]);
+    // Without asking, only the final result arrives.
+    let last: String = caller.call("com.example.download", (3,)).await.unwrap();
+    assert_eq!(last, "3 chunks");
+    // Dropping the stream early forgets the call; the session goes on.
+    let mut s = caller
+        .call::<String>("com.example.download", (100,))
+        .progressive();
+    assert_eq!(s.next().await.unwrap().unwrap(), "chunk 0");
+    drop(s);
+    let last: String = caller.call("com.example.download", (1,)).await.unwrap();
+    assert_eq!(last, "1 chunks");
+}

@@ -1,9 +1,17 @@
-use wamp_runtime::service;
+use wamp_runtime::{service, Stream, WampError};
+
+#[derive(Debug, WampError)]
+enum CountError {
+    #[wamp(uri = "com.example.count.too_far")]
+    TooFar,
+}
 
 #[service(prefix = "com.example")]
 trait Counting {
     #[wamp(progressive)]
     async fn count(&self, n: u32) -> Vec<u32>;
+    async fn streaming(&self, n: u32) -> impl Stream<Item = Result<u32, CountError>> + Send;
+    fn not_send(&self, n: u32) -> impl Stream<Item = Result<u32, CountError>>;
 }
 
 fn main() {}

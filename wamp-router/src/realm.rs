@@ -361,6 +361,9 @@ impl Realm {
         if disclose_caller || flag(options, "disclose_me") {
             st.identify(session, "caller", &mut details);
         }
+        if receive_progress {
+            details.insert("receive_progress".into(), Value::Bool(true));
+        }
         st.send(
             callee,
             Message::Invocation {
@@ -381,6 +384,15 @@ impl Realm {
         let mut st = self.state.lock();
         let pending = match st.dealer.pending(session, request) {
             Some(p) if progress && p.receive_progress => Some(p.clone()),
+            Some(_) if progress => {
+                // The caller did not ask for progressive results: only the final one goes.
+                tracing::debug!(
+                    session,
+                    request,
+                    "progressive YIELD for a caller that did not ask; dropped"
+                );
+                return;
+            }
             Some(_) => st.dealer.finish_call(session, request),
             None => None,
         };

@@ -313,6 +313,9 @@ fn router_roles() -> Dict {
             "pattern_based_subscription",
         ]),
     );
-    roles.insert("dealer".into(), feature_dict(&["caller_identification"]));
+    roles.insert(
+        "dealer".into(),
+        feature_dict(&["caller_identification", "progressive_call_results"]),
+    );
     roles
 }

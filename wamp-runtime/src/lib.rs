@@ -26,14 +26,15 @@ pub use wamp_macros::WampError;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::Publish;
-    pub use crate::client::{Args, CallDetails, Error, Session, WampError};
+    pub use crate::client::{Args, CallDetails, Error, Progress, Session, WampError};
     pub use crate::proto::MatchPolicy;
     pub use crate::proto::ValueError;
     pub use crate::typed::{
-        component, error_field, param, parse_component, plain_result, publish_topic, reply,
-        typed_result, ApplicationError, ServiceError, ServiceRegistration, Topic, TopicComponent,
-        TopicSubscribe,
+        component, drive_progressive, error_field, param, parse_component, plain_result,
+        publish_topic, reply, typed_result, typed_stream, ApplicationError, ServiceError,
+        ServiceRegistration, Topic, TopicComponent, TopicSubscribe,
     };
+    pub use futures_util::Stream;
     pub use serde;
     pub use std::default::Default;
     pub use std::future::Future;
@@ -47,8 +48,8 @@ pub mod __private {
 }
 
 pub use client::{
-    Args, Call, CallDetails, Error, Event, EventDetails, Publish, Register, Registration, Session,
-    SessionBuilder, Subscribe, Subscription, WampError,
+    Args, Call, CallDetails, Error, Event, EventDetails, Progress, ProgressiveResults, Publish,
+    Register, Registration, Session, SessionBuilder, Subscribe, Subscription, WampError,
 };
 pub use proto::{Dict, Id, List, MatchPolicy, Message, Payload, Value};
 pub use serializer::{DecodeError, EncodeError, Serializer};

@@ -29,11 +29,13 @@ pub(crate) fn service(s: &Service) -> TokenStream {
     quote! { #tr #client #checks }
 }
 
-fn output_type(o: &Output) -> TokenStream {
+fn output_type(o: &Output) -> Option<TokenStream> {
     match o {
-        Output::Unit => quote!(()),
-        Output::Result { ok, err } => quote!(::core::result::Result<#ok, #err>),
-        Output::Plain(t) => quote!(#t),
+        Output::Unit => Some(quote!(())),
+        Output::Result { ok, err } => Some(quote!(::core::result::Result<#ok, #err>)),
+        Output::Plain(t) => Some(quote!(#t)),
+        // A progressive procedure keeps the signature as written.
+        Output::Stream { .. } => None,
     }
 }
 
@@ -45,8 +47,10 @@ fn trait_item(s: &Service) -> TokenStream {
     let prefix = s.prefix.as_ref().map(|(p, _)| p.as_str());
     for (ti, p) in item.items.iter_mut().zip(&s.procedures) {
         let TraitItem::Fn(f) = ti else { continue };
+        let Some(out) = output_type(&p.output) else {
+            continue;
+        };
         f.sig.asyncness = None;
-        let out = output_type(&p.output);
         f.sig.output = syn::parse_quote!(-> impl #rt::Future<Output = #out> + #rt::Send);
         if let Some(body) = &f.default {
             f.default = Some(syn::parse_quote!({ async move #body }));
@@ -121,6 +125,10 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
         Output::Unit => quote! {
             #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await))
         },
+        Output::Stream { ok, .. } => {
+            let rt = rt_at(ok.span());
+            quote_spanned!(ok.span()=> #rt::drive_progressive(__this.#method(#(#args),*), &__progress).await)
+        }
     };
     let mut options = Vec::new();
     if let Some((invoke, _)) = &p.options.invoke {
@@ -138,7 +146,7 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
         {
             let __this = #rt::Arc::clone(&__this);
             let __registration = __session
-                .register(#uri, move |__args: #rt::Args, __ctx: #rt::CallDetails| {
+                .register(#uri, move |__args: #rt::Args, __ctx: #rt::CallDetails, __progress: #rt::Progress| {
                     let __this = #rt::Arc::clone(&__this);
                     async move {
                         #(#reads)*
@@ -194,6 +202,14 @@ fn client(s: &Service) -> TokenStream {
                 quote!(#rt::Result<(), #rt::Error>),
                 quote!(#rt::plain_result::<()>(__call.raw().await)),
             ),
+            Output::Stream { ok, err, .. } => (
+                quote!(impl #rt::Stream<Item = #rt::Result<#ok, #rt::ServiceError<#err>>> + #rt::Send + 'static),
+                quote!(#rt::typed_stream::<#ok, #err>(__call.progressive())),
+            ),
+        };
+        let asyncness = match &p.output {
+            Output::Stream { .. } => quote!(),
+            _ => quote!(async),
         };
         let calls_doc = if p.is_pattern() {
             format!(
@@ -210,7 +226,7 @@ fn client(s: &Service) -> TokenStream {
         quote! {
             #(#docs)*
             #pattern_doc
-            #vis async fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
+            #vis #asyncness fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
                 let __call = self.session.call::<#rt::Args>(#uri_expr, (#(#idents,)*));
                 #timeout
                 #read
@@ -251,7 +267,7 @@ fn checks(s: &Service) -> TokenStream {
             lines.push(quote_spanned!(ty.span()=> __wire::<#ty>();));
         }
         match &p.output {
-            Output::Result { ok, err } => {
+            Output::Result { ok, err } | Output::Stream { ok, err, .. } => {
                 lines.push(quote_spanned!(ok.span()=> __wire::<#ok>();));
                 lines.push(quote_spanned!(err.span()=> __app_error::<#err>();));
             }

@@ -51,6 +51,8 @@ pub(crate) enum Output {
     Result { ok: Type, err: Type },
     /// Any other type: the procedure cannot fail.
     Plain(Type),
+    /// `impl Stream<Item = Result<T, E>> + Send`: a progressive procedure.
+    Stream { ok: Type, err: Type, send: bool },
 }
 
 /// The `#[wamp(...)]` options of a procedure.
@@ -118,11 +120,69 @@ fn is_context(ty: &Type) -> bool {
     }
 }
 
+/// `T` and `E` of `Result<T, E>`.
+fn result_parts(ty: &Type) -> Option<(Type, Type)> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+        return None;
+    };
+    let types: Vec<&Type> = a
+        .args
+        .iter()
+        .filter_map(|g| match g {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    match types.as_slice() {
+        [ok, err] => Some(((*ok).clone(), (*err).clone())),
+        _ => None,
+    }
+}
+
+/// `impl Stream<Item = Result<T, E>> (+ Send)`: its `T`, `E`, and whether it is `Send`.
+fn stream_parts(ty: &Type) -> Option<(Type, Type, bool)> {
+    let Type::ImplTrait(it) = ty else { return None };
+    let mut item = None;
+    let mut send = false;
+    for b in &it.bounds {
+        let syn::TypeParamBound::Trait(tb) = b else {
+            continue;
+        };
+        let Some(last) = tb.path.segments.last() else {
+            continue;
+        };
+        if last.ident == "Send" {
+            send = true;
+        }
+        if last.ident == "Stream" {
+            if let syn::PathArguments::AngleBracketed(a) = &last.arguments {
+                for g in &a.args {
+                    if let syn::GenericArgument::AssocType(at) = g {
+                        if at.ident == "Item" {
+                            item = Some(at.ty.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let (ok, err) = result_parts(&item?)?;
+    Some((ok, err, send))
+}
+
 fn parse_output(ret: &ReturnType) -> Output {
     let ty = match ret {
         ReturnType::Default => return Output::Unit,
         ReturnType::Type(_, ty) => ty.as_ref(),
     };
+    if let Some((ok, err, send)) = stream_parts(ty) {
+        return Output::Stream { ok, err, send };
+    }
     if let Type::Path(p) = ty {
         if let Some(last) = p.path.segments.last() {
             if last.ident == "Result" {

@@ -76,25 +76,30 @@ fn procedure(p: &Procedure, prefix: Option<&str>, prefix_ok: bool, errors: &mut 
             "procedures cannot have generic parameters: each argument travels with one concrete type",
         );
     }
-    match (&p.options.progressive, sig.asyncness) {
-        (None, None) => errors.at(
-            sig.fn_token,
-            format!("procedures are async: write `async fn {name}(...)`"),
-        ),
-        (Some(span), _) => {
-            if !returns_stream(&p.output) {
-                errors.push(syn::Error::new(
-                    output_span(p),
-                    "a progressive procedure returns a stream: `-> impl Stream<Item = Result<T, E>> + Send`",
-                ));
-            } else {
-                errors.push(syn::Error::new(
-                    *span,
-                    "#[wamp(progressive)] is not supported yet: progressive call results come with the Advanced Profile",
-                ));
-            }
+    let is_stream = matches!(p.output, Output::Stream { .. });
+    if is_stream {
+        if let Some(a) = sig.asyncness {
+            errors.at(
+                a,
+                format!("a procedure returning a stream is a plain `fn`: write `fn {name}(...) -> impl Stream<...> + Send`"),
+            );
         }
-        (None, Some(_)) => {}
+        if let Output::Stream { send: false, .. } = p.output {
+            errors.push(syn::Error::new(
+                output_span(p),
+                "the stream of a progressive procedure must be `Send`: add `+ Send`",
+            ));
+        }
+    } else if p.options.progressive.is_some() {
+        errors.push(syn::Error::new(
+            output_span(p),
+            "a progressive procedure returns a stream: `-> impl Stream<Item = Result<T, E>> + Send`",
+        ));
+    } else if sig.asyncness.is_none() {
+        errors.at(
+            sig.fn_token,
+            format!("procedures are async: write `async fn {name}(...)` (or return `impl Stream<Item = Result<T, E>> + Send` for progressive results)"),
+        );
     }
     for param in &p.params {
         if let Type::Reference(r) = &param.ty {
@@ -160,22 +165,6 @@ fn procedure(p: &Procedure, prefix: Option<&str>, prefix_ok: bool, errors: &mut 
             *span,
             "a timeout of 0 ms fails every call: give a positive number of milliseconds",
         ));
-    }
-}
-
-fn returns_stream(output: &Output) -> bool {
-    let ty = match output {
-        Output::Plain(t) => t,
-        _ => return false,
-    };
-    match ty {
-        Type::ImplTrait(t) => t.bounds.iter().any(|b| match b {
-            syn::TypeParamBound::Trait(tb) => {
-                tb.path.segments.last().is_some_and(|s| s.ident == "Stream")
-            }
-            _ => false,
-        }),
-        _ => false,
     }
 }
 

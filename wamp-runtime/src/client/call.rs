@@ -73,6 +73,75 @@ impl<R> Call<R> {
         self
     }
 
+    /// Makes the call asking for progressive results: a stream of every partial result,
+    /// then the final one (left out when it carries nothing), each read as `R`. The
+    /// stream ends after the final result or the first error; the call's timeout bounds
+    /// the whole stream. Dropping the stream early cancels the call (when the router
+    /// supports `call_canceling`).
+    pub fn progressive(self) -> ProgressiveResults<R>
+    where
+        R: FromResult + Send + 'static,
+    {
+        let results = futures_util::stream::unfold(Stage::Start(self), |stage| async move {
+            match stage {
+                Stage::Start(call) => match call.start_progressive().await {
+                    Ok(receiving) => next_result(receiving).await,
+                    Err(e) => Some((Err(e), Stage::Done)),
+                },
+                Stage::Receiving(receiving) => next_result(receiving).await,
+                Stage::Done => None,
+            }
+        });
+        Box::pin(results)
+    }
+
+    /// Sends the CALL with `receive_progress` and returns what receives its results.
+    async fn start_progressive(self) -> Result<Receiving, Error> {
+        let Call {
+            session,
+            procedure,
+            args,
+            mut options,
+            timeout,
+            ..
+        } = self;
+        let args = args.map_err(Error::Serialize)?;
+        if !is_valid_uri(&procedure, UriRule::Loose) {
+            return Err(Error::Invalid(format!(
+                "invalid procedure URI {procedure:?}"
+            )));
+        }
+        let shared = session.shared.clone();
+        options.insert("receive_progress".into(), Value::Bool(true));
+        if let Some(t) = timeout {
+            if shared.router_has("dealer", "call_timeout") {
+                let ms = u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
+                options.insert("timeout".into(), Value::from(ms));
+            }
+        }
+        let request = shared.next_request();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        shared.insert_pending(request, Pending::Progress(tx))?;
+        let guard = OwnedOutstanding {
+            shared: shared.clone(),
+            request,
+            done: false,
+        };
+        shared
+            .send(Message::Call {
+                request,
+                options,
+                procedure,
+                payload: args.into_payload(),
+            })
+            .await?;
+        Ok(Receiving {
+            rx,
+            guard,
+            deadline: timeout.map(|t| (tokio::time::Instant::now() + t, t)),
+        })
+    }
+
     /// Makes the call and returns its result's arguments as they are.
     pub async fn raw(self) -> Result<Args, Error> {
         let Call {
@@ -126,6 +195,82 @@ impl<R> Call<R> {
             Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
             other => Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
         }
+    }
+}
+
+/// The results of a progressive call: a stream of `Result<R, Error>` (see
+/// [`Call::progressive`]).
+pub type ProgressiveResults<R> =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<R, Error>> + Send>>;
+
+enum Stage<R> {
+    Start(Call<R>),
+    Receiving(Receiving),
+    Done,
+}
+
+struct Receiving {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Result<Message, Error>>,
+    guard: OwnedOutstanding,
+    deadline: Option<(tokio::time::Instant, Duration)>,
+}
+
+async fn next_result<R: FromResult>(mut r: Receiving) -> Option<(Result<R, Error>, Stage<R>)> {
+    let next = match r.deadline {
+        Some((at, t)) => match tokio::time::timeout_at(at, r.rx.recv()).await {
+            Ok(n) => n,
+            Err(_) => return Some((Err(Error::Timeout(t)), Stage::Done)),
+        },
+        None => r.rx.recv().await,
+    };
+    let read = |payload: &crate::proto::Payload| {
+        Args::from_payload(payload)
+            .and_then(R::from_result)
+            .map_err(Error::Deserialize)
+    };
+    match next {
+        Some(Ok(Message::Result {
+            details, payload, ..
+        })) => {
+            if details.get("progress").and_then(Value::as_bool) == Some(true) {
+                Some((read(&payload), Stage::Receiving(r)))
+            } else {
+                r.guard.done = true;
+                let empty = Args::from_payload(&payload).map_or(true, |a| a.is_empty());
+                if empty {
+                    None
+                } else {
+                    Some((read(&payload), Stage::Done))
+                }
+            }
+        }
+        Some(Ok(Message::Error { error, payload, .. })) => {
+            r.guard.done = true;
+            Some((Err(application_error(error, &payload)), Stage::Done))
+        }
+        Some(Ok(other)) => Some((
+            Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
+            Stage::Done,
+        )),
+        Some(Err(e)) => Some((Err(e), Stage::Done)),
+        None => Some((Err(r.guard.shared.closed_error()), Stage::Done)),
+    }
+}
+
+/// [`Outstanding`] for a call whose results outlive the borrow of its session.
+struct OwnedOutstanding {
+    shared: std::sync::Arc<Shared>,
+    request: Id,
+    done: bool,
+}
+
+impl Drop for OwnedOutstanding {
+    fn drop(&mut self) {
+        let _ = Outstanding {
+            shared: &self.shared,
+            request: self.request,
+            done: self.done,
+        };
     }
 }
 

@@ -140,7 +140,7 @@ impl SessionBuilder {
                 if let Some(m) = message {
                     e.args.push(Value::Str(m.to_owned()));
                 }
-                return Err(Error::Aborted(e));
+                return Err(Error::Aborted(Box::new(e)));
             }
             Some(Ok(Message::Challenge {
                 auth_method: method,

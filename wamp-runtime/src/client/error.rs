@@ -87,15 +87,15 @@ pub enum Error {
     /// Connecting and joining took longer than the connect timeout.
     #[error("connecting timed out after {0:?}")]
     ConnectTimeout(Duration),
-    /// The router refused or ended the session with ABORT.
+    /// The router refused or ended the session with ABORT (boxed: it is rare and large).
     #[error("the router aborted the session: {0}")]
-    Aborted(WampError),
+    Aborted(Box<WampError>),
     /// The peer broke the protocol.
     #[error("protocol violation: {0}")]
     Protocol(String),
-    /// The router or a callee answered with ERROR.
+    /// The router or a callee answered with ERROR (boxed, so that results stay small).
     #[error("{0}")]
-    Application(WampError),
+    Application(Box<WampError>),
     /// No answer came in time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
@@ -125,7 +125,7 @@ impl From<Error> for WampError {
     /// URI and arguments; anything else becomes `wamp.error.runtime_error` with its text.
     fn from(e: Error) -> Self {
         match e {
-            Error::Application(e) => e,
+            Error::Application(e) => *e,
             Error::Deserialize(e) => WampError::with_message(uris::INVALID_ARGUMENT, e.to_string()),
             other => WampError::with_message(uris::RUNTIME_ERROR, other.to_string()),
         }

@@ -32,11 +32,11 @@ mod subscribe;
 use std::sync::Arc;
 
 pub use args::{Args, FromArgs, FromResult, IntoArgs, IntoResult};
-pub use call::Call;
+pub use call::{Call, ProgressiveResults};
 pub use connect::SessionBuilder;
 pub use error::{Error, WampError};
 pub use publish::Publish;
-pub use register::{CallDetails, Handler, Procedure, Register, Registration};
+pub use register::{CallDetails, Handler, Procedure, Progress, Register, Registration};
 pub use subscribe::{Event, EventDetails, Subscribe, Subscription};
 
 use crate::proto::{close, Dict, Id, Message, Value};

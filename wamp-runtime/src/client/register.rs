@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 
 use super::args::{Args, FromArgs, IntoResult};
 use super::error::{Error, WampError};
-use super::session::Pending;
+use super::session::{Pending, Shared};
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
@@ -16,8 +16,87 @@ use crate::proto::{
 use crate::transport::BoxFuture;
 
 /// A handler with its types erased, as the session stores it.
-pub(crate) type ErasedHandler =
-    dyn Fn(Args, CallDetails) -> BoxFuture<'static, Result<Args, WampError>> + Send + Sync;
+pub(crate) type ErasedHandler = dyn Fn(Args, CallDetails, Progress) -> BoxFuture<'static, Result<Args, WampError>>
+    + Send
+    + Sync;
+
+/// Sends progressive results of one invocation (WAMP's progressive call results): a
+/// handler that takes a `Progress` parameter calls [`send`](Progress::send) for each
+/// partial result, then returns the final one.
+///
+/// When the caller did not ask for progressive results, nothing is sent early: the
+/// partial results are kept, and a handler may return them with
+/// [`take_collected`](Progress::take_collected) (the generated code of a `#[service]`
+/// progressive procedure returns them as one list).
+#[derive(Clone)]
+pub struct Progress {
+    inner: Arc<ProgressInner>,
+}
+
+struct ProgressInner {
+    shared: Arc<Shared>,
+    request: Id,
+    requested: bool,
+    collected: parking_lot::Mutex<Vec<Value>>,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress")
+            .field("request", &self.inner.request)
+            .field("requested", &self.inner.requested)
+            .finish()
+    }
+}
+
+impl Progress {
+    pub(crate) fn new(shared: Arc<Shared>, request: Id, requested: bool) -> Self {
+        Self {
+            inner: Arc::new(ProgressInner {
+                shared,
+                request,
+                requested,
+                collected: parking_lot::Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Whether the caller asked for progressive results.
+    pub fn is_requested(&self) -> bool {
+        self.inner.requested
+    }
+
+    /// Sends one partial result (read like a procedure's result: `T` as `args = [T]`), or
+    /// keeps it when the caller did not ask for progressive results.
+    pub async fn send(&self, result: impl IntoResult) -> Result<(), Error> {
+        let args = result.into_result().map_err(Error::Serialize)?;
+        if !self.inner.requested {
+            let mut all = args.args;
+            let v = if all.len() == 1 {
+                all.pop().unwrap_or_default()
+            } else {
+                Value::List(all)
+            };
+            self.inner.collected.lock().push(v);
+            return Ok(());
+        }
+        let mut options = Dict::new();
+        options.insert("progress".into(), Value::Bool(true));
+        self.inner
+            .shared
+            .send(Message::Yield {
+                request: self.inner.request,
+                options,
+                payload: args.into_payload(),
+            })
+            .await
+    }
+
+    /// The partial results kept because the caller did not ask for them, in order.
+    pub fn take_collected(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.inner.collected.lock())
+    }
+}
 
 /// Who called, and how: the INVOCATION's details.
 #[derive(Debug, Clone)]
@@ -56,7 +135,8 @@ impl CallDetails {
 
 /// Something that can answer invocations: an async function or closure taking the
 /// arguments (any [`FromArgs`] type: a tuple, a struct for kwargs, or [`Args`]) and,
-/// optionally, the [`CallDetails`], and returning `Result<R, E>` with `R:` [`IntoResult`]
+/// optionally, the [`CallDetails`] and then a [`Progress`] for progressive results, and
+/// returning `Result<R, E>` with `R:` [`IntoResult`]
 /// and `E: Into<`[`WampError`]`>`; or a type implementing [`Procedure`].
 ///
 /// Arguments that do not fit the handler's type are answered with
@@ -89,16 +169,18 @@ where
     E: Into<WampError> + 'static,
 {
     fn into_erased(self) -> Arc<ErasedHandler> {
-        Arc::new(move |args: Args, _details: CallDetails| {
-            let parsed = A::from_args(args);
-            let fut = parsed.map(&self);
-            Box::pin(async move {
-                match fut {
-                    Ok(fut) => finish(fut.await),
-                    Err(e) => Err(WampError::from(e)),
-                }
-            }) as BoxFuture<'static, _>
-        })
+        Arc::new(
+            move |args: Args, _details: CallDetails, _progress: Progress| {
+                let parsed = A::from_args(args);
+                let fut = parsed.map(&self);
+                Box::pin(async move {
+                    match fut {
+                        Ok(fut) => finish(fut.await),
+                        Err(e) => Err(WampError::from(e)),
+                    }
+                }) as BoxFuture<'static, _>
+            },
+        )
     }
 }
 
@@ -111,15 +193,40 @@ where
     E: Into<WampError> + 'static,
 {
     fn into_erased(self) -> Arc<ErasedHandler> {
-        Arc::new(move |args: Args, details: CallDetails| {
-            let fut = A::from_args(args).map(|a| self(a, details));
-            Box::pin(async move {
-                match fut {
-                    Ok(fut) => finish(fut.await),
-                    Err(e) => Err(WampError::from(e)),
-                }
-            }) as BoxFuture<'static, _>
-        })
+        Arc::new(
+            move |args: Args, details: CallDetails, _progress: Progress| {
+                let fut = A::from_args(args).map(|a| self(a, details));
+                Box::pin(async move {
+                    match fut {
+                        Ok(fut) => finish(fut.await),
+                        Err(e) => Err(WampError::from(e)),
+                    }
+                }) as BoxFuture<'static, _>
+            },
+        )
+    }
+}
+
+impl<F, A, Fut, R, E> Handler<(A, CallDetails, Progress)> for F
+where
+    F: Fn(A, CallDetails, Progress) -> Fut + Send + Sync + 'static,
+    A: FromArgs + Send + 'static,
+    Fut: Future<Output = Result<R, E>> + Send + 'static,
+    R: IntoResult + 'static,
+    E: Into<WampError> + 'static,
+{
+    fn into_erased(self) -> Arc<ErasedHandler> {
+        Arc::new(
+            move |args: Args, details: CallDetails, progress: Progress| {
+                let fut = A::from_args(args).map(|a| self(a, details, progress));
+                Box::pin(async move {
+                    match fut {
+                        Ok(fut) => finish(fut.await),
+                        Err(e) => Err(WampError::from(e)),
+                    }
+                }) as BoxFuture<'static, _>
+            },
+        )
     }
 }
 
@@ -167,13 +274,15 @@ pub struct ProcedureMarker;
 impl<P: Procedure> Handler<ProcedureMarker> for P {
     fn into_erased(self) -> Arc<ErasedHandler> {
         let procedure = Arc::new(self);
-        Arc::new(move |args: Args, details: CallDetails| {
-            let procedure = procedure.clone();
-            Box::pin(async move {
-                let args = P::Args::from_args(args).map_err(WampError::from)?;
-                finish(procedure.call(args, details).await)
-            }) as BoxFuture<'static, _>
-        })
+        Arc::new(
+            move |args: Args, details: CallDetails, _progress: Progress| {
+                let procedure = procedure.clone();
+                Box::pin(async move {
+                    let args = P::Args::from_args(args).map_err(WampError::from)?;
+                    finish(procedure.call(args, details).await)
+                }) as BoxFuture<'static, _>
+            },
+        )
     }
 }
 

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::args::Args;
 use super::error::{Error, WampError};
-use super::register::{CallDetails, ErasedHandler};
+use super::register::{CallDetails, ErasedHandler, Progress};
 use super::subscribe::{EventDetails, RawEvent};
 use crate::proto::{close, code, error as uris, Dict, Id, IdSequence, Message, Value};
 use crate::proto::{is_valid_uri, UriRule};
@@ -40,6 +40,9 @@ pub(crate) struct SessionConfig {
 pub(crate) enum Pending {
     /// Any answer, handed to the waiting operation as it is.
     Reply(oneshot::Sender<Result<Message, Error>>),
+    /// A call that receives progressive results: every RESULT is handed on, and the
+    /// request stays pending until the final one (or an ERROR).
+    Progress(mpsc::UnboundedSender<Result<Message, Error>>),
     /// A SUBSCRIBE: on SUBSCRIBED, the local subscriber starts receiving events before any
     /// further message is read, so no event can slip past it.
     Subscribe {
@@ -310,6 +313,7 @@ impl Shared {
         for (_, p) in pending {
             match p {
                 Pending::Reply(tx) => drop(tx.send(Err(err()))),
+                Pending::Progress(tx) => drop(tx.send(Err(err()))),
                 Pending::Subscribe { reply, .. } => drop(reply.send(Err(err()))),
                 Pending::Register { reply, .. } => drop(reply.send(Err(err()))),
                 Pending::Unsubscribe { reply, .. } | Pending::Unregister(reply) => {
@@ -384,11 +388,11 @@ async fn run(shared: Arc<Shared>, mut incoming: mpsc::Receiver<Result<Message, T
 /// The error a caller sees for an ERROR message's URI and payload.
 pub(crate) fn application_error(error: String, payload: &crate::proto::Payload) -> Error {
     let a = Args::from_payload(payload).unwrap_or_default();
-    Error::Application(WampError {
+    Error::Application(Box::new(WampError {
         uri: error,
         args: a.args,
         kwargs: a.kwargs,
-    })
+    }))
 }
 
 /// Handles one message from the router; `Err` is a protocol violation.
@@ -487,6 +491,17 @@ async fn answer(shared: &Arc<Shared>, request: Id, msg: Message) -> Result<(), S
     match pending {
         Pending::Reply(tx) => {
             let _ = tx.send(Ok(msg));
+        }
+        Pending::Progress(tx) => {
+            let more = matches!(&msg, Message::Result { details, .. }
+                if details.get("progress").and_then(Value::as_bool) == Some(true));
+            if tx.send(Ok(msg)).is_ok() && more {
+                shared
+                    .state
+                    .lock()
+                    .pending
+                    .insert(request, Pending::Progress(tx));
+            }
         }
         Pending::Subscribe {
             local,
@@ -648,8 +663,10 @@ async fn invoke(
             return Ok(());
         }
     };
+    let requested = details.get("receive_progress").and_then(Value::as_bool) == Some(true);
+    let progress = Progress::new(shared.clone(), request, requested);
     let call = CallDetails::new(registration, request, procedure, details);
-    let task = tokio::spawn(handler(args, call));
+    let task = tokio::spawn(handler(args, call, progress));
     {
         let mut st = shared.state.lock();
         if st.closed.is_some() {

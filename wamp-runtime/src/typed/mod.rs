@@ -14,9 +14,13 @@ pub use topic::{
     TopicSubscription,
 };
 
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
-use crate::client::{Args, CallDetails, Error, FromResult, IntoResult, Registration, WampError};
+use crate::client::{
+    Args, CallDetails, Error, FromResult, IntoResult, Progress, ProgressiveResults, Registration,
+    WampError,
+};
 use crate::proto::{from_value, Value};
 
 /// The caller's identity and the URI called, for a procedure that takes a `CallContext`
@@ -151,7 +155,6 @@ pub fn reply<T: IntoResult, E: Into<WampError>>(outcome: Result<T, E>) -> Result
 
 /// Reads a typed result for a caller stub of a fallible procedure.
 #[doc(hidden)]
-#[allow(clippy::result_large_err)] // the stub's own return type; boxing would cost every call
 pub fn typed_result<T: FromResult, E: ApplicationError>(
     answer: Result<Args, Error>,
 ) -> Result<T, ServiceError<E>> {
@@ -169,6 +172,45 @@ pub fn typed_result<T: FromResult, E: ApplicationError>(
 #[doc(hidden)]
 pub fn plain_result<T: FromResult>(answer: Result<Args, Error>) -> Result<T, Error> {
     T::from_result(answer?).map_err(Error::Deserialize)
+}
+
+/// Runs a progressive procedure's stream: each item is a partial result, an error ends
+/// the call. When the caller did not ask for progressive results, the final result is
+/// every item, as one list.
+#[doc(hidden)]
+pub async fn drive_progressive<S, T, E>(stream: S, progress: &Progress) -> Result<Args, WampError>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: IntoResult,
+    E: Into<WampError>,
+{
+    let mut stream = std::pin::pin!(stream);
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(v) => progress.send(v).await.map_err(WampError::from)?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if progress.is_requested() {
+        Ok(Args::new())
+    } else {
+        Ok(Args {
+            args: vec![Value::List(progress.take_collected())],
+            kwargs: crate::proto::Dict::new(),
+        })
+    }
+}
+
+/// Reads the results of a progressive call for a caller stub.
+#[doc(hidden)]
+pub fn typed_stream<T, E>(
+    results: ProgressiveResults<Args>,
+) -> impl Stream<Item = Result<T, ServiceError<E>>> + Send + 'static
+where
+    T: FromResult + Send + 'static,
+    E: ApplicationError + Send + 'static,
+{
+    results.map(typed_result::<T, E>)
 }
 
 /// Reads one field of an error variant: `args[index]` for tuple variants, `kwargs[name]`
