@@ -336,3 +336,81 @@ async fn hundreds_of_calls_in_flight() {
     }
     assert_eq!(seen.len(), 300);
 }
+
+#[tokio::test]
+async fn progressive_results_reach_only_callers_that_asked() {
+    let r = start_router().await;
+    let mut callee = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::MsgPack, "realm1").await;
+    register(&mut callee, 1, "com.progress").await;
+    for (request, asked) in [(10, true), (11, false)] {
+        let mut options = Dict::new();
+        if asked {
+            options.insert("receive_progress".into(), Value::Bool(true));
+        }
+        caller
+            .send(&Message::Call {
+                request,
+                options,
+                procedure: "com.progress".into(),
+                payload: Payload::empty(),
+            })
+            .await;
+        let (invocation, details) = match callee.recv().await {
+            Message::Invocation {
+                request, details, ..
+            } => (request, details),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            details.get("receive_progress"),
+            asked.then_some(&Value::Bool(true)),
+            "INVOCATION says whether the caller asked"
+        );
+        for i in 0..2 {
+            callee
+                .send(&Message::Yield {
+                    request: invocation,
+                    options: dict! { "progress" => true },
+                    payload: Payload::args(vec![Value::Int(i)]),
+                })
+                .await;
+        }
+        callee
+            .send(&Message::Yield {
+                request: invocation,
+                options: Dict::new(),
+                payload: Payload::args(vec![Value::from("done")]),
+            })
+            .await;
+        if asked {
+            for i in 0..2 {
+                match caller.recv().await {
+                    Message::Result {
+                        request: r,
+                        details,
+                        payload,
+                    } => {
+                        assert_eq!(r, request);
+                        assert_eq!(details.get("progress"), Some(&Value::Bool(true)));
+                        assert_eq!(payload.args_values().unwrap(), vec![Value::Int(i)]);
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        match caller.recv().await {
+            Message::Result {
+                request: r,
+                details,
+                payload,
+            } => {
+                assert_eq!(r, request);
+                assert_eq!(details.get("progress"), None, "the final result");
+                assert_eq!(payload.args_values().unwrap(), vec![Value::from("done")]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    caller.expect_silence(Duration::from_millis(100)).await;
+}
