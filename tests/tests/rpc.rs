@@ -414,3 +414,67 @@ async fn progressive_results_reach_only_callers_that_asked() {
     }
     caller.expect_silence(Duration::from_millis(100)).await;
 }
+
+#[tokio::test]
+async fn pattern_and_shared_registrations() {
+    let r = start_router().await;
+    let mut a = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    let mut b = RawPeer::join(&r.url(), Serializer::Cbor, "realm1").await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::MsgPack, "realm1").await;
+    let reg = |request, procedure: &str, options: Dict| Message::Register {
+        request,
+        options,
+        procedure: procedure.into(),
+    };
+    // A prefix registration: the callee learns the procedure called.
+    a.send(&reg(1, "com.files.", dict! { "match" => "prefix" }))
+        .await;
+    assert!(matches!(a.recv().await, Message::Registered { .. }));
+    caller
+        .send(&call(5, "com.files.readme", Payload::empty()))
+        .await;
+    match a.recv().await {
+        Message::Invocation { details, .. } => assert_eq!(
+            details.get("procedure"),
+            Some(&Value::from("com.files.readme"))
+        ),
+        other => panic!("{other:?}"),
+    }
+    // A shared registration: same ID for both callees; another policy is refused.
+    a.send(&reg(2, "com.work", dict! { "invoke" => "roundrobin" }))
+        .await;
+    let first = match a.recv().await {
+        Message::Registered { registration, .. } => registration,
+        other => panic!("{other:?}"),
+    };
+    b.send(&reg(3, "com.work", dict! { "invoke" => "roundrobin" }))
+        .await;
+    match b.recv().await {
+        Message::Registered { registration, .. } => assert_eq!(registration, first),
+        other => panic!("{other:?}"),
+    }
+    caller
+        .send(&reg(4, "com.work", dict! { "invoke" => "random" }))
+        .await;
+    expect_error(
+        caller.recv().await,
+        code::REGISTER,
+        4,
+        error::PROCEDURE_ALREADY_EXISTS,
+    );
+    // Calls alternate between the callees.
+    caller.send(&call(8, "com.work", Payload::empty())).await;
+    assert!(matches!(a.recv().await, Message::Invocation { .. }));
+    caller.send(&call(9, "com.work", Payload::empty())).await;
+    assert!(matches!(b.recv().await, Message::Invocation { .. }));
+    // Policies that do not exist are protocol violations (the options are checked when
+    // the message is decoded).
+    for options in [
+        dict! { "invoke" => "fastest" },
+        dict! { "match" => "regex" },
+    ] {
+        let mut p = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+        p.send(&reg(1, "com.x", options)).await;
+        p.expect_abort(error::PROTOCOL_VIOLATION).await;
+    }
+}

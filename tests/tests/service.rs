@@ -241,14 +241,55 @@ impl Files for Reader {
 }
 
 #[tokio::test]
-async fn pattern_procedures_ask_the_router_for_a_pattern_registration() {
+async fn pattern_procedures_receive_the_uri_called() {
     let r = start_router().await;
     let callee = join(r.endpoint(), Serializer::Json).await;
-    // The bundled router's dealer registers exact URIs only until the Advanced Profile
-    // lands; it refuses the pattern with invalid_argument rather than mis-routing calls.
-    let e = Reader.register_on(&callee).await.unwrap_err();
-    assert_eq!(e.uri(), Some("wamp.error.invalid_argument"), "{e}");
-    assert!(e.to_string().contains("prefix"), "{e}");
+    let caller = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+    let _files = Reader.register_on(&callee).await.unwrap();
+    let files = FilesClient::new(caller.clone());
+    assert_eq!(
+        files.read("com.example.files.read.a.txt").await.unwrap(),
+        "com.example.files.read.a.txt"
+    );
+    assert_eq!(
+        files.read("com.example.files.read.dir.b").await.unwrap(),
+        "com.example.files.read.dir.b"
+    );
+}
+
+/// A service several callees implement: calls take turns.
+#[service(prefix = "com.example.worker")]
+trait Worker {
+    #[wamp(invoke = "roundrobin")]
+    async fn name(&self) -> String;
+}
+
+struct Named(&'static str);
+
+impl Worker for Named {
+    async fn name(&self) -> String {
+        self.0.to_owned()
+    }
+}
+
+#[tokio::test]
+async fn one_service_implemented_by_several_callees() {
+    let r = start_router().await;
+    let one = join(r.endpoint(), Serializer::Json).await;
+    let two = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let reg_one = Named("one").register_on(&one).await.unwrap();
+    let _reg_two = Named("two").register_on(&two).await.unwrap();
+    let caller = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+    let worker = WorkerClient::new(caller);
+    let mut names = Vec::new();
+    for _ in 0..4 {
+        names.push(worker.name().await.unwrap());
+    }
+    assert_eq!(names, ["one", "two", "one", "two"]);
+    // One callee leaving leaves the other serving.
+    reg_one.unregister().await.unwrap();
+    assert_eq!(worker.name().await.unwrap(), "two");
+    assert_eq!(worker.name().await.unwrap(), "two");
 }
 
 #[derive(Debug, Clone, PartialEq, wamp_runtime::WampError)]

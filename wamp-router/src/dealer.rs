@@ -5,15 +5,77 @@
 
 use std::collections::HashMap;
 
+use wamp_runtime::proto::uri::{self, MatchPolicy};
 use wamp_runtime::proto::{Id, IdSequence};
 
-/// One registration: a procedure and the session that serves it.
+/// How a shared registration picks the callee of each call (`REGISTER.Options.invoke`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Invoke {
+    /// One callee only: a second registration is refused.
+    Single,
+    /// Each callee in turn.
+    RoundRobin,
+    /// A callee drawn at random.
+    Random,
+    /// The callee that registered first.
+    First,
+    /// The callee that registered last.
+    Last,
+}
+
+impl Invoke {
+    /// Parses the `invoke` option value.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "single" => Self::Single,
+            "roundrobin" => Self::RoundRobin,
+            "random" => Self::Random,
+            "first" => Self::First,
+            "last" => Self::Last,
+            _ => return None,
+        })
+    }
+}
+
+/// One session serving a registration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Callee {
+    pub session: Id,
+    /// Whether invocations tell this callee who called (`disclose_caller`).
+    pub disclose_caller: bool,
+}
+
+/// One registration: a procedure (or pattern) and the sessions that serve it.
 #[derive(Debug)]
 pub(crate) struct Registration {
     pub procedure: String,
-    pub callee: Id,
-    /// Whether invocations tell the callee who called (`disclose_caller`).
-    pub disclose_caller: bool,
+    pub policy: MatchPolicy,
+    pub invoke: Invoke,
+    /// In registration order.
+    pub callees: Vec<Callee>,
+    /// The next callee for round-robin.
+    cursor: usize,
+}
+
+impl Registration {
+    /// The callee of the next call, by the invocation policy.
+    fn pick(&mut self) -> Option<Callee> {
+        let n = self.callees.len();
+        if n == 0 {
+            return None;
+        }
+        let i = match self.invoke {
+            Invoke::Single | Invoke::First => 0,
+            Invoke::Last => n - 1,
+            Invoke::RoundRobin => {
+                let i = self.cursor % n;
+                self.cursor = (i + 1) % n;
+                i
+            }
+            Invoke::Random => rand::random_range(0..n),
+        };
+        self.callees.get(i).copied()
+    }
 }
 
 /// A call in flight.
@@ -28,60 +90,122 @@ pub(crate) struct Pending {
 /// Why a registration was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RegisterError {
+    /// Registered already, with `single` invocation or another policy (or by this session).
     AlreadyExists,
 }
 
+/// The callee chosen for a call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Route {
+    pub registration: Id,
+    pub callee: Callee,
+    /// Whether the registration is a pattern (the callee is told the procedure called).
+    pub pattern: bool,
+}
+
 /// The registration index and pending calls of one realm.
+///
+/// A call goes to the exact registration of its procedure if there is one, else to the
+/// longest matching prefix registration, else to the matching wildcard registration with
+/// the most non-wildcard components (the earliest registered among equals).
 #[derive(Debug, Default)]
 pub(crate) struct Dealer {
     regs: HashMap<Id, Registration>,
-    by_procedure: HashMap<String, Id>,
+    by_uri: HashMap<(MatchPolicy, String), Id>,
     pending: HashMap<Id, Pending>,
     invocation_ids: IdSequence,
 }
 
 impl Dealer {
-    /// Registers `procedure` for `callee`.
+    /// Registers `procedure` under `policy` for `callee`: a new registration, or another
+    /// callee of a shared one (same registration ID).
     pub fn register(
         &mut self,
         ids: &IdSequence,
-        callee: Id,
         procedure: &str,
-        disclose_caller: bool,
+        policy: MatchPolicy,
+        invoke: Invoke,
+        callee: Callee,
     ) -> Result<Id, RegisterError> {
-        if self.by_procedure.contains_key(procedure) {
-            return Err(RegisterError::AlreadyExists);
+        let key = (policy, procedure.to_owned());
+        if let Some(&id) = self.by_uri.get(&key) {
+            let reg = self.regs.get_mut(&id).ok_or(RegisterError::AlreadyExists)?;
+            let shared = invoke != Invoke::Single && reg.invoke == invoke;
+            if !shared || reg.callees.iter().any(|c| c.session == callee.session) {
+                return Err(RegisterError::AlreadyExists);
+            }
+            reg.callees.push(callee);
+            return Ok(id);
         }
         let id = ids.next_id();
-        self.by_procedure.insert(procedure.to_owned(), id);
+        self.by_uri.insert(key, id);
         self.regs.insert(
             id,
             Registration {
                 procedure: procedure.to_owned(),
-                callee,
-                disclose_caller,
+                policy,
+                invoke,
+                callees: vec![callee],
+                cursor: 0,
             },
         );
         Ok(id)
     }
 
-    /// Removes registration `id` if `callee` owns it.
+    /// Removes `callee` from registration `id`; the registration goes with its last callee.
     pub fn unregister(&mut self, callee: Id, id: Id) -> bool {
-        match self.regs.get(&id) {
-            Some(r) if r.callee == callee => {
-                if let Some(r) = self.regs.remove(&id) {
-                    self.by_procedure.remove(&r.procedure);
-                }
-                true
-            }
-            _ => false,
+        let Some(reg) = self.regs.get_mut(&id) else {
+            return false;
+        };
+        let before = reg.callees.len();
+        reg.callees.retain(|c| c.session != callee);
+        if reg.callees.len() == before {
+            return false;
         }
+        if reg.callees.is_empty() {
+            if let Some(r) = self.regs.remove(&id) {
+                self.by_uri.remove(&(r.policy, r.procedure));
+            }
+        }
+        true
     }
 
-    /// The registration serving `procedure`.
-    pub fn lookup(&self, procedure: &str) -> Option<(Id, &Registration)> {
-        let id = *self.by_procedure.get(procedure)?;
-        self.regs.get(&id).map(|r| (id, r))
+    /// The registration a call to `procedure` goes to.
+    fn find(&self, procedure: &str) -> Option<Id> {
+        if let Some(&id) = self.by_uri.get(&(MatchPolicy::Exact, procedure.to_owned())) {
+            return Some(id);
+        }
+        let best_prefix = self
+            .regs
+            .iter()
+            .filter(|(_, r)| r.policy == MatchPolicy::Prefix && procedure.starts_with(&r.procedure))
+            .max_by_key(|(id, r)| (r.procedure.len(), std::cmp::Reverse(**id)));
+        if let Some((id, _)) = best_prefix {
+            return Some(*id);
+        }
+        self.regs
+            .iter()
+            .filter(|(_, r)| {
+                r.policy == MatchPolicy::Wildcard
+                    && uri::matches(&r.procedure, MatchPolicy::Wildcard, procedure)
+            })
+            .max_by_key(|(id, r)| {
+                let fixed = r.procedure.split('.').filter(|c| !c.is_empty()).count();
+                (fixed, std::cmp::Reverse(**id))
+            })
+            .map(|(id, _)| *id)
+    }
+
+    /// Picks the callee for a call to `procedure`, by match and invocation policy.
+    pub fn route(&mut self, procedure: &str) -> Option<Route> {
+        let registration = self.find(procedure)?;
+        let reg = self.regs.get_mut(&registration)?;
+        let pattern = reg.policy != MatchPolicy::Exact;
+        reg.pick().map(|callee| Route {
+            registration,
+            callee,
+            pattern,
+        })
     }
 
     /// Records a call in flight and returns the invocation request ID for the callee.
@@ -109,7 +233,7 @@ impl Dealer {
         let mine: Vec<Id> = self
             .regs
             .iter()
-            .filter(|(_, r)| r.callee == session)
+            .filter(|(_, r)| r.callees.iter().any(|c| c.session == session))
             .map(|(id, _)| *id)
             .collect();
         for id in mine {
@@ -136,13 +260,23 @@ impl Dealer {
 mod tests {
     use super::*;
 
+    fn callee(session: Id) -> Callee {
+        Callee {
+            session,
+            disclose_caller: false,
+        }
+    }
+
     #[test]
     fn register_call_and_leave() {
         let ids = IdSequence::new();
         let mut d = Dealer::default();
-        let r = d.register(&ids, 7, "com.add", false).expect("registers");
+        let exact = MatchPolicy::Exact;
+        let r = d
+            .register(&ids, "com.add", exact, Invoke::Single, callee(7))
+            .expect("registers");
         assert_eq!(
-            d.register(&ids, 8, "com.add", false),
+            d.register(&ids, "com.add", exact, Invoke::Single, callee(8)),
             Err(RegisterError::AlreadyExists)
         );
         assert!(!d.unregister(8, r));
@@ -156,6 +290,81 @@ mod tests {
         let (served, called) = d.remove_session(7);
         assert_eq!(served.len(), 1);
         assert!(called.is_empty());
-        assert!(d.lookup("com.add").is_none());
+        assert!(d.route("com.add").is_none());
+    }
+
+    #[test]
+    fn shared_registrations_follow_their_policy() {
+        let ids = IdSequence::new();
+        let mut d = Dealer::default();
+        let exact = MatchPolicy::Exact;
+        let a = d
+            .register(&ids, "p", exact, Invoke::RoundRobin, callee(1))
+            .unwrap();
+        let b = d
+            .register(&ids, "p", exact, Invoke::RoundRobin, callee(2))
+            .unwrap();
+        assert_eq!(a, b, "one registration, two callees");
+        assert_eq!(
+            d.register(&ids, "p", exact, Invoke::Last, callee(3)),
+            Err(RegisterError::AlreadyExists),
+            "another policy is refused"
+        );
+        assert_eq!(
+            d.register(&ids, "p", exact, Invoke::RoundRobin, callee(2)),
+            Err(RegisterError::AlreadyExists),
+            "the same session twice is refused"
+        );
+        let order: Vec<Id> = (0..4)
+            .map(|_| d.route("p").unwrap().callee.session)
+            .collect();
+        assert_eq!(order, [1, 2, 1, 2]);
+        assert!(d.unregister(1, a));
+        assert_eq!(d.route("p").unwrap().callee.session, 2);
+        assert!(d.unregister(2, a));
+        assert!(d.route("p").is_none());
+
+        let f = d
+            .register(&ids, "q", exact, Invoke::First, callee(1))
+            .unwrap();
+        d.register(&ids, "q", exact, Invoke::First, callee(2))
+            .unwrap();
+        assert_eq!(d.route("q").unwrap().callee.session, 1);
+        let l = d
+            .register(&ids, "r", exact, Invoke::Last, callee(1))
+            .unwrap();
+        d.register(&ids, "r", exact, Invoke::Last, callee(2))
+            .unwrap();
+        assert_eq!(d.route("r").unwrap().callee.session, 2);
+        assert_ne!(f, l);
+        d.register(&ids, "s", exact, Invoke::Random, callee(1))
+            .unwrap();
+        d.register(&ids, "s", exact, Invoke::Random, callee(2))
+            .unwrap();
+        assert!([1, 2].contains(&d.route("s").unwrap().callee.session));
+    }
+
+    #[test]
+    fn exact_beats_longest_prefix_beats_wildcard() {
+        let ids = IdSequence::new();
+        let mut d = Dealer::default();
+        let single = Invoke::Single;
+        d.register(&ids, "a.b", MatchPolicy::Prefix, single, callee(1))
+            .unwrap();
+        d.register(&ids, "a.b.c", MatchPolicy::Prefix, single, callee(2))
+            .unwrap();
+        d.register(&ids, "a..c.d", MatchPolicy::Wildcard, single, callee(3))
+            .unwrap();
+        d.register(&ids, "...d", MatchPolicy::Wildcard, single, callee(4))
+            .unwrap();
+        d.register(&ids, "a.b.c.d", MatchPolicy::Exact, single, callee(5))
+            .unwrap();
+        let to = |d: &mut Dealer, p: &str| d.route(p).map(|r| (r.callee.session, r.pattern));
+        assert_eq!(to(&mut d, "a.b.c.d"), Some((5, false)));
+        assert_eq!(to(&mut d, "a.b.c.e"), Some((2, true)));
+        assert_eq!(to(&mut d, "a.b.x"), Some((1, true)));
+        assert_eq!(to(&mut d, "a.x.c.d"), Some((3, true)));
+        assert_eq!(to(&mut d, "x.y.z.d"), Some((4, true)));
+        assert_eq!(to(&mut d, "x.y"), None);
     }
 }

@@ -15,7 +15,7 @@ use wamp_runtime::proto::{code, error, global_id, Dict, Id, IdSequence, Message,
 use wamp_runtime::Serializer;
 
 use crate::broker::Broker;
-use crate::dealer::{Dealer, Pending, RegisterError};
+use crate::dealer::{Callee, Dealer, Invoke, Pending, RegisterError};
 use crate::outbox::Outbox;
 
 /// A session as the realm sees it.
@@ -252,43 +252,58 @@ impl Realm {
         }
     }
 
-    /// Why a REGISTER cannot be accepted, if it cannot.
-    fn refuse_register(&self, options: &Dict, procedure: &str) -> Option<(&'static str, String)> {
-        let policy = policy(options);
-        if policy != MatchPolicy::Exact {
-            let text = format!("match policy {:?} is not supported", policy.as_str());
-            return Some((error::INVALID_ARGUMENT, text));
-        }
-        match options.get("invoke").and_then(Value::as_str) {
-            Some(invoke) if invoke != "single" => {
-                let text = format!("invocation policy {invoke:?} is not supported");
-                return Some((error::INVALID_ARGUMENT, text));
-            }
-            _ => {}
-        }
-        if !uri::is_valid_uri(procedure, self.uri_rule) {
-            return Some((
+    /// The match and invocation policies of a REGISTER, or why it cannot be accepted.
+    fn register_policies(
+        &self,
+        options: &Dict,
+        procedure: &str,
+    ) -> Result<(MatchPolicy, Invoke), (&'static str, String)> {
+        let policy = match options.get("match").and_then(Value::as_str) {
+            None => MatchPolicy::Exact,
+            Some(m) => MatchPolicy::parse(m).ok_or_else(|| {
+                let text = format!("unknown match policy {m:?}: use exact, prefix or wildcard");
+                (error::INVALID_ARGUMENT, text)
+            })?,
+        };
+        let invoke = match options.get("invoke").and_then(Value::as_str) {
+            None => Invoke::Single,
+            Some(i) => Invoke::parse(i).ok_or_else(|| {
+                let text = format!(
+                    "unknown invocation policy {i:?}: use single, roundrobin, random, first or last"
+                );
+                (error::INVALID_ARGUMENT, text)
+            })?,
+        };
+        if !uri::is_valid_pattern(procedure, self.uri_rule, policy) {
+            return Err((
                 error::INVALID_URI,
-                format!("invalid procedure URI {procedure:?}"),
+                format!(
+                    "invalid procedure URI {procedure:?} for {} matching",
+                    policy.as_str()
+                ),
             ));
         }
         if procedure.starts_with("wamp.") {
             let text = format!("procedure {procedure:?} is reserved for the router");
-            return Some((error::INVALID_URI, text));
+            return Err((error::INVALID_URI, text));
         }
-        None
+        Ok((policy, invoke))
     }
 
     pub fn register(&self, session: Id, request: Id, options: &Dict, procedure: &str) {
-        let refused = self.refuse_register(options, procedure);
+        let policies = self.register_policies(options, procedure);
         let mut st = self.state.lock();
-        let reply = match refused {
-            Some((uri, text)) => error(code::REGISTER, request, uri, text),
-            None => match st.dealer.register(
+        let reply = match policies {
+            Err((uri, text)) => error(code::REGISTER, request, uri, text),
+            Ok((policy, invoke)) => match st.dealer.register(
                 &self.ids,
-                session,
                 procedure,
-                options.get("disclose_caller").and_then(Value::as_bool) == Some(true),
+                policy,
+                invoke,
+                Callee {
+                    session,
+                    disclose_caller: flag(options, "disclose_caller"),
+                },
             ) {
                 Ok(registration) => Message::Registered {
                     request,
@@ -298,7 +313,9 @@ impl Realm {
                     code::REGISTER,
                     request,
                     error::PROCEDURE_ALREADY_EXISTS,
-                    format!("procedure {procedure:?} is already registered"),
+                    format!(
+                        "procedure {procedure:?} is already registered (shared registration needs the same invocation policy, other than single)"
+                    ),
                 ),
             },
         };
@@ -335,12 +352,8 @@ impl Realm {
                 error(code::CALL, request, error::INVALID_URI, text),
             );
         }
-        let callee = st
-            .dealer
-            .lookup(procedure)
-            .map(|(id, reg)| (id, reg.callee, reg.disclose_caller))
-            .filter(|(_, callee, _)| st.sessions.contains_key(callee));
-        let Some((registration, callee, disclose_caller)) = callee else {
+        let route = st.dealer.route(procedure);
+        let Some(route) = route.filter(|r| st.sessions.contains_key(&r.callee.session)) else {
             let text = format!("no callee registered procedure {procedure:?}");
             return st.send(
                 session,
@@ -351,6 +364,8 @@ impl Realm {
             .get("receive_progress")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        let callee = route.callee.session;
+        let registration = route.registration;
         let invocation = st.dealer.start_call(Pending {
             caller: session,
             caller_request: request,
@@ -358,7 +373,10 @@ impl Realm {
             receive_progress,
         });
         let mut details = Dict::new();
-        if disclose_caller || flag(options, "disclose_me") {
+        if route.pattern {
+            details.insert("procedure".into(), Value::Str(procedure.to_owned()));
+        }
+        if route.callee.disclose_caller || flag(options, "disclose_me") {
             st.identify(session, "caller", &mut details);
         }
         if receive_progress {

@@ -315,7 +315,12 @@ fn router_roles() -> Dict {
     );
     roles.insert(
         "dealer".into(),
-        feature_dict(&["caller_identification", "progressive_call_results"]),
+        feature_dict(&[
+            "caller_identification",
+            "pattern_based_registration",
+            "progressive_call_results",
+            "shared_registration",
+        ]),
     );
     roles
 }
