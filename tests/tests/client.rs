@@ -804,3 +804,53 @@ async fn a_dropped_connection_fails_everything_waiting_at_once() {
     let e = s.publish("com.example.t", ()).await.unwrap_err();
     assert!(matches!(e, Error::Closed(_)), "{e:?}");
 }
+
+/// Counts its drops: a handler holding one shows when its task is stopped.
+struct DropCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_canceled_call_stops_the_callees_handler() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let r = start_router().await;
+    let stopped = Arc::new(AtomicU64::new(0));
+    let callee = join(Endpoint::from(r.url()), Serializer::Json).await;
+    let caller = join(r.endpoint(), Serializer::Json).await;
+    assert!(caller.router_supports("dealer", "call_canceling"));
+    let counter = stopped.clone();
+    let _slow = callee
+        .register("com.example.forever", move |(): ()| {
+            let guard = DropCounter(counter.clone());
+            async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+                Ok::<_, WampError>(())
+            }
+        })
+        .await
+        .unwrap();
+    // A timeout: the caller gives up, the router interrupts the callee.
+    let e = caller
+        .call::<()>("com.example.forever", ())
+        .timeout(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+    eventually("the handler is stopped", || {
+        stopped.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // A dropped call future: the same.
+    let call = caller.call::<()>("com.example.forever", ());
+    let _ = tokio::time::timeout(Duration::from_millis(100), call).await;
+    eventually("the second handler is stopped", || {
+        stopped.load(Ordering::SeqCst) == 2
+    })
+    .await;
+}

@@ -478,3 +478,171 @@ async fn pattern_and_shared_registrations() {
         p.expect_abort(error::PROTOCOL_VIOLATION).await;
     }
 }
+
+/// A peer whose callee role handles INTERRUPT.
+async fn canceling_callee(url: &str) -> RawPeer {
+    let mut p = RawPeer::connect(url, Serializer::Json).await;
+    let mut details = tests::all_roles();
+    if let Some(Value::Dict(roles)) = details.get_mut("roles") {
+        roles.insert(
+            "callee".into(),
+            Value::Dict(dict! { "features" => dict! { "call_canceling" => true } }),
+        );
+    }
+    p.send(&Message::Hello {
+        realm: "realm1".into(),
+        details,
+    })
+    .await;
+    assert!(matches!(p.recv().await, Message::Welcome { .. }));
+    p
+}
+
+fn cancel(request: Id, mode: &str) -> Message {
+    Message::Cancel {
+        request,
+        options: dict! { "mode" => mode },
+    }
+}
+
+fn interrupted(m: Message) -> (Id, String) {
+    match m {
+        Message::Interrupt { request, options } => (
+            request,
+            options
+                .get("mode")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        other => panic!("expected INTERRUPT, got {other:?}"),
+    }
+}
+
+async fn invoked(p: &mut RawPeer) -> Id {
+    match p.recv().await {
+        Message::Invocation { request, .. } => request,
+        other => panic!("expected INVOCATION, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn cancel_modes() {
+    let r = start_router().await;
+    let mut callee = canceling_callee(&r.url()).await;
+    let mut plain_callee = RawPeer::join(&r.url(), Serializer::Cbor, "realm1").await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::MsgPack, "realm1").await;
+    register(&mut callee, 1, "com.slow").await;
+    register(&mut plain_callee, 1, "com.plain").await;
+
+    // skip: the caller hears at once, the callee nothing; its late answer is dropped.
+    caller.send(&call(10, "com.slow", Payload::empty())).await;
+    let inv = invoked(&mut callee).await;
+    caller.send(&cancel(10, "skip")).await;
+    expect_error(caller.recv().await, code::CALL, 10, error::CANCELED);
+    callee.expect_silence(Duration::from_millis(100)).await;
+    callee
+        .send(&Message::Yield {
+            request: inv,
+            options: Dict::new(),
+            payload: Payload::empty(),
+        })
+        .await;
+    caller.expect_silence(Duration::from_millis(100)).await;
+
+    // killnowait: the caller hears at once, the callee is interrupted.
+    caller.send(&call(11, "com.slow", Payload::empty())).await;
+    let inv = invoked(&mut callee).await;
+    caller.send(&cancel(11, "killnowait")).await;
+    expect_error(caller.recv().await, code::CALL, 11, error::CANCELED);
+    assert_eq!(interrupted(callee.recv().await), (inv, "killnowait".into()));
+
+    // kill: the callee is interrupted and its answer ends the call.
+    caller.send(&call(12, "com.slow", Payload::empty())).await;
+    let inv = invoked(&mut callee).await;
+    caller.send(&cancel(12, "kill")).await;
+    assert_eq!(interrupted(callee.recv().await), (inv, "kill".into()));
+    callee
+        .send(&Message::error(
+            code::INVOCATION,
+            inv,
+            error::CANCELED,
+            "stopped",
+        ))
+        .await;
+    expect_error(caller.recv().await, code::CALL, 12, error::CANCELED);
+
+    // A callee that does not handle INTERRUPT gets none: kill behaves as skip.
+    caller.send(&call(13, "com.plain", Payload::empty())).await;
+    invoked(&mut plain_callee).await;
+    caller.send(&cancel(13, "kill")).await;
+    expect_error(caller.recv().await, code::CALL, 13, error::CANCELED);
+    plain_callee
+        .expect_silence(Duration::from_millis(100))
+        .await;
+
+    // A CANCEL for a call that is over is ignored.
+    caller.send(&cancel(13, "kill")).await;
+    caller.expect_silence(Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn the_router_enforces_call_timeouts() {
+    let r = start_router().await;
+    let mut callee = canceling_callee(&r.url()).await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    register(&mut callee, 1, "com.slow").await;
+    caller
+        .send(&Message::Call {
+            request: 5,
+            options: dict! { "timeout" => 100 },
+            procedure: "com.slow".into(),
+            payload: Payload::empty(),
+        })
+        .await;
+    let inv = match callee.recv().await {
+        Message::Invocation {
+            request, details, ..
+        } => {
+            assert_eq!(details.get("timeout"), Some(&Value::Int(100)));
+            request
+        }
+        other => panic!("{other:?}"),
+    };
+    let payload = expect_error(caller.recv().await, code::CALL, 5, error::CANCELED);
+    assert!(format!("{payload:?}").contains("timed out"));
+    assert_eq!(interrupted(callee.recv().await), (inv, "killnowait".into()));
+    // An answer in time is not affected by its timer.
+    caller
+        .send(&Message::Call {
+            request: 6,
+            options: dict! { "timeout" => 5000 },
+            procedure: "com.slow".into(),
+            payload: Payload::empty(),
+        })
+        .await;
+    let inv = invoked(&mut callee).await;
+    callee
+        .send(&Message::Yield {
+            request: inv,
+            options: Dict::new(),
+            payload: Payload::empty(),
+        })
+        .await;
+    assert!(matches!(
+        caller.recv().await,
+        Message::Result { request: 6, .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_caller_leaving_interrupts_its_calls() {
+    let r = start_router().await;
+    let mut callee = canceling_callee(&r.url()).await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    register(&mut callee, 1, "com.slow").await;
+    caller.send(&call(5, "com.slow", Payload::empty())).await;
+    let inv = invoked(&mut callee).await;
+    caller.drop_connection().await;
+    assert_eq!(interrupted(callee.recv().await), (inv, "killnowait".into()));
+}

@@ -85,6 +85,8 @@ pub(crate) struct Pending {
     pub caller_request: Id,
     pub callee: Id,
     pub receive_progress: bool,
+    /// The router's timer for the call's `timeout`, stopped when the call ends.
+    pub timer: Option<tokio::task::AbortHandle>,
 }
 
 /// Why a registration was refused.
@@ -113,6 +115,8 @@ pub(crate) struct Dealer {
     regs: HashMap<Id, Registration>,
     by_uri: HashMap<(MatchPolicy, String), Id>,
     pending: HashMap<Id, Pending>,
+    /// Invocation IDs by (caller, the caller's request ID), for CANCEL.
+    by_caller: HashMap<(Id, Id), Id>,
     invocation_ids: IdSequence,
 }
 
@@ -211,8 +215,38 @@ impl Dealer {
     /// Records a call in flight and returns the invocation request ID for the callee.
     pub fn start_call(&mut self, pending: Pending) -> Id {
         let id = self.invocation_ids.next_id();
+        self.by_caller
+            .insert((pending.caller, pending.caller_request), id);
         self.pending.insert(id, pending);
         id
+    }
+
+    /// Sets the timer that expires invocation `id`.
+    pub fn set_timer(&mut self, id: Id, timer: tokio::task::AbortHandle) {
+        match self.pending.get_mut(&id) {
+            Some(p) => p.timer = Some(timer),
+            None => timer.abort(),
+        }
+    }
+
+    /// The invocation of the caller's call `caller_request`, while it is in flight.
+    pub fn invocation_of(&self, caller: Id, caller_request: Id) -> Option<Id> {
+        self.by_caller.get(&(caller, caller_request)).copied()
+    }
+
+    /// Ends invocation `id` whoever serves it (a cancel or a timeout); its timer stops.
+    pub fn take(&mut self, id: Id) -> Option<Pending> {
+        let p = self.pending.remove(&id)?;
+        self.by_caller.remove(&(p.caller, p.caller_request));
+        if let Some(t) = &p.timer {
+            t.abort();
+        }
+        Some(p)
+    }
+
+    /// The pending call of invocation `id`, whoever serves it.
+    pub fn pending_any(&self, id: Id) -> Option<&Pending> {
+        self.pending.get(&id)
     }
 
     /// The pending call that `callee`'s invocation `request` belongs to.
@@ -223,7 +257,7 @@ impl Dealer {
     /// Ends the pending call that `callee`'s invocation `request` belongs to.
     pub fn finish_call(&mut self, callee: Id, request: Id) -> Option<Pending> {
         self.pending(callee, request)?;
-        self.pending.remove(&request)
+        self.take(request)
     }
 
     /// Removes a leaving session's registrations and every call it takes part in. Returns
@@ -241,17 +275,21 @@ impl Dealer {
         }
         let mut served = Vec::new();
         let mut called = Vec::new();
-        self.pending.retain(|inv, p| {
-            if p.callee == session {
-                served.push(p.clone());
-                false
-            } else if p.caller == session {
-                called.push((*inv, p.clone()));
-                false
-            } else {
-                true
+        let ended: Vec<Id> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.callee == session || p.caller == session)
+            .map(|(inv, _)| *inv)
+            .collect();
+        for inv in ended {
+            if let Some(p) = self.take(inv) {
+                if p.callee == session {
+                    served.push(p);
+                } else {
+                    called.push((inv, p));
+                }
             }
-        });
+        }
         (served, called)
     }
 }
@@ -285,6 +323,7 @@ mod tests {
             caller_request: 5,
             callee: 7,
             receive_progress: false,
+            timer: None,
         });
         assert!(d.pending(8, inv).is_none());
         let (served, called) = d.remove_session(7);

@@ -22,6 +22,8 @@ use crate::outbox::Outbox;
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub outbox: Outbox,
+    /// Whether the session, as a callee, handles INTERRUPT (`call_canceling`).
+    pub callee_cancels: bool,
     /// `None` for an in-process session, which takes payloads in any form.
     pub serializer: Option<Serializer>,
     pub authid: String,
@@ -53,6 +55,21 @@ fn flag(options: &Dict, key: &str) -> bool {
 }
 
 impl State {
+    /// Sends INTERRUPT for `invocation` to `callee`, if it handles them.
+    fn interrupt(&self, callee: Id, invocation: Id, mode: &str) {
+        if self.sessions.get(&callee).is_some_and(|p| p.callee_cancels) {
+            let mut options = Dict::new();
+            options.insert("mode".into(), Value::Str(mode.into()));
+            self.send(
+                callee,
+                Message::Interrupt {
+                    request: invocation,
+                    options,
+                },
+            );
+        }
+    }
+
     /// Adds `{role}`, `{role}_authid` and `{role}_authrole` of `session` to `details`
     /// (caller or publisher identification).
     fn identify(&self, session: Id, role: &str, details: &mut Dict) {
@@ -113,7 +130,11 @@ impl Realm {
         let mut st = self.state.lock();
         st.sessions.remove(&session);
         st.broker.remove_session(session);
-        let (served, _called) = st.dealer.remove_session(session);
+        let (served, called) = st.dealer.remove_session(session);
+        // Calls it was waiting for: their callees may stop working on them.
+        for (invocation, p) in called {
+            st.interrupt(p.callee, invocation, "killnowait");
+        }
         for p in served {
             st.send(
                 p.caller,
@@ -337,7 +358,7 @@ impl Realm {
     }
 
     pub fn call(
-        &self,
+        self: &Arc<Self>,
         session: Id,
         request: Id,
         options: &Dict,
@@ -371,8 +392,23 @@ impl Realm {
             caller_request: request,
             callee,
             receive_progress,
+            timer: None,
         });
+        let timeout = options.get("timeout").and_then(Value::as_u64).unwrap_or(0);
+        if timeout > 0 {
+            let realm = Arc::downgrade(self);
+            let timer = tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(timeout)).await;
+                if let Some(realm) = realm.upgrade() {
+                    realm.expire(invocation, timeout);
+                }
+            });
+            st.dealer.set_timer(invocation, timer.abort_handle());
+        }
         let mut details = Dict::new();
+        if let Some(t) = options.get("timeout").filter(|_| timeout > 0) {
+            details.insert("timeout".into(), t.clone());
+        }
         if route.pattern {
             details.insert("procedure".into(), Value::Str(procedure.to_owned()));
         }
@@ -391,6 +427,51 @@ impl Realm {
                 payload,
             },
         );
+    }
+
+    /// A caller's CANCEL (`mode`: `skip`, `kill` or `killnowait`; `kill` by default, and
+    /// `skip` when the callee does not handle INTERRUPT).
+    pub fn cancel(&self, session: Id, request: Id, options: &Dict) {
+        let mut st = self.state.lock();
+        let Some(invocation) = st.dealer.invocation_of(session, request) else {
+            tracing::debug!(session, request, "CANCEL for no call in flight");
+            return;
+        };
+        let Some(callee) = st.dealer.pending_any(invocation).map(|p| p.callee) else {
+            return;
+        };
+        let cancels = st.sessions.get(&callee).is_some_and(|p| p.callee_cancels);
+        let requested = options
+            .get("mode")
+            .and_then(Value::as_str)
+            .unwrap_or("kill");
+        let mode = if cancels { requested } else { "skip" };
+        if mode == "kill" {
+            // The callee answers the INTERRUPT (or finishes first); that answer ends the call.
+            st.interrupt(callee, invocation, "kill");
+            return;
+        }
+        if st.dealer.take(invocation).is_some() {
+            let text = "the caller canceled the call";
+            st.send(session, error(code::CALL, request, error::CANCELED, text));
+            if mode == "killnowait" {
+                st.interrupt(callee, invocation, "killnowait");
+            }
+        }
+    }
+
+    /// The router's timer for a call with a `timeout` ran out.
+    fn expire(&self, invocation: Id, timeout: u64) {
+        let mut st = self.state.lock();
+        let Some(p) = st.dealer.take(invocation) else {
+            return;
+        };
+        let text = format!("the call timed out after {timeout} ms");
+        st.send(
+            p.caller,
+            error(code::CALL, p.caller_request, error::CANCELED, text),
+        );
+        st.interrupt(p.callee, invocation, "killnowait");
     }
 
     /// A callee's YIELD: the result goes to the caller.

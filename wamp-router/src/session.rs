@@ -175,8 +175,17 @@ impl Session {
         }
         let authid = format!("anonymous-{:x}", wamp_runtime::proto::global_id());
         let authrole = "anonymous".to_string();
+        let callee_cancels = roles
+            .and_then(|r| r.get("callee"))
+            .and_then(Value::as_dict)
+            .and_then(|c| c.get("features"))
+            .and_then(Value::as_dict)
+            .and_then(|f| f.get("call_canceling"))
+            .and_then(Value::as_bool)
+            == Some(true);
         let id = realm.join(Peer {
             outbox: self.outbox.clone(),
+            callee_cancels,
             serializer: self.serializer,
             authid: authid.clone(),
             authrole: authrole.clone(),
@@ -201,7 +210,7 @@ impl Session {
         Flow::Continue
     }
 
-    async fn established(&mut self, realm: &Realm, id: Id, msg: Message) -> Flow {
+    async fn established(&mut self, realm: &Arc<Realm>, id: Id, msg: Message) -> Flow {
         match msg {
             Message::Subscribe {
                 request,
@@ -250,13 +259,7 @@ impl Session {
                 let text = format!("ERROR for a {what} is not something a client sends");
                 return self.violation(text).await;
             }
-            Message::Cancel { request, .. } => {
-                tracing::debug!(
-                    session = id,
-                    request,
-                    "CANCEL ignored: call canceling is not enabled"
-                );
-            }
+            Message::Cancel { request, options } => realm.cancel(id, request, &options),
             Message::EventReceived { publication } => {
                 tracing::debug!(
                     session = id,
@@ -316,6 +319,8 @@ fn router_roles() -> Dict {
     roles.insert(
         "dealer".into(),
         feature_dict(&[
+            "call_canceling",
+            "call_timeout",
             "caller_identification",
             "pattern_based_registration",
             "progressive_call_results",
