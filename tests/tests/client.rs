@@ -854,3 +854,50 @@ async fn a_canceled_call_stops_the_callees_handler() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn identity_disclosure_is_the_realms_policy_or_the_peers_request() {
+    for always in [true, false] {
+        let r = router()
+            .disclose_caller(always)
+            .disclose_publisher(always)
+            .start()
+            .await
+            .unwrap();
+        let callee = join(r.endpoint(), Serializer::Json).await;
+        let caller = join(Endpoint::from(r.url()), Serializer::Json).await;
+        let _who = callee
+            .register("com.example.who", |(): (), d: CallDetails| async move {
+                Ok::<_, WampError>(d.caller)
+            })
+            .await
+            .unwrap();
+        let mut sub = callee.subscribe::<()>("com.example.t").await.unwrap();
+
+        let who: Option<u64> = caller.call("com.example.who", ()).await.unwrap();
+        assert_eq!(who, always.then_some(caller.id()), "always = {always}");
+        let who: Option<u64> = caller
+            .call("com.example.who", ())
+            .option("disclose_me", true)
+            .await
+            .unwrap();
+        assert_eq!(who, Some(caller.id()), "disclose_me is honored");
+
+        caller
+            .publish("com.example.t", ())
+            .acknowledge()
+            .await
+            .unwrap();
+        assert_eq!(
+            next(&mut sub).await.details.publisher,
+            always.then_some(caller.id())
+        );
+        caller
+            .publish("com.example.t", ())
+            .option("disclose_me", true)
+            .acknowledge()
+            .await
+            .unwrap();
+        assert_eq!(next(&mut sub).await.details.publisher, Some(caller.id()));
+    }
+}

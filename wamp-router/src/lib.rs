@@ -35,7 +35,7 @@ use wamp_runtime::proto::uri::UriRule;
 use wamp_runtime::proto::IdSequence;
 
 use crate::outbox::Stats;
-use crate::realm::Realm;
+use crate::realm::{Realm, RealmPolicy};
 
 /// Errors starting a router.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,14 @@ pub struct RouterConfig {
     pub write_timeout: Duration,
     /// How topic and procedure URIs are checked (default: loose).
     pub uri_rule: UriRule,
+    /// Whether every invocation tells the callee who called (`caller`, `caller_authid`,
+    /// `caller_authrole`), asked or not (default: yes, as Crossbar.io's development setups
+    /// do and current Autobahn clients expect). Otherwise only when the caller sends
+    /// `disclose_me` or the registration asked with `disclose_caller`.
+    pub disclose_caller: bool,
+    /// Whether every event tells the subscriber who published it (default: yes). Otherwise
+    /// only when the publisher sends `disclose_me`.
+    pub disclose_publisher: bool,
 }
 
 impl Default for RouterConfig {
@@ -83,6 +91,8 @@ impl Default for RouterConfig {
             outbound_queue: 1024,
             write_timeout: Duration::from_secs(10),
             uri_rule: UriRule::Loose,
+            disclose_caller: true,
+            disclose_publisher: true,
         }
     }
 }
@@ -146,6 +156,20 @@ impl RouterBuilder {
         self
     }
 
+    /// Whether callers are always disclosed to callees (see
+    /// [`RouterConfig::disclose_caller`]).
+    pub fn disclose_caller(mut self, always: bool) -> Self {
+        self.config.disclose_caller = always;
+        self
+    }
+
+    /// Whether publishers are always disclosed to subscribers (see
+    /// [`RouterConfig::disclose_publisher`]).
+    pub fn disclose_publisher(mut self, always: bool) -> Self {
+        self.config.disclose_publisher = always;
+        self
+    }
+
     /// How long a write may wait on a peer that does not read (see
     /// [`RouterConfig::write_timeout`]).
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
@@ -171,7 +195,15 @@ impl RouterBuilder {
             }
             realms.insert(
                 name.clone(),
-                Arc::new(Realm::new(name.clone(), self.config.uri_rule, ids.clone())),
+                Arc::new(Realm::new(
+                    name.clone(),
+                    RealmPolicy {
+                        uri_rule: self.config.uri_rule,
+                        disclose_caller: self.config.disclose_caller,
+                        disclose_publisher: self.config.disclose_publisher,
+                    },
+                    ids.clone(),
+                )),
             );
         }
         let listener =

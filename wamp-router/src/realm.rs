@@ -41,6 +41,8 @@ struct State {
 pub(crate) struct Realm {
     name: String,
     uri_rule: UriRule,
+    disclose_caller: bool,
+    disclose_publisher: bool,
     ids: Arc<IdSequence>,
     state: Mutex<State>,
 }
@@ -99,11 +101,23 @@ fn policy(options: &Dict) -> MatchPolicy {
         .unwrap_or_default()
 }
 
+/// A realm's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RealmPolicy {
+    pub uri_rule: UriRule,
+    /// Disclose every caller to callees, asked or not.
+    pub disclose_caller: bool,
+    /// Disclose every publisher to subscribers, asked or not.
+    pub disclose_publisher: bool,
+}
+
 impl Realm {
-    pub fn new(name: String, uri_rule: UriRule, ids: Arc<IdSequence>) -> Self {
+    pub fn new(name: String, policy: RealmPolicy, ids: Arc<IdSequence>) -> Self {
         Self {
             name,
-            uri_rule,
+            uri_rule: policy.uri_rule,
+            disclose_caller: policy.disclose_caller,
+            disclose_publisher: policy.disclose_publisher,
             ids,
             state: Mutex::new(State::default()),
         }
@@ -212,7 +226,7 @@ impl Realm {
         // Transcode once per serializer, not once per subscriber.
         let mut encoded: HashMap<Serializer, Payload> = HashMap::new();
         let mut identity = Dict::new();
-        if flag(options, "disclose_me") {
+        if self.disclose_publisher || flag(options, "disclose_me") {
             st.identify(session, "publisher", &mut identity);
         }
         for m in st.broker.matching(topic) {
@@ -412,7 +426,7 @@ impl Realm {
         if route.pattern {
             details.insert("procedure".into(), Value::Str(procedure.to_owned()));
         }
-        if route.callee.disclose_caller || flag(options, "disclose_me") {
+        if self.disclose_caller || route.callee.disclose_caller || flag(options, "disclose_me") {
             st.identify(session, "caller", &mut details);
         }
         if receive_progress {

@@ -59,9 +59,10 @@ impl<R> Call<R> {
         self
     }
 
-    /// Gives up waiting after `timeout`, with [`Error::Timeout`]. The router is asked to
-    /// enforce it too (`timeout` option, in milliseconds) when it supports `call_timeout`,
-    /// and to cancel the call when it supports `call_canceling`.
+    /// Gives up waiting after `timeout`, with [`Error::Timeout`], and cancels the call at
+    /// the router (mode `killnowait`) when it supports `call_canceling`, so the callee is
+    /// interrupted. (To have the router enforce a timeout instead, set the spec's option:
+    /// `.option("timeout", milliseconds)`.)
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -113,12 +114,6 @@ impl<R> Call<R> {
         }
         let shared = session.shared.clone();
         options.insert("receive_progress".into(), Value::Bool(true));
-        if let Some(t) = timeout {
-            if shared.router_has("dealer", "call_timeout") {
-                let ms = u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
-                options.insert("timeout".into(), Value::from(ms));
-            }
-        }
         let request = shared.next_request();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         shared.insert_pending(request, Pending::Progress(tx))?;
@@ -148,7 +143,7 @@ impl<R> Call<R> {
             session,
             procedure,
             args,
-            mut options,
+            options,
             timeout,
             ..
         } = self;
@@ -159,12 +154,6 @@ impl<R> Call<R> {
             )));
         }
         let shared = &session.shared;
-        if let Some(t) = timeout {
-            if shared.router_has("dealer", "call_timeout") {
-                let ms = u64::try_from(t.as_millis()).unwrap_or(u64::MAX);
-                options.insert("timeout".into(), Value::from(ms));
-            }
-        }
         let request = shared.next_request();
         let (tx, rx) = oneshot::channel();
         shared.insert_pending(request, Pending::Reply(tx))?;
