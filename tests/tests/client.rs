@@ -901,3 +901,70 @@ async fn identity_disclosure_is_the_realms_policy_or_the_peers_request() {
         assert_eq!(next(&mut sub).await.details.publisher, Some(caller.id()));
     }
 }
+
+#[tokio::test]
+async fn retained_events_reach_late_subscribers_that_ask() {
+    let r = start_router().await;
+    let p = join(Endpoint::from(r.url()), Serializer::Cbor).await;
+    assert!(p.router_supports("broker", "event_retention"));
+    p.publish("com.example.state.kitchen", ("on",))
+        .retain()
+        .acknowledge()
+        .await
+        .unwrap();
+    p.publish("com.example.state.kitchen", ("off",))
+        .retain()
+        .acknowledge()
+        .await
+        .unwrap();
+    p.publish("com.example.state.bath", ("on",))
+        .retain()
+        .acknowledge()
+        .await
+        .unwrap();
+    p.publish("com.example.state.hall", ("not kept",))
+        .acknowledge()
+        .await
+        .unwrap();
+
+    for (ep, ser) in [
+        (r.endpoint(), Serializer::Json),
+        (Endpoint::from(r.url()), Serializer::MsgPack),
+    ] {
+        let s = join(ep, ser).await;
+        // An exact subscription gets the last retained event of its topic.
+        let mut kitchen = s
+            .subscribe::<(String,)>("com.example.state.kitchen")
+            .get_retained()
+            .await
+            .unwrap();
+        let e = next(&mut kitchen).await;
+        assert_eq!(e.data.0, "off");
+        assert!(e.details.retained);
+        // A pattern subscription gets every matching topic's.
+        let mut all = s
+            .subscribe::<(String,)>("com.example.state")
+            .match_policy(MatchPolicy::Prefix)
+            .get_retained()
+            .await
+            .unwrap();
+        let mut got = vec![next(&mut all).await, next(&mut all).await];
+        got.sort_by(|a, b| a.details.topic.cmp(&b.details.topic));
+        assert_eq!(
+            got[0].details.topic.as_deref(),
+            Some("com.example.state.bath")
+        );
+        assert_eq!(got[1].data.0, "off");
+        // Without asking, nothing is delivered until the next publication.
+        let mut plain = s
+            .subscribe::<(String,)>("com.example.state.bath")
+            .await
+            .unwrap();
+        p.publish("com.example.state.bath", ("live",))
+            .await
+            .unwrap();
+        let e = next(&mut plain).await;
+        assert_eq!(e.data.0, "live");
+        assert!(!e.details.retained);
+    }
+}

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use wamp_runtime::proto::uri::{self, MatchPolicy};
-use wamp_runtime::proto::{Id, IdSequence};
+use wamp_runtime::proto::{Dict, Id, IdSequence, Payload};
 
 /// One subscription: a topic pattern and its subscribers.
 #[derive(Debug)]
@@ -26,13 +26,50 @@ pub(crate) struct Match<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Broker {
     subs: HashMap<Id, Subscription>,
+    /// The last retained event of each topic (`retain: true`).
+    retained: HashMap<String, Retained>,
     by_topic: HashMap<(MatchPolicy, String), Id>,
     /// Subscriptions with a prefix or wildcard pattern, scanned on publish.
     patterns: HashSet<Id>,
     by_session: HashMap<Id, HashSet<Id>>,
 }
 
+/// A publication kept for subscribers that ask for it later (`get_retained: true`).
+#[derive(Debug, Clone)]
+pub(crate) struct Retained {
+    pub publication: Id,
+    pub publisher: Id,
+    /// The publisher's identity details, when they are disclosed.
+    pub identity: Dict,
+    /// The PUBLISH options: exclusion and eligibility apply to late subscribers too.
+    pub options: Dict,
+    pub payload: Payload,
+}
+
 impl Broker {
+    /// Keeps `event` as the retained event of `topic`, replacing the previous one.
+    pub fn retain(&mut self, topic: &str, event: Retained) {
+        self.retained.insert(topic.to_owned(), event);
+    }
+
+    /// The retained events a new subscription to `(policy, topic)` receives.
+    pub fn retained_for(&self, topic: &str, policy: MatchPolicy) -> Vec<(&str, &Retained)> {
+        match policy {
+            MatchPolicy::Exact => self
+                .retained
+                .get_key_value(topic)
+                .map(|(t, r)| (t.as_str(), r))
+                .into_iter()
+                .collect(),
+            _ => self
+                .retained
+                .iter()
+                .filter(|(t, _)| uri::matches(topic, policy, t))
+                .map(|(t, r)| (t.as_str(), r))
+                .collect(),
+        }
+    }
+
     /// Adds `session` to the subscription for `(policy, topic)`, creating it if needed.
     pub fn subscribe(
         &mut self,

@@ -14,7 +14,7 @@ use wamp_runtime::proto::uri::{self, MatchPolicy, UriRule};
 use wamp_runtime::proto::{code, error, global_id, Dict, Id, IdSequence, Message, Payload, Value};
 use wamp_runtime::Serializer;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, Retained};
 use crate::dealer::{Callee, Dealer, Invoke, Pending, RegisterError};
 use crate::outbox::Outbox;
 
@@ -57,6 +57,45 @@ fn flag(options: &Dict, key: &str) -> bool {
 }
 
 impl State {
+    /// Sends a new subscription the retained events it matches, marked `retained`.
+    fn send_retained(&self, session: Id, subscription: Id, topic: &str, policy: MatchPolicy) {
+        let Some(peer) = self.sessions.get(&session) else {
+            return;
+        };
+        for (published_to, r) in self.broker.retained_for(topic, policy) {
+            let exclude_me = r.options.get("exclude_me").and_then(Value::as_bool) != Some(false);
+            if (exclude_me && r.publisher == session)
+                || !Filter::new(&r.options).admits(session, peer)
+            {
+                continue;
+            }
+            let payload = match peer.serializer {
+                None => r.payload.clone(),
+                Some(ser) => match r.payload.encoded_for(ser) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::debug!(session, "retained event not deliverable: {e}");
+                        continue;
+                    }
+                },
+            };
+            let mut details = r.identity.clone();
+            details.insert("retained".into(), Value::Bool(true));
+            if policy != MatchPolicy::Exact {
+                details.insert("topic".into(), Value::Str(published_to.to_owned()));
+            }
+            peer.outbox.push(
+                session,
+                Message::Event {
+                    subscription,
+                    publication: r.publication,
+                    details,
+                    payload,
+                },
+            );
+        }
+    }
+
     /// Sends INTERRUPT for `invocation` to `callee`, if it handles them.
     fn interrupt(&self, callee: Id, invocation: Id, mode: &str) {
         if self.sessions.get(&callee).is_some_and(|p| p.callee_cancels) {
@@ -170,17 +209,24 @@ impl Realm {
     pub fn subscribe(&self, session: Id, request: Id, options: &Dict, topic: &str) {
         let policy = policy(options);
         let mut st = self.state.lock();
-        let reply = if uri::is_valid_pattern(topic, self.uri_rule, policy) {
-            let subscription = st.broker.subscribe(&self.ids, session, topic, policy);
+        if !uri::is_valid_pattern(topic, self.uri_rule, policy) {
+            let text = format!("invalid topic URI {topic:?}");
+            return st.send(
+                session,
+                error(code::SUBSCRIBE, request, error::INVALID_URI, text),
+            );
+        }
+        let subscription = st.broker.subscribe(&self.ids, session, topic, policy);
+        st.send(
+            session,
             Message::Subscribed {
                 request,
                 subscription,
-            }
-        } else {
-            let text = format!("invalid topic URI {topic:?}");
-            error(code::SUBSCRIBE, request, error::INVALID_URI, text)
-        };
-        st.send(session, reply);
+            },
+        );
+        if flag(options, "get_retained") {
+            st.send_retained(session, subscription, topic, policy);
+        }
     }
 
     pub fn unsubscribe(&self, session: Id, request: Id, subscription: Id) {
@@ -205,7 +251,7 @@ impl Realm {
     pub fn publish(&self, session: Id, request: Id, options: &Dict, topic: &str, payload: Payload) {
         let option = |k: &str| options.get(k).and_then(Value::as_bool);
         let acknowledge = option("acknowledge").unwrap_or(false);
-        let st = self.state.lock();
+        let mut st = self.state.lock();
         let fail = |uri: &str, text: String| {
             if acknowledge {
                 st.send(session, error(code::PUBLISH, request, uri, text));
@@ -275,6 +321,18 @@ impl Realm {
                 };
                 peer.outbox.push(sid, event);
             }
+        }
+        if option("retain") == Some(true) {
+            st.broker.retain(
+                topic,
+                Retained {
+                    publication,
+                    publisher: session,
+                    identity,
+                    options: options.clone(),
+                    payload,
+                },
+            );
         }
         if acknowledge {
             st.send(

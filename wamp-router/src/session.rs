@@ -310,6 +310,7 @@ fn router_roles() -> Dict {
     roles.insert(
         "broker".into(),
         feature_dict(&[
+            "event_retention",
             "publisher_exclusion",
             "publisher_identification",
             "subscriber_blackwhite_listing",

@@ -50,6 +50,12 @@ impl Publish {
         self.option("acknowledge", true)
     }
 
+    /// Asks the router to keep this event as the topic's retained event, for subscribers
+    /// that subscribe later with [`get_retained`](super::Subscribe::get_retained).
+    pub fn retain(self) -> Self {
+        self.option("retain", true)
+    }
+
     /// Whether this session receives its own event when it is subscribed (default: no).
     pub fn exclude_me(self, exclude: bool) -> Self {
         self.option("exclude_me", exclude)

@@ -37,6 +37,8 @@ pub struct EventDetails {
     pub publisher: Option<Id>,
     /// The topic published to: present for pattern subscriptions.
     pub topic: Option<String>,
+    /// Whether this is a retained event delivered on subscribing.
+    pub retained: bool,
     /// All of EVENT.Details as received.
     pub details: Dict,
 }
@@ -51,6 +53,7 @@ impl EventDetails {
                 .get("topic")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            retained: details.get("retained").and_then(Value::as_bool) == Some(true),
             details,
         }
     }
@@ -102,7 +105,13 @@ impl<T> Subscribe<T> {
         self
     }
 
-    /// Sets a SUBSCRIBE option (see the WAMP spec: `get_retained`…).
+    /// Asks for the topic's retained event (or, for a pattern, every matching topic's)
+    /// right after subscribing; it arrives marked [`EventDetails::retained`].
+    pub fn get_retained(self) -> Self {
+        self.option("get_retained", true)
+    }
+
+    /// Sets a SUBSCRIBE option (see the WAMP spec).
     pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.options.insert(key.into(), value.into());
         self
