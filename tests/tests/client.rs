@@ -948,7 +948,7 @@ async fn retained_events_reach_late_subscribers_that_ask() {
             .get_retained()
             .await
             .unwrap();
-        let mut got = vec![next(&mut all).await, next(&mut all).await];
+        let mut got = [next(&mut all).await, next(&mut all).await];
         got.sort_by(|a, b| a.details.topic.cmp(&b.details.topic));
         assert_eq!(
             got[0].details.topic.as_deref(),
