@@ -1,6 +1,7 @@
 """Basic Profile interoperability: real Autobahn|Python sessions against our router.
 
-Usage: autobahn_basic.py URL REALM SERIALIZER   (SERIALIZER: json, msgpack or cbor)
+Usage: autobahn_basic.py URL REALM SERIALIZER   (SERIALIZER: json, msgpack or cbor;
+URL: ws://host:port/path for WebSocket, tcp://host:port for RawSocket)
 
 Two sessions join; one registers and subscribes, the other calls and publishes. Every
 result is checked; the script prints "ALL OK" and exits 0 only when all checks pass.
@@ -10,6 +11,7 @@ import asyncio
 import sys
 from urllib.parse import urlparse
 
+from autobahn.asyncio.rawsocket import WampRawSocketClientFactory
 from autobahn.asyncio.wamp import ApplicationSession, ApplicationSessionFactory
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp.exception import ApplicationError
@@ -36,7 +38,10 @@ async def connect(url, realm, serializer):
 
     factory = ApplicationSessionFactory(ComponentConfig(realm=realm))
     factory.session = Session
-    transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
+    if url.startswith("tcp://"):
+        transport = WampRawSocketClientFactory(factory, serializer=serializer())
+    else:
+        transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
     u = urlparse(url)
     await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port), TIMEOUT)
     return await asyncio.wait_for(joined, TIMEOUT)

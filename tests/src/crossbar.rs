@@ -16,6 +16,7 @@ pub struct Crossbar {
     child: Child,
     dir: PathBuf,
     port: u16,
+    raw_port: u16,
 }
 
 const CONFIG: &str = r#"{
@@ -40,6 +41,11 @@ const CONFIG: &str = r#"{
       "endpoint": {"type": "tcp", "port": PORT, "interface": "127.0.0.1"},
       "serializers": ["json", "msgpack", "cbor"],
       "auth": {"anonymous": {"type": "static", "role": "anonymous"}}
+    }, {
+      "type": "rawsocket",
+      "endpoint": {"type": "tcp", "port": RAWPORT, "interface": "127.0.0.1"},
+      "serializers": ["json", "msgpack", "cbor"],
+      "auth": {"anonymous": {"type": "static", "role": "anonymous"}}
     }]
   }]
 }"#;
@@ -48,16 +54,21 @@ impl Crossbar {
     /// Starts a node and waits (up to 2 minutes) until it accepts connections.
     pub async fn start() -> Crossbar {
         let exe = crossbar_bin();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let (port, raw_port) = (free_port(), free_port());
         let dir = std::env::temp_dir().join(format!("wamp-crossbar-{}-{port}", std::process::id()));
         let cbdir = dir.join(".crossbar");
         std::fs::create_dir_all(&cbdir).expect("node directory");
         std::fs::write(
             cbdir.join("config.json"),
-            CONFIG.replace("PORT", &port.to_string()),
+            CONFIG
+                .replace("RAWPORT", &raw_port.to_string())
+                .replace("PORT", &port.to_string()),
         )
         .expect("config");
         let log = std::fs::File::create(dir.join("node.log")).expect("log file");
@@ -72,7 +83,12 @@ impl Crossbar {
             .process_group(0)
             .spawn()
             .expect("crossbar starts");
-        let mut node = Crossbar { child, dir, port };
+        let mut node = Crossbar {
+            child,
+            dir,
+            port,
+            raw_port,
+        };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -96,6 +112,11 @@ impl Crossbar {
     /// The node's WebSocket URL.
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}/ws", self.port)
+    }
+
+    /// The node's RawSocket URL.
+    pub fn rawsocket_url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.raw_port)
     }
 
     /// What the node logged so far.

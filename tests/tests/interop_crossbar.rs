@@ -1,6 +1,6 @@
 //! Our client against a router we did not write: Crossbar.io, the reference WAMP router
-//! (installed from PyPI into `.venv-crossbar`), with each serializer, alone and with an
-//! Autobahn for Python peer.
+//! (installed from PyPI into `.venv-crossbar`), with each serializer, over WebSocket (alone
+//! and with an Autobahn for Python peer) and over RawSocket.
 
 use tests::scenarios::{rust_and_autobahn, rust_client_roles};
 use tests::Crossbar;
@@ -12,6 +12,7 @@ async fn our_client_against_crossbar() {
     for serializer in Serializer::ALL {
         rust_client_roles(&node.url(), serializer).await;
         rust_and_autobahn(&node.url(), serializer).await;
+        rust_client_roles(&node.rawsocket_url(), serializer).await;
     }
 }
 

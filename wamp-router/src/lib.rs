@@ -48,6 +48,14 @@ pub enum RouterError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The Unix domain socket could not be bound.
+    #[error("cannot listen on {}: {source}", path.display())]
+    BindUnix {
+        /// The socket path.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The configuration is not valid.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -105,6 +113,8 @@ impl Router {
     pub fn builder() -> RouterBuilder {
         RouterBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            rawsocket: None,
+            rawsocket_unix: None,
             realms: Vec::new(),
             config: RouterConfig::default(),
         }
@@ -115,6 +125,8 @@ impl Router {
 #[derive(Debug, Clone)]
 pub struct RouterBuilder {
     listen: SocketAddr,
+    rawsocket: Option<SocketAddr>,
+    rawsocket_unix: Option<std::path::PathBuf>,
     realms: Vec<String>,
     config: RouterConfig,
 }
@@ -123,6 +135,20 @@ impl RouterBuilder {
     /// The WebSocket listening address (port 0 picks a free port).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = addr;
+        self
+    }
+
+    /// Also listens for RawSocket connections over TCP on `addr` (port 0 picks a free
+    /// port).
+    pub fn rawsocket(mut self, addr: SocketAddr) -> Self {
+        self.rawsocket = Some(addr);
+        self
+    }
+
+    /// Also listens for RawSocket connections on a Unix domain socket at `path` (a stale
+    /// socket file there is replaced; the file is removed at shutdown).
+    pub fn rawsocket_unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.rawsocket_unix = Some(path.into());
         self
     }
 
@@ -224,10 +250,49 @@ impl RouterBuilder {
             tasks: TaskTracker::new(),
             stats: Arc::new(Stats::default()),
         });
-        let accept = tokio::spawn(listener::websocket::accept_loop(listener, inner.clone()));
+        let mut accept = vec![tokio::spawn(listener::websocket::accept_loop(
+            listener,
+            inner.clone(),
+        ))];
         tracing::info!(%local_addr, realms = ?self.realms, "router listening (WebSocket)");
+        let mut rawsocket_addr = None;
+        if let Some(addr) = self.rawsocket {
+            let bind_error = |source| RouterError::Bind { addr, source };
+            let l = TcpListener::bind(addr).await.map_err(bind_error)?;
+            let bound = l.local_addr().map_err(bind_error)?;
+            tracing::info!(local_addr = %bound, "router listening (RawSocket)");
+            rawsocket_addr = Some(bound);
+            accept.push(tokio::spawn(listener::rawsocket::accept_tcp(
+                l,
+                inner.clone(),
+            )));
+        }
+        if let Some(path) = &self.rawsocket_unix {
+            #[cfg(unix)]
+            {
+                let _ = std::fs::remove_file(path);
+                let l = tokio::net::UnixListener::bind(path).map_err(|source| {
+                    RouterError::BindUnix {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                tracing::info!(path = %path.display(), "router listening (RawSocket, Unix)");
+                accept.push(tokio::spawn(listener::rawsocket::accept_unix(
+                    l,
+                    path.clone(),
+                    inner.clone(),
+                )));
+            }
+            #[cfg(not(unix))]
+            return Err(RouterError::Config(format!(
+                "{}: Unix domain sockets need a Unix system",
+                path.display()
+            )));
+        }
         Ok(RouterHandle {
             local_addr,
+            rawsocket_addr,
             inner,
             accept,
         })
@@ -246,14 +311,25 @@ pub(crate) struct RouterInner {
 /// A running router.
 pub struct RouterHandle {
     local_addr: SocketAddr,
+    rawsocket_addr: Option<SocketAddr>,
     inner: Arc<RouterInner>,
-    accept: tokio::task::JoinHandle<()>,
+    accept: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RouterHandle {
     /// The address the router listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The RawSocket TCP address, when the router listens for RawSocket.
+    pub fn rawsocket_addr(&self) -> Option<SocketAddr> {
+        self.rawsocket_addr
+    }
+
+    /// The RawSocket URL (`tcp://ADDR`), when the router listens for RawSocket.
+    pub fn rawsocket_url(&self) -> Option<String> {
+        self.rawsocket_addr.map(|a| format!("tcp://{a}"))
     }
 
     /// The WebSocket URL of the router (`ws://ADDR/ws`).
@@ -292,7 +368,9 @@ impl RouterHandle {
     /// for their replies (bounded by the goodbye timeout) and returns when all are closed.
     pub async fn shutdown(self) {
         self.inner.shutdown.cancel();
-        let _ = self.accept.await;
+        for a in self.accept {
+            let _ = a.await;
+        }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         tracing::info!("router stopped");

@@ -5,13 +5,19 @@ use std::net::SocketAddr;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// A WAMP router (WebSocket; JSON, MessagePack and CBOR).
+/// A WAMP router (WebSocket and RawSocket; JSON, MessagePack and CBOR).
 #[derive(Debug, Parser)]
 #[command(name = "wamp-router", version)]
 struct Cli {
     /// Address to listen on for WebSocket connections (any path is accepted).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Also listen for RawSocket connections over TCP on this address.
+    #[arg(long, value_name = "ADDR")]
+    rawsocket: Option<SocketAddr>,
+    /// Also listen for RawSocket connections on this Unix domain socket path.
+    #[arg(long, value_name = "PATH")]
+    rawsocket_unix: Option<std::path::PathBuf>,
     /// A realm to serve; repeat for several. Default: realm1.
     #[arg(long = "realm", value_name = "NAME")]
     realms: Vec<String>,
@@ -40,6 +46,12 @@ async fn main() -> std::process::ExitCode {
     for r in realms {
         builder = builder.realm(r);
     }
+    if let Some(addr) = cli.rawsocket {
+        builder = builder.rawsocket(addr);
+    }
+    if let Some(path) = cli.rawsocket_unix {
+        builder = builder.rawsocket_unix(path);
+    }
     let router = match builder.start().await {
         Ok(r) => r,
         Err(e) => {
@@ -48,6 +60,9 @@ async fn main() -> std::process::ExitCode {
         }
     };
     println!("wamp-router listening on {}", router.url());
+    if let Some(url) = router.rawsocket_url() {
+        println!("wamp-router listening on {url}");
+    }
     wait_for_signal().await;
     tracing::info!("shutting down");
     router.shutdown().await;

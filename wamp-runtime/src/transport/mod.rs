@@ -2,10 +2,12 @@
 //!
 //! A [`Transport`] is a pair of channels: messages to send, and messages received (or the
 //! error that ended the connection). Each kind of connection fills them its own way:
-//! [`websocket`] encodes and decodes frames in two background tasks; [`memory`] passes
-//! messages to a router in the same process without serializing their envelope.
+//! [`websocket`] and [`rawsocket`] encode and decode frames in two background tasks;
+//! [`memory`] passes messages to a router in the same process without serializing their
+//! envelope.
 
 pub mod memory;
+pub mod rawsocket;
 pub mod websocket;
 
 use std::future::Future;
@@ -83,7 +85,8 @@ pub trait Connector: Send + Sync + 'static {
     fn describe(&self) -> String;
 }
 
-/// Where a session connects: a `ws://` or `wss://` URL, or any [`Connector`].
+/// Where a session connects: a `ws://`, `wss://`, `tcp://` or `unix://` URL, or any
+/// [`Connector`].
 #[derive(Clone)]
 pub struct Endpoint {
     connector: Arc<dyn Connector>,
@@ -97,9 +100,15 @@ impl Endpoint {
         }
     }
 
-    /// A WebSocket URL (`ws://host:port/path` or `wss://…`).
+    /// A URL: WebSocket (`ws://host:port/path`, `wss://…`) or RawSocket
+    /// (`tcp://host:port`, `unix:///path`).
     pub fn url(url: impl Into<String>) -> Self {
-        Self::custom(websocket::WebSocketConnector::new(url))
+        let url = url.into();
+        if url.starts_with("tcp://") || url.starts_with("unix://") {
+            Self::custom(rawsocket::RawSocketConnector::new(url))
+        } else {
+            Self::custom(websocket::WebSocketConnector::new(url))
+        }
     }
 
     /// Opens a connection.

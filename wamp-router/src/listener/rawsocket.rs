@@ -1,0 +1,277 @@
+//! The RawSocket transport: accept loops for TCP and Unix domain sockets, the 4-octet
+//! handshake, and the two tasks of each connection (framing, PING/PONG, and the maximum
+//! message length each side announced).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use wamp_runtime::proto::{code, error, Message};
+use wamp_runtime::transport::rawsocket::{
+    self, handshake_error, read_frame, write_frame, FrameError, FrameKind, MAGIC,
+};
+use wamp_runtime::Serializer;
+
+use super::connection::{self, Inbound, Incoming};
+use crate::outbox::OutboxReceiver;
+use crate::RouterInner;
+
+/// Accepts TCP connections until the router shuts down.
+pub(crate) async fn accept_tcp(listener: tokio::net::TcpListener, router: Arc<RouterInner>) {
+    loop {
+        let accepted = tokio::select! {
+            _ = router.shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                let r = router.clone();
+                router.tasks.spawn(async move {
+                    tracing::debug!(%addr, "RawSocket connection accepted");
+                    serve(stream, r).await;
+                    tracing::debug!(%addr, "RawSocket connection closed");
+                });
+            }
+            Err(e) => {
+                tracing::warn!("RawSocket accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Accepts Unix domain socket connections until the router shuts down, then removes the
+/// socket file.
+#[cfg(unix)]
+pub(crate) async fn accept_unix(
+    listener: tokio::net::UnixListener,
+    path: std::path::PathBuf,
+    router: Arc<RouterInner>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = router.shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                let r = router.clone();
+                router.tasks.spawn(async move {
+                    tracing::debug!("RawSocket (Unix) connection accepted");
+                    serve(stream, r).await;
+                });
+            }
+            Err(e) => {
+                tracing::warn!("RawSocket accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// The handshake: the serializer and the client's maximum message length, or `None`
+/// after refusing (or failing) the connection.
+async fn handshake<S>(stream: &mut S, router: &RouterInner) -> Option<(Serializer, usize)>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut request = [0u8; 4];
+    let read = tokio::time::timeout(router.config.hello_timeout, stream.read_exact(&mut request));
+    match read.await {
+        Ok(Ok(_)) => {}
+        _ => return None,
+    }
+    if request[0] != MAGIC {
+        tracing::debug!(
+            "not a RawSocket handshake (first octet {:#04x})",
+            request[0]
+        );
+        return None;
+    }
+    let refuse = |code| rawsocket::handshake_refusal(code);
+    let reply = if request[2] != 0 || request[3] != 0 {
+        Err(refuse(handshake_error::RESERVED_BITS))
+    } else {
+        match rawsocket::serializer_of(request[1] & 0x0F) {
+            None => Err(refuse(handshake_error::SERIALIZER_UNSUPPORTED)),
+            Some(ser) => Ok(ser),
+        }
+    };
+    match reply {
+        Err(refusal) => {
+            let _ = stream.write_all(&refusal).await;
+            let _ = stream.shutdown().await;
+            None
+        }
+        Ok(ser) => {
+            let ours = rawsocket::handshake(ser, router.config.max_message_size);
+            stream.write_all(&ours).await.ok()?;
+            Some((ser, rawsocket::max_length(request[1] >> 4)))
+        }
+    }
+}
+
+async fn serve<S>(mut stream: S, router: Arc<RouterInner>)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let Some((serializer, client_max)) = handshake(&mut stream, &router).await else {
+        return;
+    };
+    let exponent = rawsocket::length_exponent(router.config.max_message_size);
+    let our_max = rawsocket::max_length(exponent);
+    let (rd, wr) = tokio::io::split(stream);
+    let (pong_tx, pong_rx) = mpsc::unbounded_channel();
+    let (out, rx, kill) = connection::open(&router);
+    let writer = tokio::spawn(write_loop(
+        wr,
+        rx,
+        pong_rx,
+        Limits {
+            serializer,
+            client_max,
+        },
+        kill.clone(),
+        router.clone(),
+    ));
+    let inbound = RawInbound {
+        rd,
+        max: our_max,
+        serializer,
+        pongs: pong_tx,
+    };
+    connection::drive(router, Some(serializer), inbound, out, kill, writer).await;
+}
+
+/// Reads frames, answers PINGs, and decodes messages.
+struct RawInbound<S> {
+    rd: ReadHalf<S>,
+    max: usize,
+    serializer: Serializer,
+    pongs: mpsc::UnboundedSender<Bytes>,
+}
+
+impl<S: AsyncRead + Send> Inbound for RawInbound<S> {
+    async fn next(&mut self) -> Incoming {
+        loop {
+            return match read_frame(&mut self.rd, self.max).await {
+                Ok((FrameKind::Message, bytes)) => match self.serializer.decode(&bytes) {
+                    Ok(m) => Incoming::Message(m),
+                    Err(e) => Incoming::Violation(format!("undecodable message: {e}")),
+                },
+                Ok((FrameKind::Ping, payload)) => {
+                    let _ = self.pongs.send(payload);
+                    continue;
+                }
+                Ok((FrameKind::Pong, _)) => continue,
+                Err(FrameError::TooLong { len, max }) => Incoming::Violation(format!(
+                    "message too large ({len} octets); the limit is {max} octets"
+                )),
+                Err(FrameError::BadHeader(b)) => {
+                    Incoming::Violation(format!("invalid RawSocket frame header {b:#04x}"))
+                }
+                Err(FrameError::Closed) | Err(FrameError::Io(_)) => Incoming::Closed,
+            };
+        }
+    }
+}
+
+/// What the writer must respect.
+struct Limits {
+    serializer: Serializer,
+    /// The largest message the client accepts.
+    client_max: usize,
+}
+
+async fn write_loop<S: AsyncWrite>(
+    mut wr: WriteHalf<S>,
+    mut rx: OutboxReceiver,
+    mut pongs: mpsc::UnboundedReceiver<Bytes>,
+    limits: Limits,
+    kill: CancellationToken,
+    router: Arc<RouterInner>,
+) {
+    let write_timeout = router.config.write_timeout;
+    loop {
+        let (kind, payload) = tokio::select! {
+            _ = kill.cancelled() => return,
+            p = pongs.recv() => match p {
+                Some(p) => (FrameKind::Pong, p),
+                None => continue,
+            },
+            m = rx.recv() => match m {
+                None => break,
+                Some(msg) => match encode_within(&msg, &limits, &router, &kill) {
+                    Some(frame) => (FrameKind::Message, frame),
+                    None => continue,
+                },
+            },
+        };
+        let sent = tokio::select! {
+            _ = kill.cancelled() => return,
+            r = tokio::time::timeout(write_timeout, write_frame(&mut wr, kind, &payload)) => r,
+        };
+        match sent {
+            Err(_) => return connection::too_slow(&router, &kill),
+            Ok(Err(e)) => {
+                tracing::debug!("RawSocket write failed: {e}");
+                return;
+            }
+            Ok(Ok(())) => {}
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+}
+
+/// The frame of `msg`, within the client's maximum length. A message too large for the
+/// client is never sent: an event is dropped and counted, a result becomes ERROR
+/// `wamp.error.payload_size_exceeded` for its caller, and anything else ends the session
+/// (its calls then fail with an error rather than hang).
+fn encode_within(
+    msg: &Message,
+    limits: &Limits,
+    router: &RouterInner,
+    kill: &CancellationToken,
+) -> Option<Bytes> {
+    let frame = match limits.serializer.encode(msg) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
+            return None;
+        }
+    };
+    if frame.len() <= limits.client_max {
+        return Some(frame);
+    }
+    let text = format!(
+        "{} of {} octets exceeds the {} octets the peer accepts",
+        msg.name(),
+        frame.len(),
+        limits.client_max
+    );
+    match msg {
+        Message::Event { .. } => {
+            tracing::warn!("{text}: event dropped");
+            router
+                .stats
+                .dropped_events
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        }
+        Message::Result { request, .. } => {
+            tracing::warn!("{text}: the caller gets an error instead");
+            let e = Message::error(code::CALL, *request, error::PAYLOAD_SIZE_EXCEEDED, text);
+            limits.serializer.encode(&e).ok()
+        }
+        _ => {
+            tracing::warn!("{text}: closing the session");
+            kill.cancel();
+            None
+        }
+    }
+}
