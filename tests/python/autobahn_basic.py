@@ -74,6 +74,17 @@ async def main(url, realm, ser_name):
     await callee.register(echo, "com.interop.echo")
     await callee.register(fail, "com.interop.fail")
     check(await asyncio.wait_for(caller.call("com.interop.add", 2, 3), TIMEOUT) == 5, "call add(2, 3) == 5")
+
+    # --- Meta API ---
+    meta = lambda *a, **k: asyncio.wait_for(caller.call(*a, **k), TIMEOUT)
+    check(await meta("wamp.session.count") >= 2, "wamp.session.count")
+    check(details.session in await meta("wamp.session.list"), "wamp.session.list")
+    info = await meta("wamp.session.get", details.session)
+    check(info["session"] == details.session and info["authrole"] == "anonymous", "wamp.session.get")
+    reg_id = await meta("wamp.registration.lookup", "com.interop.add")
+    check(reg_id == reg.id, "wamp.registration.lookup")
+    check(await meta("wamp.registration.count_callees", reg_id) == 1, "wamp.registration.count_callees")
+    check((await meta("wamp.registration.get", reg_id))["uri"] == "com.interop.add", "wamp.registration.get")
     blob = bytes(range(256))
     res = await asyncio.wait_for(
         caller.call("com.interop.echo", "héllo", 1.5, None, [1, 2], blob, key="value", n=-7), TIMEOUT

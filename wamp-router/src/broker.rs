@@ -14,6 +14,8 @@ pub(crate) struct Subscription {
     pub topic: String,
     pub policy: MatchPolicy,
     pub subscribers: HashSet<Id>,
+    /// When it was created (ISO 8601, UTC), for the meta API.
+    pub created: String,
 }
 
 /// A matching subscription for a publication.
@@ -70,18 +72,21 @@ impl Broker {
         }
     }
 
-    /// Adds `session` to the subscription for `(policy, topic)`, creating it if needed.
+    /// Adds `session` to the subscription for `(policy, topic)`, creating it if needed;
+    /// the subscription's ID and whether it was created.
     pub fn subscribe(
         &mut self,
         ids: &IdSequence,
         session: Id,
         topic: &str,
         policy: MatchPolicy,
-    ) -> Id {
+    ) -> (Id, bool) {
         let key = (policy, topic.to_owned());
+        let mut created = false;
         let id = match self.by_topic.get(&key) {
             Some(id) => *id,
             None => {
+                created = true;
                 let id = ids.next_id();
                 self.by_topic.insert(key, id);
                 self.subs.insert(
@@ -90,6 +95,7 @@ impl Broker {
                         topic: topic.to_owned(),
                         policy,
                         subscribers: HashSet::new(),
+                        created: crate::meta::now(),
                     },
                 );
                 if policy != MatchPolicy::Exact {
@@ -102,22 +108,21 @@ impl Broker {
             sub.subscribers.insert(session);
         }
         self.by_session.entry(session).or_default().insert(id);
-        id
+        (id, created)
     }
 
-    /// Removes `session` from subscription `id`; false when it was not subscribed.
-    pub fn unsubscribe(&mut self, session: Id, id: Id) -> bool {
+    /// Removes `session` from subscription `id`: `None` when it was not subscribed, else
+    /// whether the subscription was deleted with its last subscriber.
+    pub fn unsubscribe(&mut self, session: Id, id: Id) -> Option<bool> {
         let removed = self
             .by_session
             .get_mut(&session)
             .is_some_and(|set| set.remove(&id));
-        if removed {
-            self.drop_subscriber(session, id);
-        }
-        removed
+        removed.then(|| self.drop_subscriber(session, id))
     }
 
-    fn drop_subscriber(&mut self, session: Id, id: Id) {
+    /// Whether the subscription went with its last subscriber.
+    fn drop_subscriber(&mut self, session: Id, id: Id) -> bool {
         let empty = match self.subs.get_mut(&id) {
             Some(sub) => {
                 sub.subscribers.remove(&session);
@@ -131,13 +136,32 @@ impl Broker {
             }
             self.patterns.remove(&id);
         }
+        empty
     }
 
-    /// Removes every subscription of a session that leaves.
-    pub fn remove_session(&mut self, session: Id) {
+    /// Removes every subscription of a session that leaves: each subscription ID, and
+    /// whether it was deleted.
+    pub fn remove_session(&mut self, session: Id) -> Vec<(Id, bool)> {
+        let mut out = Vec::new();
         for id in self.by_session.remove(&session).unwrap_or_default() {
-            self.drop_subscriber(session, id);
+            out.push((id, self.drop_subscriber(session, id)));
         }
+        out
+    }
+
+    /// Every subscription, for the meta API.
+    pub fn all(&self) -> impl Iterator<Item = (Id, &Subscription)> {
+        self.subs.iter().map(|(id, s)| (*id, s))
+    }
+
+    /// The subscription for `(policy, topic)`, if there is one.
+    pub fn lookup(&self, topic: &str, policy: MatchPolicy) -> Option<Id> {
+        self.by_topic.get(&(policy, topic.to_owned())).copied()
+    }
+
+    /// Subscription `id`.
+    pub fn get(&self, id: Id) -> Option<&Subscription> {
+        self.subs.get(&id)
     }
 
     /// The subscriptions matching a concrete topic.
@@ -167,15 +191,21 @@ mod tests {
     fn shared_ids_and_cleanup() {
         let ids = IdSequence::new();
         let mut b = Broker::default();
-        let a = b.subscribe(&ids, 1, "com.t", MatchPolicy::Exact);
-        let a2 = b.subscribe(&ids, 2, "com.t", MatchPolicy::Exact);
-        let p = b.subscribe(&ids, 2, "com", MatchPolicy::Prefix);
+        let (a, created) = b.subscribe(&ids, 1, "com.t", MatchPolicy::Exact);
+        assert!(created);
+        let (a2, created) = b.subscribe(&ids, 2, "com.t", MatchPolicy::Exact);
+        assert!(!created);
+        let (p, _) = b.subscribe(&ids, 2, "com", MatchPolicy::Prefix);
         assert_eq!(a, a2);
         assert_ne!(a, p);
         assert_eq!(b.matching("com.t").len(), 2);
-        assert!(b.unsubscribe(1, a));
-        assert!(!b.unsubscribe(1, a));
-        b.remove_session(2);
+        assert_eq!(b.unsubscribe(1, a), Some(false), "2 is still subscribed");
+        assert_eq!(b.unsubscribe(1, a), None);
+        let mut gone = b.remove_session(2);
+        gone.sort_unstable();
+        let mut expected = vec![(a, true), (p, true)];
+        expected.sort_unstable();
+        assert_eq!(gone, expected);
         assert!(b.matching("com.t").is_empty());
         assert!(b.subs.is_empty() && b.by_topic.is_empty() && b.patterns.is_empty());
     }

@@ -55,6 +55,8 @@ pub(crate) struct Registration {
     pub callees: Vec<Callee>,
     /// The next callee for round-robin.
     cursor: usize,
+    /// When it was created (ISO 8601, UTC), for the meta API.
+    pub created: String,
 }
 
 impl Registration {
@@ -96,6 +98,17 @@ pub(crate) enum RegisterError {
     AlreadyExists,
 }
 
+/// What a leaving session leaves behind in the dealer.
+#[derive(Debug, Default)]
+pub(crate) struct Departure {
+    /// The calls it was serving.
+    pub served: Vec<Pending>,
+    /// The invocations it was waiting for, as a caller.
+    pub called: Vec<(Id, Pending)>,
+    /// Its registrations, each with whether it was deleted.
+    pub registrations: Vec<(Id, bool)>,
+}
+
 /// The callee chosen for a call.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Route {
@@ -122,7 +135,7 @@ pub(crate) struct Dealer {
 
 impl Dealer {
     /// Registers `procedure` under `policy` for `callee`: a new registration, or another
-    /// callee of a shared one (same registration ID).
+    /// callee of a shared one (same registration ID). The ID, and whether it is new.
     pub fn register(
         &mut self,
         ids: &IdSequence,
@@ -130,7 +143,7 @@ impl Dealer {
         policy: MatchPolicy,
         invoke: Invoke,
         callee: Callee,
-    ) -> Result<Id, RegisterError> {
+    ) -> Result<(Id, bool), RegisterError> {
         let key = (policy, procedure.to_owned());
         if let Some(&id) = self.by_uri.get(&key) {
             let reg = self.regs.get_mut(&id).ok_or(RegisterError::AlreadyExists)?;
@@ -139,7 +152,7 @@ impl Dealer {
                 return Err(RegisterError::AlreadyExists);
             }
             reg.callees.push(callee);
-            return Ok(id);
+            return Ok((id, false));
         }
         let id = ids.next_id();
         self.by_uri.insert(key, id);
@@ -151,31 +164,47 @@ impl Dealer {
                 invoke,
                 callees: vec![callee],
                 cursor: 0,
+                created: crate::meta::now(),
             },
         );
-        Ok(id)
+        Ok((id, true))
     }
 
-    /// Removes `callee` from registration `id`; the registration goes with its last callee.
-    pub fn unregister(&mut self, callee: Id, id: Id) -> bool {
-        let Some(reg) = self.regs.get_mut(&id) else {
-            return false;
-        };
+    /// Removes `callee` from registration `id`: `None` when it is not a callee of it,
+    /// else whether the registration went with its last callee.
+    pub fn unregister(&mut self, callee: Id, id: Id) -> Option<bool> {
+        let reg = self.regs.get_mut(&id)?;
         let before = reg.callees.len();
         reg.callees.retain(|c| c.session != callee);
         if reg.callees.len() == before {
-            return false;
+            return None;
         }
-        if reg.callees.is_empty() {
+        let deleted = reg.callees.is_empty();
+        if deleted {
             if let Some(r) = self.regs.remove(&id) {
                 self.by_uri.remove(&(r.policy, r.procedure));
             }
         }
-        true
+        Some(deleted)
+    }
+
+    /// Every registration, for the meta API.
+    pub fn all(&self) -> impl Iterator<Item = (Id, &Registration)> {
+        self.regs.iter().map(|(id, r)| (*id, r))
+    }
+
+    /// The registration for `(policy, procedure)`, if there is one.
+    pub fn lookup(&self, procedure: &str, policy: MatchPolicy) -> Option<Id> {
+        self.by_uri.get(&(policy, procedure.to_owned())).copied()
+    }
+
+    /// Registration `id`.
+    pub fn get(&self, id: Id) -> Option<&Registration> {
+        self.regs.get(&id)
     }
 
     /// The registration a call to `procedure` goes to.
-    fn find(&self, procedure: &str) -> Option<Id> {
+    pub fn find(&self, procedure: &str) -> Option<Id> {
         if let Some(&id) = self.by_uri.get(&(MatchPolicy::Exact, procedure.to_owned())) {
             return Some(id);
         }
@@ -261,17 +290,20 @@ impl Dealer {
     }
 
     /// Removes a leaving session's registrations and every call it takes part in. Returns
-    /// the calls it was serving (their callers must hear of it) and the invocations it was
-    /// waiting on as a caller.
-    pub fn remove_session(&mut self, session: Id) -> (Vec<Pending>, Vec<(Id, Pending)>) {
+    /// the calls it was serving (their callers must hear of it), the invocations it was
+    /// waiting on as a caller, and its registrations (each with whether it was deleted).
+    pub fn remove_session(&mut self, session: Id) -> Departure {
         let mine: Vec<Id> = self
             .regs
             .iter()
             .filter(|(_, r)| r.callees.iter().any(|c| c.session == session))
             .map(|(id, _)| *id)
             .collect();
+        let mut registrations = Vec::new();
         for id in mine {
-            self.unregister(session, id);
+            if let Some(deleted) = self.unregister(session, id) {
+                registrations.push((id, deleted));
+            }
         }
         let mut served = Vec::new();
         let mut called = Vec::new();
@@ -290,7 +322,11 @@ impl Dealer {
                 }
             }
         }
-        (served, called)
+        Departure {
+            served,
+            called,
+            registrations,
+        }
     }
 }
 
@@ -310,14 +346,15 @@ mod tests {
         let ids = IdSequence::new();
         let mut d = Dealer::default();
         let exact = MatchPolicy::Exact;
-        let r = d
+        let (r, created) = d
             .register(&ids, "com.add", exact, Invoke::Single, callee(7))
             .expect("registers");
+        assert!(created);
         assert_eq!(
             d.register(&ids, "com.add", exact, Invoke::Single, callee(8)),
             Err(RegisterError::AlreadyExists)
         );
-        assert!(!d.unregister(8, r));
+        assert_eq!(d.unregister(8, r), None);
         let inv = d.start_call(Pending {
             caller: 1,
             caller_request: 5,
@@ -326,9 +363,10 @@ mod tests {
             timer: None,
         });
         assert!(d.pending(8, inv).is_none());
-        let (served, called) = d.remove_session(7);
-        assert_eq!(served.len(), 1);
-        assert!(called.is_empty());
+        let gone = d.remove_session(7);
+        assert_eq!(gone.served.len(), 1);
+        assert!(gone.called.is_empty());
+        assert_eq!(gone.registrations, vec![(r, true)]);
         assert!(d.route("com.add").is_none());
     }
 
@@ -337,13 +375,14 @@ mod tests {
         let ids = IdSequence::new();
         let mut d = Dealer::default();
         let exact = MatchPolicy::Exact;
-        let a = d
+        let (a, _) = d
             .register(&ids, "p", exact, Invoke::RoundRobin, callee(1))
             .unwrap();
-        let b = d
+        let (b, created) = d
             .register(&ids, "p", exact, Invoke::RoundRobin, callee(2))
             .unwrap();
         assert_eq!(a, b, "one registration, two callees");
+        assert!(!created);
         assert_eq!(
             d.register(&ids, "p", exact, Invoke::Last, callee(3)),
             Err(RegisterError::AlreadyExists),
@@ -358,9 +397,9 @@ mod tests {
             .map(|_| d.route("p").unwrap().callee.session)
             .collect();
         assert_eq!(order, [1, 2, 1, 2]);
-        assert!(d.unregister(1, a));
+        assert_eq!(d.unregister(1, a), Some(false));
         assert_eq!(d.route("p").unwrap().callee.session, 2);
-        assert!(d.unregister(2, a));
+        assert_eq!(d.unregister(2, a), Some(true));
         assert!(d.route("p").is_none());
 
         let f = d

@@ -18,6 +18,7 @@
 mod broker;
 mod dealer;
 mod listener;
+mod meta;
 mod outbox;
 mod realm;
 mod session;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use wamp_runtime::proto::uri::{self, MatchPolicy, UriRule};
-use wamp_runtime::proto::{code, error, global_id, Dict, Id, IdSequence, Message, Payload, Value};
+use wamp_runtime::proto::{
+    code, error, global_id, Dict, Id, IdSequence, List, Message, Payload, Value,
+};
 use wamp_runtime::Serializer;
 
 use crate::broker::{Broker, Retained};
@@ -22,6 +24,10 @@ use crate::outbox::Outbox;
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub outbox: Outbox,
+    /// Cancelled to end the session from the router's side (`wamp.session.kill`).
+    pub killed: tokio_util::sync::CancellationToken,
+    /// How the session authenticated.
+    pub authmethod: String,
     /// Whether the session, as a callee, handles INTERRUPT (`call_canceling`).
     pub callee_cancels: bool,
     /// `None` for an in-process session, which takes payloads in any form.
@@ -57,6 +63,196 @@ fn flag(options: &Dict, key: &str) -> bool {
 }
 
 impl State {
+    /// The meta API's view of a session.
+    fn session_info(&self, id: Id) -> Option<crate::meta::SessionInfo<'_>> {
+        let p = self.sessions.get(&id)?;
+        Some(crate::meta::SessionInfo {
+            id,
+            authid: &p.authid,
+            authrole: &p.authrole,
+            authmethod: &p.authmethod,
+            transport: p.serializer.map_or("in-process", |s| s.subprotocol()),
+        })
+    }
+
+    /// Publishes a meta event to whoever subscribed to `topic`.
+    fn meta_event(&self, topic: &str, args: List) {
+        let publication = global_id();
+        for m in self.broker.matching(topic) {
+            let mut details = Dict::new();
+            if m.sub.policy != MatchPolicy::Exact {
+                details.insert("topic".into(), Value::Str(topic.to_owned()));
+            }
+            for &sid in &m.sub.subscribers {
+                if let Some(peer) = self.sessions.get(&sid) {
+                    let event = Message::Event {
+                        subscription: m.id,
+                        publication,
+                        details: details.clone(),
+                        payload: Payload::args(args.clone()),
+                    };
+                    peer.outbox.push(sid, event);
+                }
+            }
+        }
+    }
+
+    /// The meta events of a subscription change: `on_create` and `on_subscribe`, or
+    /// `on_unsubscribe` and `on_delete`.
+    fn subscription_events(&self, session: Id, id: Id, subscribed: bool, changed: bool) {
+        let who = Value::from(session);
+        if subscribed {
+            if changed {
+                if let Some(d) = crate::meta::subscription_details(&self.broker, id) {
+                    self.meta_event(
+                        "wamp.subscription.on_create",
+                        vec![who.clone(), Value::Dict(d)],
+                    );
+                }
+            }
+            self.meta_event("wamp.subscription.on_subscribe", vec![who, Value::from(id)]);
+        } else {
+            self.meta_event(
+                "wamp.subscription.on_unsubscribe",
+                vec![who.clone(), Value::from(id)],
+            );
+            if changed {
+                self.meta_event("wamp.subscription.on_delete", vec![who, Value::from(id)]);
+            }
+        }
+    }
+
+    /// The meta events of a registration change, like [`State::subscription_events`].
+    fn registration_events(&self, session: Id, id: Id, registered: bool, changed: bool) {
+        let who = Value::from(session);
+        if registered {
+            if changed {
+                if let Some(d) = crate::meta::registration_details(&self.dealer, id) {
+                    self.meta_event(
+                        "wamp.registration.on_create",
+                        vec![who.clone(), Value::Dict(d)],
+                    );
+                }
+            }
+            self.meta_event("wamp.registration.on_register", vec![who, Value::from(id)]);
+        } else {
+            self.meta_event(
+                "wamp.registration.on_unregister",
+                vec![who.clone(), Value::from(id)],
+            );
+            if changed {
+                self.meta_event("wamp.registration.on_delete", vec![who, Value::from(id)]);
+            }
+        }
+    }
+
+    /// Removes a session and everything it owns; false if it was not here.
+    fn remove_session(&mut self, session: Id) -> bool {
+        let Some(peer) = self.sessions.remove(&session) else {
+            return false;
+        };
+        for (id, deleted) in self.broker.remove_session(session) {
+            self.subscription_events(session, id, false, deleted);
+        }
+        let gone = self.dealer.remove_session(session);
+        for (id, deleted) in gone.registrations {
+            self.registration_events(session, id, false, deleted);
+        }
+        // Calls it was waiting for: their callees may stop working on them.
+        for (invocation, p) in gone.called {
+            self.interrupt(p.callee, invocation, "killnowait");
+        }
+        for p in gone.served {
+            self.send(
+                p.caller,
+                error(
+                    code::CALL,
+                    p.caller_request,
+                    error::CANCELED,
+                    "the callee disconnected before it answered",
+                ),
+            );
+        }
+        self.meta_event(
+            "wamp.session.on_leave",
+            vec![
+                Value::from(session),
+                Value::Str(peer.authid),
+                Value::Str(peer.authrole),
+            ],
+        );
+        true
+    }
+
+    /// Answers a meta procedure call; `None` if `procedure` is none.
+    fn meta_call(
+        &mut self,
+        session: Id,
+        procedure: &str,
+        payload: &Payload,
+    ) -> Option<crate::meta::MetaResult> {
+        let (args, kwargs) = match payload.to_values() {
+            Ok(wamp_runtime::proto::PayloadValues::Args { args, kwargs }) => {
+                (args, kwargs.unwrap_or_default())
+            }
+            _ => (List::new(), Dict::new()),
+        };
+        let no_session = || (error::NO_SUCH_SESSION, "no such session".to_owned());
+        Some(match procedure {
+            "wamp.session.count" | "wamp.session.list" => {
+                let roles = crate::meta::authrole_filter(&args);
+                let mut ids: Vec<Id> = self
+                    .sessions
+                    .iter()
+                    .filter(|(_, p)| roles.as_ref().is_none_or(|r| r.contains(&p.authrole)))
+                    .map(|(id, _)| *id)
+                    .collect();
+                if procedure == "wamp.session.count" {
+                    Ok(vec![Value::from(ids.len() as u64)])
+                } else {
+                    ids.sort_unstable();
+                    Ok(vec![Value::List(
+                        ids.into_iter().map(Value::from).collect(),
+                    )])
+                }
+            }
+            "wamp.session.get" => match args.first().and_then(Value::as_u64) {
+                Some(id) => self
+                    .session_info(id)
+                    .map(|i| vec![Value::Dict(i.details())])
+                    .ok_or_else(no_session),
+                None => Err((error::INVALID_ARGUMENT, "the session ID is missing".into())),
+            },
+            "wamp.session.kill" => match args.first().and_then(Value::as_u64) {
+                Some(id) if id == session => Err((
+                    error::INVALID_ARGUMENT,
+                    "a session cannot kill itself: leave with GOODBYE".into(),
+                )),
+                Some(id) if self.sessions.contains_key(&id) => {
+                    let reason = kwargs
+                        .get("reason")
+                        .and_then(Value::as_str)
+                        .filter(|r| wamp_runtime::proto::is_valid_uri(r, UriRule::Loose))
+                        .unwrap_or(wamp_runtime::proto::close::KILLED)
+                        .to_owned();
+                    let mut details = Dict::new();
+                    if let Some(m) = kwargs.get("message").and_then(Value::as_str) {
+                        details.insert("message".into(), Value::Str(m.to_owned()));
+                    }
+                    if let Some(peer) = self.sessions.get(&id) {
+                        peer.outbox.push(id, Message::Goodbye { details, reason });
+                        peer.killed.cancel();
+                    }
+                    self.remove_session(id);
+                    Ok(List::new())
+                }
+                Some(_) => Err(no_session()),
+                None => Err((error::INVALID_ARGUMENT, "the session ID is missing".into())),
+            },
+            other => return crate::meta::call(other, &args, &kwargs, &self.broker, &self.dealer),
+        })
+    }
+
     /// Sends a new subscription the retained events it matches, marked `retained`.
     fn send_retained(&self, session: Id, subscription: Id, topic: &str, policy: MatchPolicy) {
         let Some(peer) = self.sessions.get(&session) else {
@@ -174,31 +370,17 @@ impl Realm {
             id = global_id();
         }
         st.sessions.insert(id, peer);
+        if let Some(info) = st.session_info(id) {
+            let details = info.details();
+            st.meta_event("wamp.session.on_join", vec![Value::Dict(details)]);
+        }
         id
     }
 
-    /// Removes a session and everything it owns. Callers of calls it was serving get
-    /// `wamp.error.canceled` at once.
+    /// Removes a session and everything it owns (nothing if it is gone already). Callers of
+    /// calls it was serving get `wamp.error.canceled` at once.
     pub fn leave(&self, session: Id) {
-        let mut st = self.state.lock();
-        st.sessions.remove(&session);
-        st.broker.remove_session(session);
-        let (served, called) = st.dealer.remove_session(session);
-        // Calls it was waiting for: their callees may stop working on them.
-        for (invocation, p) in called {
-            st.interrupt(p.callee, invocation, "killnowait");
-        }
-        for p in served {
-            st.send(
-                p.caller,
-                error(
-                    code::CALL,
-                    p.caller_request,
-                    error::CANCELED,
-                    "the callee disconnected before it answered",
-                ),
-            );
-        }
+        self.state.lock().remove_session(session);
     }
 
     /// The number of sessions joined.
@@ -216,7 +398,7 @@ impl Realm {
                 error(code::SUBSCRIBE, request, error::INVALID_URI, text),
             );
         }
-        let subscription = st.broker.subscribe(&self.ids, session, topic, policy);
+        let (subscription, created) = st.broker.subscribe(&self.ids, session, topic, policy);
         st.send(
             session,
             Message::Subscribed {
@@ -224,6 +406,7 @@ impl Realm {
                 subscription,
             },
         );
+        st.subscription_events(session, subscription, true, created);
         if flag(options, "get_retained") {
             st.send_retained(session, subscription, topic, policy);
         }
@@ -231,7 +414,8 @@ impl Realm {
 
     pub fn unsubscribe(&self, session: Id, request: Id, subscription: Id) {
         let mut st = self.state.lock();
-        let reply = if st.broker.unsubscribe(session, subscription) {
+        let reply = if let Some(deleted) = st.broker.unsubscribe(session, subscription) {
+            st.subscription_events(session, subscription, false, deleted);
             Message::Unsubscribed {
                 request,
                 details: None,
@@ -398,10 +582,13 @@ impl Realm {
                     disclose_caller: flag(options, "disclose_caller"),
                 },
             ) {
-                Ok(registration) => Message::Registered {
-                    request,
-                    registration,
-                },
+                Ok((registration, created)) => {
+                    st.registration_events(session, registration, true, created);
+                    Message::Registered {
+                        request,
+                        registration,
+                    }
+                }
                 Err(RegisterError::AlreadyExists) => error(
                     code::REGISTER,
                     request,
@@ -417,7 +604,8 @@ impl Realm {
 
     pub fn unregister(&self, session: Id, request: Id, registration: Id) {
         let mut st = self.state.lock();
-        let reply = if st.dealer.unregister(session, registration) {
+        let reply = if let Some(deleted) = st.dealer.unregister(session, registration) {
+            st.registration_events(session, registration, false, deleted);
             Message::Unregistered {
                 request,
                 details: None,
@@ -438,6 +626,19 @@ impl Realm {
         payload: Payload,
     ) {
         let mut st = self.state.lock();
+        if procedure.starts_with("wamp.") {
+            if let Some(answer) = st.meta_call(session, procedure, &payload) {
+                let reply = match answer {
+                    Ok(args) => Message::Result {
+                        request,
+                        details: Dict::new(),
+                        payload: Payload::args(args),
+                    },
+                    Err((uri, text)) => error(code::CALL, request, uri, text),
+                };
+                return st.send(session, reply);
+            }
+        }
         if !uri::is_valid_uri(procedure, self.uri_rule) {
             let text = format!("invalid procedure URI {procedure:?}");
             return st.send(

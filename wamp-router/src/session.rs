@@ -36,6 +36,8 @@ pub(crate) struct Session {
     serializer: Option<Serializer>,
     outbox: Outbox,
     state: State,
+    /// Cancelled when the realm ends the session (`wamp.session.kill`).
+    killed: tokio_util::sync::CancellationToken,
 }
 
 const ROLES: [&str; 4] = ["publisher", "subscriber", "caller", "callee"];
@@ -47,7 +49,13 @@ impl Session {
             serializer,
             outbox,
             state: State::Handshake,
+            killed: tokio_util::sync::CancellationToken::new(),
         }
+    }
+
+    /// Cancelled when the realm ends the session (it has queued GOODBYE already).
+    pub fn killed(&self) -> tokio_util::sync::CancellationToken {
+        self.killed.clone()
     }
 
     /// The serializer's subprotocol, or "in-process", for logs.
@@ -183,8 +191,11 @@ impl Session {
             .and_then(|f| f.get("call_canceling"))
             .and_then(Value::as_bool)
             == Some(true);
+        self.killed = tokio_util::sync::CancellationToken::new();
         let id = realm.join(Peer {
             outbox: self.outbox.clone(),
+            killed: self.killed.clone(),
+            authmethod: "anonymous".into(),
             callee_cancels,
             serializer: self.serializer,
             authid: authid.clone(),
@@ -312,6 +323,8 @@ fn router_roles() -> Dict {
         feature_dict(&[
             "event_retention",
             "publisher_exclusion",
+            "session_meta_api",
+            "subscription_meta_api",
             "publisher_identification",
             "subscriber_blackwhite_listing",
             "pattern_based_subscription",
@@ -325,6 +338,8 @@ fn router_roles() -> Dict {
             "caller_identification",
             "pattern_based_registration",
             "progressive_call_results",
+            "registration_meta_api",
+            "session_meta_api",
             "shared_registration",
         ]),
     );

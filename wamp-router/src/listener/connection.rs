@@ -85,8 +85,10 @@ pub(crate) async fn drive(
                 None => std::future::pending().await,
             }
         };
+        let killed = session.killed();
         let incoming = tokio::select! {
             _ = kill.cancelled() => break,
+            _ = killed.cancelled() => break,
             _ = router.shutdown.cancelled(), if !shutting_down => {
                 shutting_down = true;
                 if session.begin_shutdown().await == Flow::Close {

@@ -24,6 +24,7 @@ mod args;
 mod call;
 mod connect;
 mod error;
+pub mod meta;
 mod publish;
 mod register;
 mod session;
