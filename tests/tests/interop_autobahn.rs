@@ -1,6 +1,7 @@
 //! Interoperability with a real third-party client: Autobahn for Python joins our router
-//! with each serializer, registers, calls, publishes and subscribes (see
-//! `tests/python/autobahn_basic.py` for every check).
+//! with each serializer, registers, calls, publishes and subscribes
+//! (`tests/python/autobahn_basic.py`), and uses the Advanced Profile features it supports
+//! (`tests/python/autobahn_advanced.py`).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -26,4 +27,26 @@ async fn autobahn_python_msgpack() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autobahn_python_cbor() {
     basic_profile_with("cbor").await;
+}
+
+async fn advanced_profile_with(serializer: &str) {
+    let r = start_router().await;
+    let out = run_python("autobahn_advanced.py", &[&r.url(), "realm1", serializer]).await;
+    assert!(out.contains(&format!("ALL OK {serializer}")), "{out}");
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_advanced_json() {
+    advanced_profile_with("json").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_advanced_msgpack() {
+    advanced_profile_with("msgpack").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_advanced_cbor() {
+    advanced_profile_with("cbor").await;
 }
