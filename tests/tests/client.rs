@@ -968,3 +968,56 @@ async fn retained_events_reach_late_subscribers_that_ask() {
         assert!(!e.details.retained);
     }
 }
+
+#[tokio::test]
+async fn progressive_call_invocations_stream_the_arguments() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    assert!(caller.router_supports("dealer", "progressive_call_invocations"));
+    let _sum = callee
+        .register(
+            "com.example.sum",
+            |first: Args, d: CallDetails| async move {
+                let mut total: i64 = first.get(0)?;
+                let mut parts = 1;
+                while let Some(part) = d.next_input().await {
+                    total += part.get::<i64>(0)?;
+                    parts += 1;
+                }
+                Ok::<_, WampError>((total, parts, d.is_progressive()))
+            },
+        )
+        .await
+        .unwrap();
+    let mut upload = caller.progressive_call::<(i64, u32, bool)>("com.example.sum");
+    for n in [1, 2, 3] {
+        upload.send((n,)).await.unwrap();
+    }
+    assert_eq!(upload.finish((4,)).await.unwrap(), (10, 4, true));
+    // An ordinary call to the same procedure is one part.
+    let (total, parts, progressive): (i64, u32, bool) =
+        caller.call("com.example.sum", (5,)).await.unwrap();
+    assert_eq!((total, parts, progressive), (5, 1, false));
+
+    // A callee that fails early: the next part reports its error.
+    let _picky = callee
+        .register("com.example.picky", |_: Args, _: CallDetails| async move {
+            Err::<(), _>(WampError::new("com.example.refused"))
+        })
+        .await
+        .unwrap();
+    let mut call = caller.progressive_call::<()>("com.example.picky");
+    call.send((1,)).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let e = loop {
+        match call.send((2,)).await {
+            Err(e) => break e,
+            Ok(()) => {
+                assert!(tokio::time::Instant::now() < deadline, "no error");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    assert_eq!(e.uri(), Some("com.example.refused"));
+}

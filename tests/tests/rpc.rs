@@ -646,3 +646,117 @@ async fn a_caller_leaving_interrupts_its_calls() {
     caller.drop_connection().await;
     assert_eq!(interrupted(callee.recv().await), (inv, "killnowait".into()));
 }
+
+/// A peer announcing progressive call invocations as caller and callee (and call
+/// canceling, which the spec requires of such callees).
+async fn streaming_peer(url: &str) -> RawPeer {
+    let mut p = RawPeer::connect(url, Serializer::Json).await;
+    let features = dict! {
+        "progressive_call_invocations" => true,
+        "call_canceling" => true,
+    };
+    let mut details = tests::all_roles();
+    if let Some(Value::Dict(roles)) = details.get_mut("roles") {
+        for role in ["caller", "callee"] {
+            roles.insert(
+                role.into(),
+                Value::Dict(dict! { "features" => features.clone() }),
+            );
+        }
+    }
+    p.send(&Message::Hello {
+        realm: "realm1".into(),
+        details,
+    })
+    .await;
+    assert!(matches!(p.recv().await, Message::Welcome { .. }));
+    p
+}
+
+fn progressive_call(request: Id, procedure: &str, more: bool, n: i64) -> Message {
+    Message::Call {
+        request,
+        options: if more {
+            dict! { "progress" => true }
+        } else {
+            Dict::new()
+        },
+        procedure: procedure.into(),
+        payload: Payload::args(vec![Value::Int(n)]),
+    }
+}
+
+#[tokio::test]
+async fn progressive_call_invocations() {
+    let r = start_router().await;
+    let mut callee = streaming_peer(&r.url()).await;
+    let mut caller = streaming_peer(&r.url()).await;
+    let reg = register(&mut callee, 1, "com.stream").await;
+
+    // Every part goes to the same callee with the same invocation ID; the last has no
+    // progress flag.
+    caller
+        .send(&progressive_call(1, "com.stream", true, 1))
+        .await;
+    caller
+        .send(&progressive_call(1, "com.stream", true, 2))
+        .await;
+    caller
+        .send(&progressive_call(1, "com.stream", false, 3))
+        .await;
+    let mut ids = Vec::new();
+    for (n, more) in [(1, true), (2, true), (3, false)] {
+        match callee.recv().await {
+            Message::Invocation {
+                request,
+                registration,
+                details,
+                payload,
+            } => {
+                assert_eq!(registration, reg);
+                assert_eq!(details.get("progress"), more.then_some(&Value::Bool(true)));
+                assert_eq!(payload.args_values().unwrap(), vec![Value::Int(n)]);
+                ids.push(request);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]));
+    callee
+        .send(&Message::Yield {
+            request: ids[0],
+            options: Dict::new(),
+            payload: Payload::args(vec![Value::Int(6)]),
+        })
+        .await;
+    assert!(matches!(
+        caller.recv().await,
+        Message::Result { request: 1, .. }
+    ));
+    // A part for a call that has ended is discarded without an answer.
+    caller
+        .send(&progressive_call(1, "com.stream", false, 9))
+        .await;
+    caller.expect_silence(Duration::from_millis(100)).await;
+    callee.expect_silence(Duration::from_millis(100)).await;
+
+    // A callee that does not take progressive invocations: feature_not_supported.
+    let mut plain = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    register(&mut plain, 1, "com.plain").await;
+    caller
+        .send(&progressive_call(2, "com.plain", true, 1))
+        .await;
+    expect_error(
+        caller.recv().await,
+        code::CALL,
+        2,
+        error::FEATURE_NOT_SUPPORTED,
+    );
+
+    // A caller that did not announce the feature: a protocol violation.
+    let mut rogue = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    rogue
+        .send(&progressive_call(1, "com.stream", true, 1))
+        .await;
+    rogue.expect_abort(error::PROTOCOL_VIOLATION).await;
+}

@@ -89,6 +89,10 @@ pub(crate) struct Pending {
     pub receive_progress: bool,
     /// The router's timer for the call's `timeout`, stopped when the call ends.
     pub timer: Option<tokio::task::AbortHandle>,
+    /// The registration invoked (progressive call invocations continue on it).
+    pub registration: Id,
+    /// Whether the caller streams more CALLs into this call (progressive invocation).
+    pub input_open: bool,
 }
 
 /// Why a registration was refused.
@@ -107,6 +111,17 @@ pub(crate) struct Departure {
     pub called: Vec<(Id, Pending)>,
     /// Its registrations, each with whether it was deleted.
     pub registrations: Vec<(Id, bool)>,
+}
+
+/// What a CALL is to the dealer (see [`Dealer::call_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    /// A new call.
+    New,
+    /// The next part of progressive invocation `0`.
+    Continuation(Id),
+    /// A continuation for a call that ended: discarded without an answer.
+    Late,
 }
 
 /// The callee chosen for a call.
@@ -130,6 +145,9 @@ pub(crate) struct Dealer {
     pending: HashMap<Id, Pending>,
     /// Invocation IDs by (caller, the caller's request ID), for CANCEL.
     by_caller: HashMap<(Id, Id), Id>,
+    /// The highest CALL request ID of each caller that streams progressive invocations:
+    /// a lower one is the continuation of a call, or late for one that ended.
+    watermarks: HashMap<Id, Id>,
     invocation_ids: IdSequence,
 }
 
@@ -243,11 +261,35 @@ impl Dealer {
 
     /// Records a call in flight and returns the invocation request ID for the callee.
     pub fn start_call(&mut self, pending: Pending) -> Id {
+        let mark = self.watermarks.entry(pending.caller).or_default();
+        *mark = (*mark).max(pending.caller_request);
         let id = self.invocation_ids.next_id();
         self.by_caller
             .insert((pending.caller, pending.caller_request), id);
         self.pending.insert(id, pending);
         id
+    }
+
+    /// What a CALL with `request` from `caller` (which streams progressive invocations)
+    /// is: the continuation of invocation `id`, late for a call that ended, or new.
+    pub fn call_kind(&self, caller: Id, request: Id) -> CallKind {
+        if let Some(&inv) = self.by_caller.get(&(caller, request)) {
+            return match self.pending.get(&inv) {
+                Some(p) if p.input_open => CallKind::Continuation(inv),
+                _ => CallKind::Late,
+            };
+        }
+        match self.watermarks.get(&caller) {
+            Some(&mark) if request <= mark => CallKind::Late,
+            _ => CallKind::New,
+        }
+    }
+
+    /// The caller sent the last part of progressive invocation `id`.
+    pub fn close_input(&mut self, id: Id) {
+        if let Some(p) = self.pending.get_mut(&id) {
+            p.input_open = false;
+        }
     }
 
     /// Sets the timer that expires invocation `id`.
@@ -307,6 +349,7 @@ impl Dealer {
         }
         let mut served = Vec::new();
         let mut called = Vec::new();
+        self.watermarks.remove(&session);
         let ended: Vec<Id> = self
             .pending
             .iter()
@@ -361,6 +404,8 @@ mod tests {
             callee: 7,
             receive_progress: false,
             timer: None,
+            registration: 1,
+            input_open: false,
         });
         assert!(d.pending(8, inv).is_none());
         let gone = d.remove_session(7);

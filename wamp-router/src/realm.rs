@@ -17,7 +17,7 @@ use wamp_runtime::proto::{
 use wamp_runtime::Serializer;
 
 use crate::broker::{Broker, Retained};
-use crate::dealer::{Callee, Dealer, Invoke, Pending, RegisterError};
+use crate::dealer::{CallKind, Callee, Dealer, Invoke, Pending, RegisterError};
 use crate::outbox::Outbox;
 
 /// A session as the realm sees it.
@@ -30,6 +30,8 @@ pub(crate) struct Peer {
     pub authmethod: String,
     /// Whether the session, as a callee, handles INTERRUPT (`call_canceling`).
     pub callee_cancels: bool,
+    /// Which sides of progressive call invocations the session announced.
+    pub progressive_calls: ProgressiveCalls,
     /// `None` for an in-process session, which takes payloads in any form.
     pub serializer: Option<Serializer>,
     pub authid: String,
@@ -292,6 +294,30 @@ impl State {
         }
     }
 
+    /// Passes the next part of a progressive invocation to its callee (the same invocation
+    /// ID and registration); the part without `progress` is the last.
+    fn continue_invocation(&mut self, invocation: Id, progress: bool, payload: Payload) {
+        let Some(p) = self.dealer.pending_any(invocation) else {
+            return;
+        };
+        let (callee, registration) = (p.callee, p.registration);
+        let mut details = Dict::new();
+        if progress {
+            details.insert("progress".into(), Value::Bool(true));
+        } else {
+            self.dealer.close_input(invocation);
+        }
+        self.send(
+            callee,
+            Message::Invocation {
+                request: invocation,
+                registration,
+                details,
+                payload,
+            },
+        );
+    }
+
     /// Sends INTERRUPT for `invocation` to `callee`, if it handles them.
     fn interrupt(&self, callee: Id, invocation: Id, mode: &str) {
         if self.sessions.get(&callee).is_some_and(|p| p.callee_cancels) {
@@ -334,6 +360,16 @@ fn policy(options: &Dict) -> MatchPolicy {
         .and_then(Value::as_str)
         .and_then(MatchPolicy::parse)
         .unwrap_or_default()
+}
+
+/// The session's support of progressive call invocations (the caller streams its
+/// arguments in several CALLs with the same request ID).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProgressiveCalls {
+    /// It may send them, as a caller.
+    pub as_caller: bool,
+    /// It accepts them, as a callee (which also needs call canceling).
+    pub as_callee: bool,
 }
 
 /// A realm's settings.
@@ -617,6 +653,8 @@ impl Realm {
         st.send(session, reply);
     }
 
+    /// A CALL. `Err` is a protocol violation (a progressive CALL from a caller that did
+    /// not announce progressive call invocations).
     pub fn call(
         self: &Arc<Self>,
         session: Id,
@@ -624,8 +662,31 @@ impl Realm {
         options: &Dict,
         procedure: &str,
         payload: Payload,
-    ) {
+    ) -> Result<(), String> {
         let mut st = self.state.lock();
+        let progress = flag(options, "progress");
+        let streams = st
+            .sessions
+            .get(&session)
+            .is_some_and(|p| p.progressive_calls.as_caller);
+        if progress && !streams {
+            return Err(
+                "CALL.Options.progress without announcing progressive_call_invocations".into(),
+            );
+        }
+        if streams {
+            match st.dealer.call_kind(session, request) {
+                CallKind::New => {}
+                CallKind::Late => {
+                    tracing::debug!(session, request, "CALL for a call that ended; discarded");
+                    return Ok(());
+                }
+                CallKind::Continuation(invocation) => {
+                    st.continue_invocation(invocation, progress, payload);
+                    return Ok(());
+                }
+            }
+        }
         if procedure.starts_with("wamp.") {
             if let Some(answer) = st.meta_call(session, procedure, &payload) {
                 let reply = match answer {
@@ -636,24 +697,40 @@ impl Realm {
                     },
                     Err((uri, text)) => error(code::CALL, request, uri, text),
                 };
-                return st.send(session, reply);
+                st.send(session, reply);
+                return Ok(());
             }
         }
         if !uri::is_valid_uri(procedure, self.uri_rule) {
             let text = format!("invalid procedure URI {procedure:?}");
-            return st.send(
+            st.send(
                 session,
                 error(code::CALL, request, error::INVALID_URI, text),
             );
+            return Ok(());
         }
         let route = st.dealer.route(procedure);
         let Some(route) = route.filter(|r| st.sessions.contains_key(&r.callee.session)) else {
             let text = format!("no callee registered procedure {procedure:?}");
-            return st.send(
+            st.send(
                 session,
                 error(code::CALL, request, error::NO_SUCH_PROCEDURE, text),
             );
+            return Ok(());
         };
+        if progress
+            && !st
+                .sessions
+                .get(&route.callee.session)
+                .is_some_and(|p| p.progressive_calls.as_callee)
+        {
+            let text = "the callee does not accept progressive call invocations";
+            st.send(
+                session,
+                error(code::CALL, request, error::FEATURE_NOT_SUPPORTED, text),
+            );
+            return Ok(());
+        }
         let receive_progress = options
             .get("receive_progress")
             .and_then(Value::as_bool)
@@ -666,6 +743,8 @@ impl Realm {
             callee,
             receive_progress,
             timer: None,
+            registration: route.registration,
+            input_open: progress,
         });
         let timeout = options.get("timeout").and_then(Value::as_u64).unwrap_or(0);
         if timeout > 0 {
@@ -691,6 +770,9 @@ impl Realm {
         if receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
         }
+        if progress {
+            details.insert("progress".into(), Value::Bool(true));
+        }
         st.send(
             callee,
             Message::Invocation {
@@ -700,6 +782,7 @@ impl Realm {
                 payload,
             },
         );
+        Ok(())
     }
 
     /// A caller's CANCEL (`mode`: `skip`, `kill` or `killnowait`; `kill` by default, and

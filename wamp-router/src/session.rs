@@ -8,7 +8,7 @@ use wamp_runtime::proto::{close, code, error, uri, Dict, Id, Message, Value};
 use wamp_runtime::Serializer;
 
 use crate::outbox::Outbox;
-use crate::realm::{Peer, Realm};
+use crate::realm::{Peer, ProgressiveCalls, Realm};
 use crate::RouterInner;
 
 /// What the transport loop does after a message.
@@ -183,20 +183,30 @@ impl Session {
         }
         let authid = format!("anonymous-{:x}", wamp_runtime::proto::global_id());
         let authrole = "anonymous".to_string();
-        let callee_cancels = roles
-            .and_then(|r| r.get("callee"))
-            .and_then(Value::as_dict)
-            .and_then(|c| c.get("features"))
-            .and_then(Value::as_dict)
-            .and_then(|f| f.get("call_canceling"))
-            .and_then(Value::as_bool)
-            == Some(true);
+        let feature = |role: &str, name: &str| {
+            roles
+                .and_then(|r| r.get(role))
+                .and_then(Value::as_dict)
+                .and_then(|c| c.get("features"))
+                .and_then(Value::as_dict)
+                .and_then(|f| f.get(name))
+                .and_then(Value::as_bool)
+                == Some(true)
+        };
+        // The spec spells it both ways; peers send either.
+        let cancels = |role| feature(role, "call_canceling") || feature(role, "call_cancelling");
+        let callee_cancels = cancels("callee");
+        let progressive_calls = ProgressiveCalls {
+            as_caller: feature("caller", "progressive_call_invocations"),
+            as_callee: feature("callee", "progressive_call_invocations") && callee_cancels,
+        };
         self.killed = tokio_util::sync::CancellationToken::new();
         let id = realm.join(Peer {
             outbox: self.outbox.clone(),
             killed: self.killed.clone(),
             authmethod: "anonymous".into(),
             callee_cancels,
+            progressive_calls,
             serializer: self.serializer,
             authid: authid.clone(),
             authrole: authrole.clone(),
@@ -252,7 +262,11 @@ impl Session {
                 options,
                 procedure,
                 payload,
-            } => realm.call(id, request, &options, &procedure, payload),
+            } => {
+                if let Err(violation) = realm.call(id, request, &options, &procedure, payload) {
+                    return self.violation(violation).await;
+                }
+            }
             Message::Yield {
                 request,
                 options,
@@ -337,6 +351,7 @@ fn router_roles() -> Dict {
             "call_timeout",
             "caller_identification",
             "pattern_based_registration",
+            "progressive_call_invocations",
             "progressive_call_results",
             "registration_meta_api",
             "session_meta_api",

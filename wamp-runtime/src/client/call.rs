@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::args::{Args, FromResult};
+use super::args::{Args, FromResult, IntoArgs};
 use super::error::Error;
 use super::session::{application_error, Pending, Shared};
 use super::Session;
@@ -114,22 +114,21 @@ impl<R> Call<R> {
         }
         let shared = session.shared.clone();
         options.insert("receive_progress".into(), Value::Bool(true));
-        let request = shared.next_request();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        shared.insert_pending(request, Pending::Progress(tx))?;
+        let payload = args.into_payload();
+        let request = shared
+            .send_call(Pending::Progress(tx), |request| Message::Call {
+                request,
+                options,
+                procedure,
+                payload,
+            })
+            .await?;
         let guard = OwnedOutstanding {
             shared: shared.clone(),
             request,
             done: false,
         };
-        shared
-            .send(Message::Call {
-                request,
-                options,
-                procedure,
-                payload: args.into_payload(),
-            })
-            .await?;
         Ok(Receiving {
             rx,
             guard,
@@ -154,22 +153,21 @@ impl<R> Call<R> {
             )));
         }
         let shared = &session.shared;
-        let request = shared.next_request();
         let (tx, rx) = oneshot::channel();
-        shared.insert_pending(request, Pending::Reply(tx))?;
+        let payload = args.into_payload();
+        let request = shared
+            .send_call(Pending::Reply(tx), |request| Message::Call {
+                request,
+                options,
+                procedure,
+                payload,
+            })
+            .await?;
         let mut guard = Outstanding {
             shared,
             request,
             done: false,
         };
-        shared
-            .send(Message::Call {
-                request,
-                options,
-                procedure,
-                payload: args.into_payload(),
-            })
-            .await?;
         let answer = match timeout {
             Some(t) => tokio::time::timeout(t, rx)
                 .await
@@ -295,5 +293,164 @@ impl<R: FromResult + Send + 'static> IntoFuture for Call<R> {
             let args = self.raw().await?;
             R::from_result(args).map_err(Error::Deserialize)
         })
+    }
+}
+
+/// A call whose arguments are sent in parts (WAMP's progressive call invocations): made by
+/// [`Session::progressive_call`]. Each [`send`](ProgressiveCall::send) is one CALL with
+/// `progress: true` and the same request ID; [`finish`](ProgressiveCall::finish) sends the
+/// last part and waits for the result. Dropping it before `finish` cancels the call.
+///
+/// ```no_run
+/// # async fn demo(session: wamp_runtime::Session) -> Result<(), wamp_runtime::Error> {
+/// let mut upload = session.progressive_call::<u64>("com.example.upload");
+/// upload.send(("part one",)).await?;
+/// upload.send(("part two",)).await?;
+/// let stored: u64 = upload.finish(("last part",)).await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a progressive call is canceled when dropped before finish"]
+pub struct ProgressiveCall<R> {
+    session: Session,
+    procedure: String,
+    request: Option<Id>,
+    answer: Option<oneshot::Receiver<Result<Message, Error>>>,
+    /// An answer that came before the last part (the callee finished or failed early).
+    early: Option<Message>,
+    timeout: Option<Duration>,
+    done: bool,
+    _result: PhantomData<fn() -> R>,
+}
+
+impl<R: FromResult> ProgressiveCall<R> {
+    pub(crate) fn new(session: Session, procedure: String) -> Self {
+        let timeout = session.shared.config.call_timeout;
+        Self {
+            session,
+            procedure,
+            request: None,
+            answer: None,
+            early: None,
+            timeout,
+            done: false,
+            _result: PhantomData,
+        }
+    }
+
+    /// Gives up waiting for the result after `timeout` (from `finish`).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends one part of the arguments. Fails with the callee's error if it already
+    /// answered with one.
+    pub async fn send(&mut self, args: impl IntoArgs) -> Result<(), Error> {
+        self.part(args, true).await
+    }
+
+    /// Sends the last part and waits for the result.
+    pub async fn finish(mut self, args: impl IntoArgs) -> Result<R, Error> {
+        self.part(args, false).await?;
+        let answer = match self.early.take() {
+            Some(m) => Ok(m),
+            None => {
+                let rx = self
+                    .answer
+                    .take()
+                    .ok_or_else(|| Error::Invalid("the call was not started".into()))?;
+                let got = match self.timeout {
+                    Some(t) => tokio::time::timeout(t, rx)
+                        .await
+                        .map_err(|_| Error::Timeout(t))?,
+                    None => rx.await,
+                };
+                got.map_err(|_| self.session.shared.closed_error())?
+            }
+        };
+        self.done = true;
+        match answer? {
+            Message::Result { payload, .. } => Args::from_payload(&payload)
+                .and_then(R::from_result)
+                .map_err(Error::Deserialize),
+            Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
+            other => Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
+        }
+    }
+
+    async fn part(&mut self, args: impl IntoArgs, more: bool) -> Result<(), Error> {
+        let args = args.into_args().map_err(Error::Serialize)?;
+        let shared = self.session.shared.clone();
+        if !shared.router_has("dealer", "progressive_call_invocations") {
+            return Err(Error::Invalid(
+                "the router does not support progressive call invocations".into(),
+            ));
+        }
+        if let Some(rx) = &mut self.answer {
+            if let Ok(answer) = rx.try_recv() {
+                self.answer = None;
+                match answer? {
+                    Message::Error { error, payload, .. } => {
+                        self.done = true;
+                        return Err(application_error(error, &payload));
+                    }
+                    m => self.early = Some(m),
+                }
+            }
+        }
+        if self.early.is_some() {
+            // The callee answered already: later parts would be discarded.
+            return Ok(());
+        }
+        let mut options = Dict::new();
+        if more {
+            options.insert("progress".into(), Value::Bool(true));
+        }
+        let payload = args.into_payload();
+        let procedure = self.procedure.clone();
+        match self.request {
+            Some(request) => {
+                shared
+                    .send(Message::Call {
+                        request,
+                        options,
+                        procedure,
+                        payload,
+                    })
+                    .await
+            }
+            None => {
+                if !is_valid_uri(&self.procedure, UriRule::Loose) {
+                    return Err(Error::Invalid(format!(
+                        "invalid procedure URI {:?}",
+                        self.procedure
+                    )));
+                }
+                let (tx, rx) = oneshot::channel();
+                let request = shared
+                    .send_call(Pending::Reply(tx), |request| Message::Call {
+                        request,
+                        options,
+                        procedure,
+                        payload,
+                    })
+                    .await?;
+                self.request = Some(request);
+                self.answer = Some(rx);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<R> Drop for ProgressiveCall<R> {
+    fn drop(&mut self) {
+        if let (Some(request), false) = (self.request, self.done) {
+            drop(Outstanding {
+                shared: &self.session.shared,
+                request,
+                done: false,
+            });
+        }
     }
 }

@@ -191,7 +191,13 @@ impl SessionBuilder {
         let mut roles = Dict::new();
         roles.insert(
             "caller".into(),
-            features(&["call_canceling", "call_timeout", "caller_identification"]),
+            features(&[
+                "call_canceling",
+                "call_timeout",
+                "caller_identification",
+                "progressive_call_invocations",
+                "progressive_call_results",
+            ]),
         );
         roles.insert(
             "callee".into(),
@@ -199,6 +205,8 @@ impl SessionBuilder {
                 "call_canceling",
                 "caller_identification",
                 "pattern_based_registration",
+                "progressive_call_invocations",
+                "progressive_call_results",
                 "shared_registration",
             ]),
         );

@@ -33,7 +33,7 @@ mod subscribe;
 use std::sync::Arc;
 
 pub use args::{Args, FromArgs, FromResult, IntoArgs, IntoResult};
-pub use call::{Call, ProgressiveResults};
+pub use call::{Call, ProgressiveCall, ProgressiveResults};
 pub use connect::SessionBuilder;
 pub use error::{Error, WampError};
 pub use publish::Publish;
@@ -144,6 +144,14 @@ impl Session {
     /// Calls `procedure` with `args` (see [`Call`] for options and the typed result).
     pub fn call<R>(&self, procedure: impl Into<String>, args: impl IntoArgs) -> Call<R> {
         Call::new(self.clone(), procedure.into(), args.into_args())
+    }
+
+    /// Starts a call whose arguments are sent in parts (see [`ProgressiveCall`]).
+    pub fn progressive_call<R: FromResult>(
+        &self,
+        procedure: impl Into<String>,
+    ) -> ProgressiveCall<R> {
+        ProgressiveCall::new(self.clone(), procedure.into())
     }
 
     /// Registers `handler` for `procedure` (see [`Register`] for options).

@@ -4,7 +4,7 @@
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::args::{Args, FromArgs, IntoResult};
 use super::error::{Error, WampError};
@@ -116,10 +116,18 @@ pub struct CallDetails {
     pub caller_authrole: Option<String>,
     /// All of INVOCATION.Details as received.
     pub details: Dict,
+    /// The rest of a progressive call invocation's arguments, when the caller streams them.
+    input: Option<Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Args>>>>,
 }
 
 impl CallDetails {
-    pub(crate) fn new(registration: Id, request: Id, registered: String, details: Dict) -> Self {
+    pub(crate) fn new(
+        registration: Id,
+        request: Id,
+        registered: String,
+        details: Dict,
+        input: Option<mpsc::UnboundedReceiver<Args>>,
+    ) -> Self {
         let text = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_owned);
         Self {
             registration,
@@ -129,6 +137,23 @@ impl CallDetails {
             caller_authid: text("caller_authid"),
             caller_authrole: text("caller_authrole"),
             details,
+            input: input.map(|rx| Arc::new(tokio::sync::Mutex::new(rx))),
+        }
+    }
+
+    /// Whether the caller streams this call's arguments (a progressive call invocation):
+    /// the handler got the first part, [`next_input`](CallDetails::next_input) gives the
+    /// others.
+    pub fn is_progressive(&self) -> bool {
+        self.input.is_some()
+    }
+
+    /// The next part of the arguments of a progressive call invocation, the caller's final
+    /// part last; `None` once that has come (at once for an ordinary call).
+    pub async fn next_input(&self) -> Option<Args> {
+        match &self.input {
+            Some(rx) => rx.lock().await.recv().await,
+            None => None,
         }
     }
 }

@@ -87,6 +87,10 @@ struct State {
     unsubscribing: HashSet<Id>,
     /// Invocations being handled, by request ID.
     running: HashMap<Id, AbortHandle>,
+    /// Progressive call invocations still receiving arguments, by request ID.
+    inputs: HashMap<Id, mpsc::UnboundedSender<Args>>,
+    /// Progressive invocations that ended recently: later parts of them are discarded.
+    ended_inputs: std::collections::VecDeque<Id>,
     /// The operation waiting for the router's GOODBYE, once we sent ours.
     goodbye: Option<oneshot::Sender<()>>,
     /// Why the session is over, once it is.
@@ -97,6 +101,10 @@ struct State {
 /// The state a session's handles and its background task share.
 pub(crate) struct Shared {
     out: Mutex<Option<mpsc::Sender<Message>>>,
+    /// Held while a CALL gets its request ID and is queued, so that CALLs leave in ID
+    /// order (a router that takes progressive call invocations reads a lower ID as the
+    /// continuation of an earlier call).
+    call_order: tokio::sync::Mutex<()>,
     state: Mutex<State>,
     closed: CancellationToken,
     requests: IdSequence,
@@ -158,6 +166,23 @@ impl Shared {
                 });
             }
         }
+    }
+
+    /// Sends a new CALL built for its request ID, recorded as `pending`, in request-ID
+    /// order with every other new CALL of the session.
+    pub async fn send_call(
+        &self,
+        pending: Pending,
+        build: impl FnOnce(Id) -> Message,
+    ) -> Result<Id, Error> {
+        let _order = self.call_order.lock().await;
+        let request = self.next_request();
+        self.insert_pending(request, pending)?;
+        if let Err(e) = self.send(build(request)).await {
+            self.remove_pending(request);
+            return Err(e);
+        }
+        Ok(request)
     }
 
     /// Records a request before it is sent; fails if the session is closed.
@@ -342,6 +367,7 @@ impl Shared {
 pub(crate) fn start(transport: Transport, info: SessionInfo, config: SessionConfig) -> Arc<Shared> {
     let shared = Arc::new(Shared {
         out: Mutex::new(Some(transport.outgoing)),
+        call_order: tokio::sync::Mutex::new(()),
         state: Mutex::new(State::default()),
         closed: CancellationToken::new(),
         requests: IdSequence::new(),
@@ -634,6 +660,30 @@ async fn invoke(
     details: Dict,
     payload: &crate::proto::Payload,
 ) -> Result<(), String> {
+    let more = details.get("progress").and_then(Value::as_bool) == Some(true);
+    // The next part of a progressive call invocation in progress, or a late one.
+    {
+        let mut st = shared.state.lock();
+        if let Some(tx) = st.inputs.get(&request) {
+            match Args::from_payload(payload) {
+                Ok(args) => drop(tx.send(args)),
+                Err(e) => {
+                    tracing::warn!(request, "a part of a progressive call cannot be read: {e}")
+                }
+            }
+            if !more {
+                st.inputs.remove(&request);
+            }
+            return Ok(());
+        }
+        if st.ended_inputs.contains(&request) {
+            tracing::debug!(
+                request,
+                "a part of a progressive call that ended; discarded"
+            );
+            return Ok(());
+        }
+    }
     let found = shared
         .state
         .lock()
@@ -665,7 +715,13 @@ async fn invoke(
     };
     let requested = details.get("receive_progress").and_then(Value::as_bool) == Some(true);
     let progress = Progress::new(shared.clone(), request, requested);
-    let call = CallDetails::new(registration, request, procedure, details);
+    let (input_tx, input_rx) = if more {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let call = CallDetails::new(registration, request, procedure, details, input_rx);
     let task = tokio::spawn(handler(args, call, progress));
     {
         let mut st = shared.state.lock();
@@ -674,11 +730,23 @@ async fn invoke(
             return Ok(());
         }
         st.running.insert(request, task.abort_handle());
+        if let Some(tx) = input_tx {
+            st.inputs.insert(request, tx);
+        }
     }
     let shared = shared.clone();
     tokio::spawn(async move {
         let outcome = task.await;
-        shared.state.lock().running.remove(&request);
+        {
+            let mut st = shared.state.lock();
+            st.running.remove(&request);
+            if st.inputs.remove(&request).is_some() || more {
+                st.ended_inputs.push_back(request);
+                if st.ended_inputs.len() > 1024 {
+                    st.ended_inputs.pop_front();
+                }
+            }
+        }
         let reply = match outcome {
             Ok(Ok(result)) => Message::Yield {
                 request,
