@@ -381,3 +381,163 @@ pub async fn rust_client_roles(url: &str, serializer: Serializer) {
     caller.leave().await.unwrap();
     callee.leave().await.unwrap();
 }
+
+/// Our client's Advanced Profile features against the router at `url`: progressive
+/// results, pattern and shared registrations, pattern subscriptions, retention, canceling
+/// and the meta API.
+pub async fn rust_client_advanced(url: &str, serializer: Serializer) {
+    use wamp_runtime::client::meta::Meta;
+    use wamp_runtime::{CallDetails, MatchPolicy, Progress};
+    let join = || async {
+        Session::builder(url, "realm1")
+            .serializer(serializer)
+            .connect()
+            .await
+            .expect("joins")
+    };
+    let one = join().await;
+    let two = join().await;
+    let caller = join().await;
+
+    // Progressive results.
+    let _count = one
+        .register(
+            "com.adv.count",
+            |(n,): (u32,), _: CallDetails, progress: Progress| async move {
+                for i in 1..=n {
+                    progress.send(i).await?;
+                }
+                Ok::<_, WampError>(())
+            },
+        )
+        .await
+        .unwrap();
+    let got: Vec<u32> = caller
+        .call::<u32>("com.adv.count", (3,))
+        .progressive()
+        .map(|r| r.unwrap())
+        .collect()
+        .await;
+    assert_eq!(got, [1, 2, 3]);
+
+    // Pattern registration: the callee learns the URI called.
+    let _files = one
+        .register("com.adv.files.", |(): (), d: CallDetails| async move {
+            Ok::<_, WampError>(d.procedure)
+        })
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .unwrap();
+    let p: String = caller.call("com.adv.files.readme", ()).await.unwrap();
+    assert_eq!(p, "com.adv.files.readme");
+
+    // Shared registration, round robin.
+    let _w1 = one
+        .register("com.adv.worker", |(): ()| async { Ok::<_, WampError>(1) })
+        .invoke("roundrobin")
+        .await
+        .unwrap();
+    let _w2 = two
+        .register("com.adv.worker", |(): ()| async { Ok::<_, WampError>(2) })
+        .invoke("roundrobin")
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(caller.call::<u32>("com.adv.worker", ()).await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [1, 1, 2, 2]);
+
+    // Canceling: a dropped call stops the callee's handler.
+    let (stopped_tx, mut stopped_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let _slow = two
+        .register("com.adv.slow", move |(): ()| {
+            let stopped = stopped_tx.clone();
+            async move {
+                struct OnDrop(tokio::sync::mpsc::UnboundedSender<()>);
+                impl Drop for OnDrop {
+                    fn drop(&mut self) {
+                        let _ = self.0.send(());
+                    }
+                }
+                let _guard = OnDrop(stopped);
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok::<_, WampError>(())
+            }
+        })
+        .await
+        .unwrap();
+    let e = caller
+        .call::<()>("com.adv.slow", ())
+        .timeout(Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, wamp_runtime::Error::Timeout(_)), "{e:?}");
+    tokio::time::timeout(WAIT, stopped_rx.recv())
+        .await
+        .expect("the callee's handler is stopped");
+
+    // Pattern subscription and retention.
+    caller
+        .publish("com.adv.state.kitchen", ("on",))
+        .retain()
+        .acknowledge()
+        .await
+        .unwrap();
+    // (Crossbar.io keeps retained events for exact subscriptions only.)
+    let mut kitchen = two
+        .subscribe::<(String,)>("com.adv.state.kitchen")
+        .get_retained()
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(WAIT, kitchen.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.data.0, "on");
+    let mut states = two
+        .subscribe::<(String,)>("com.adv.state")
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .unwrap();
+    caller
+        .publish("com.adv.state.hall", ("off",))
+        .acknowledge()
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(WAIT, states.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.data.0, "off");
+    assert_eq!(e.details.topic.as_deref(), Some("com.adv.state.hall"));
+
+    // The meta API.
+    let meta = Meta::new(caller.clone());
+    assert!(meta.session_count(None).await.unwrap() >= 3);
+    assert!(meta.session_list(None).await.unwrap().contains(&one.id()));
+    let reg = meta
+        .registration_lookup("com.adv.worker", MatchPolicy::Exact)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(meta.registration_callee_count(reg).await.unwrap(), 2);
+    let sub = meta
+        .subscription_lookup("com.adv.state", MatchPolicy::Prefix)
+        .await
+        .unwrap()
+        .expect("subscribed");
+    assert_eq!(
+        meta.subscription_subscribers(sub).await.unwrap(),
+        [two.id()]
+    );
+
+    drop(states);
+    drop(kitchen);
+    for s in [one, two, caller] {
+        s.leave().await.unwrap();
+    }
+}

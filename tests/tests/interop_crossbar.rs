@@ -2,7 +2,7 @@
 //! (installed from PyPI into `.venv-crossbar`), with each serializer, over WebSocket (alone
 //! and with an Autobahn for Python peer) and over RawSocket.
 
-use tests::scenarios::{rust_and_autobahn, rust_client_roles};
+use tests::scenarios::{rust_and_autobahn, rust_client_advanced, rust_client_roles};
 use tests::Crossbar;
 use wamp_runtime::Serializer;
 
@@ -14,6 +14,7 @@ async fn our_client_against_crossbar() {
         rust_and_autobahn(&node.url(), serializer).await;
         rust_client_roles(&node.rawsocket_url(), serializer).await;
     }
+    rust_client_advanced(&node.url(), Serializer::MsgPack).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,5 +22,6 @@ async fn our_client_against_our_router_the_same_way() {
     let r = tests::start_router().await;
     for serializer in Serializer::ALL {
         rust_client_roles(&r.url(), serializer).await;
+        rust_client_advanced(&r.url(), serializer).await;
     }
 }
