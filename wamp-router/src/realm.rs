@@ -102,48 +102,62 @@ impl State {
     /// The meta events of a subscription change: `on_create` and `on_subscribe`, or
     /// `on_unsubscribe` and `on_delete`.
     fn subscription_events(&self, session: Id, id: Id, subscribed: bool, changed: bool) {
-        let who = Value::from(session);
-        if subscribed {
-            if changed {
-                if let Some(d) = crate::meta::subscription_details(&self.broker, id) {
-                    self.meta_event(
-                        "wamp.subscription.on_create",
-                        vec![who.clone(), Value::Dict(d)],
-                    );
-                }
-            }
-            self.meta_event("wamp.subscription.on_subscribe", vec![who, Value::from(id)]);
-        } else {
-            self.meta_event(
-                "wamp.subscription.on_unsubscribe",
-                vec![who.clone(), Value::from(id)],
-            );
-            if changed {
-                self.meta_event("wamp.subscription.on_delete", vec![who, Value::from(id)]);
-            }
-        }
+        let details = || crate::meta::subscription_details(&self.broker, id);
+        let names = ["subscribe", "unsubscribe"];
+        self.membership_events(
+            "wamp.subscription",
+            names,
+            session,
+            id,
+            subscribed,
+            changed,
+            details,
+        );
     }
 
     /// The meta events of a registration change, like [`State::subscription_events`].
     fn registration_events(&self, session: Id, id: Id, registered: bool, changed: bool) {
+        let details = || crate::meta::registration_details(&self.dealer, id);
+        let names = ["register", "unregister"];
+        self.membership_events(
+            "wamp.registration",
+            names,
+            session,
+            id,
+            registered,
+            changed,
+            details,
+        );
+    }
+
+    /// `{prefix}.on_create` and `{prefix}.on_{join}` when `session` joined (created: the
+    /// object is new), or `{prefix}.on_{leave}` and `{prefix}.on_delete` when it left
+    /// (deleted: it was the last).
+    #[allow(clippy::too_many_arguments)]
+    fn membership_events(
+        &self,
+        prefix: &str,
+        [join, leave]: [&str; 2],
+        session: Id,
+        id: Id,
+        joined: bool,
+        changed: bool,
+        details: impl FnOnce() -> Option<Dict>,
+    ) {
         let who = Value::from(session);
-        if registered {
+        let pair = vec![who.clone(), Value::from(id)];
+        if joined {
             if changed {
-                if let Some(d) = crate::meta::registration_details(&self.dealer, id) {
-                    self.meta_event(
-                        "wamp.registration.on_create",
-                        vec![who.clone(), Value::Dict(d)],
-                    );
+                if let Some(d) = details() {
+                    let event = vec![who, Value::Dict(d)];
+                    self.meta_event(&format!("{prefix}.on_create"), event);
                 }
             }
-            self.meta_event("wamp.registration.on_register", vec![who, Value::from(id)]);
+            self.meta_event(&format!("{prefix}.on_{join}"), pair);
         } else {
-            self.meta_event(
-                "wamp.registration.on_unregister",
-                vec![who.clone(), Value::from(id)],
-            );
+            self.meta_event(&format!("{prefix}.on_{leave}"), pair.clone());
             if changed {
-                self.meta_event("wamp.registration.on_delete", vec![who, Value::from(id)]);
+                self.meta_event(&format!("{prefix}.on_delete"), pair);
             }
         }
     }

@@ -25,6 +25,40 @@ pub(crate) enum Incoming {
     Closed,
 }
 
+/// Accepts TCP connections until the router shuts down, serving each with `serve` in a
+/// task the router tracks.
+pub(crate) async fn accept_tcp<F, Fut>(
+    listener: tokio::net::TcpListener,
+    router: Arc<RouterInner>,
+    kind: &'static str,
+    serve: F,
+) where
+    F: Fn(tokio::net::TcpStream, Arc<RouterInner>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let accepted = tokio::select! {
+            _ = router.shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                let served = serve(stream, router.clone());
+                router.tasks.spawn(async move {
+                    tracing::debug!(%addr, kind, "connection accepted");
+                    served.await;
+                    tracing::debug!(%addr, kind, "connection closed");
+                });
+            }
+            Err(e) => {
+                tracing::warn!(kind, "accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// The reading side of a connection.
 pub(crate) trait Inbound: Send {
     /// Waits for the next message; frames that carry none (pings) are skipped.

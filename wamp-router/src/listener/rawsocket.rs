@@ -19,29 +19,9 @@ use super::connection::{self, Inbound, Incoming};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
 
-/// Accepts TCP connections until the router shuts down.
+/// Accepts RawSocket connections over TCP until the router shuts down.
 pub(crate) async fn accept_tcp(listener: tokio::net::TcpListener, router: Arc<RouterInner>) {
-    loop {
-        let accepted = tokio::select! {
-            _ = router.shutdown.cancelled() => break,
-            a = listener.accept() => a,
-        };
-        match accepted {
-            Ok((stream, addr)) => {
-                let _ = stream.set_nodelay(true);
-                let r = router.clone();
-                router.tasks.spawn(async move {
-                    tracing::debug!(%addr, "RawSocket connection accepted");
-                    serve(stream, r).await;
-                    tracing::debug!(%addr, "RawSocket connection closed");
-                });
-            }
-            Err(e) => {
-                tracing::warn!("RawSocket accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    connection::accept_tcp(listener, router, "RawSocket", serve).await;
 }
 
 /// Accepts Unix domain socket connections until the router shuts down, then removes the

@@ -19,29 +19,9 @@ use super::connection::{self, Inbound, Incoming};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
 
-/// Accepts connections until the router shuts down.
+/// Accepts WebSocket connections until the router shuts down.
 pub(crate) async fn accept_loop(listener: TcpListener, router: Arc<RouterInner>) {
-    loop {
-        let accepted = tokio::select! {
-            _ = router.shutdown.cancelled() => break,
-            a = listener.accept() => a,
-        };
-        match accepted {
-            Ok((stream, addr)) => {
-                let _ = stream.set_nodelay(true);
-                let router2 = router.clone();
-                router.tasks.spawn(async move {
-                    tracing::debug!(%addr, "connection accepted");
-                    serve(stream, router2).await;
-                    tracing::debug!(%addr, "connection closed");
-                });
-            }
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+    connection::accept_tcp(listener, router, "WebSocket", serve).await;
 }
 
 /// Picks the first WAMP subprotocol of the client's list that we speak.
