@@ -34,13 +34,29 @@ const CONFIG: &str = r#"{
           "disclose": {"caller": true, "publisher": true},
           "cache": true
         }]
+      }, {
+        "name": "user",
+        "permissions": [{
+          "uri": "", "match": "prefix",
+          "allow": {"call": true, "register": true, "publish": true, "subscribe": true},
+          "disclose": {"caller": true, "publisher": true},
+          "cache": true
+        }]
       }]
     }],
     "transports": [{
       "type": "websocket",
       "endpoint": {"type": "tcp", "port": PORT, "interface": "127.0.0.1"},
       "serializers": ["json", "msgpack", "cbor"],
-      "auth": {"anonymous": {"type": "static", "role": "anonymous"}}
+      "auth": {
+        "anonymous": {"type": "static", "role": "anonymous"},
+        "ticket": {"type": "static", "principals": {"alice": {"ticket": "alice's ticket", "role": "user"}}},
+        "wampcra": {"type": "static", "users": {
+          "joe": {"secret": "secret1", "role": "user"},
+          "peter": {"secret": "secret2", "role": "user",
+                    "salt": "salt123", "iterations": 100, "keylen": 16}
+        }}
+      }
     }, {
       "type": "rawsocket",
       "endpoint": {"type": "tcp", "port": RAWPORT, "interface": "127.0.0.1"},

@@ -665,6 +665,13 @@ async fn connection_errors_are_typed() {
         .await
         .unwrap_err();
     assert_eq!(e.uri(), Some(error::NO_SUCH_REALM), "{e}");
+    // Our router offers anonymous access only (for now): credentials are refused.
+    let e = Session::builder(r.url(), "other")
+        .ticket("alice", "secret")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::NO_AUTH_METHOD), "{e}");
     let e = Session::builder(r.url(), "not a realm!")
         .connect()
         .await

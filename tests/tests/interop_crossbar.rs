@@ -25,3 +25,47 @@ async fn our_client_against_our_router_the_same_way() {
         rust_client_advanced(&r.url(), serializer).await;
     }
 }
+
+/// Our client's authentication methods against Crossbar.io's static principals (for the
+/// salted WAMP-CRA principal, Crossbar derives the key with PBKDF2 as the client must).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_authenticates_to_crossbar() {
+    use wamp_runtime::{Error, Session};
+    let node = Crossbar::start().await;
+    let url = node.url();
+    let ticket = Session::builder(&url, "realm1")
+        .ticket("alice", "alice's ticket")
+        .connect()
+        .await
+        .expect("ticket");
+    assert_eq!(ticket.authid(), Some("alice"));
+    assert_eq!(ticket.authrole(), Some("user"));
+    assert_eq!(ticket.authmethod(), Some("ticket"));
+    let cra = Session::builder(&url, "realm1")
+        .serializer(Serializer::Cbor)
+        .wampcra("joe", "secret1")
+        .connect()
+        .await
+        .expect("wampcra");
+    assert_eq!(
+        (cra.authid(), cra.authmethod()),
+        (Some("joe"), Some("wampcra"))
+    );
+    let salted = Session::builder(&url, "realm1")
+        .serializer(Serializer::MsgPack)
+        .wampcra("peter", "secret2")
+        .connect()
+        .await
+        .expect("salted wampcra");
+    assert_eq!(salted.authid(), Some("peter"));
+    // Wrong secrets are refused with the router's ABORT.
+    for wrong in [
+        Session::builder(&url, "realm1").ticket("alice", "nope"),
+        Session::builder(&url, "realm1").wampcra("joe", "nope"),
+    ] {
+        match wrong.connect().await {
+            Err(Error::Aborted(e)) => assert!(e.uri.starts_with("wamp.error."), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::auth::Credentials;
 use super::error::{Error, WampError};
 use super::session::{self, SessionConfig, SessionInfo};
 use super::Session;
@@ -23,6 +24,7 @@ pub struct SessionBuilder {
     max_message_size: usize,
     tls: Option<Arc<rustls::ClientConfig>>,
     authid: Option<String>,
+    credentials: Option<Credentials>,
     agent: String,
 }
 
@@ -39,6 +41,7 @@ impl SessionBuilder {
             max_message_size: 16 * 1024 * 1024,
             tls: None,
             authid: None,
+            credentials: None,
             agent: concat!("wamp-runtime/", env!("CARGO_PKG_VERSION")).into(),
         }
     }
@@ -96,6 +99,26 @@ impl SessionBuilder {
         self
     }
 
+    /// Authenticates with a ticket (`ticket` method): send it only over TLS or a trusted
+    /// network.
+    pub fn ticket(mut self, authid: impl Into<String>, ticket: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::Ticket {
+            authid: authid.into(),
+            ticket: ticket.into(),
+        });
+        self
+    }
+
+    /// Authenticates with WAMP-CRA (`wampcra` method): the secret never travels; salted
+    /// secrets (PBKDF2 parameters in the challenge) are handled.
+    pub fn wampcra(mut self, authid: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::WampCra {
+            authid: authid.into(),
+            secret: secret.into(),
+        });
+        self
+    }
+
     /// The agent string announced in HELLO.
     pub fn agent(mut self, agent: impl Into<String>) -> Self {
         self.agent = agent.into();
@@ -132,7 +155,32 @@ impl SessionBuilder {
             .send(hello)
             .await
             .map_err(|_| closed_early())?;
-        let details = match transport.incoming.recv().await {
+        let mut first = transport.incoming.recv().await;
+        if let Some(Ok(Message::Challenge { auth_method, extra })) = &first {
+            let answer = match &self.credentials {
+                Some(c) => c.answer(auth_method, extra),
+                None => Err(Error::Invalid(format!(
+                    "the router asks for {auth_method} authentication, and this session has no credentials"
+                ))),
+            };
+            let signature = match answer {
+                Ok(s) => s,
+                Err(e) => {
+                    abort(&transport, uris::AUTHENTICATION_FAILED, &e.to_string()).await;
+                    return Err(e);
+                }
+            };
+            transport
+                .outgoing
+                .send(Message::Authenticate {
+                    signature,
+                    extra: Dict::new(),
+                })
+                .await
+                .map_err(|_| closed_early())?;
+            first = transport.incoming.recv().await;
+        }
+        let details = match first {
             Some(Ok(Message::Welcome { session, details })) => (session, details),
             Some(Ok(Message::Abort { reason, details })) => {
                 let message = details.get("message").and_then(Value::as_str);
@@ -225,8 +273,17 @@ impl SessionBuilder {
         let mut details = Dict::new();
         details.insert("roles".into(), Value::Dict(roles));
         details.insert("agent".into(), Value::Str(self.agent.clone()));
-        if let Some(authid) = &self.authid {
-            details.insert("authid".into(), Value::Str(authid.clone()));
+        let authid = self
+            .credentials
+            .as_ref()
+            .map(|c| c.authid().to_owned())
+            .or_else(|| self.authid.clone());
+        if let Some(authid) = authid {
+            details.insert("authid".into(), Value::Str(authid));
+        }
+        if let Some(c) = &self.credentials {
+            let methods = vec![Value::Str(c.method().into())];
+            details.insert("authmethods".into(), Value::List(methods));
         }
         details
     }

@@ -21,6 +21,7 @@
 //! ```
 
 mod args;
+mod auth;
 mod call;
 mod connect;
 mod error;
