@@ -2,7 +2,7 @@
 //!
 //! Codecs turn a frame into the list of its envelope values plus a [`Payload`]; this module
 //! checks that list's shape (arity, field types, ID ranges, the types of known options) and
-//! builds the message. Encoding goes the other way through [`Message::fields`].
+//! builds the message. Encoding goes the other way through `Message::fields`.
 //!
 //! URIs that no reply could refuse (the reason of ABORT and GOODBYE, the error of ERROR) are
 //! checked here, with the loose rule. URIs of requests (realm, topic, procedure) are only

@@ -1,4 +1,4 @@
-//! Serializers: `wamp.2.json`, `wamp.2.msgpack` and `wamp.2.cbor`, behind one [`Codec`] trait.
+//! Serializers: `wamp.2.json`, `wamp.2.msgpack` and `wamp.2.cbor`, behind one `Codec` trait.
 //!
 //! Decoding checks the message's shape and returns a typed [`DecodeError`] for anything a
 //! peer can get wrong; it never panics, whatever the bytes. The `args`/`kwargs` of a message
