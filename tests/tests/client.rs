@@ -665,7 +665,7 @@ async fn connection_errors_are_typed() {
         .await
         .unwrap_err();
     assert_eq!(e.uri(), Some(error::NO_SUCH_REALM), "{e}");
-    // Our router offers anonymous access only (for now): credentials are refused.
+    // A method no principal uses is not enabled.
     let e = Session::builder(r.url(), "other")
         .ticket("alice", "secret")
         .connect()

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod broker;
 mod dealer;
 mod listener;
@@ -89,6 +90,8 @@ pub struct RouterConfig {
     /// Whether every event tells the subscriber who published it (default: yes). Otherwise
     /// only when the publisher sends `disclose_me`.
     pub disclose_publisher: bool,
+    /// Who may join (default: anyone, anonymously, with role `anonymous`).
+    pub(crate) auth: auth::AuthConfig,
 }
 
 impl Default for RouterConfig {
@@ -102,6 +105,7 @@ impl Default for RouterConfig {
             uri_rule: UriRule::Loose,
             disclose_caller: true,
             disclose_publisher: true,
+            auth: auth::AuthConfig::default(),
         }
     }
 }
@@ -181,6 +185,66 @@ impl RouterBuilder {
     pub fn outbound_queue(mut self, messages: usize) -> Self {
         self.config.outbound_queue = messages;
         self
+    }
+
+    /// Whether anonymous sessions may join, and with which role (default: yes, as
+    /// `anonymous`). `None` refuses them with ABORT `wamp.error.no_auth_method`.
+    pub fn anonymous(mut self, role: Option<&str>) -> Self {
+        self.config.auth.anonymous = role.map(str::to_owned);
+        self
+    }
+
+    /// A principal of `realm` authenticating with a ticket (`ticket` method).
+    pub fn ticket_principal(mut self, realm: &str, authid: &str, ticket: &str, role: &str) -> Self {
+        self.add_principal(realm, authid, role, auth::Secret::Ticket(ticket.into()));
+        self
+    }
+
+    /// A principal of `realm` authenticating with WAMP-CRA (`wampcra` method).
+    pub fn wampcra_principal(
+        mut self,
+        realm: &str,
+        authid: &str,
+        secret: &str,
+        role: &str,
+    ) -> Self {
+        let secret = auth::Secret::WampCra {
+            secret: secret.into(),
+            salt: None,
+        };
+        self.add_principal(realm, authid, role, secret);
+        self
+    }
+
+    /// A principal of `realm` authenticating with WAMP-CRA and a salted secret: the
+    /// challenge carries `salt`, `iterations` and `keylen`, and both sides derive the key
+    /// with PBKDF2-HMAC-SHA256.
+    #[allow(clippy::too_many_arguments)]
+    pub fn wampcra_salted_principal(
+        mut self,
+        realm: &str,
+        authid: &str,
+        secret: &str,
+        salt: &str,
+        iterations: u32,
+        keylen: u32,
+        role: &str,
+    ) -> Self {
+        let secret = auth::Secret::WampCra {
+            secret: secret.into(),
+            salt: Some((salt.into(), iterations, keylen)),
+        };
+        self.add_principal(realm, authid, role, secret);
+        self
+    }
+
+    fn add_principal(&mut self, realm: &str, authid: &str, role: &str, secret: auth::Secret) {
+        self.config.auth.principals.push(auth::Principal {
+            realm: realm.into(),
+            authid: authid.into(),
+            role: role.into(),
+            secret,
+        });
     }
 
     /// Whether callers are always disclosed to callees (see

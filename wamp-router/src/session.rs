@@ -21,6 +21,13 @@ pub(crate) enum Flow {
 enum State {
     /// Waiting for HELLO.
     Handshake,
+    /// A CHALLENGE was sent; waiting for AUTHENTICATE.
+    Authenticating {
+        realm: Arc<Realm>,
+        realm_name: String,
+        hello: Dict,
+        pending: crate::auth::PendingAuth,
+    },
     /// Joined a realm.
     Established { realm: Arc<Realm>, id: Id },
     /// The router sent GOODBYE and waits for the reply.
@@ -66,14 +73,14 @@ impl Session {
     /// Whether the transport waits for a HELLO (a new connection, or one whose session
     /// ended with GOODBYE: the spec lets a transport carry a new session after that).
     pub fn awaits_hello(&self) -> bool {
-        matches!(self.state, State::Handshake)
+        matches!(self.state, State::Handshake | State::Authenticating { .. })
     }
 
     /// Queues a message that is not a realm's decision (WELCOME, ABORT, GOODBYE).
     fn send(&self, msg: Message) {
         let id = match &self.state {
             State::Established { id, .. } | State::ShuttingDown { id, .. } => *id,
-            State::Handshake | State::Closed => 0,
+            State::Handshake | State::Authenticating { .. } | State::Closed => 0,
         };
         self.outbox.push(id, msg);
     }
@@ -119,7 +126,7 @@ impl Session {
                 realm.leave(id);
                 tracing::info!(session = id, realm = realm.name(), "session left");
             }
-            State::Handshake | State::Closed => {}
+            State::Handshake | State::Authenticating { .. } | State::Closed => {}
         }
     }
 
@@ -130,6 +137,31 @@ impl Session {
                 Message::Hello { realm, details } => self.hello(realm, details).await,
                 other => {
                     self.violation(format!("{} received before HELLO", other.name()))
+                        .await
+                }
+            },
+            State::Authenticating { .. } => match msg {
+                Message::Authenticate { signature, .. } => {
+                    let State::Authenticating {
+                        realm,
+                        realm_name,
+                        hello,
+                        pending,
+                    } = std::mem::replace(&mut self.state, State::Handshake)
+                    else {
+                        return Flow::Close;
+                    };
+                    match crate::auth::verify(pending, &signature) {
+                        Ok(identity) => self.welcome(realm, realm_name, &hello, identity),
+                        Err(text) => self.abort(error::AUTHENTICATION_FAILED, text).await,
+                    }
+                }
+                Message::Abort { .. } => {
+                    self.state = State::Closed;
+                    Flow::Close
+                }
+                other => {
+                    self.violation(format!("{} received instead of AUTHENTICATE", other.name()))
                         .await
                 }
             },
@@ -171,18 +203,45 @@ impl Session {
                 )
                 .await;
         };
-        if let Some(methods) = details.get("authmethods").and_then(Value::as_list) {
-            if !methods.is_empty() && !methods.iter().any(|m| m.as_str() == Some("anonymous")) {
-                return self
-                    .abort(
-                        error::NO_AUTH_METHOD,
-                        "none of the offered authentication methods is enabled (only anonymous)",
-                    )
-                    .await;
+        match crate::auth::decide(&self.router.config.auth, &realm_name, &details) {
+            crate::auth::Decision::Welcome(identity) => {
+                self.welcome(realm, realm_name, &details, identity)
+            }
+            crate::auth::Decision::Refuse(reason, text) => self.abort(reason, text).await,
+            crate::auth::Decision::Challenge {
+                method,
+                extra,
+                pending,
+            } => {
+                self.send(Message::Challenge {
+                    auth_method: method.into(),
+                    extra,
+                });
+                self.state = State::Authenticating {
+                    realm,
+                    realm_name,
+                    hello: details,
+                    pending,
+                };
+                Flow::Continue
             }
         }
-        let authid = format!("anonymous-{:x}", wamp_runtime::proto::global_id());
-        let authrole = "anonymous".to_string();
+    }
+
+    /// Joins the realm as `identity` and sends WELCOME.
+    fn welcome(
+        &mut self,
+        realm: Arc<Realm>,
+        realm_name: String,
+        details: &Dict,
+        identity: crate::auth::Identity,
+    ) -> Flow {
+        let roles = details.get("roles").and_then(Value::as_dict);
+        let crate::auth::Identity {
+            authid,
+            authrole,
+            authmethod,
+        } = identity;
         let feature = |role: &str, name: &str| {
             roles
                 .and_then(|r| r.get(role))
@@ -204,7 +263,7 @@ impl Session {
         let id = realm.join(Peer {
             outbox: self.outbox.clone(),
             killed: self.killed.clone(),
-            authmethod: "anonymous".into(),
+            authmethod: authmethod.into(),
             callee_cancels,
             progressive_calls,
             serializer: self.serializer,
@@ -216,7 +275,7 @@ impl Session {
         welcome.insert("realm".into(), Value::Str(realm_name));
         welcome.insert("authid".into(), Value::Str(authid));
         welcome.insert("authrole".into(), Value::Str(authrole));
-        welcome.insert("authmethod".into(), Value::Str("anonymous".into()));
+        welcome.insert("authmethod".into(), Value::Str(authmethod.into()));
         welcome.insert("authprovider".into(), Value::Str("static".into()));
         welcome.insert("roles".into(), Value::Dict(router_roles()));
         welcome.insert(

@@ -59,10 +59,10 @@ impl Credentials {
     }
 }
 
-/// The WAMP-CRA signature: base64(HMAC-SHA256(key, challenge)), where the key is the
-/// secret, or base64(PBKDF2-HMAC-SHA256(secret, salt, iterations, keylen)) when the
-/// challenge names a salt.
-pub(crate) fn wampcra_signature(secret: &str, extra: &Dict) -> Result<String, Error> {
+/// The WAMP-CRA signature of a CHALLENGE's `extra`: base64(HMAC-SHA256(key, challenge)),
+/// where the key is the secret, or base64(PBKDF2-HMAC-SHA256(secret, salt, iterations,
+/// keylen)) when `extra` names a salt. (Routers compute the expected one the same way.)
+pub fn wampcra_signature(secret: &str, extra: &Dict) -> Result<String, Error> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let challenge = extra
         .get("challenge")

@@ -1,0 +1,71 @@
+"""Authentication interoperability: Autobahn|Python joins our router with ticket,
+WAMP-CRA and salted WAMP-CRA (principals alice, joe and peter of tests/tests/auth.rs), and
+is refused with a wrong secret.
+
+Usage: autobahn_auth.py URL REALM SERIALIZER
+"""
+
+import asyncio
+import sys
+from urllib.parse import urlparse
+
+from autobahn.asyncio.wamp import ApplicationSession, ApplicationSessionFactory
+from autobahn.asyncio.websocket import WampWebSocketClientFactory
+from autobahn.wamp import auth
+from autobahn.wamp.types import ComponentConfig
+
+from autobahn_basic import SERIALIZERS, TIMEOUT, check
+
+
+async def join(url, realm, serializer, authid, method, secret):
+    loop = asyncio.get_running_loop()
+    outcome = loop.create_future()
+
+    class Session(ApplicationSession):
+        def onConnect(self):
+            self.join(realm, authmethods=[method], authid=authid)
+
+        def onChallenge(self, challenge):
+            if challenge.method == "ticket":
+                return secret
+            key = secret
+            if "salt" in challenge.extra:
+                key = auth.derive_key(
+                    secret, challenge.extra["salt"], challenge.extra["iterations"], challenge.extra["keylen"]
+                )
+            return auth.compute_wcs(key, challenge.extra["challenge"]).decode()
+
+        async def onJoin(self, details):
+            if not outcome.done():
+                outcome.set_result(("joined", details.authid, details.authrole, details.authmethod))
+            await self.leave()
+
+        def onLeave(self, details):
+            if not outcome.done():
+                outcome.set_result(("refused", details.reason))
+            self.disconnect()
+
+    factory = ApplicationSessionFactory(ComponentConfig(realm=realm))
+    factory.session = Session
+    transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
+    u = urlparse(url)
+    await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port), TIMEOUT)
+    return await asyncio.wait_for(outcome, TIMEOUT)
+
+
+async def main(url, realm, ser_name):
+    ser = SERIALIZERS[ser_name]
+    got = await join(url, realm, ser, "alice", "ticket", "alice's ticket")
+    check(got == ("joined", "alice", "user", "ticket"), f"ticket ({got})")
+    got = await join(url, realm, ser, "joe", "wampcra", "secret1")
+    check(got == ("joined", "joe", "admin", "wampcra"), f"wampcra ({got})")
+    got = await join(url, realm, ser, "peter", "wampcra", "secret2")
+    check(got == ("joined", "peter", "user", "wampcra"), f"salted wampcra ({got})")
+    got = await join(url, realm, ser, "joe", "wampcra", "wrong")
+    check(got == ("refused", "wamp.error.authentication_failed"), f"wrong secret refused ({got})")
+    print("ALL OK", ser_name, flush=True)
+
+
+if __name__ == "__main__":
+    url, realm, ser_name = sys.argv[1:4]
+    asyncio.run(asyncio.wait_for(main(url, realm, ser_name), 60))
