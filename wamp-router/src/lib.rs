@@ -16,6 +16,7 @@
 //! ```
 
 mod auth;
+mod authorizer;
 mod broker;
 mod dealer;
 mod listener;
@@ -36,6 +37,7 @@ use tokio_util::task::TaskTracker;
 use wamp_runtime::proto::uri::UriRule;
 use wamp_runtime::proto::IdSequence;
 
+pub use crate::authorizer::{Action, Permission};
 use crate::outbox::Stats;
 use crate::realm::{Realm, RealmPolicy};
 
@@ -92,6 +94,8 @@ pub struct RouterConfig {
     pub disclose_publisher: bool,
     /// Who may join (default: anyone, anonymously, with role `anonymous`).
     pub(crate) auth: auth::AuthConfig,
+    /// The roles of each realm (a realm without roles is open to every session).
+    pub(crate) roles: HashMap<String, authorizer::Roles>,
 }
 
 impl Default for RouterConfig {
@@ -106,6 +110,7 @@ impl Default for RouterConfig {
             disclose_caller: true,
             disclose_publisher: true,
             auth: auth::AuthConfig::default(),
+            roles: HashMap::new(),
         }
     }
 }
@@ -191,6 +196,19 @@ impl RouterBuilder {
     /// `anonymous`). `None` refuses them with ABORT `wamp.error.no_auth_method`.
     pub fn anonymous(mut self, role: Option<&str>) -> Self {
         self.config.auth.anonymous = role.map(str::to_owned);
+        self
+    }
+
+    /// Gives `role` these permissions in `realm`. Once a realm has roles, every REGISTER,
+    /// CALL, PUBLISH and SUBSCRIBE is checked against the session's role, and a denied one
+    /// gets ERROR `wamp.error.not_authorized` (the meta API's URIs too); a realm without
+    /// roles is open.
+    pub fn role(mut self, realm: &str, role: &str, permissions: Vec<Permission>) -> Self {
+        self.config
+            .roles
+            .entry(realm.to_owned())
+            .or_default()
+            .define(role, permissions);
         self
     }
 
@@ -289,6 +307,7 @@ impl RouterBuilder {
                 Arc::new(Realm::new(
                     name.clone(),
                     RealmPolicy {
+                        roles: self.config.roles.get(name).cloned().unwrap_or_default(),
                         uri_rule: self.config.uri_rule,
                         disclose_caller: self.config.disclose_caller,
                         disclose_publisher: self.config.disclose_publisher,

@@ -49,6 +49,7 @@ struct State {
 pub(crate) struct Realm {
     name: String,
     uri_rule: UriRule,
+    roles: crate::authorizer::Roles,
     disclose_caller: bool,
     disclose_publisher: bool,
     ids: Arc<IdSequence>,
@@ -387,8 +388,10 @@ pub(crate) struct ProgressiveCalls {
 }
 
 /// A realm's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct RealmPolicy {
+    /// Who may do what (empty: everyone everything).
+    pub roles: crate::authorizer::Roles,
     pub uri_rule: UriRule,
     /// Disclose every caller to callees, asked or not.
     pub disclose_caller: bool,
@@ -397,10 +400,26 @@ pub(crate) struct RealmPolicy {
 }
 
 impl Realm {
+    /// Whether `session` may do `action` on `target` (`Err`: why not).
+    fn authorize(
+        &self,
+        st: &State,
+        session: Id,
+        action: crate::authorizer::Action,
+        target: &str,
+    ) -> Result<(), String> {
+        let role = st
+            .sessions
+            .get(&session)
+            .map_or("", |p| p.authrole.as_str());
+        self.roles.check(role, action, target)
+    }
+
     pub fn new(name: String, policy: RealmPolicy, ids: Arc<IdSequence>) -> Self {
         Self {
             name,
             uri_rule: policy.uri_rule,
+            roles: policy.roles,
             disclose_caller: policy.disclose_caller,
             disclose_publisher: policy.disclose_publisher,
             ids,
@@ -446,6 +465,13 @@ impl Realm {
             return st.send(
                 session,
                 error(code::SUBSCRIBE, request, error::INVALID_URI, text),
+            );
+        }
+        if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Subscribe, topic)
+        {
+            return st.send(
+                session,
+                error(code::SUBSCRIBE, request, error::NOT_AUTHORIZED, text),
             );
         }
         let (subscription, created) = st.broker.subscribe(&self.ids, session, topic, policy);
@@ -499,6 +525,9 @@ impl Realm {
         if topic.starts_with("wamp.") {
             let text = format!("topic {topic:?} is reserved for the router");
             return fail(error::INVALID_URI, text);
+        }
+        if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Publish, topic) {
+            return fail(error::NOT_AUTHORIZED, text);
         }
         let exclude_me = option("exclude_me").unwrap_or(true);
         let filter = Filter::new(options);
@@ -620,6 +649,12 @@ impl Realm {
     pub fn register(&self, session: Id, request: Id, options: &Dict, procedure: &str) {
         let policies = self.register_policies(options, procedure);
         let mut st = self.state.lock();
+        let action = crate::authorizer::Action::Register;
+        let policies = policies.and_then(|p| {
+            self.authorize(&st, session, action, procedure)
+                .map(|()| p)
+                .map_err(|text| (error::NOT_AUTHORIZED, text))
+        });
         let reply = match policies {
             Err((uri, text)) => error(code::REGISTER, request, uri, text),
             Ok((policy, invoke)) => match st.dealer.register(
@@ -700,6 +735,14 @@ impl Realm {
                     return Ok(());
                 }
             }
+        }
+        if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Call, procedure)
+        {
+            st.send(
+                session,
+                error(code::CALL, request, error::NOT_AUTHORIZED, text),
+            );
+            return Ok(());
         }
         if procedure.starts_with("wamp.") {
             if let Some(answer) = st.meta_call(session, procedure, &payload) {

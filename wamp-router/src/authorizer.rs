@@ -1,0 +1,152 @@
+//! Authorization: each realm's roles, and the check of every REGISTER, CALL, PUBLISH and
+//! SUBSCRIBE against the session's role. A realm without roles is open to everyone.
+
+use std::collections::HashMap;
+
+use wamp_runtime::proto::uri::{self, MatchPolicy};
+
+/// What a session asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// CALL a procedure.
+    Call,
+    /// REGISTER a procedure.
+    Register,
+    /// PUBLISH to a topic.
+    Publish,
+    /// SUBSCRIBE to a topic.
+    Subscribe,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Call => "call",
+            Action::Register => "register",
+            Action::Publish => "publish",
+            Action::Subscribe => "subscribe",
+        }
+    }
+}
+
+/// One permission of a role: a URI (exact, prefix or wildcard) and the actions allowed on
+/// it. For a URI, the exact permission wins, then the longest prefix, then the wildcard
+/// with the most fixed components.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    uri: String,
+    policy: MatchPolicy,
+    allow: [bool; 4],
+}
+
+impl Permission {
+    /// Nothing allowed on `uri` (matched by `policy`) yet.
+    pub fn new(uri: impl Into<String>, policy: MatchPolicy) -> Self {
+        Self {
+            uri: uri.into(),
+            policy,
+            allow: [false; 4],
+        }
+    }
+
+    /// Everything allowed on `uri`.
+    pub fn all(uri: impl Into<String>, policy: MatchPolicy) -> Self {
+        Self {
+            allow: [true; 4],
+            ..Self::new(uri, policy)
+        }
+    }
+
+    /// Allows `action`.
+    pub fn allow(mut self, action: Action) -> Self {
+        self.allow[action as usize] = true;
+        self
+    }
+
+    fn matches(&self, target: &str) -> bool {
+        uri::matches(&self.uri, self.policy, target)
+    }
+
+    /// How specific a match is: exact first, then longer prefixes, then wildcards with more
+    /// fixed components.
+    fn rank(&self) -> (u8, usize) {
+        match self.policy {
+            MatchPolicy::Exact => (2, 0),
+            MatchPolicy::Prefix => (1, self.uri.len()),
+            MatchPolicy::Wildcard => (0, self.uri.split('.').filter(|c| !c.is_empty()).count()),
+        }
+    }
+}
+
+/// The roles of one realm.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Roles {
+    roles: HashMap<String, Vec<Permission>>,
+}
+
+impl Roles {
+    pub fn define(&mut self, role: &str, permissions: Vec<Permission>) {
+        self.roles
+            .entry(role.to_owned())
+            .or_default()
+            .extend(permissions);
+    }
+
+    /// Whether `role` may do `action` on `target`; `Err` says why not.
+    pub fn check(&self, role: &str, action: Action, target: &str) -> Result<(), String> {
+        if self.roles.is_empty() {
+            return Ok(());
+        }
+        let Some(perms) = self.roles.get(role) else {
+            return Err(format!("role {role:?} has no permissions in this realm"));
+        };
+        let best = perms
+            .iter()
+            .filter(|p| p.matches(target))
+            .max_by_key(|p| p.rank());
+        match best {
+            Some(p) if p.allow[action as usize] => Ok(()),
+            _ => Err(format!(
+                "role {role:?} may not {} {target:?}",
+                action.name()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_specific_permission_decides() {
+        let mut r = Roles::default();
+        assert!(
+            r.check("anyone", Action::Call, "x").is_ok(),
+            "no roles: open"
+        );
+        r.define(
+            "user",
+            vec![
+                Permission::all("com.app.", MatchPolicy::Prefix),
+                Permission::new("com.app.admin.", MatchPolicy::Prefix),
+                Permission::new("com.app.admin.status", MatchPolicy::Exact).allow(Action::Call),
+                Permission::new("com..public", MatchPolicy::Wildcard).allow(Action::Subscribe),
+            ],
+        );
+        assert!(r.check("user", Action::Publish, "com.app.news").is_ok());
+        assert!(r
+            .check("user", Action::Call, "com.app.admin.reset")
+            .is_err());
+        assert!(r
+            .check("user", Action::Call, "com.app.admin.status")
+            .is_ok());
+        assert!(r
+            .check("user", Action::Register, "com.app.admin.status")
+            .is_err());
+        assert!(r.check("user", Action::Subscribe, "com.x.public").is_ok());
+        assert!(r.check("user", Action::Publish, "com.x.public").is_err());
+        assert!(r.check("user", Action::Call, "org.other").is_err());
+        assert!(r.check("guest", Action::Call, "com.app.x").is_err());
+    }
+}
