@@ -97,47 +97,25 @@ impl<R> Call<R> {
     }
 
     /// Sends the CALL with `receive_progress` and returns what receives its results.
-    async fn start_progressive(self) -> Result<Receiving, Error> {
-        let Call {
-            session,
-            procedure,
-            args,
-            mut options,
-            timeout,
-            ..
-        } = self;
-        let args = args.map_err(Error::Serialize)?;
-        if !is_valid_uri(&procedure, UriRule::Loose) {
-            return Err(Error::Invalid(format!(
-                "invalid procedure URI {procedure:?}"
-            )));
-        }
-        let shared = session.shared.clone();
-        options.insert("receive_progress".into(), Value::Bool(true));
+    async fn start_progressive(mut self) -> Result<Receiving, Error> {
+        self.options
+            .insert("receive_progress".into(), Value::Bool(true));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let payload = args.into_payload();
-        let request = shared
-            .send_call(Pending::Progress(tx), |request| Message::Call {
-                request,
-                options,
-                procedure,
-                payload,
-            })
-            .await?;
-        let guard = OwnedOutstanding {
-            shared: shared.clone(),
-            request,
-            done: false,
-        };
+        let (session, request, timeout) = self.send(Pending::Progress(tx)).await?;
         Ok(Receiving {
             rx,
-            guard,
+            guard: OwnedOutstanding {
+                shared: session.shared.clone(),
+                request,
+                done: false,
+            },
             deadline: timeout.map(|t| (tokio::time::Instant::now() + t, t)),
         })
     }
 
-    /// Makes the call and returns its result's arguments as they are.
-    pub async fn raw(self) -> Result<Args, Error> {
+    /// Checks the call, and sends its CALL with `pending` waiting for the answer: the
+    /// session, the request ID and the call's timeout.
+    async fn send(self, pending: Pending) -> Result<(Session, Id, Option<Duration>), Error> {
         let Call {
             session,
             procedure,
@@ -146,23 +124,29 @@ impl<R> Call<R> {
             timeout,
             ..
         } = self;
-        let args = args.map_err(Error::Serialize)?;
+        let payload = args.map_err(Error::Serialize)?.into_payload();
         if !is_valid_uri(&procedure, UriRule::Loose) {
             return Err(Error::Invalid(format!(
                 "invalid procedure URI {procedure:?}"
             )));
         }
-        let shared = &session.shared;
-        let (tx, rx) = oneshot::channel();
-        let payload = args.into_payload();
-        let request = shared
-            .send_call(Pending::Reply(tx), |request| Message::Call {
+        let request = session
+            .shared
+            .send_call(pending, |request| Message::Call {
                 request,
                 options,
                 procedure,
                 payload,
             })
             .await?;
+        Ok((session, request, timeout))
+    }
+
+    /// Makes the call and returns its result's arguments as they are.
+    pub async fn raw(self) -> Result<Args, Error> {
+        let (tx, rx) = oneshot::channel();
+        let (session, request, timeout) = self.send(Pending::Reply(tx)).await?;
+        let shared = &session.shared;
         let mut guard = Outstanding {
             shared,
             request,
