@@ -82,9 +82,27 @@ impl Permission {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Roles {
     roles: HashMap<String, Vec<Permission>>,
+    /// Per role: whether its calls and publications disclose it, unasked (`None`: the
+    /// router's setting).
+    disclosure: HashMap<String, (Option<bool>, Option<bool>)>,
 }
 
 impl Roles {
+    /// Sets the disclosure of `role`'s callers and publishers.
+    pub fn disclose(&mut self, role: &str, caller: Option<bool>, publisher: Option<bool>) {
+        self.disclosure.insert(role.to_owned(), (caller, publisher));
+    }
+
+    /// Whether `role` discloses its calls (`caller`) or publications, if it says.
+    pub fn disclosure(&self, role: &str, caller: bool) -> Option<bool> {
+        let (c, p) = self.disclosure.get(role)?;
+        if caller {
+            *c
+        } else {
+            *p
+        }
+    }
+
     pub fn define(&mut self, role: &str, permissions: Vec<Permission>) {
         self.roles
             .entry(role.to_owned())

@@ -148,6 +148,8 @@ pub(crate) struct Dealer {
     /// The highest CALL request ID of each caller that streams progressive invocations:
     /// a lower one is the continuation of a call, or late for one that ended.
     watermarks: HashMap<Id, Id>,
+    /// How many calls each caller has in flight.
+    in_flight: HashMap<Id, usize>,
     invocation_ids: IdSequence,
 }
 
@@ -266,8 +268,14 @@ impl Dealer {
         let id = self.invocation_ids.next_id();
         self.by_caller
             .insert((pending.caller, pending.caller_request), id);
+        *self.in_flight.entry(pending.caller).or_default() += 1;
         self.pending.insert(id, pending);
         id
+    }
+
+    /// How many calls `caller` has in flight.
+    pub fn in_flight(&self, caller: Id) -> usize {
+        self.in_flight.get(&caller).copied().unwrap_or(0)
     }
 
     /// What a CALL with `request` from `caller` (which streams progressive invocations)
@@ -309,6 +317,12 @@ impl Dealer {
     pub fn take(&mut self, id: Id) -> Option<Pending> {
         let p = self.pending.remove(&id)?;
         self.by_caller.remove(&(p.caller, p.caller_request));
+        if let Some(n) = self.in_flight.get_mut(&p.caller) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(&p.caller);
+            }
+        }
         if let Some(t) = &p.timer {
             t.abort();
         }

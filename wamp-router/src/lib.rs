@@ -18,15 +18,19 @@
 mod auth;
 mod authorizer;
 mod broker;
+mod config;
 mod dealer;
+mod internal;
 mod listener;
 mod meta;
 mod outbox;
 mod realm;
 mod session;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +41,15 @@ use tokio_util::task::TaskTracker;
 use wamp_runtime::proto::uri::UriRule;
 use wamp_runtime::proto::IdSequence;
 
+pub use crate::auth::{AuthMethod, Authenticator};
 pub use crate::authorizer::{Action, Permission};
+pub use crate::config::ConfigError;
+pub use crate::listener::settings::Listener;
+use crate::listener::settings::{Kind, ListenerContext};
+pub use crate::outbox::SlowConsumer;
 use crate::outbox::Stats;
 use crate::realm::{Realm, RealmPolicy};
+pub use crate::tls::ServerTls;
 
 /// Errors starting a router.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +73,9 @@ pub enum RouterError {
     /// The configuration is not valid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Limits and timeouts of a router.
@@ -75,10 +88,15 @@ pub struct RouterConfig {
     pub hello_timeout: Duration,
     /// How long a session has to answer the router's GOODBYE at shutdown (default 2 s).
     pub goodbye_timeout: Duration,
-    /// How many messages may wait in a session's outbound queue before events for it are
-    /// dropped and counted (default 1024). Other messages cannot be dropped and are always
-    /// queued.
+    /// How many messages may wait in a session's outbound queue before it counts as a slow
+    /// consumer (default 1024); see [`RouterConfig::slow_consumer`].
     pub outbound_queue: usize,
+    /// What happens to a session whose outbound queue is full (default: its events are
+    /// dropped and counted).
+    pub slow_consumer: SlowConsumer,
+    /// How many calls one session may have waiting for results at once (default 1000).
+    /// One more gets ERROR `wamp.error.canceled` with a message saying so.
+    pub max_pending_calls: usize,
     /// How long one write to a peer may wait for the peer to read before the session is
     /// disconnected as too slow (default 10 s).
     pub write_timeout: Duration,
@@ -98,6 +116,10 @@ pub struct RouterConfig {
     pub(crate) roles: HashMap<String, authorizer::Roles>,
 }
 
+/// The WebSocket listener a router gets when none is configured.
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
 impl Default for RouterConfig {
     fn default() -> Self {
         Self {
@@ -105,6 +127,8 @@ impl Default for RouterConfig {
             hello_timeout: Duration::from_secs(10),
             goodbye_timeout: Duration::from_secs(2),
             outbound_queue: 1024,
+            slow_consumer: SlowConsumer::DropEvents,
+            max_pending_calls: 1000,
             write_timeout: Duration::from_secs(10),
             uri_rule: UriRule::Loose,
             disclose_caller: true,
@@ -119,12 +143,19 @@ impl Default for RouterConfig {
 pub struct Router;
 
 impl Router {
-    /// A builder with the defaults: 127.0.0.1:8080, no realms until one is added.
+    /// A builder configured by a TOML file (see `examples/router.toml` for every key);
+    /// relative paths in it start at the file's directory.
+    pub fn from_config_file(
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<RouterBuilder, ConfigError> {
+        config::load(path.as_ref())
+    }
+
+    /// A builder with the defaults: no realms until one is added, and a WebSocket
+    /// listener on 127.0.0.1:8080 unless listeners are added.
     pub fn builder() -> RouterBuilder {
         RouterBuilder {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            rawsocket: None,
-            rawsocket_unix: None,
+            listeners: Vec::new(),
             realms: Vec::new(),
             config: RouterConfig::default(),
         }
@@ -134,31 +165,32 @@ impl Router {
 /// Configures and starts a router.
 #[derive(Debug, Clone)]
 pub struct RouterBuilder {
-    listen: SocketAddr,
-    rawsocket: Option<SocketAddr>,
-    rawsocket_unix: Option<std::path::PathBuf>,
+    listeners: Vec<Listener>,
     realms: Vec<String>,
     config: RouterConfig,
 }
 
 impl RouterBuilder {
-    /// The WebSocket listening address (port 0 picks a free port).
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
+    /// Listens for WebSocket connections on `addr` (port 0 picks a free port); the same as
+    /// `.listener(Listener::websocket(addr))`.
+    pub fn listen(self, addr: SocketAddr) -> Self {
+        self.listener(Listener::websocket(addr))
     }
 
-    /// Also listens for RawSocket connections over TCP on `addr` (port 0 picks a free
-    /// port).
-    pub fn rawsocket(mut self, addr: SocketAddr) -> Self {
-        self.rawsocket = Some(addr);
-        self
+    /// Listens for RawSocket connections over TCP on `addr`.
+    pub fn rawsocket(self, addr: SocketAddr) -> Self {
+        self.listener(Listener::rawsocket(addr))
     }
 
-    /// Also listens for RawSocket connections on a Unix domain socket at `path` (a stale
-    /// socket file there is replaced; the file is removed at shutdown).
-    pub fn rawsocket_unix(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.rawsocket_unix = Some(path.into());
+    /// Listens for RawSocket connections on a Unix domain socket at `path`.
+    pub fn rawsocket_unix(self, path: impl Into<PathBuf>) -> Self {
+        self.listener(Listener::rawsocket_unix(path))
+    }
+
+    /// Adds a listener, with its own TLS, serializers, size limit, authentication and
+    /// session limit.
+    pub fn listener(mut self, listener: Listener) -> Self {
+        self.listeners.push(listener);
         self
     }
 
@@ -186,9 +218,29 @@ impl RouterBuilder {
         self
     }
 
+    /// How long a client has to answer a CHALLENGE, and an authenticator procedure to
+    /// answer the router (default 10 s).
+    pub fn auth_timeout(mut self, timeout: Duration) -> Self {
+        self.config.auth.timeout = timeout;
+        self
+    }
+
     /// How many queued messages make a session slow (see [`RouterConfig::outbound_queue`]).
     pub fn outbound_queue(mut self, messages: usize) -> Self {
         self.config.outbound_queue = messages;
+        self
+    }
+
+    /// What to do with a slow consumer (see [`RouterConfig::slow_consumer`]).
+    pub fn slow_consumer(mut self, policy: SlowConsumer) -> Self {
+        self.config.slow_consumer = policy;
+        self
+    }
+
+    /// How many calls a session may have in flight (see
+    /// [`RouterConfig::max_pending_calls`]).
+    pub fn max_pending_calls(mut self, calls: usize) -> Self {
+        self.config.max_pending_calls = calls;
         self
     }
 
@@ -196,6 +248,15 @@ impl RouterBuilder {
     /// `anonymous`). `None` refuses them with ABORT `wamp.error.no_auth_method`.
     pub fn anonymous(mut self, role: Option<&str>) -> Self {
         self.config.auth.anonymous = role.map(str::to_owned);
+        self
+    }
+
+    /// Like [`anonymous`](Self::anonymous), for one realm only.
+    pub fn anonymous_in(mut self, realm: &str, role: Option<&str>) -> Self {
+        self.config
+            .auth
+            .anonymous_in
+            .insert(realm.to_owned(), role.map(str::to_owned));
         self
     }
 
@@ -256,6 +317,26 @@ impl RouterBuilder {
         self
     }
 
+    /// A principal of `realm` authenticating with WAMP-Cryptosign (`cryptosign` method)
+    /// with the Ed25519 key `public_key` (32 bytes in hex). A client may offer the same
+    /// key without an authid: it gets this one.
+    pub fn cryptosign_principal(
+        mut self,
+        realm: &str,
+        authid: &str,
+        public_key: &str,
+        role: &str,
+    ) -> Result<Self, RouterError> {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(public_key.trim(), &mut key).map_err(|_| {
+            RouterError::Config(format!(
+                "cryptosign principal {authid:?}: the public key must be 32 bytes in hex"
+            ))
+        })?;
+        self.add_principal(realm, authid, role, auth::Secret::Cryptosign(key));
+        Ok(self)
+    }
+
     fn add_principal(&mut self, realm: &str, authid: &str, role: &str, secret: auth::Secret) {
         self.config.auth.principals.push(auth::Principal {
             realm: realm.into(),
@@ -263,6 +344,25 @@ impl RouterBuilder {
             role: role.into(),
             secret,
         });
+    }
+
+    /// Overrides the router's disclosure (see [`RouterConfig::disclose_caller`] and
+    /// [`RouterConfig::disclose_publisher`]) for calls and publications by sessions of
+    /// `role` in `realm`: `Some(true)` always discloses them, `Some(false)` only when they
+    /// ask, `None` keeps the router's setting.
+    pub fn role_disclosure(
+        mut self,
+        realm: &str,
+        role: &str,
+        caller: Option<bool>,
+        publisher: Option<bool>,
+    ) -> Self {
+        self.config
+            .roles
+            .entry(realm.to_owned())
+            .or_default()
+            .disclose(role, caller, publisher);
+        self
     }
 
     /// Whether callers are always disclosed to callees (see
@@ -286,15 +386,30 @@ impl RouterBuilder {
         self
     }
 
-    /// Binds the listener and starts serving.
-    pub async fn start(self) -> Result<RouterHandle, RouterError> {
+    /// Binds the listeners and starts serving.
+    pub async fn start(mut self) -> Result<RouterHandle, RouterError> {
         if self.realms.is_empty() {
             return Err(RouterError::Config("at least one realm is needed".into()));
         }
-        if self.config.outbound_queue == 0 {
+        if self.config.outbound_queue == 0 || self.config.max_pending_calls == 0 {
             return Err(RouterError::Config(
-                "outbound_queue must be at least 1".into(),
+                "outbound_queue and max_pending_calls must be at least 1".into(),
             ));
+        }
+        if self.listeners.is_empty() {
+            self.listeners.push(Listener::websocket(DEFAULT_LISTEN));
+        }
+        for l in &self.listeners {
+            l.validate().map_err(RouterError::Config)?;
+            if let Some(a) = &l.authenticator {
+                if !self.realms.contains(&a.realm) {
+                    return Err(RouterError::Config(format!(
+                        "{}: the authenticator's realm {:?} is not a realm of this router",
+                        l.describe(),
+                        a.realm
+                    )));
+                }
+            }
         }
         let ids = Arc::new(IdSequence::new());
         let mut realms = HashMap::new();
@@ -311,76 +426,131 @@ impl RouterBuilder {
                         uri_rule: self.config.uri_rule,
                         disclose_caller: self.config.disclose_caller,
                         disclose_publisher: self.config.disclose_publisher,
+                        max_pending_calls: self.config.max_pending_calls,
                     },
                     ids.clone(),
                 )),
             );
         }
-        let listener =
-            TcpListener::bind(self.listen)
-                .await
-                .map_err(|source| RouterError::Bind {
-                    addr: self.listen,
-                    source,
-                })?;
-        let local_addr = listener.local_addr().map_err(|source| RouterError::Bind {
-            addr: self.listen,
-            source,
-        })?;
         let inner = Arc::new(RouterInner {
             config: self.config,
             realms,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             stats: Arc::new(Stats::default()),
+            internal: tokio::sync::Mutex::new(HashMap::new()),
         });
-        let mut accept = vec![tokio::spawn(listener::websocket::accept_loop(
-            listener,
-            inner.clone(),
-        ))];
-        tracing::info!(%local_addr, realms = ?self.realms, "router listening (WebSocket)");
-        let mut rawsocket_addr = None;
-        if let Some(addr) = self.rawsocket {
-            let bind_error = |source| RouterError::Bind { addr, source };
-            let l = TcpListener::bind(addr).await.map_err(bind_error)?;
-            let bound = l.local_addr().map_err(bind_error)?;
-            tracing::info!(local_addr = %bound, "router listening (RawSocket)");
-            rawsocket_addr = Some(bound);
-            accept.push(tokio::spawn(listener::rawsocket::accept_tcp(
-                l,
-                inner.clone(),
-            )));
+        let mut bound = Vec::new();
+        let mut accept = Vec::new();
+        for l in &self.listeners {
+            match bind(l, &inner).await {
+                Ok((b, task)) => {
+                    bound.push(b);
+                    accept.push(task);
+                }
+                Err(e) => {
+                    inner.shutdown.cancel();
+                    return Err(e);
+                }
+            }
         }
-        if let Some(path) = &self.rawsocket_unix {
+        tracing::info!(realms = ?self.realms, "router started");
+        Ok(RouterHandle {
+            listeners: bound,
+            inner,
+            accept,
+        })
+    }
+}
+
+/// Binds one listener and spawns its accept loop.
+async fn bind(
+    l: &Listener,
+    inner: &Arc<RouterInner>,
+) -> Result<(BoundListener, tokio::task::JoinHandle<()>), RouterError> {
+    let tls = l.tls.as_ref().map(ServerTls::acceptor);
+    let scheme = |plain: &str, secure: &str| if tls.is_some() { secure } else { plain }.to_owned();
+    match &l.kind {
+        Kind::WebSocket(addr) | Kind::RawSocket(addr) => {
+            let addr = *addr;
+            let bind_error = |source| RouterError::Bind { addr, source };
+            let socket = TcpListener::bind(addr).await.map_err(bind_error)?;
+            let local = socket.local_addr().map_err(bind_error)?;
+            let websocket = matches!(l.kind, Kind::WebSocket(_));
+            let (kind, url) = if websocket {
+                ("WebSocket", format!("{}://{local}/ws", scheme("ws", "wss")))
+            } else {
+                ("RawSocket", format!("{}://{local}", scheme("tcp", "tcps")))
+            };
+            let label = format!("{kind} {url}");
+            let max = inner.config.max_message_size;
+            let ctx = Arc::new(ListenerContext::new(l, label.clone(), max));
+            tracing::info!(listener = %label, "listening");
+            let task = if websocket {
+                tokio::spawn(listener::websocket::accept_loop(
+                    socket,
+                    inner.clone(),
+                    ctx,
+                    tls,
+                ))
+            } else {
+                tokio::spawn(listener::rawsocket::accept_tcp(
+                    socket,
+                    inner.clone(),
+                    ctx,
+                    tls,
+                ))
+            };
+            let bound = BoundListener {
+                url,
+                addr: Some(local),
+                websocket,
+            };
+            Ok((bound, task))
+        }
+        Kind::RawSocketUnix(path) => {
             #[cfg(unix)]
             {
                 let _ = std::fs::remove_file(path);
-                let l = tokio::net::UnixListener::bind(path).map_err(|source| {
+                let socket = tokio::net::UnixListener::bind(path).map_err(|source| {
                     RouterError::BindUnix {
                         path: path.clone(),
                         source,
                     }
                 })?;
-                tracing::info!(path = %path.display(), "router listening (RawSocket, Unix)");
-                accept.push(tokio::spawn(listener::rawsocket::accept_unix(
-                    l,
+                let url = format!("unix://{}", path.display());
+                let label = format!("RawSocket {url}");
+                let max = inner.config.max_message_size;
+                let ctx = Arc::new(ListenerContext::new(l, label.clone(), max));
+                tracing::info!(listener = %label, "listening");
+                let task = tokio::spawn(listener::rawsocket::accept_unix(
+                    socket,
                     path.clone(),
                     inner.clone(),
-                )));
+                    ctx,
+                ));
+                let bound = BoundListener {
+                    url,
+                    addr: None,
+                    websocket: false,
+                };
+                Ok((bound, task))
             }
             #[cfg(not(unix))]
-            return Err(RouterError::Config(format!(
+            Err(RouterError::Config(format!(
                 "{}: Unix domain sockets need a Unix system",
                 path.display()
-            )));
+            )))
         }
-        Ok(RouterHandle {
-            local_addr,
-            rawsocket_addr,
-            inner,
-            accept,
-        })
     }
+}
+
+/// A listener of a running router.
+#[derive(Debug, Clone)]
+struct BoundListener {
+    url: String,
+    addr: Option<SocketAddr>,
+    websocket: bool,
 }
 
 /// Shared state of a running router.
@@ -390,35 +560,54 @@ pub(crate) struct RouterInner {
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
     pub stats: Arc<Stats>,
+    /// The router's own sessions, by realm (see `internal.rs`).
+    pub internal: tokio::sync::Mutex<HashMap<String, wamp_runtime::Session>>,
 }
 
 /// A running router.
 pub struct RouterHandle {
-    local_addr: SocketAddr,
-    rawsocket_addr: Option<SocketAddr>,
+    listeners: Vec<BoundListener>,
     inner: Arc<RouterInner>,
     accept: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RouterHandle {
-    /// The address the router listens on.
+    /// The address of the first WebSocket listener (else of the first TCP listener).
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        let ws = self.listeners.iter().find(|l| l.websocket);
+        ws.or_else(|| self.listeners.iter().find(|l| l.addr.is_some()))
+            .and_then(|l| l.addr)
+            .unwrap_or(DEFAULT_LISTEN)
     }
 
-    /// The RawSocket TCP address, when the router listens for RawSocket.
+    /// The address of the first RawSocket TCP listener.
     pub fn rawsocket_addr(&self) -> Option<SocketAddr> {
-        self.rawsocket_addr
+        self.listeners
+            .iter()
+            .find(|l| !l.websocket && l.addr.is_some())
+            .and_then(|l| l.addr)
     }
 
-    /// The RawSocket URL (`tcp://ADDR`), when the router listens for RawSocket.
+    /// The URL of the first RawSocket TCP listener (`tcp://ADDR` or `tcps://ADDR`).
     pub fn rawsocket_url(&self) -> Option<String> {
-        self.rawsocket_addr.map(|a| format!("tcp://{a}"))
+        self.listeners
+            .iter()
+            .find(|l| !l.websocket && l.addr.is_some())
+            .map(|l| l.url.clone())
     }
 
-    /// The WebSocket URL of the router (`ws://ADDR/ws`).
+    /// The URL of the first WebSocket listener (`ws://ADDR/ws` or `wss://ADDR/ws`).
     pub fn url(&self) -> String {
-        format!("ws://{}/ws", self.local_addr)
+        self.listeners.iter().find(|l| l.websocket).map_or_else(
+            || format!("ws://{}/ws", self.local_addr()),
+            |l| l.url.clone(),
+        )
+    }
+
+    /// The URL of every listener, in the order they were configured (`ws://…/ws`,
+    /// `wss://…/ws`, `tcp://…`, `tcps://…`, `unix://…`).
+    pub fn urls(&self) -> Vec<String> {
+        self.listeners.iter().map(|l| l.url.clone()).collect()
     }
 
     /// An endpoint for sessions in this program to join without a socket:
@@ -427,6 +616,7 @@ impl RouterHandle {
     pub fn endpoint(&self) -> wamp_runtime::Endpoint {
         wamp_runtime::Endpoint::custom(listener::memory::LocalConnector {
             router: self.inner.clone(),
+            trusted: false,
         })
     }
 
@@ -452,6 +642,7 @@ impl RouterHandle {
     /// for their replies (bounded by the goodbye timeout) and returns when all are closed.
     pub async fn shutdown(self) {
         self.inner.shutdown.cancel();
+        self.inner.internal.lock().await.clear();
         for a in self.accept {
             let _ = a.await;
         }

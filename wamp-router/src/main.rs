@@ -6,9 +6,16 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 /// A WAMP router (WebSocket and RawSocket; JSON, MessagePack and CBOR).
+///
+/// Without --config it serves anonymous sessions on the listeners and realms the flags
+/// name; with --config every setting comes from the TOML file.
 #[derive(Debug, Parser)]
 #[command(name = "wamp-router", version)]
 struct Cli {
+    /// Read listeners, realms, roles, principals and limits from this TOML file (see
+    /// examples/router.toml).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["listen", "rawsocket", "rawsocket_unix", "realms", "max_message_size"])]
+    config: Option<std::path::PathBuf>,
     /// Address to listen on for WebSocket connections (any path is accepted).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -35,23 +42,35 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let realms = if cli.realms.is_empty() {
-        vec!["realm1".to_string()]
-    } else {
-        cli.realms
+    let builder = match cli.config {
+        Some(path) => match wamp_router::Router::from_config_file(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("wamp-router: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+        None => {
+            let realms = if cli.realms.is_empty() {
+                vec!["realm1".to_string()]
+            } else {
+                cli.realms
+            };
+            let mut builder = wamp_router::Router::builder()
+                .listen(cli.listen)
+                .max_message_size(cli.max_message_size);
+            for r in realms {
+                builder = builder.realm(r);
+            }
+            if let Some(addr) = cli.rawsocket {
+                builder = builder.rawsocket(addr);
+            }
+            if let Some(path) = cli.rawsocket_unix {
+                builder = builder.rawsocket_unix(path);
+            }
+            builder
+        }
     };
-    let mut builder = wamp_router::Router::builder()
-        .listen(cli.listen)
-        .max_message_size(cli.max_message_size);
-    for r in realms {
-        builder = builder.realm(r);
-    }
-    if let Some(addr) = cli.rawsocket {
-        builder = builder.rawsocket(addr);
-    }
-    if let Some(path) = cli.rawsocket_unix {
-        builder = builder.rawsocket_unix(path);
-    }
     let router = match builder.start().await {
         Ok(r) => r,
         Err(e) => {
@@ -59,8 +78,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    println!("wamp-router listening on {}", router.url());
-    if let Some(url) = router.rawsocket_url() {
+    for url in router.urls() {
         println!("wamp-router listening on {url}");
     }
     wait_for_signal().await;

@@ -51,6 +51,10 @@ pub(crate) struct SessionInfo<'a> {
     pub authrole: &'a str,
     pub authmethod: &'a str,
     pub transport: &'a str,
+    /// Where the connection comes from ("tcp4:127.0.0.1:50312").
+    pub peer: &'a str,
+    /// `static`, `dynamic` or `router`.
+    pub authprovider: &'a str,
 }
 
 impl SessionInfo<'_> {
@@ -61,9 +65,13 @@ impl SessionInfo<'_> {
         d.insert("authid".into(), Value::Str(self.authid.to_owned()));
         d.insert("authrole".into(), Value::Str(self.authrole.to_owned()));
         d.insert("authmethod".into(), Value::Str(self.authmethod.to_owned()));
-        d.insert("authprovider".into(), Value::Str("static".into()));
+        d.insert(
+            "authprovider".into(),
+            Value::Str(self.authprovider.to_owned()),
+        );
         let mut t = Dict::new();
         t.insert("type".into(), Value::Str(self.transport.to_owned()));
+        t.insert("peer".into(), Value::Str(self.peer.to_owned()));
         d.insert("transport".into(), Value::Dict(t));
         d
     }

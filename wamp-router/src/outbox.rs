@@ -1,8 +1,10 @@
 //! A session's outbound queue: one FIFO, so messages leave in the order the router decided
 //! them, with limits that keep a slow peer from growing it without bound.
 //!
-//! - Past `event_limit` queued messages, new events for the peer are dropped, counted and
-//!   logged: a slow subscriber loses events rather than stalling anyone.
+//! - Past `event_limit` queued messages, the peer is a slow consumer. By default
+//!   ([`SlowConsumer::DropEvents`]) new events for it are dropped, counted and logged: it
+//!   loses events rather than stalling anyone. With [`SlowConsumer::Disconnect`] the
+//!   session is disconnected instead (its calls then fail with an error).
 //! - Other messages (replies, invocations, results, errors) cannot be dropped without breaking
 //!   a call, so they are always queued: a burst of them (say, the errors for a hundred calls
 //!   whose callee just left) is normal. A peer that stops taking them is caught by the
@@ -15,6 +17,16 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{Id, Message};
+
+/// What the router does with a session that does not keep up with its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlowConsumer {
+    /// Drop the events that do not fit in its outbound queue, and count them.
+    #[default]
+    DropEvents,
+    /// Disconnect it as soon as its outbound queue is full.
+    Disconnect,
+}
 
 /// Router-wide counters.
 #[derive(Debug, Default)]
@@ -30,6 +42,7 @@ pub(crate) struct Outbox {
     queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicU64>,
     event_limit: usize,
+    policy: SlowConsumer,
     kill: CancellationToken,
     stats: Arc<Stats>,
 }
@@ -54,6 +67,7 @@ impl OutboxReceiver {
 /// A new outbound queue. Nothing more is queued once `kill` is cancelled.
 pub(crate) fn outbox(
     event_limit: usize,
+    policy: SlowConsumer,
     kill: CancellationToken,
     stats: Arc<Stats>,
 ) -> (Outbox, OutboxReceiver) {
@@ -64,6 +78,7 @@ pub(crate) fn outbox(
         queued: queued.clone(),
         dropped: Arc::new(AtomicU64::new(0)),
         event_limit: event_limit.max(1),
+        policy,
         kill,
         stats,
     };
@@ -77,6 +92,16 @@ impl Outbox {
             return;
         }
         let depth = self.queued.load(Ordering::Relaxed);
+        if self.policy == SlowConsumer::Disconnect && depth >= self.event_limit {
+            tracing::warn!(
+                session,
+                queued = depth,
+                "outbound queue full: disconnecting a slow consumer"
+            );
+            self.stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+            self.kill.cancel();
+            return;
+        }
         if matches!(msg, Message::Event { .. }) && depth >= self.event_limit {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             self.stats.dropped_events.fetch_add(1, Ordering::Relaxed);

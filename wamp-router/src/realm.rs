@@ -36,6 +36,12 @@ pub(crate) struct Peer {
     pub serializer: Option<Serializer>,
     pub authid: String,
     pub authrole: String,
+    /// The router's own session: allowed everything.
+    pub trusted: bool,
+    /// Where the connection comes from ("tcp4:127.0.0.1:50312", "in-process").
+    pub peer: String,
+    /// Who vouched for the identity: `static`, `dynamic` or `router`.
+    pub authprovider: &'static str,
 }
 
 #[derive(Default)]
@@ -52,6 +58,7 @@ pub(crate) struct Realm {
     roles: crate::authorizer::Roles,
     disclose_caller: bool,
     disclose_publisher: bool,
+    max_pending_calls: usize,
     ids: Arc<IdSequence>,
     state: Mutex<State>,
 }
@@ -75,6 +82,8 @@ impl State {
             authrole: &p.authrole,
             authmethod: &p.authmethod,
             transport: p.serializer.map_or("in-process", |s| s.subprotocol()),
+            peer: &p.peer,
+            authprovider: p.authprovider,
         })
     }
 
@@ -397,6 +406,8 @@ pub(crate) struct RealmPolicy {
     pub disclose_caller: bool,
     /// Disclose every publisher to subscribers, asked or not.
     pub disclose_publisher: bool,
+    /// How many calls one session may have in flight.
+    pub max_pending_calls: usize,
 }
 
 impl Realm {
@@ -408,11 +419,23 @@ impl Realm {
         action: crate::authorizer::Action,
         target: &str,
     ) -> Result<(), String> {
-        let role = st
-            .sessions
-            .get(&session)
-            .map_or("", |p| p.authrole.as_str());
-        self.roles.check(role, action, target)
+        match st.sessions.get(&session) {
+            Some(p) if p.trusted => Ok(()),
+            Some(p) => self.roles.check(&p.authrole, action, target),
+            None => self.roles.check("", action, target),
+        }
+    }
+
+    /// Whether a call (`caller`) or publication (`!caller`) by `session` discloses it,
+    /// unasked: its role's setting, else the router's.
+    fn discloses(&self, st: &State, session: Id, caller: bool) -> bool {
+        let role = st.sessions.get(&session).map(|p| p.authrole.as_str());
+        let by_role = role.and_then(|r| self.roles.disclosure(r, caller));
+        by_role.unwrap_or(if caller {
+            self.disclose_caller
+        } else {
+            self.disclose_publisher
+        })
     }
 
     pub fn new(name: String, policy: RealmPolicy, ids: Arc<IdSequence>) -> Self {
@@ -422,6 +445,7 @@ impl Realm {
             roles: policy.roles,
             disclose_caller: policy.disclose_caller,
             disclose_publisher: policy.disclose_publisher,
+            max_pending_calls: policy.max_pending_calls,
             ids,
             state: Mutex::new(State::default()),
         }
@@ -535,7 +559,7 @@ impl Realm {
         // Transcode once per serializer, not once per subscriber.
         let mut encoded: HashMap<Serializer, Payload> = HashMap::new();
         let mut identity = Dict::new();
-        if self.disclose_publisher || flag(options, "disclose_me") {
+        if self.discloses(&st, session, false) || flag(options, "disclose_me") {
             st.identify(session, "publisher", &mut identity);
         }
         for m in st.broker.matching(topic) {
@@ -766,6 +790,15 @@ impl Realm {
             );
             return Ok(());
         }
+        if st.dealer.in_flight(session) >= self.max_pending_calls {
+            let text = format!(
+                "too many calls in flight: this router allows {} per session",
+                self.max_pending_calls
+            );
+            tracing::warn!(session, procedure, "call refused: {text}");
+            st.send(session, error(code::CALL, request, error::CANCELED, text));
+            return Ok(());
+        }
         let route = st.dealer.route(procedure);
         let Some(route) = route.filter(|r| st.sessions.contains_key(&r.callee.session)) else {
             let text = format!("no callee registered procedure {procedure:?}");
@@ -821,7 +854,8 @@ impl Realm {
         if route.pattern {
             details.insert("procedure".into(), Value::Str(procedure.to_owned()));
         }
-        if self.disclose_caller || route.callee.disclose_caller || flag(options, "disclose_me") {
+        let disclose = self.discloses(&st, session, true);
+        if disclose || route.callee.disclose_caller || flag(options, "disclose_me") {
             st.identify(session, "caller", &mut details);
         }
         if receive_progress {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use wamp_runtime::proto::{close, code, error, uri, Dict, Id, Message, Value};
 use wamp_runtime::Serializer;
 
+use crate::auth::{Decision, Identity, PendingAuth};
+use crate::listener::settings::ConnectionInfo;
 use crate::outbox::Outbox;
 use crate::realm::{Peer, ProgressiveCalls, Realm};
 use crate::RouterInner;
@@ -18,15 +20,24 @@ pub(crate) enum Flow {
     Close,
 }
 
+/// Where a session is in its opening handshake (each has its own deadline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for HELLO.
+    Hello,
+    /// Waiting for AUTHENTICATE.
+    Authenticating,
+    /// Joined, or closing.
+    Joined,
+}
+
 enum State {
     /// Waiting for HELLO.
     Handshake,
     /// A CHALLENGE was sent; waiting for AUTHENTICATE.
     Authenticating {
-        realm: Arc<Realm>,
-        realm_name: String,
         hello: Dict,
-        pending: crate::auth::PendingAuth,
+        pending: Box<PendingAuth>,
     },
     /// Joined a realm.
     Established { realm: Arc<Realm>, id: Id },
@@ -42,6 +53,7 @@ pub(crate) struct Session {
     /// `None` for an in-process session.
     serializer: Option<Serializer>,
     outbox: Outbox,
+    conn: ConnectionInfo,
     state: State,
     /// Cancelled when the realm ends the session (`wamp.session.kill`).
     killed: tokio_util::sync::CancellationToken,
@@ -50,11 +62,17 @@ pub(crate) struct Session {
 const ROLES: [&str; 4] = ["publisher", "subscriber", "caller", "callee"];
 
 impl Session {
-    pub fn new(router: Arc<RouterInner>, serializer: Option<Serializer>, outbox: Outbox) -> Self {
+    pub fn new(
+        router: Arc<RouterInner>,
+        serializer: Option<Serializer>,
+        outbox: Outbox,
+        conn: ConnectionInfo,
+    ) -> Self {
         Self {
             router,
             serializer,
             outbox,
+            conn,
             state: State::Handshake,
             killed: tokio_util::sync::CancellationToken::new(),
         }
@@ -71,9 +89,14 @@ impl Session {
     }
 
     /// Whether the transport waits for a HELLO (a new connection, or one whose session
-    /// ended with GOODBYE: the spec lets a transport carry a new session after that).
-    pub fn awaits_hello(&self) -> bool {
-        matches!(self.state, State::Handshake | State::Authenticating { .. })
+    /// ended with GOODBYE: the spec lets a transport carry a new session after that) or an
+    /// AUTHENTICATE.
+    pub fn phase(&self) -> Phase {
+        match self.state {
+            State::Handshake => Phase::Hello,
+            State::Authenticating { .. } => Phase::Authenticating,
+            _ => Phase::Joined,
+        }
     }
 
     /// Queues a message that is not a realm's decision (WELCOME, ABORT, GOODBYE).
@@ -89,6 +112,8 @@ impl Session {
     pub async fn abort(&mut self, reason: &str, message: impl Into<String>) -> Flow {
         let message = message.into();
         tracing::info!(
+            listener = %self.conn.listener.label,
+            peer = %self.conn.peer,
             transport = self.transport(),
             reason,
             "aborting session: {message}"
@@ -142,18 +167,14 @@ impl Session {
             },
             State::Authenticating { .. } => match msg {
                 Message::Authenticate { signature, .. } => {
-                    let State::Authenticating {
-                        realm,
-                        realm_name,
-                        hello,
-                        pending,
-                    } = std::mem::replace(&mut self.state, State::Handshake)
+                    let State::Authenticating { hello, pending } =
+                        std::mem::replace(&mut self.state, State::Handshake)
                     else {
                         return Flow::Close;
                     };
-                    match crate::auth::verify(pending, &signature) {
-                        Ok(identity) => self.welcome(realm, realm_name, &hello, identity),
-                        Err(text) => self.abort(error::AUTHENTICATION_FAILED, text).await,
+                    match crate::auth::verify(&self.router, pending, &signature).await {
+                        Ok(identity) => self.welcome(&hello, identity).await,
+                        Err((reason, text)) => self.abort(reason, text).await,
                     }
                 }
                 Message::Abort { .. } => {
@@ -195,20 +216,28 @@ impl Session {
                 )
                 .await;
         }
-        let Some(realm) = self.router.realms.get(&realm_name).cloned() else {
+        if !self.router.realms.contains_key(&realm_name) {
             return self
                 .abort(
                     error::NO_SUCH_REALM,
                     format!("no realm {realm_name:?} on this router"),
                 )
                 .await;
-        };
-        match crate::auth::decide(&self.router.config.auth, &realm_name, &details) {
-            crate::auth::Decision::Welcome(identity) => {
-                self.welcome(realm, realm_name, &details, identity)
-            }
-            crate::auth::Decision::Refuse(reason, text) => self.abort(reason, text).await,
-            crate::auth::Decision::Challenge {
+        }
+        if self.conn.listener.trusted {
+            let identity = Identity {
+                realm: realm_name,
+                authid: "router".into(),
+                authrole: "trusted".into(),
+                authmethod: "trusted",
+                authprovider: "router",
+            };
+            return self.welcome(&details, identity).await;
+        }
+        match crate::auth::decide(&self.router, &self.conn, &realm_name, &details).await {
+            Decision::Welcome(identity) => self.welcome(&details, identity).await,
+            Decision::Refuse((reason, text)) => self.abort(reason, text).await,
+            Decision::Challenge {
                 method,
                 extra,
                 pending,
@@ -218,8 +247,6 @@ impl Session {
                     extra,
                 });
                 self.state = State::Authenticating {
-                    realm,
-                    realm_name,
                     hello: details,
                     pending,
                 };
@@ -228,20 +255,24 @@ impl Session {
         }
     }
 
-    /// Joins the realm as `identity` and sends WELCOME.
-    fn welcome(
-        &mut self,
-        realm: Arc<Realm>,
-        realm_name: String,
-        details: &Dict,
-        identity: crate::auth::Identity,
-    ) -> Flow {
-        let roles = details.get("roles").and_then(Value::as_dict);
-        let crate::auth::Identity {
+    /// Joins the realm of `identity` and sends WELCOME.
+    async fn welcome(&mut self, details: &Dict, identity: Identity) -> Flow {
+        let Identity {
+            realm: realm_name,
             authid,
             authrole,
             authmethod,
+            authprovider,
         } = identity;
+        let Some(realm) = self.router.realms.get(&realm_name).cloned() else {
+            return self
+                .abort(
+                    error::NO_SUCH_REALM,
+                    format!("no realm {realm_name:?} on this router"),
+                )
+                .await;
+        };
+        let roles = details.get("roles").and_then(Value::as_dict);
         let feature = |role: &str, name: &str| {
             roles
                 .and_then(|r| r.get(role))
@@ -269,14 +300,26 @@ impl Session {
             serializer: self.serializer,
             authid: authid.clone(),
             authrole: authrole.clone(),
+            trusted: self.conn.listener.trusted,
+            peer: self.conn.peer.clone(),
+            authprovider,
         });
-        tracing::info!(session = id, realm = %realm_name, transport = self.transport(), "session joined");
+        tracing::info!(
+            session = id,
+            realm = %realm_name,
+            authid = %authid,
+            authrole = %authrole,
+            authmethod,
+            listener = %self.conn.listener.label,
+            transport = self.transport(),
+            "session joined"
+        );
         let mut welcome = Dict::new();
         welcome.insert("realm".into(), Value::Str(realm_name));
         welcome.insert("authid".into(), Value::Str(authid));
         welcome.insert("authrole".into(), Value::Str(authrole));
         welcome.insert("authmethod".into(), Value::Str(authmethod.into()));
-        welcome.insert("authprovider".into(), Value::Str("static".into()));
+        welcome.insert("authprovider".into(), Value::Str(authprovider.into()));
         welcome.insert("roles".into(), Value::Dict(router_roles()));
         welcome.insert(
             "agent".into(),

@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::Message;
 use wamp_runtime::Serializer;
 
+use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{outbox, Outbox, OutboxReceiver};
-use crate::session::{Flow, Session};
+use crate::session::{Flow, Phase, Session};
 use crate::RouterInner;
 
 /// The next thing a peer sent.
@@ -30,10 +31,10 @@ pub(crate) enum Incoming {
 pub(crate) async fn accept_tcp<F, Fut>(
     listener: tokio::net::TcpListener,
     router: Arc<RouterInner>,
-    kind: &'static str,
+    ctx: Arc<ListenerContext>,
     serve: F,
 ) where
-    F: Fn(tokio::net::TcpStream, Arc<RouterInner>) -> Fut,
+    F: Fn(tokio::net::TcpStream, ConnectionInfo, Arc<RouterInner>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     loop {
@@ -44,15 +45,25 @@ pub(crate) async fn accept_tcp<F, Fut>(
         match accepted {
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
-                let served = serve(stream, router.clone());
+                let peer = match addr {
+                    std::net::SocketAddr::V4(a) => format!("tcp4:{a}"),
+                    std::net::SocketAddr::V6(a) => format!("tcp6:{a}"),
+                };
+                let info = ConnectionInfo {
+                    listener: ctx.clone(),
+                    channel_binding: None,
+                    peer,
+                };
+                let served = serve(stream, info, router.clone());
+                let label = ctx.label.clone();
                 router.tasks.spawn(async move {
-                    tracing::debug!(%addr, kind, "connection accepted");
+                    tracing::debug!(%addr, listener = %label, "connection accepted");
                     served.await;
-                    tracing::debug!(%addr, kind, "connection closed");
+                    tracing::debug!(%addr, listener = %label, "connection closed");
                 });
             }
             Err(e) => {
-                tracing::warn!(kind, "accept failed: {e}");
+                tracing::warn!(listener = %ctx.label, "accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
@@ -70,6 +81,7 @@ pub(crate) fn open(router: &RouterInner) -> (Outbox, OutboxReceiver, Cancellatio
     let kill = CancellationToken::new();
     let (out, rx) = outbox(
         router.config.outbound_queue,
+        router.config.slow_consumer,
         kill.clone(),
         router.stats.clone(),
     );
@@ -94,23 +106,29 @@ pub(crate) fn too_slow(router: &RouterInner, kill: &CancellationToken) {
 pub(crate) async fn drive(
     router: Arc<RouterInner>,
     serializer: Option<Serializer>,
+    conn: ConnectionInfo,
     mut inbound: impl Inbound,
     out: Outbox,
     kill: CancellationToken,
     writer: tokio::task::JoinHandle<()>,
 ) {
-    let mut session = Session::new(router.clone(), serializer, out);
-    // While a HELLO is awaited: when it is due. While shutting down: when GOODBYE is due.
+    let mut session = Session::new(router.clone(), serializer, out, conn);
+    // While a HELLO or an AUTHENTICATE is awaited: when it is due. While shutting down:
+    // when GOODBYE is due.
     let mut deadline = None;
+    let mut phase = Phase::Joined;
     let mut shutting_down = false;
     loop {
         if !shutting_down {
-            if session.awaits_hello() {
-                deadline.get_or_insert_with(|| {
-                    tokio::time::Instant::now() + router.config.hello_timeout
-                });
-            } else {
-                deadline = None;
+            let now = session.phase();
+            if now != phase {
+                phase = now;
+                deadline = match phase {
+                    Phase::Hello => Some(router.config.hello_timeout),
+                    Phase::Authenticating => Some(router.config.auth.timeout),
+                    Phase::Joined => None,
+                }
+                .map(|t| tokio::time::Instant::now() + t);
             }
         }
         let sleep = async {
@@ -133,7 +151,15 @@ pub(crate) async fn drive(
             }
             _ = sleep => {
                 if !shutting_down {
-                    session.violation("no HELLO received in time").await;
+                    match phase {
+                        Phase::Authenticating => {
+                            let text = "no AUTHENTICATE received in time";
+                            session.abort(wamp_runtime::proto::error::AUTHENTICATION_FAILED, text).await;
+                        }
+                        _ => {
+                            session.violation("no HELLO received in time").await;
+                        }
+                    }
                 }
                 break;
             }

@@ -8,6 +8,7 @@ use wamp_runtime::transport::memory::{self, RouterEnd};
 use wamp_runtime::transport::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
 
 use super::connection::{self, Inbound, Incoming};
+use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
 
@@ -17,11 +18,14 @@ const CAPACITY: usize = 256;
 /// Opens in-process connections to a router.
 pub(crate) struct LocalConnector {
     pub router: Arc<RouterInner>,
+    /// The router's own sessions: they join without authentication as role `trusted`.
+    pub trusted: bool,
 }
 
 impl Connector for LocalConnector {
     fn connect(&self, _: &ConnectOptions) -> BoxFuture<'static, Result<Transport, TransportError>> {
         let router = self.router.clone();
+        let trusted = self.trusted;
         Box::pin(async move {
             if router.shutdown.is_cancelled() {
                 return Err(TransportError::Connect {
@@ -31,7 +35,7 @@ impl Connector for LocalConnector {
             }
             let (transport, end) = memory::pair(CAPACITY);
             let tracked = router.clone();
-            tracked.tasks.spawn(serve(end, router));
+            tracked.tasks.spawn(serve(end, router, trusted));
             Ok(transport)
         })
     }
@@ -52,11 +56,18 @@ impl Inbound for MemoryInbound {
     }
 }
 
-async fn serve(end: RouterEnd, router: Arc<RouterInner>) {
+async fn serve(end: RouterEnd, router: Arc<RouterInner>, trusted: bool) {
     tracing::debug!("in-process connection opened");
     let (out, rx, kill) = connection::open(&router);
     let writer = tokio::spawn(write_loop(end.outgoing, rx, kill.clone(), router.clone()));
-    connection::drive(router, None, MemoryInbound(end.incoming), out, kill, writer).await;
+    let max = router.config.max_message_size;
+    let conn = ConnectionInfo {
+        listener: Arc::new(ListenerContext::in_process(max, trusted)),
+        channel_binding: None,
+        peer: "in-process".into(),
+    };
+    let inbound = MemoryInbound(end.incoming);
+    connection::drive(router, None, conn, inbound, out, kill, writer).await;
     tracing::debug!("in-process connection closed");
 }
 

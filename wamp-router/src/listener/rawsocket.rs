@@ -16,12 +16,35 @@ use wamp_runtime::transport::rawsocket::{
 use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming};
+use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
 
-/// Accepts RawSocket connections over TCP until the router shuts down.
-pub(crate) async fn accept_tcp(listener: tokio::net::TcpListener, router: Arc<RouterInner>) {
-    connection::accept_tcp(listener, router, "RawSocket", serve).await;
+/// Accepts RawSocket connections over TCP (TLS with `tls`) until the router shuts down.
+pub(crate) async fn accept_tcp(
+    listener: tokio::net::TcpListener,
+    router: Arc<RouterInner>,
+    ctx: Arc<ListenerContext>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let serve =
+        move |stream: tokio::net::TcpStream, mut conn: ConnectionInfo, router: Arc<RouterInner>| {
+            let tls = tls.clone();
+            async move {
+                let Some(tls) = tls else {
+                    return serve(stream, conn, router).await;
+                };
+                match tokio::time::timeout(router.config.hello_timeout, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        conn.channel_binding = crate::tls::channel_binding(stream.get_ref().1);
+                        serve(stream, conn, router).await;
+                    }
+                    Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                }
+            }
+        };
+    connection::accept_tcp(listener, router, ctx, serve).await;
 }
 
 /// Accepts Unix domain socket connections until the router shuts down, then removes the
@@ -31,6 +54,7 @@ pub(crate) async fn accept_unix(
     listener: tokio::net::UnixListener,
     path: std::path::PathBuf,
     router: Arc<RouterInner>,
+    ctx: Arc<ListenerContext>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -40,9 +64,14 @@ pub(crate) async fn accept_unix(
         match accepted {
             Ok((stream, _)) => {
                 let r = router.clone();
+                let conn = ConnectionInfo {
+                    listener: ctx.clone(),
+                    channel_binding: None,
+                    peer: format!("unix:{}", path.display()),
+                };
                 router.tasks.spawn(async move {
                     tracing::debug!("RawSocket (Unix) connection accepted");
-                    serve(stream, r).await;
+                    serve(stream, conn, r).await;
                 });
             }
             Err(e) => {
@@ -55,8 +84,14 @@ pub(crate) async fn accept_unix(
 }
 
 /// The handshake: the serializer and the client's maximum message length, or `None`
-/// after refusing (or failing) the connection.
-async fn handshake<S>(stream: &mut S, router: &RouterInner) -> Option<(Serializer, usize)>
+/// after refusing (or failing) the connection. `full` refuses it with the "maximum
+/// connection count reached" error.
+async fn handshake<S>(
+    stream: &mut S,
+    router: &RouterInner,
+    ctx: &ListenerContext,
+    full: bool,
+) -> Option<(Serializer, usize)>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -74,10 +109,12 @@ where
         return None;
     }
     let refuse = |code| rawsocket::handshake_refusal(code);
-    let reply = if request[2] != 0 || request[3] != 0 {
+    let reply = if full {
+        Err(refuse(handshake_error::CONNECTION_LIMIT))
+    } else if request[2] != 0 || request[3] != 0 {
         Err(refuse(handshake_error::RESERVED_BITS))
     } else {
-        match rawsocket::serializer_of(request[1] & 0x0F) {
+        match rawsocket::serializer_of(request[1] & 0x0F).filter(|s| ctx.allows(*s)) {
             None => Err(refuse(handshake_error::SERIALIZER_UNSUPPORTED)),
             Some(ser) => Ok(ser),
         }
@@ -89,21 +126,25 @@ where
             None
         }
         Ok(ser) => {
-            let ours = rawsocket::handshake(ser, router.config.max_message_size);
+            let ours = rawsocket::handshake(ser, ctx.max_message_size);
             stream.write_all(&ours).await.ok()?;
             Some((ser, rawsocket::max_length(request[1] >> 4)))
         }
     }
 }
 
-async fn serve<S>(mut stream: S, router: Arc<RouterInner>)
+async fn serve<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let Some((serializer, client_max)) = handshake(&mut stream, &router).await else {
+    let ctx = conn.listener.clone();
+    let slot = ctx.admit();
+    let Some((serializer, client_max)) =
+        handshake(&mut stream, &router, &ctx, slot.is_none()).await
+    else {
         return;
     };
-    let exponent = rawsocket::length_exponent(router.config.max_message_size);
+    let exponent = rawsocket::length_exponent(ctx.max_message_size);
     let our_max = rawsocket::max_length(exponent);
     let (rd, wr) = tokio::io::split(stream);
     let (pong_tx, pong_rx) = mpsc::unbounded_channel();
@@ -125,7 +166,8 @@ where
         serializer,
         pongs: pong_tx,
     };
-    connection::drive(router, Some(serializer), inbound, out, kill, writer).await;
+    connection::drive(router, Some(serializer), conn, inbound, out, kill, writer).await;
+    drop(slot);
 }
 
 /// Reads frames, answers PINGs, and decodes messages.

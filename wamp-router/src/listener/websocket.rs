@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
@@ -16,22 +17,46 @@ use tokio_util::sync::CancellationToken;
 use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming};
+use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
 
-/// Accepts WebSocket connections until the router shuts down.
-pub(crate) async fn accept_loop(listener: TcpListener, router: Arc<RouterInner>) {
-    connection::accept_tcp(listener, router, "WebSocket", serve).await;
+/// Accepts WebSocket connections (over TLS with `tls`) until the router shuts down.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    router: Arc<RouterInner>,
+    ctx: Arc<ListenerContext>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let serve = move |stream: TcpStream, mut conn: ConnectionInfo, router: Arc<RouterInner>| {
+        let tls = tls.clone();
+        async move {
+            let Some(tls) = tls else {
+                return serve(stream, conn, router).await;
+            };
+            let handshake = tls.accept(stream);
+            match tokio::time::timeout(router.config.hello_timeout, handshake).await {
+                Ok(Ok(stream)) => {
+                    conn.channel_binding = crate::tls::channel_binding(stream.get_ref().1);
+                    serve(stream, conn, router).await;
+                }
+                Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+                Err(_) => tracing::debug!("TLS handshake timed out"),
+            }
+        }
+    };
+    connection::accept_tcp(listener, router, ctx, serve).await;
 }
 
-/// Picks the first WAMP subprotocol of the client's list that we speak.
-fn negotiate(req: &Request) -> Option<Serializer> {
+/// Picks the first WAMP subprotocol of the client's list that this listener allows.
+fn negotiate(req: &Request, ctx: &ListenerContext) -> Option<Serializer> {
     req.headers()
         .get_all("sec-websocket-protocol")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .find_map(|p| Serializer::from_subprotocol(p.trim()))
+        .filter_map(|p| Serializer::from_subprotocol(p.trim()))
+        .find(|s| ctx.allows(*s))
 }
 
 fn refuse(status: StatusCode, text: &str) -> ErrorResponse {
@@ -40,15 +65,25 @@ fn refuse(status: StatusCode, text: &str) -> ErrorResponse {
     resp
 }
 
-async fn serve(stream: TcpStream, router: Arc<RouterInner>) {
-    let cfg = &router.config;
+async fn serve<S>(stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let ctx = conn.listener.clone();
+    let max = ctx.max_message_size;
     let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(cfg.max_message_size))
-        .max_frame_size(Some(cfg.max_message_size));
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    let slot = ctx.admit();
     let mut chosen = None;
+    let offered: Vec<&str> = ctx.serializers.iter().map(|s| s.subprotocol()).collect();
     // The callback's error type is tungstenite's HTTP response: large, and not ours to change.
     #[allow(clippy::result_large_err)]
-    let callback = |req: &Request, mut resp: Response| match negotiate(req) {
+    let callback = |req: &Request, mut resp: Response| match negotiate(req, &ctx) {
+        _ if slot.is_none() => Err(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this listener serves as many sessions as it may; try again later",
+        )),
         Some(ser) => {
             resp.headers_mut().insert(
                 "sec-websocket-protocol",
@@ -59,12 +94,15 @@ async fn serve(stream: TcpStream, router: Arc<RouterInner>) {
         }
         None => Err(refuse(
             StatusCode::BAD_REQUEST,
-            "no supported WAMP subprotocol offered: use wamp.2.json, wamp.2.msgpack or wamp.2.cbor",
+            &format!(
+                "no supported WAMP subprotocol offered: use one of {}",
+                offered.join(", ")
+            ),
         )),
     };
     let handshake =
         tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config));
-    let ws = match tokio::time::timeout(cfg.hello_timeout, handshake).await {
+    let ws = match tokio::time::timeout(router.config.hello_timeout, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!("WebSocket handshake failed: {e}");
@@ -76,17 +114,18 @@ async fn serve(stream: TcpStream, router: Arc<RouterInner>) {
         }
     };
     let Some(serializer) = chosen else { return };
-    drive(ws, serializer, router).await;
+    drive(ws, serializer, conn, router).await;
+    drop(slot);
 }
 
 /// Reads WebSocket frames and decodes them.
-struct WsInbound {
-    stream: futures_util::stream::SplitStream<WebSocketStream<TcpStream>>,
+struct WsInbound<S> {
+    stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
     serializer: Serializer,
     max_message_size: usize,
 }
 
-impl Inbound for WsInbound {
+impl<S: AsyncRead + AsyncWrite + Send + Unpin> Inbound for WsInbound<S> {
     async fn next(&mut self) -> Incoming {
         loop {
             let bytes: Bytes = match self.stream.next().await {
@@ -114,7 +153,14 @@ impl Inbound for WsInbound {
     }
 }
 
-async fn drive(ws: WebSocketStream<TcpStream>, serializer: Serializer, router: Arc<RouterInner>) {
+async fn drive<S>(
+    ws: WebSocketStream<S>,
+    serializer: Serializer,
+    conn: ConnectionInfo,
+    router: Arc<RouterInner>,
+) where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let (sink, stream) = ws.split();
     let (out, rx, kill) = connection::open(&router);
     let writer = tokio::spawn(write_loop(
@@ -127,15 +173,15 @@ async fn drive(ws: WebSocketStream<TcpStream>, serializer: Serializer, router: A
     let inbound = WsInbound {
         stream,
         serializer,
-        max_message_size: router.config.max_message_size,
+        max_message_size: conn.listener.max_message_size,
     };
-    connection::drive(router, Some(serializer), inbound, out, kill, writer).await;
+    connection::drive(router, Some(serializer), conn, inbound, out, kill, writer).await;
 }
 
-type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, WsMessage>;
+type Sink<S> = futures_util::stream::SplitSink<WebSocketStream<S>, WsMessage>;
 
-async fn write_loop(
-    mut sink: Sink,
+async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
+    mut sink: Sink<S>,
     mut rx: OutboxReceiver,
     serializer: Serializer,
     kill: CancellationToken,

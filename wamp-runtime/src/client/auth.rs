@@ -1,7 +1,9 @@
 //! Client authentication: the credentials a session offers in HELLO, and its answers to
-//! the router's CHALLENGE (`ticket`, and `wampcra` with or without a salted secret).
+//! the router's CHALLENGE (`ticket`, `wampcra` with or without a salted secret, and
+//! `cryptosign` with an Ed25519 key, optionally bound to the TLS channel).
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use base64::Engine;
 
@@ -16,6 +18,12 @@ pub(crate) enum Credentials {
     /// WAMP-CRA: an HMAC-SHA256 of the router's challenge, keyed with the secret (or a key
     /// derived from it with PBKDF2 when the router says the secret is salted).
     WampCra { authid: String, secret: String },
+    /// WAMP-Cryptosign: an Ed25519 signature of the router's challenge; `channel_binding`
+    /// asks for `tls-exporter` binding.
+    Cryptosign {
+        key: CryptosignKey,
+        channel_binding: bool,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -34,18 +42,49 @@ impl Credentials {
         match self {
             Credentials::Ticket { .. } => "ticket",
             Credentials::WampCra { .. } => "wampcra",
+            Credentials::Cryptosign { .. } => "cryptosign",
         }
     }
 
-    /// The authid announced in HELLO.
-    pub fn authid(&self) -> &str {
+    /// The authid announced in HELLO (cryptosign takes the builder's, or leaves it to the
+    /// router).
+    pub fn authid(&self) -> Option<&str> {
         match self {
-            Credentials::Ticket { authid, .. } | Credentials::WampCra { authid, .. } => authid,
+            Credentials::Ticket { authid, .. } | Credentials::WampCra { authid, .. } => {
+                Some(authid)
+            }
+            Credentials::Cryptosign { .. } => None,
         }
     }
 
-    /// The AUTHENTICATE signature answering a CHALLENGE for `method` with `extra`.
-    pub fn answer(&self, method: &str, extra: &Dict) -> Result<String, Error> {
+    /// HELLO.Details.authextra, for the methods that have one.
+    pub fn authextra(&self) -> Option<Dict> {
+        let Credentials::Cryptosign {
+            key,
+            channel_binding,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let mut extra = Dict::new();
+        extra.insert("pubkey".into(), Value::Str(key.public_key_hex()));
+        let binding = match channel_binding {
+            true => Value::Str(TLS_EXPORTER.into()),
+            false => Value::Null,
+        };
+        extra.insert("channel_binding".into(), binding);
+        Some(extra)
+    }
+
+    /// The AUTHENTICATE signature answering a CHALLENGE for `method` with `extra`, on a
+    /// transport with this `tls-exporter` channel binding (TLS only).
+    pub fn answer(
+        &self,
+        method: &str,
+        extra: &Dict,
+        transport_binding: Option<[u8; 32]>,
+    ) -> Result<String, Error> {
         if method != self.method() {
             return Err(Error::Invalid(format!(
                 "the router asks for {method} authentication, but this session offers {}",
@@ -55,7 +94,106 @@ impl Credentials {
         match self {
             Credentials::Ticket { ticket, .. } => Ok(ticket.clone()),
             Credentials::WampCra { secret, .. } => wampcra_signature(secret, extra),
+            Credentials::Cryptosign {
+                key,
+                channel_binding,
+                ..
+            } => {
+                let mut message = [0u8; 32];
+                extra
+                    .get("challenge")
+                    .and_then(Value::as_str)
+                    .and_then(|c| hex::decode_to_slice(c, &mut message).ok())
+                    .ok_or_else(|| {
+                        Error::Protocol("a cryptosign CHALLENGE without a 32-byte challenge".into())
+                    })?;
+                let granted = extra.get("channel_binding").and_then(Value::as_str);
+                match (channel_binding, granted) {
+                    (false, None) => {}
+                    (true, Some(TLS_EXPORTER)) => {
+                        let binding = transport_binding.ok_or_else(|| {
+                            Error::Invalid("channel binding needs a TLS connection".into())
+                        })?;
+                        for (m, b) in message.iter_mut().zip(binding) {
+                            *m ^= b;
+                        }
+                    }
+                    (asked, granted) => {
+                        return Err(Error::Invalid(format!(
+                            "channel binding: asked for {}, the router uses {granted:?}",
+                            if *asked { TLS_EXPORTER } else { "none" }
+                        )))
+                    }
+                }
+                Ok(key.sign_hex(&message))
+            }
         }
+    }
+}
+
+/// RFC 9266's channel binding type for TLS 1.3 (and 1.2 with extended master secret).
+const TLS_EXPORTER: &str = "tls-exporter";
+
+/// An Ed25519 key for WAMP-Cryptosign authentication.
+#[derive(Clone)]
+pub struct CryptosignKey {
+    pair: Arc<ring::signature::Ed25519KeyPair>,
+}
+
+impl std::fmt::Debug for CryptosignKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The public half only.
+        write!(f, "CryptosignKey({})", self.public_key_hex())
+    }
+}
+
+impl CryptosignKey {
+    /// The key of a 32-byte private seed (what Autobahn's `SigningKey.from_key_bytes`
+    /// and PyNaCl's `SigningKey(seed)` take).
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        // A 32-byte seed is always a valid Ed25519 private key.
+        match ring::signature::Ed25519KeyPair::from_seed_unchecked(seed) {
+            Ok(pair) => Self {
+                pair: Arc::new(pair),
+            },
+            Err(_) => unreachable!("every 32-byte seed is an Ed25519 key"),
+        }
+    }
+
+    /// The key of a private seed written as 64 hex digits.
+    pub fn from_hex(seed: &str) -> Result<Self, Error> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(seed.trim(), &mut bytes).map_err(|_| {
+            Error::Invalid("a cryptosign private key is 32 bytes in hex (64 digits)".into())
+        })?;
+        Ok(Self::from_seed(&bytes))
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        Self::from_seed(&rand::random())
+    }
+
+    /// The 32-byte public key (what the router is configured with).
+    pub fn public_key(&self) -> [u8; 32] {
+        use ring::signature::KeyPair;
+        let mut key = [0u8; 32];
+        key.copy_from_slice(self.pair.public_key().as_ref());
+        key
+    }
+
+    /// The public key in hex.
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.public_key())
+    }
+
+    /// The hex of the signature of `message` followed by `message`: WAMP-Cryptosign's
+    /// AUTHENTICATE signature.
+    pub fn sign_hex(&self, message: &[u8; 32]) -> String {
+        let mut out = Vec::with_capacity(96);
+        out.extend_from_slice(self.pair.sign(message).as_ref());
+        out.extend_from_slice(message);
+        hex::encode(out)
     }
 }
 

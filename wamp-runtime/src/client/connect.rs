@@ -119,6 +119,30 @@ impl SessionBuilder {
         self
     }
 
+    /// Authenticates with WAMP-Cryptosign (`cryptosign` method): the router knows the
+    /// public key; the private key never leaves. The authid is the one set with
+    /// [`authid`](Self::authid), or the router chooses it.
+    pub fn cryptosign(mut self, key: super::CryptosignKey) -> Self {
+        self.credentials = Some(Credentials::Cryptosign {
+            key,
+            channel_binding: false,
+        });
+        self
+    }
+
+    /// With [`cryptosign`](Self::cryptosign) over TLS: binds the signature to this TLS
+    /// connection (`tls-exporter`, RFC 9266), so a man in the middle cannot relay it. The
+    /// router must support it, or joining fails.
+    pub fn channel_binding(mut self, enabled: bool) -> Self {
+        if let Some(Credentials::Cryptosign {
+            channel_binding, ..
+        }) = &mut self.credentials
+        {
+            *channel_binding = enabled;
+        }
+        self
+    }
+
     /// The agent string announced in HELLO.
     pub fn agent(mut self, agent: impl Into<String>) -> Self {
         self.agent = agent.into();
@@ -158,7 +182,7 @@ impl SessionBuilder {
         let mut first = transport.incoming.recv().await;
         if let Some(Ok(Message::Challenge { auth_method, extra })) = &first {
             let answer = match &self.credentials {
-                Some(c) => c.answer(auth_method, extra),
+                Some(c) => c.answer(auth_method, extra, transport.channel_binding),
                 None => Err(Error::Invalid(format!(
                     "the router asks for {auth_method} authentication, and this session has no credentials"
                 ))),
@@ -276,7 +300,7 @@ impl SessionBuilder {
         let authid = self
             .credentials
             .as_ref()
-            .map(|c| c.authid().to_owned())
+            .and_then(|c| c.authid().map(str::to_owned))
             .or_else(|| self.authid.clone());
         if let Some(authid) = authid {
             details.insert("authid".into(), Value::Str(authid));
@@ -284,6 +308,9 @@ impl SessionBuilder {
         if let Some(c) = &self.credentials {
             let methods = vec![Value::Str(c.method().into())];
             details.insert("authmethods".into(), Value::List(methods));
+            if let Some(extra) = c.authextra() {
+                details.insert("authextra".into(), Value::Dict(extra));
+            }
         }
         details
     }

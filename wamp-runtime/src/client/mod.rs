@@ -34,7 +34,7 @@ mod subscribe;
 use std::sync::Arc;
 
 pub use args::{Args, FromArgs, FromResult, IntoArgs, IntoResult};
-pub use auth::wampcra_signature;
+pub use auth::{wampcra_signature, CryptosignKey};
 pub use call::{Call, ProgressiveCall, ProgressiveResults};
 pub use connect::SessionBuilder;
 pub use error::{Error, WampError};

@@ -25,6 +25,7 @@ pub fn pair(capacity: usize) -> (Transport, RouterEnd) {
             outgoing: to_router,
             incoming: from_router,
             serializer: None,
+            channel_binding: None,
         },
         RouterEnd {
             incoming: from_session,

@@ -29,6 +29,27 @@ pub struct Transport {
     pub incoming: mpsc::Receiver<Result<Message, TransportError>>,
     /// The serializer on the wire (`None` for an in-process connection).
     pub serializer: Option<Serializer>,
+    /// The TLS connection's `tls-exporter` channel binding (RFC 9266), when there is TLS.
+    pub channel_binding: Option<[u8; 32]>,
+}
+
+/// The `tls-exporter` channel binding (RFC 9266) of a client TLS connection.
+pub(crate) fn channel_binding(conn: &rustls::ClientConnection) -> Option<[u8; 32]> {
+    conn.export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None)
+        .ok()
+}
+
+/// TLS settings trusting the Mozilla root certificates, with the ring provider.
+pub(crate) fn default_tls() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// Why a connection could not be opened, or broke.
@@ -104,7 +125,10 @@ impl Endpoint {
     /// (`tcp://host:port`, `unix:///path`).
     pub fn url(url: impl Into<String>) -> Self {
         let url = url.into();
-        if url.starts_with("tcp://") || url.starts_with("unix://") {
+        if ["tcp://", "tcps://", "unix://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
             Self::custom(rawsocket::RawSocketConnector::new(url))
         } else {
             Self::custom(websocket::WebSocketConnector::new(url))

@@ -167,7 +167,8 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
     w.flush().await
 }
 
-/// Connects to a `tcp://host:port` or `unix:///path` RawSocket URL.
+/// Connects to a `tcp://host:port`, `tcps://host:port` (TLS) or `unix:///path` RawSocket
+/// URL.
 #[derive(Debug, Clone)]
 pub struct RawSocketConnector {
     url: String,
@@ -193,7 +194,8 @@ impl Connector for RawSocketConnector {
     }
 }
 
-/// Opens a RawSocket connection to `url` (`tcp://host:port` or `unix:///path`).
+/// Opens a RawSocket connection to `url` (`tcp://host:port`, `tcps://host:port` or
+/// `unix:///path`).
 pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, TransportError> {
     let failed = |reason: String| TransportError::Connect {
         url: url.clone(),
@@ -205,14 +207,34 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
             .await
             .map_err(|e| failed(e.to_string()))?;
         let _ = stream.set_nodelay(true);
-        start(stream, &url, options).await
+        start(stream, &url, options, None).await
+    } else if let Some(addr) = url.strip_prefix("tcps://") {
+        let addr = addr.trim_end_matches('/');
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|e| failed(format!("TLS server name {host:?}: {e}")))?;
+        let config = match options.tls.clone() {
+            Some(cfg) => cfg,
+            None => super::default_tls().map_err(|e| failed(format!("TLS setup: {e}")))?,
+        };
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, stream)
+            .await
+            .map_err(|e| failed(format!("TLS handshake: {e}")))?;
+        let binding = super::channel_binding(tls.get_ref().1);
+        start(tls, &url, options, binding).await
     } else if let Some(path) = url.strip_prefix("unix://") {
         #[cfg(unix)]
         {
             let stream = tokio::net::UnixStream::connect(path)
                 .await
                 .map_err(|e| failed(format!("{path}: {e}")))?;
-            start(stream, &url, options).await
+            start(stream, &url, options, None).await
         }
         #[cfg(not(unix))]
         {
@@ -222,7 +244,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
     } else {
         Err(TransportError::InvalidUrl {
             url: url.clone(),
-            reason: "a RawSocket URL is tcp://host:port or unix:///path".into(),
+            reason: "a RawSocket URL is tcp://host:port, tcps://host:port or unix:///path".into(),
         })
     }
 }
@@ -232,6 +254,7 @@ async fn start<S>(
     mut stream: S,
     url: &str,
     options: ConnectOptions,
+    channel_binding: Option<[u8; 32]>,
 ) -> Result<Transport, TransportError>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -350,6 +373,7 @@ where
         outgoing: out_tx,
         incoming: in_rx,
         serializer: Some(serializer),
+        channel_binding,
     })
 }
 

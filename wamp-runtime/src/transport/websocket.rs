@@ -1,8 +1,6 @@
 //! The WebSocket client transport (`ws://` and `wss://` with rustls): the handshake with
 //! the WAMP subprotocol, then one task that decodes frames and one that encodes them.
 
-use std::sync::Arc;
-
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -43,19 +41,6 @@ impl Connector for WebSocketConnector {
     }
 }
 
-/// TLS settings trusting the Mozilla root certificates, with the ring provider.
-fn default_tls() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 /// Opens a WebSocket to `url` speaking `options.serializer`.
 pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, TransportError> {
     let invalid = |reason: String| TransportError::InvalidUrl {
@@ -84,7 +69,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
     let tls = if url.starts_with("wss://") {
         let cfg = match options.tls {
             Some(cfg) => cfg,
-            None => default_tls().map_err(|e| failed(format!("TLS setup: {e}")))?,
+            None => super::default_tls().map_err(|e| failed(format!("TLS setup: {e}")))?,
         };
         Some(TlsConnector::Rustls(cfg))
     } else {
@@ -105,6 +90,10 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
         )));
     }
     tracing::debug!(%url, %serializer, "WebSocket connected");
+    let channel_binding = match ws.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Rustls(tls) => super::channel_binding(tls.get_ref().1),
+        _ => None,
+    };
 
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(CHANNEL_CAPACITY);
@@ -164,5 +153,6 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
         outgoing: out_tx,
         incoming: in_rx,
         serializer: Some(serializer),
+        channel_binding,
     })
 }

@@ -1,0 +1,659 @@
+//! The configuration file (`wamp-router --config router.toml`): TOML read into a model,
+//! checked, and turned into a [`RouterBuilder`]. Every error names the file, the line, the
+//! column and the key. `examples/router.toml` documents each key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use wamp_runtime::proto::uri::{self, MatchPolicy, UriRule};
+use wamp_runtime::Serializer;
+
+use crate::{
+    Action, AuthMethod, Authenticator, Listener, Permission, RouterBuilder, ServerTls, SlowConsumer,
+};
+
+/// A configuration file that cannot be used: where, and why.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// The line (from 1).
+    pub line: usize,
+    /// The column (from 1).
+    pub column: usize,
+    /// The key at fault (`listener.address`), or the text found there.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let file = self.file.display();
+        match self.line {
+            0 => write!(f, "{file}: {}", self.message),
+            line => write!(
+                f,
+                "{file}:{line}:{}: {}: {}",
+                self.column, self.key, self.message
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    router: RouterSection,
+    #[serde(default)]
+    listener: Vec<ListenerSection>,
+    #[serde(default)]
+    realm: Vec<RealmSection>,
+    #[serde(default)]
+    principal: Vec<PrincipalSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouterSection {
+    max_message_size: Option<Spanned<usize>>,
+    hello_timeout: Option<Spanned<DurationValue>>,
+    auth_timeout: Option<Spanned<DurationValue>>,
+    write_timeout: Option<Spanned<DurationValue>>,
+    outbound_queue: Option<Spanned<usize>>,
+    slow_consumer: Option<SlowConsumerValue>,
+    max_pending_calls: Option<Spanned<usize>>,
+    disclose_caller: Option<bool>,
+    disclose_publisher: Option<bool>,
+    anonymous: Option<Anonymous>,
+}
+
+/// Seconds (`10`, `0.5`) or a string with a unit (`"500ms"`, `"10s"`, `"2m"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationValue {
+    Seconds(f64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SlowConsumerValue {
+    Drop,
+    Disconnect,
+}
+
+/// `anonymous = "role"`, `true` (role `anonymous`) or `false` (refused).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Anonymous {
+    Enabled(bool),
+    Role(String),
+}
+
+impl Anonymous {
+    fn role(&self) -> Option<&str> {
+        match self {
+            Anonymous::Enabled(true) => Some("anonymous"),
+            Anonymous::Enabled(false) => None,
+            Anonymous::Role(r) => Some(r),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ListenerType {
+    Websocket,
+    Rawsocket,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListenerSection {
+    #[serde(rename = "type")]
+    kind: Spanned<ListenerType>,
+    address: Option<Spanned<std::net::SocketAddr>>,
+    path: Option<Spanned<PathBuf>>,
+    serializers: Option<Spanned<Vec<SerializerName>>>,
+    max_message_size: Option<Spanned<usize>>,
+    auth: Option<Spanned<Vec<MethodName>>>,
+    max_sessions: Option<Spanned<usize>>,
+    tls: Option<TlsSection>,
+    authenticator: Option<AuthenticatorSection>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum SerializerName {
+    Json,
+    Msgpack,
+    Cbor,
+}
+
+impl From<SerializerName> for Serializer {
+    fn from(s: SerializerName) -> Self {
+        match s {
+            SerializerName::Json => Serializer::Json,
+            SerializerName::Msgpack => Serializer::MsgPack,
+            SerializerName::Cbor => Serializer::Cbor,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum MethodName {
+    Anonymous,
+    Ticket,
+    Wampcra,
+    Cryptosign,
+}
+
+impl From<MethodName> for AuthMethod {
+    fn from(m: MethodName) -> Self {
+        match m {
+            MethodName::Anonymous => AuthMethod::Anonymous,
+            MethodName::Ticket => AuthMethod::Ticket,
+            MethodName::Wampcra => AuthMethod::WampCra,
+            MethodName::Cryptosign => AuthMethod::Cryptosign,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    certificate: Spanned<PathBuf>,
+    key: Spanned<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthenticatorSection {
+    procedure: Spanned<String>,
+    realm: Spanned<String>,
+    methods: Spanned<Vec<MethodName>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealmSection {
+    name: Spanned<String>,
+    anonymous: Option<Anonymous>,
+    #[serde(default)]
+    role: Vec<RoleSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleSection {
+    name: Spanned<String>,
+    #[serde(default)]
+    permissions: Vec<PermissionSection>,
+    disclose_caller: Option<bool>,
+    disclose_publisher: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionSection {
+    uri: Spanned<String>,
+    #[serde(rename = "match", default)]
+    policy: PolicyName,
+    allow: Vec<ActionName>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum PolicyName {
+    #[default]
+    Exact,
+    Prefix,
+    Wildcard,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ActionName {
+    Call,
+    Register,
+    Publish,
+    Subscribe,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrincipalSection {
+    authid: Spanned<String>,
+    realm: Spanned<String>,
+    role: Spanned<String>,
+    ticket: Option<String>,
+    wampcra: Option<WampCraSection>,
+    cryptosign: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WampCraSection {
+    secret: String,
+    salt: Option<String>,
+    iterations: Option<u32>,
+    keylen: Option<u32>,
+}
+
+/// Reads, checks and applies a configuration file.
+pub(crate) fn load(path: &Path) -> Result<RouterBuilder, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_owned(),
+        line: 0,
+        column: 0,
+        key: String::new(),
+        message: e.to_string(),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, path, base)
+}
+
+/// Checks and applies the text of a configuration file; `base` is where relative paths
+/// start.
+pub(crate) fn parse(text: &str, file: &Path, base: &Path) -> Result<RouterBuilder, ConfigError> {
+    let at = Locator { text, file };
+    let model: File = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        at.error(span, None, e.message().to_owned())
+    })?;
+    build(model, &at, base)
+}
+
+/// Turns byte offsets into lines and columns for errors.
+struct Locator<'a> {
+    text: &'a str,
+    file: &'a Path,
+}
+
+impl Locator<'_> {
+    fn error(
+        &self,
+        span: std::ops::Range<usize>,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        let start = span.start.min(self.text.len());
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        let key = key.map(str::to_owned).unwrap_or_else(|| {
+            // The key written on that line, or the line itself (a table header).
+            let text = self.text[line_start..].lines().next().unwrap_or_default();
+            match text.split_once('=') {
+                Some((k, _)) => k.trim().to_owned(),
+                None => text.trim().to_owned(),
+            }
+        });
+        ConfigError {
+            file: self.file.to_owned(),
+            line,
+            column,
+            key,
+            message: message.into(),
+        }
+    }
+
+    fn at<T>(&self, value: &Spanned<T>, key: &str, message: impl Into<String>) -> ConfigError {
+        self.error(value.span(), Some(key), message)
+    }
+}
+
+fn duration(at: &Locator, v: &Spanned<DurationValue>, key: &str) -> Result<Duration, ConfigError> {
+    let bad = || {
+        at.at(
+            v,
+            key,
+            "a duration is seconds (10, 0.5) or a string like \"500ms\", \"10s\", \"2m\"",
+        )
+    };
+    let secs = match v.get_ref() {
+        DurationValue::Seconds(s) => *s,
+        DurationValue::Text(t) => {
+            let t = t.trim();
+            let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+                (n, 0.001)
+            } else if let Some(n) = t.strip_suffix('s') {
+                (n, 1.0)
+            } else if let Some(n) = t.strip_suffix('m') {
+                (n, 60.0)
+            } else {
+                return Err(bad());
+            };
+            number.trim().parse::<f64>().map_err(|_| bad())? * scale
+        }
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+fn positive(at: &Locator, v: &Spanned<usize>, key: &str) -> Result<usize, ConfigError> {
+    match *v.get_ref() {
+        0 => Err(at.at(v, key, "must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, ConfigError> {
+    let mut b = crate::Router::builder();
+    let r = &model.router;
+    if let Some(v) = &r.max_message_size {
+        b = b.max_message_size(positive(at, v, "router.max_message_size")?);
+    }
+    if let Some(v) = &r.hello_timeout {
+        b = b.hello_timeout(duration(at, v, "router.hello_timeout")?);
+    }
+    if let Some(v) = &r.auth_timeout {
+        b = b.auth_timeout(duration(at, v, "router.auth_timeout")?);
+    }
+    if let Some(v) = &r.write_timeout {
+        b = b.write_timeout(duration(at, v, "router.write_timeout")?);
+    }
+    if let Some(v) = &r.outbound_queue {
+        b = b.outbound_queue(positive(at, v, "router.outbound_queue")?);
+    }
+    if let Some(v) = &r.max_pending_calls {
+        b = b.max_pending_calls(positive(at, v, "router.max_pending_calls")?);
+    }
+    if let Some(p) = &r.slow_consumer {
+        b = b.slow_consumer(match p {
+            SlowConsumerValue::Drop => SlowConsumer::DropEvents,
+            SlowConsumerValue::Disconnect => SlowConsumer::Disconnect,
+        });
+    }
+    if let Some(d) = r.disclose_caller {
+        b = b.disclose_caller(d);
+    }
+    if let Some(d) = r.disclose_publisher {
+        b = b.disclose_publisher(d);
+    }
+    if let Some(a) = &r.anonymous {
+        b = b.anonymous(a.role());
+    }
+
+    if model.realm.is_empty() {
+        return Err(at.error(0..0, Some("realm"), "at least one [[realm]] is needed"));
+    }
+    let mut realms: Vec<&str> = Vec::new();
+    for realm in &model.realm {
+        let name = realm.name.get_ref();
+        if !uri::is_valid_uri(name, UriRule::Loose) {
+            return Err(at.at(
+                &realm.name,
+                "realm.name",
+                format!("{name:?} is not a valid realm URI"),
+            ));
+        }
+        if realms.contains(&name.as_str()) {
+            return Err(at.at(
+                &realm.name,
+                "realm.name",
+                format!("realm {name:?} is defined twice"),
+            ));
+        }
+        realms.push(name);
+        b = b.realm(name.clone());
+        if let Some(a) = &realm.anonymous {
+            b = b.anonymous_in(name, a.role());
+        }
+        for role in &realm.role {
+            let mut permissions = Vec::new();
+            for p in &role.permissions {
+                let policy = match p.policy {
+                    PolicyName::Exact => MatchPolicy::Exact,
+                    PolicyName::Prefix => MatchPolicy::Prefix,
+                    PolicyName::Wildcard => MatchPolicy::Wildcard,
+                };
+                let u = p.uri.get_ref();
+                if !uri::is_valid_pattern(u, UriRule::Loose, policy) {
+                    return Err(at.at(
+                        &p.uri,
+                        "permissions.uri",
+                        format!(
+                            "{u:?} is not a valid URI for match = {:?}",
+                            format!("{:?}", p.policy).to_lowercase()
+                        ),
+                    ));
+                }
+                let mut perm = Permission::new(u.clone(), policy);
+                for a in &p.allow {
+                    perm = perm.allow(match a {
+                        ActionName::Call => Action::Call,
+                        ActionName::Register => Action::Register,
+                        ActionName::Publish => Action::Publish,
+                        ActionName::Subscribe => Action::Subscribe,
+                    });
+                }
+                permissions.push(perm);
+            }
+            b = b.role(name, role.name.get_ref(), permissions);
+            if role.disclose_caller.is_some() || role.disclose_publisher.is_some() {
+                b = b.role_disclosure(
+                    name,
+                    role.name.get_ref(),
+                    role.disclose_caller,
+                    role.disclose_publisher,
+                );
+            }
+        }
+    }
+    let role_of = |realm: &str, role: &str| {
+        model
+            .realm
+            .iter()
+            .find(|r| r.name.get_ref() == realm)
+            .is_some_and(|r| r.role.is_empty() || r.role.iter().any(|x| x.name.get_ref() == role))
+    };
+
+    for p in &model.principal {
+        let (realm, authid, role) = (p.realm.get_ref(), p.authid.get_ref(), p.role.get_ref());
+        if !realms.contains(&realm.as_str()) {
+            return Err(at.at(
+                &p.realm,
+                "principal.realm",
+                format!("no [[realm]] is named {realm:?}"),
+            ));
+        }
+        if !role_of(realm, role) {
+            return Err(at.at(
+                &p.role,
+                "principal.role",
+                format!("realm {realm:?} has no role {role:?}"),
+            ));
+        }
+        if p.ticket.is_none() && p.wampcra.is_none() && p.cryptosign.is_none() {
+            return Err(at.at(
+                &p.authid,
+                "principal",
+                format!("principal {authid:?} has no ticket, wampcra or cryptosign credentials"),
+            ));
+        }
+        if let Some(t) = &p.ticket {
+            b = b.ticket_principal(realm, authid, t, role);
+        }
+        if let Some(w) = &p.wampcra {
+            b = match &w.salt {
+                None => b.wampcra_principal(realm, authid, &w.secret, role),
+                Some(salt) => b.wampcra_salted_principal(
+                    realm,
+                    authid,
+                    &w.secret,
+                    salt,
+                    w.iterations.unwrap_or(1000),
+                    w.keylen.unwrap_or(32),
+                    role,
+                ),
+            };
+        }
+        if let Some(keys) = &p.cryptosign {
+            for key in keys.get_ref() {
+                b = b
+                    .cryptosign_principal(realm, authid, key, role)
+                    .map_err(|e| at.at(keys, "principal.cryptosign", e.to_string()))?;
+            }
+        }
+    }
+
+    for l in &model.listener {
+        let mut listener = match (l.kind.get_ref(), &l.address, &l.path) {
+            (ListenerType::Websocket, Some(a), None) => Listener::websocket(*a.get_ref()),
+            (ListenerType::Rawsocket, Some(a), None) => Listener::rawsocket(*a.get_ref()),
+            (ListenerType::Rawsocket, None, Some(p)) => Listener::rawsocket_unix(base.join(p.get_ref())),
+            (ListenerType::Websocket, _, Some(p)) => {
+                return Err(at.at(p, "listener.path", "a WebSocket listener takes an address, not a path"))
+            }
+            _ => {
+                return Err(at.at(&l.kind, "listener", "a listener needs either address = \"host:port\" or (rawsocket only) path = \"/socket\""))
+            }
+        };
+        if let Some(s) = &l.serializers {
+            if s.get_ref().is_empty() {
+                return Err(at.at(s, "listener.serializers", "allow at least one serializer"));
+            }
+            listener = listener.serializers(s.get_ref().iter().map(|&s| s.into()));
+        }
+        if let Some(m) = &l.auth {
+            if m.get_ref().is_empty() {
+                return Err(at.at(
+                    m,
+                    "listener.auth",
+                    "offer at least one authentication method",
+                ));
+            }
+            listener = listener.auth_methods(m.get_ref().iter().map(|&m| m.into()));
+        }
+        if let Some(v) = &l.max_message_size {
+            listener = listener.max_message_size(positive(at, v, "listener.max_message_size")?);
+        }
+        if let Some(v) = &l.max_sessions {
+            listener = listener.max_sessions(positive(at, v, "listener.max_sessions")?);
+        }
+        if let Some(t) = &l.tls {
+            if l.path.is_some() {
+                return Err(at.at(&t.certificate, "listener.tls", "TLS is for TCP listeners"));
+            }
+            let cert = base.join(t.certificate.get_ref());
+            let key = base.join(t.key.get_ref());
+            let tls = ServerTls::from_pem_files(&cert, &key)
+                .map_err(|e| at.at(&t.certificate, "listener.tls", e.to_string()))?;
+            listener = listener.tls(tls);
+        }
+        if let Some(a) = &l.authenticator {
+            if !realms.contains(&a.realm.get_ref().as_str()) {
+                return Err(at.at(
+                    &a.realm,
+                    "authenticator.realm",
+                    format!("no [[realm]] is named {:?}", a.realm.get_ref()),
+                ));
+            }
+            if !uri::is_valid_uri(a.procedure.get_ref(), UriRule::Loose) {
+                return Err(at.at(
+                    &a.procedure,
+                    "authenticator.procedure",
+                    "not a valid procedure URI",
+                ));
+            }
+            let methods: Vec<AuthMethod> = a.methods.get_ref().iter().map(|&m| m.into()).collect();
+            if methods.is_empty() || methods.contains(&AuthMethod::Anonymous) {
+                return Err(at.at(
+                    &a.methods,
+                    "authenticator.methods",
+                    "list one or more of \"ticket\", \"wampcra\", \"cryptosign\"",
+                ));
+            }
+            listener = listener.authenticator(Authenticator::new(
+                a.procedure.get_ref().clone(),
+                a.realm.get_ref().clone(),
+                methods,
+            ));
+        }
+        b = b.listener(listener);
+    }
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<RouterBuilder, ConfigError> {
+        parse(text, Path::new("router.toml"), Path::new("."))
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key() {
+        let e = check("[[realm]]\nname = \"realm1\"\n\n[[listener]]\ntype = \"websocket\"\naddress = \"nowhere\"\n")
+            .expect_err("bad address");
+        assert_eq!((e.line, e.key.as_str()), (6, "address"), "{e}");
+        let e = check("[[realm]]\nname = \"realm1\"\n[[principal]]\nauthid = \"a\"\nrealm = \"realm2\"\nrole = \"x\"\nticket = \"t\"\n")
+            .expect_err("unknown realm");
+        assert_eq!((e.line, e.key.as_str()), (5, "principal.realm"), "{e}");
+        let e = check("[router]\nhelo_timeout = 3\n[[realm]]\nname = \"r\"\n").expect_err("typo");
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("helo_timeout"), "{e}");
+        let e = check("[router]\nhello_timeout = \"soon\"\n[[realm]]\nname = \"r\"\n")
+            .expect_err("duration");
+        assert_eq!((e.line, e.key.as_str()), (2, "router.hello_timeout"), "{e}");
+        assert!(e.to_string().starts_with("router.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let text = include_str!("../../examples/router.toml");
+        let b = check(text).unwrap_or_else(|e| panic!("examples/router.toml: {e}"));
+        assert_eq!(b.listeners.len(), 2);
+    }
+
+    #[test]
+    fn a_full_file_is_accepted() {
+        let text = r#"
+[router]
+hello_timeout = "5s"
+auth_timeout = 3
+slow_consumer = "disconnect"
+anonymous = false
+
+[[listener]]
+type = "websocket"
+address = "127.0.0.1:0"
+serializers = ["json", "cbor"]
+auth = ["ticket", "cryptosign"]
+max_sessions = 10
+
+[[realm]]
+name = "realm1"
+anonymous = "guest"
+[[realm.role]]
+name = "user"
+disclose_caller = false
+permissions = [
+  { uri = "com.example.", match = "prefix", allow = ["call", "subscribe"] },
+  { uri = "com..status", match = "wildcard", allow = ["publish"] },
+]
+
+[[principal]]
+authid = "alice"
+realm = "realm1"
+role = "user"
+ticket = "secret"
+wampcra = { secret = "s", salt = "salt", iterations = 100, keylen = 16 }
+cryptosign = ["545efb0a2192db8d43f118e9bf9aee081466e1ef36c708b96ee6f62dddad9122"]
+"#;
+        let b = check(text).expect("valid");
+        assert_eq!(b.listeners.len(), 1);
+        let e = check(&text.replace("545efb", "zz5efb")).expect_err("bad key");
+        assert_eq!(e.key, "principal.cryptosign");
+    }
+}

@@ -1,0 +1,230 @@
+//! What a listener is configured with (address, TLS, serializers, size limit, the
+//! authentication it offers, how many sessions it takes), and the state a running one
+//! shares with its connections.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use wamp_runtime::Serializer;
+
+use crate::auth::{AuthMethod, Authenticator};
+use crate::tls::ServerTls;
+
+/// Where and how a listener accepts connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kind {
+    WebSocket(SocketAddr),
+    RawSocket(SocketAddr),
+    RawSocketUnix(PathBuf),
+}
+
+/// One listening socket of the router: `Listener::websocket(addr)`,
+/// `Listener::rawsocket(addr)` or `Listener::rawsocket_unix(path)`, then the settings that
+/// differ from the router's defaults.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub(crate) kind: Kind,
+    pub(crate) tls: Option<ServerTls>,
+    pub(crate) serializers: Vec<Serializer>,
+    pub(crate) max_message_size: Option<usize>,
+    pub(crate) auth_methods: Vec<AuthMethod>,
+    pub(crate) authenticator: Option<Authenticator>,
+    pub(crate) max_sessions: Option<usize>,
+}
+
+impl Listener {
+    fn new(kind: Kind) -> Self {
+        Self {
+            kind,
+            tls: None,
+            serializers: Serializer::ALL.to_vec(),
+            max_message_size: None,
+            auth_methods: AuthMethod::ALL.to_vec(),
+            authenticator: None,
+            max_sessions: None,
+        }
+    }
+
+    /// WebSocket on a TCP address (`ws://`, or `wss://` with [`Listener::tls`]).
+    pub fn websocket(addr: SocketAddr) -> Self {
+        Self::new(Kind::WebSocket(addr))
+    }
+
+    /// RawSocket on a TCP address (`tcp://`, or `tcps://` with [`Listener::tls`]).
+    pub fn rawsocket(addr: SocketAddr) -> Self {
+        Self::new(Kind::RawSocket(addr))
+    }
+
+    /// RawSocket on a Unix domain socket (a stale socket file is replaced; the file is
+    /// removed at shutdown).
+    pub fn rawsocket_unix(path: impl Into<PathBuf>) -> Self {
+        Self::new(Kind::RawSocketUnix(path.into()))
+    }
+
+    /// Serves TLS with this certificate and key (not on a Unix socket).
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The serializers a client may choose (default: all three).
+    pub fn serializers(mut self, serializers: impl IntoIterator<Item = Serializer>) -> Self {
+        self.serializers = serializers.into_iter().collect();
+        self
+    }
+
+    /// The largest message accepted on this listener, in bytes (default: the router's).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = Some(bytes);
+        self
+    }
+
+    /// The authentication methods offered here (default: all). A HELLO offering none of
+    /// them gets ABORT `wamp.error.no_auth_method`.
+    pub fn auth_methods(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
+        self.auth_methods = methods.into_iter().collect();
+        self
+    }
+
+    /// Delegates authentication by some methods to a WAMP procedure (see
+    /// [`Authenticator`]).
+    pub fn authenticator(mut self, authenticator: Authenticator) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// How many connections this listener serves at once (default: no limit). One more
+    /// is refused: HTTP 503 on WebSocket, the "maximum connection count reached" handshake
+    /// error on RawSocket.
+    pub fn max_sessions(mut self, sessions: usize) -> Self {
+        self.max_sessions = Some(sessions);
+        self
+    }
+
+    /// Checks what can be checked before binding.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.serializers.is_empty() {
+            return Err(format!("{}: no serializer allowed", self.describe()));
+        }
+        if self.auth_methods.is_empty() {
+            return Err(format!("{}: no authentication method", self.describe()));
+        }
+        if self.tls.is_some() && matches!(self.kind, Kind::RawSocketUnix(_)) {
+            return Err(format!("{}: TLS is for TCP listeners", self.describe()));
+        }
+        if self.max_message_size == Some(0) || self.max_sessions == Some(0) {
+            return Err(format!(
+                "{}: max_message_size and max_sessions must be at least 1",
+                self.describe()
+            ));
+        }
+        Ok(())
+    }
+
+    /// "WebSocket 127.0.0.1:8080" and the like, for logs and errors.
+    pub(crate) fn describe(&self) -> String {
+        let tls = if self.tls.is_some() { " (TLS)" } else { "" };
+        match &self.kind {
+            Kind::WebSocket(a) => format!("WebSocket{tls} {a}"),
+            Kind::RawSocket(a) => format!("RawSocket{tls} {a}"),
+            Kind::RawSocketUnix(p) => format!("RawSocket {}", p.display()),
+        }
+    }
+}
+
+/// What the connections of one running listener share.
+#[derive(Debug)]
+pub(crate) struct ListenerContext {
+    /// For logs: "WebSocket 127.0.0.1:8080", "in-process".
+    pub label: String,
+    pub serializers: Vec<Serializer>,
+    pub max_message_size: usize,
+    pub auth_methods: Vec<AuthMethod>,
+    pub authenticator: Option<Authenticator>,
+    pub max_sessions: Option<usize>,
+    /// Connections open right now.
+    open: AtomicUsize,
+    /// Sessions of this listener join without authentication, as the router's own
+    /// (role `trusted`, allowed everything).
+    pub trusted: bool,
+}
+
+impl ListenerContext {
+    pub fn new(listener: &Listener, label: String, default_max: usize) -> Self {
+        Self {
+            label,
+            serializers: listener.serializers.clone(),
+            max_message_size: listener.max_message_size.unwrap_or(default_max),
+            auth_methods: listener.auth_methods.clone(),
+            authenticator: listener.authenticator.clone(),
+            max_sessions: listener.max_sessions,
+            open: AtomicUsize::new(0),
+            trusted: false,
+        }
+    }
+
+    /// The context of in-process connections: every serializer (none is used), the
+    /// router's size limit, every method.
+    pub fn in_process(default_max: usize, trusted: bool) -> Self {
+        Self {
+            label: if trusted {
+                "router-internal"
+            } else {
+                "in-process"
+            }
+            .into(),
+            serializers: Serializer::ALL.to_vec(),
+            max_message_size: default_max,
+            auth_methods: AuthMethod::ALL.to_vec(),
+            authenticator: None,
+            max_sessions: None,
+            open: AtomicUsize::new(0),
+            trusted,
+        }
+    }
+
+    /// Counts a new connection in, or `None` when the listener is full (the caller refuses
+    /// it). The slot is given back when the guard drops.
+    pub fn admit(self: &Arc<Self>) -> Option<ConnectionSlot> {
+        let now = self.open.fetch_add(1, Ordering::AcqRel) + 1;
+        let slot = ConnectionSlot(self.clone());
+        match self.max_sessions {
+            Some(max) if now > max => {
+                tracing::warn!(
+                    listener = %self.label,
+                    max,
+                    "connection refused: the listener's session limit is reached"
+                );
+                None
+            }
+            _ => Some(slot),
+        }
+    }
+
+    /// Whether this listener lets a client use `serializer`.
+    pub fn allows(&self, serializer: Serializer) -> bool {
+        self.serializers.contains(&serializer)
+    }
+}
+
+/// One open connection of a listener; dropping it frees the slot.
+#[derive(Debug)]
+pub(crate) struct ConnectionSlot(Arc<ListenerContext>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What a session knows about its connection.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionInfo {
+    pub listener: Arc<ListenerContext>,
+    /// The `tls-exporter` channel binding, on a TLS connection.
+    pub channel_binding: Option<[u8; 32]>,
+    /// The peer's address, for logs and the meta API ("tcp4:127.0.0.1:50312").
+    pub peer: String,
+}
