@@ -1,8 +1,8 @@
 """Authentication interoperability: Autobahn|Python joins our router with ticket,
-WAMP-CRA and salted WAMP-CRA (principals alice, joe and peter of tests/tests/auth.rs), and
-is refused with a wrong secret.
+WAMP-CRA, salted WAMP-CRA and WAMP-Cryptosign (principals alice, joe, peter and device of
+tests/tests/auth.rs), and is refused with a wrong secret or an unknown key.
 
-Usage: autobahn_auth.py URL REALM SERIALIZER
+Usage: autobahn_auth.py URL REALM SERIALIZER DEVICE_SEED_HEX
 """
 
 import asyncio
@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 from autobahn.asyncio.wamp import ApplicationSession, ApplicationSessionFactory
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp import auth
+from autobahn.wamp.cryptosign import CryptosignKey
 from autobahn.wamp.types import ComponentConfig
 
 from autobahn_basic import SERIALIZERS, TIMEOUT, check
@@ -23,11 +24,17 @@ async def join(url, realm, serializer, authid, method, secret):
 
     class Session(ApplicationSession):
         def onConnect(self):
-            self.join(realm, authmethods=[method], authid=authid)
+            if method == "cryptosign":
+                extra = {"pubkey": secret.public_key()}
+                self.join(realm, authmethods=[method], authid=authid, authextra=extra)
+            else:
+                self.join(realm, authmethods=[method], authid=authid)
 
         def onChallenge(self, challenge):
             if challenge.method == "ticket":
                 return secret
+            if challenge.method == "cryptosign":
+                return secret.sign_challenge(challenge)
             key = secret
             if "salt" in challenge.extra:
                 key = auth.derive_key(
@@ -53,8 +60,16 @@ async def join(url, realm, serializer, authid, method, secret):
     return await asyncio.wait_for(outcome, TIMEOUT)
 
 
-async def main(url, realm, ser_name):
+async def main(url, realm, ser_name, seed):
     ser = SERIALIZERS[ser_name]
+    device = CryptosignKey.from_bytes(bytes.fromhex(seed))
+    got = await join(url, realm, ser, "device", "cryptosign", device)
+    check(got == ("joined", "device", "sensor", "cryptosign"), f"cryptosign ({got})")
+    got = await join(url, realm, ser, None, "cryptosign", device)
+    check(got == ("joined", "device", "sensor", "cryptosign"), f"cryptosign, no authid ({got})")
+    stranger = CryptosignKey.from_bytes(bytes(range(32)))
+    got = await join(url, realm, ser, None, "cryptosign", stranger)
+    check(got == ("refused", "wamp.error.not_authorized"), f"unknown key refused ({got})")
     got = await join(url, realm, ser, "alice", "ticket", "alice's ticket")
     check(got == ("joined", "alice", "user", "ticket"), f"ticket ({got})")
     got = await join(url, realm, ser, "joe", "wampcra", "secret1")
@@ -67,5 +82,5 @@ async def main(url, realm, ser_name):
 
 
 if __name__ == "__main__":
-    url, realm, ser_name = sys.argv[1:4]
-    asyncio.run(asyncio.wait_for(main(url, realm, ser_name), 60))
+    url, realm, ser_name, seed = sys.argv[1:5]
+    asyncio.run(asyncio.wait_for(main(url, realm, ser_name, seed), 60))

@@ -48,7 +48,7 @@ pub mod __private {
 }
 
 pub use client::{
-    Args, Call, CallDetails, Error, Event, EventDetails, Progress, ProgressiveCall,
+    Args, Call, CallDetails, CryptosignKey, Error, Event, EventDetails, Progress, ProgressiveCall,
     ProgressiveResults, Publish, Register, Registration, Session, SessionBuilder, Subscribe,
     Subscription, WampError,
 };

@@ -234,11 +234,13 @@ impl SessionBuilder {
         };
         let (id, details) = details;
         tracing::debug!(session = id, realm = %self.realm, endpoint = %self.endpoint.describe(), "joined");
-        let info = SessionInfo {
-            id,
-            realm: self.realm,
-            details,
+        // The router may have put the session in another realm than the one asked for
+        // (a dynamic authenticator can); WELCOME says which.
+        let realm = match details.get("realm").and_then(Value::as_str) {
+            Some(r) => r.to_owned(),
+            None => self.realm,
         };
+        let info = SessionInfo { id, realm, details };
         let config = SessionConfig {
             request_timeout: self.request_timeout,
             call_timeout: self.call_timeout,

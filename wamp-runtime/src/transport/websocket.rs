@@ -41,6 +41,21 @@ impl Connector for WebSocketConnector {
     }
 }
 
+/// What a failed handshake says: for an HTTP refusal, the status and the server's reason.
+fn refusal(e: WsError) -> String {
+    match e {
+        WsError::Http(resp) => {
+            let body = resp
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            format!("HTTP {}: {}", resp.status(), body.trim())
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Opens a WebSocket to `url` speaking `options.serializer`.
 pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, TransportError> {
     let invalid = |reason: String| TransportError::InvalidUrl {
@@ -78,7 +93,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
     let (ws, response) =
         tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, tls)
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(refusal(e)))?;
     let chosen = response
         .headers()
         .get("sec-websocket-protocol")
