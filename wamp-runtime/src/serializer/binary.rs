@@ -71,10 +71,10 @@ pub(crate) fn decode_frame<R: BinReader>(
                 0 => match r.peek()? {
                     Peek::Array => {
                         let start = r.position();
-                        r.skip_value(0)?;
+                        r.skip_value(1)?;
                         args = Some(frame.slice(start..r.position()));
                     }
-                    Peek::Opaque => transparent = Some(r.read_value(0)?),
+                    Peek::Opaque => transparent = Some(r.read_value(1)?),
                     _ => return Err(DecodeError::Invalid("Arguments must be a list".into())),
                 },
                 1 if transparent.is_none() => {
@@ -82,13 +82,13 @@ pub(crate) fn decode_frame<R: BinReader>(
                         return Err(DecodeError::Invalid("ArgumentsKw must be a dict".into()));
                     }
                     let start = r.position();
-                    r.skip_value(0)?;
+                    r.skip_value(1)?;
                     kwargs = Some(frame.slice(start..r.position()));
                 }
                 _ => return Err(DecodeError::Invalid("too many fields in message".into())),
             },
             _ => {
-                let v = r.read_value(0)?;
+                let v = r.read_value(1)?;
                 if i == 0 {
                     let code = v.as_u64().ok_or_else(|| {
                         DecodeError::Invalid("message type must be an integer".into())

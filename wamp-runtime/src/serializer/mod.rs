@@ -224,3 +224,41 @@ impl std::fmt::Display for Serializer {
         f.write_str(self.subprotocol())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CANCEL with options nested `depth` dicts deep, in MessagePack or CBOR.
+    fn nested_cancel(ser: Serializer, depth: usize) -> Bytes {
+        let (head, level, end): (&[u8], &[u8], u8) = match ser {
+            Serializer::MsgPack => (&[0x93, 0x31, 0x01], &[0x81, 0xA1, b'a'], 0xC0),
+            _ => (&[0x83, 0x18, 0x31, 0x01], &[0xA1, 0x61, b'a'], 0xF6),
+        };
+        let mut out = head.to_vec();
+        for _ in 0..depth {
+            out.extend_from_slice(level);
+        }
+        out.push(end);
+        Bytes::from(out)
+    }
+
+    /// Found by the `decode_msgpack` fuzz target: the decoder and encoder must agree on
+    /// how deep a message may nest, so that whatever decodes can be forwarded.
+    #[test]
+    fn whatever_decodes_encodes_at_every_nesting_depth() {
+        for ser in [Serializer::MsgPack, Serializer::Cbor] {
+            let mut decoded = 0;
+            for depth in 100..160 {
+                if let Ok(msg) = ser.decode(&nested_cancel(ser, depth)) {
+                    decoded += 1;
+                    let frame = ser
+                        .encode(&msg)
+                        .unwrap_or_else(|e| panic!("{ser} {depth}: {e}"));
+                    assert!(ser.decode(&frame).is_ok());
+                }
+            }
+            assert!((1..60).contains(&decoded), "{ser}: the limit is in range");
+        }
+    }
+}
