@@ -55,7 +55,11 @@ const CONFIG: &str = r#"{
           "joe": {"secret": "secret1", "role": "user"},
           "peter": {"secret": "secret2", "role": "user",
                     "salt": "salt123", "iterations": 100, "keylen": 16}
-        }}
+        }},
+        "cryptosign": {"type": "static", "principals": {"device": {
+          "realm": "realm1", "role": "user",
+          "authorized_keys": ["1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d"]
+        }}}
       }
     }, {
       "type": "rawsocket",

@@ -142,3 +142,63 @@ async fn a_realm_without_roles_is_open() {
         .unwrap_err();
     assert_eq!(e.uri(), Some(error::NOT_AUTHORIZED));
 }
+
+/// Disclosure per role: the router discloses callers and publishers by default, and a
+/// role can turn that off for its own calls and publications (they are still disclosed
+/// when they ask with `disclose_me`).
+#[tokio::test]
+async fn a_role_can_keep_its_callers_and_publishers_undisclosed() {
+    let r = router()
+        .ticket_principal("realm1", "shy", "s", "shy")
+        .ticket_principal("realm1", "open", "o", "open")
+        .role_disclosure("realm1", "shy", Some(false), Some(false))
+        .start()
+        .await
+        .unwrap();
+    let callee = Session::builder(r.url(), "realm1").connect().await.unwrap();
+    let _reg = callee
+        .register(
+            "com.who",
+            |_: (), details: wamp_runtime::CallDetails| async move {
+                Ok::<_, WampError>(details.caller_authid.unwrap_or_default())
+            },
+        )
+        .await
+        .unwrap();
+    let mut events = callee.subscribe::<()>("com.news").await.unwrap();
+    let shy = Session::builder(r.url(), "realm1")
+        .ticket("shy", "s")
+        .connect()
+        .await
+        .unwrap();
+    let open = Session::builder(r.url(), "realm1")
+        .ticket("open", "o")
+        .connect()
+        .await
+        .unwrap();
+    let seen: String = shy.call("com.who", ()).await.unwrap();
+    assert_eq!(seen, "", "the shy role's calls are not disclosed");
+    let seen: String = shy
+        .call("com.who", ())
+        .option("disclose_me", true)
+        .await
+        .unwrap();
+    assert_eq!(seen, "shy", "unless it asks");
+    let seen: String = open.call("com.who", ()).await.unwrap();
+    assert_eq!(seen, "open", "other roles keep the router's default");
+    for s in [&shy, &open] {
+        s.publish("com.news", ()).acknowledge().await.unwrap();
+    }
+    let first = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.details.publisher, None);
+    let second = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.details.publisher, Some(open.id()));
+}

@@ -58,10 +58,30 @@ async fn our_client_authenticates_to_crossbar() {
         .await
         .expect("salted wampcra");
     assert_eq!(salted.authid(), Some("peter"));
+    // Cryptosign: the key of the spec's first test vector, whose public key the node's
+    // principal "device" lists.
+    let key = wamp_runtime::CryptosignKey::from_hex(
+        "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510",
+    )
+    .unwrap();
+    let signed = Session::builder(&url, "realm1")
+        .serializer(Serializer::MsgPack)
+        .cryptosign(key)
+        .authid("device")
+        .connect()
+        .await
+        .expect("cryptosign");
+    assert_eq!(
+        (signed.authid(), signed.authmethod()),
+        (Some("device"), Some("cryptosign"))
+    );
     // Wrong secrets are refused with the router's ABORT.
     for wrong in [
         Session::builder(&url, "realm1").ticket("alice", "nope"),
         Session::builder(&url, "realm1").wampcra("joe", "nope"),
+        Session::builder(&url, "realm1")
+            .cryptosign(wamp_runtime::CryptosignKey::generate())
+            .authid("device"),
     ] {
         match wrong.connect().await {
             Err(Error::Aborted(e)) => assert!(e.uri.starts_with("wamp.error."), "{e}"),
