@@ -8,7 +8,7 @@
 use tests::{init_logs, run_python, workspace};
 use wamp_router::{Router, RouterHandle};
 use wamp_runtime::proto::error;
-use wamp_runtime::{CryptosignKey, Error, Serializer, Session, WampError};
+use wamp_runtime::{CryptosignKey, Error, Registration, Serializer, Session, WampError};
 
 /// The private key whose public key `examples/router.toml` gives principal `device-1`.
 const DEVICE_SEED: &str = "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510";
@@ -34,27 +34,27 @@ async fn example_router() -> RouterHandle {
     builder.start().await.unwrap()
 }
 
-/// The backend (`service`, salted WAMP-CRA) serves the procedures the frontends call.
-async fn backend(r: &RouterHandle) -> Session {
+/// The backend (`service`, salted WAMP-CRA), serving `com.example.echo` for the frontends.
+async fn backend(r: &RouterHandle) -> (Session, Registration) {
     let s = Session::builder(r.url(), "realm1")
         .wampcra("service", "backend-secret")
         .connect()
         .await
         .unwrap();
     assert_eq!(s.authrole(), Some("backend"));
-    s
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autobahn_python_against_the_example_configuration() {
-    let r = example_router().await;
-    let service = backend(&r).await;
-    let _echo = service
+    let echo = s
         .register("com.example.echo", |x: (String,)| async move {
             Ok::<_, WampError>(x.0)
         })
         .await
         .unwrap();
+    (s, echo)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_against_the_example_configuration() {
+    let r = example_router().await;
+    let (service, _echo) = backend(&r).await;
     let _reset = service
         .register("com.example.admin.reset", |_: ()| async {
             Ok::<_, WampError>("reset")
@@ -70,13 +70,7 @@ async fn autobahn_python_against_the_example_configuration() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_against_the_example_configuration() {
     let r = example_router().await;
-    let service = backend(&r).await;
-    let _echo = service
-        .register("com.example.echo", |x: (String,)| async move {
-            Ok::<_, WampError>(x.0)
-        })
-        .await
-        .unwrap();
+    let _backend = backend(&r).await;
     let device = CryptosignKey::from_hex(DEVICE_SEED).unwrap();
     let raw = r.rawsocket_url().unwrap();
     // The RawSocket listener: MessagePack and CBOR only, no anonymous sessions.

@@ -1,8 +1,11 @@
 //! The `wamp-router` binary as a user runs it: flags, realms, and a clean shutdown on
-//! SIGTERM that says GOODBYE `wamp.close.system_shutdown` to every session.
+//! SIGTERM that says GOODBYE `wamp.close.system_shutdown` to every session; with a
+//! configuration file it serves what the file says, and a file with a mistake stops it at
+//! start with the file, line and key.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,7 +15,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use wamp_runtime::proto::{close, error, Dict, Message, Value};
-use wamp_runtime::Serializer;
+use wamp_runtime::{Serializer, Session};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -47,18 +50,12 @@ where
     }
 }
 
-#[tokio::test]
-async fn runs_with_flags_and_shuts_down_cleanly_on_sigterm() {
+/// Starts the binary with `args`; returns it and the URL it prints first.
+async fn start(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--realm",
-            "alpha",
-            "--realm",
-            "beta",
-        ])
+        .args(args)
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("binary starts");
@@ -68,8 +65,26 @@ async fn runs_with_flags_and_shuts_down_cleanly_on_sigterm() {
         .unwrap()
         .unwrap()
         .unwrap();
-    let url = line.rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("ws://127.0.0.1:"), "{line}");
+    let url = line
+        .strip_prefix("wamp-router listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    (child, url)
+}
+
+#[tokio::test]
+async fn runs_with_flags_and_shuts_down_cleanly_on_sigterm() {
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--realm",
+        "alpha",
+        "--realm",
+        "beta",
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let (mut child, url) = start(&args).await;
+    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
 
     let connect = || async {
         let mut req = url.as_str().into_client_request().unwrap();
@@ -124,4 +139,71 @@ async fn runs_with_flags_and_shuts_down_cleanly_on_sigterm() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status}");
+}
+
+fn write_config(text: &str) -> PathBuf {
+    let unique = format!(
+        "wamp-router-cli-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    );
+    let dir = std::env::temp_dir().join(unique);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("router.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const CONFIG: &str = r#"
+[router]
+anonymous = false
+
+[[listener]]
+type = "websocket"
+address = "127.0.0.1:0"
+
+[[realm]]
+name = "realm1"
+
+[[principal]]
+authid = "alice"
+realm = "realm1"
+role = "user"
+ticket = "alice-ticket"
+"#;
+
+#[tokio::test]
+async fn serves_what_the_configuration_file_says() {
+    let path = write_config(CONFIG);
+    let (mut router, url) = start(&["--config".as_ref(), path.as_os_str()]).await;
+    let s = Session::builder(url.as_str(), "realm1")
+        .ticket("alice", "alice-ticket")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(s.authrole(), Some("user"));
+    let anonymous = Session::builder(url.as_str(), "realm1").connect().await;
+    assert!(anonymous.is_err(), "anonymous = false");
+    router.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
+async fn a_mistake_stops_it_with_the_file_line_and_key() {
+    let path = write_config(&CONFIG.replace("127.0.0.1:0", "localhost"));
+    let out = tokio::time::timeout(
+        WAIT,
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+            .arg("--config")
+            .arg(&path)
+            .output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("{}:7:11: address:", path.display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

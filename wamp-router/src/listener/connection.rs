@@ -26,15 +26,25 @@ pub(crate) enum Incoming {
     Closed,
 }
 
+/// A connection's byte stream: TCP, or TLS over TCP.
+pub(crate) trait Io:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static
+{
+}
+
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}
+
 /// Accepts TCP connections until the router shuts down, serving each with `serve` in a
-/// task the router tracks.
+/// task the router tracks; with `tls`, after a TLS handshake bounded by the HELLO timeout
+/// (the connection's channel binding then goes into its [`ConnectionInfo`]).
 pub(crate) async fn accept_tcp<F, Fut>(
     listener: tokio::net::TcpListener,
     router: Arc<RouterInner>,
     ctx: Arc<ListenerContext>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     serve: F,
 ) where
-    F: Fn(tokio::net::TcpStream, ConnectionInfo, Arc<RouterInner>) -> Fut,
+    F: Fn(Box<dyn Io>, ConnectionInfo, Arc<RouterInner>) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     loop {
@@ -49,16 +59,33 @@ pub(crate) async fn accept_tcp<F, Fut>(
                     std::net::SocketAddr::V4(a) => format!("tcp4:{a}"),
                     std::net::SocketAddr::V6(a) => format!("tcp6:{a}"),
                 };
-                let info = ConnectionInfo {
+                let mut conn = ConnectionInfo {
                     listener: ctx.clone(),
                     channel_binding: None,
                     peer,
                 };
-                let served = serve(stream, info, router.clone());
-                let label = ctx.label.clone();
+                let (serve, tls, r) = (serve.clone(), tls.clone(), router.clone());
                 router.tasks.spawn(async move {
+                    let label = conn.listener.label.clone();
                     tracing::debug!(%addr, listener = %label, "connection accepted");
-                    served.await;
+                    let stream: Box<dyn Io> = match tls {
+                        None => Box::new(stream),
+                        Some(tls) => {
+                            let handshake = tls.accept(stream);
+                            match tokio::time::timeout(r.config.hello_timeout, handshake).await {
+                                Ok(Ok(stream)) => {
+                                    conn.channel_binding =
+                                        crate::tls::channel_binding(stream.get_ref().1);
+                                    Box::new(stream)
+                                }
+                                Ok(Err(e)) => {
+                                    return tracing::debug!(%addr, "TLS handshake failed: {e}")
+                                }
+                                Err(_) => return tracing::debug!(%addr, "TLS handshake timed out"),
+                            }
+                        }
+                    };
+                    serve(stream, conn, r).await;
                     tracing::debug!(%addr, listener = %label, "connection closed");
                 });
             }

@@ -15,7 +15,7 @@ use wamp_runtime::transport::rawsocket::{
 };
 use wamp_runtime::Serializer;
 
-use super::connection::{self, Inbound, Incoming};
+use super::connection::{self, Inbound, Incoming, Io};
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
@@ -27,24 +27,7 @@ pub(crate) async fn accept_tcp(
     ctx: Arc<ListenerContext>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
-    let serve =
-        move |stream: tokio::net::TcpStream, mut conn: ConnectionInfo, router: Arc<RouterInner>| {
-            let tls = tls.clone();
-            async move {
-                let Some(tls) = tls else {
-                    return serve(stream, conn, router).await;
-                };
-                match tokio::time::timeout(router.config.hello_timeout, tls.accept(stream)).await {
-                    Ok(Ok(stream)) => {
-                        conn.channel_binding = crate::tls::channel_binding(stream.get_ref().1);
-                        serve(stream, conn, router).await;
-                    }
-                    Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
-                    Err(_) => tracing::debug!("TLS handshake timed out"),
-                }
-            }
-        };
-    connection::accept_tcp(listener, router, ctx, serve).await;
+    connection::accept_tcp(listener, router, ctx, tls, serve::<Box<dyn Io>>).await;
 }
 
 /// Accepts Unix domain socket connections until the router shuts down, then removes the

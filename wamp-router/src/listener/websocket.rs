@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -16,7 +16,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::Serializer;
 
-use super::connection::{self, Inbound, Incoming};
+use super::connection::{self, Inbound, Incoming, Io};
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
@@ -28,24 +28,7 @@ pub(crate) async fn accept_loop(
     ctx: Arc<ListenerContext>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
-    let serve = move |stream: TcpStream, mut conn: ConnectionInfo, router: Arc<RouterInner>| {
-        let tls = tls.clone();
-        async move {
-            let Some(tls) = tls else {
-                return serve(stream, conn, router).await;
-            };
-            let handshake = tls.accept(stream);
-            match tokio::time::timeout(router.config.hello_timeout, handshake).await {
-                Ok(Ok(stream)) => {
-                    conn.channel_binding = crate::tls::channel_binding(stream.get_ref().1);
-                    serve(stream, conn, router).await;
-                }
-                Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
-                Err(_) => tracing::debug!("TLS handshake timed out"),
-            }
-        }
-    };
-    connection::accept_tcp(listener, router, ctx, serve).await;
+    connection::accept_tcp(listener, router, ctx, tls, serve::<Box<dyn Io>>).await;
 }
 
 /// Picks the first WAMP subprotocol of the client's list that this listener allows.
