@@ -146,3 +146,49 @@ async fn an_authenticator_procedure_decides_who_joins() {
         .unwrap_err();
     aborted_with(e, error::NOT_AUTHORIZED);
 }
+
+/// The authenticator can be any WAMP peer: here an Autobahn|Python session, written as
+/// for Crossbar.io.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_autobahn_python_authenticator() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let methods = [AuthMethod::Ticket, AuthMethod::WampCra];
+    let r =
+        router()
+            .listener(
+                Listener::websocket("127.0.0.1:0".parse().unwrap()).authenticator(
+                    Authenticator::new("com.example.authenticate", "realm2", methods),
+                ),
+            )
+            .start()
+            .await
+            .unwrap();
+    let mut python =
+        tests::spawn_python("autobahn_authenticator.py", &[&r.url(), "realm2", "json"]);
+    let mut lines = BufReader::new(python.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the authenticator starts")
+        .unwrap();
+    assert_eq!(ready.as_deref(), Some("READY"));
+    let url = r.urls()[1].clone();
+    let s = Session::builder(url.as_str(), "realm1")
+        .ticket("py-alice", "py-ticket")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!((s.authid(), s.authrole()), (Some("py-alice"), Some("user")));
+    let s = Session::builder(url.as_str(), "realm1")
+        .wampcra("py-joe", "py-secret")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!((s.authid(), s.authrole()), (Some("py-joe"), Some("admin")));
+    for b in [
+        Session::builder(url.as_str(), "realm1").ticket("py-alice", "wrong"),
+        Session::builder(url.as_str(), "realm1").ticket("py-joe", "py-secret"),
+    ] {
+        aborted_with(b.connect().await.unwrap_err(), error::NOT_AUTHORIZED);
+    }
+    python.kill().await.unwrap();
+}
