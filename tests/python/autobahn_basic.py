@@ -22,7 +22,9 @@ SERIALIZERS = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBO
 TIMEOUT = 10
 
 
-async def connect(url, realm, serializer):
+async def connect(url, realm, serializer, ssl=None):
+    """Joins `realm` at `url` (ws://, wss://, tcp:// or tcps://); `ssl` is the
+    ssl.SSLContext for wss:// and tcps://."""
     loop = asyncio.get_running_loop()
     joined = loop.create_future()
 
@@ -38,12 +40,12 @@ async def connect(url, realm, serializer):
 
     factory = ApplicationSessionFactory(ComponentConfig(realm=realm))
     factory.session = Session
-    if url.startswith("tcp://"):
+    if url.startswith(("tcp://", "tcps://")):
         transport = WampRawSocketClientFactory(factory, serializer=serializer())
     else:
         transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
     u = urlparse(url)
-    await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port), TIMEOUT)
+    await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port, ssl=ssl), TIMEOUT)
     return await asyncio.wait_for(joined, TIMEOUT)
 
 

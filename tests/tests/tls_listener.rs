@@ -61,6 +61,16 @@ async fn wss_and_tcps_listeners_serve_sessions() {
     let urls = r.urls();
     assert!(urls[1].starts_with("wss://"), "{urls:?}");
     assert!(urls[2].starts_with("tcps://"), "{urls:?}");
+    let callee = Session::builder(r.endpoint(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    let _reg = callee
+        .register("com.tls.echo", |x: (String,)| async move {
+            Ok::<_, wamp_runtime::WampError>(x.0)
+        })
+        .await
+        .unwrap();
     for url in &urls[1..] {
         for ser in Serializer::ALL {
             let s = Session::builder(by_name(url), "realm1")
@@ -69,12 +79,6 @@ async fn wss_and_tcps_listeners_serve_sessions() {
                 .connect()
                 .await
                 .unwrap_or_else(|e| panic!("{url} {ser:?}: {e}"));
-            let _reg = s
-                .register("com.tls.echo", |x: (String,)| async move {
-                    Ok::<_, wamp_runtime::WampError>(x.0)
-                })
-                .await
-                .unwrap();
             let back: String = s.call("com.tls.echo", ("over TLS",)).await.unwrap();
             assert_eq!(back, "over TLS");
         }
@@ -200,4 +204,42 @@ async fn channel_binding_defeats_a_relaying_man_in_the_middle() {
         }
         other => panic!("expected ABORT authentication_failed, got {other:?}"),
     }
+}
+
+/// Autobahn for Python over both TLS listeners, trusting the certificate from a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_over_wss_and_tcps() {
+    let (key, tls, _) = certificate_and_key();
+    let local = "127.0.0.1:0".parse().unwrap();
+    let r = router()
+        .listener(Listener::websocket(local).tls(tls.clone()))
+        .listener(Listener::rawsocket(local).tls(tls))
+        .start()
+        .await
+        .unwrap();
+    let ca = std::env::temp_dir().join(format!(
+        "wamp-tls-{}-{:x}.pem",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::write(&ca, key.cert.pem()).unwrap();
+    let callee = Session::builder(r.endpoint(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    let _reg = callee
+        .register("com.tls.echo", |x: (String,)| async move {
+            Ok::<_, wamp_runtime::WampError>(x.0)
+        })
+        .await
+        .unwrap();
+    for (url, ser) in [(&r.urls()[1], "json"), (&r.urls()[2], "msgpack")] {
+        let out = tests::run_python(
+            "autobahn_tls.py",
+            &[&by_name(url), ca.to_str().unwrap(), ser],
+        )
+        .await;
+        assert!(out.contains("ALL OK"), "{out}");
+    }
+    let _ = std::fs::remove_file(&ca);
 }
