@@ -1,5 +1,8 @@
-//! A WAMP router: realms with a broker and a dealer, over WebSocket with JSON, MessagePack
-//! and CBOR.
+//! A WAMP router: realms with a broker and a dealer, over WebSocket and RawSocket (TCP,
+//! TLS, Unix sockets) with JSON, MessagePack and CBOR; authentication (anonymous, ticket,
+//! WAMP-CRA, WAMP-Cryptosign, dynamic authenticators), roles, and limits per listener and
+//! per session. Configure it with [`RouterBuilder`] or a TOML file
+//! ([`Router::from_config_file`]).
 //!
 //! Embed it in a tokio program:
 //!

@@ -146,6 +146,8 @@ pub(crate) struct ListenerContext {
     pub max_sessions: Option<usize>,
     /// Connections open right now.
     open: AtomicUsize,
+    /// Connections refused for the session limit, since start.
+    refused: AtomicUsize,
     /// Sessions of this listener join without authentication, as the router's own
     /// (role `trusted`, allowed everything).
     pub trusted: bool,
@@ -161,6 +163,7 @@ impl ListenerContext {
             authenticator: listener.authenticator.clone(),
             max_sessions: listener.max_sessions,
             open: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
             trusted: false,
         }
     }
@@ -181,6 +184,7 @@ impl ListenerContext {
             authenticator: None,
             max_sessions: None,
             open: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
             trusted,
         }
     }
@@ -192,11 +196,16 @@ impl ListenerContext {
         let slot = ConnectionSlot(self.clone());
         match self.max_sessions {
             Some(max) if now > max => {
-                tracing::warn!(
-                    listener = %self.label,
-                    max,
-                    "connection refused: the listener's session limit is reached"
-                );
+                // Logged at the 1st, 2nd, 4th, 8th… refusal: a flood does not flood the log.
+                let refused = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+                if refused.is_power_of_two() {
+                    tracing::warn!(
+                        listener = %self.label,
+                        max,
+                        refused,
+                        "connection refused: the listener's session limit is reached"
+                    );
+                }
                 None
             }
             _ => Some(slot),
