@@ -28,6 +28,10 @@ struct Cli {
     /// A realm to serve; repeat for several. Default: realm1.
     #[arg(long = "realm", value_name = "NAME")]
     realms: Vec<String>,
+    /// Print a new WAMP-Cryptosign key pair (the private seed for the client, the public key
+    /// for a principal's `cryptosign` list) and exit.
+    #[arg(long, conflicts_with = "config")]
+    keygen: bool,
     /// The largest message accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_message_size: usize,
@@ -42,6 +46,18 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if cli.keygen {
+        let key = wamp_runtime::CryptosignKey::generate();
+        println!(
+            "private key (keep it secret; CryptosignKey::from_hex): {}",
+            key.private_key_hex()
+        );
+        println!(
+            "public key (a principal's cryptosign = [...]):        {}",
+            key.public_key_hex()
+        );
+        return std::process::ExitCode::SUCCESS;
+    }
     let builder = match cli.config {
         Some(path) => match wamp_router::Router::from_config_file(&path) {
             Ok(b) => b,

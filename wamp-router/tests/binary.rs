@@ -207,3 +207,21 @@ async fn a_mistake_stops_it_with_the_file_line_and_key() {
     assert!(stderr.contains(&expected), "{stderr}");
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+#[tokio::test]
+async fn keygen_prints_a_matching_key_pair() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+        .arg("--keygen")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let keys: Vec<&str> = text
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    let key = wamp_runtime::CryptosignKey::from_hex(keys[0]).unwrap();
+    assert_eq!(key.public_key_hex(), keys[1], "{text}");
+    assert_eq!(key.private_key_hex(), keys[0]);
+}

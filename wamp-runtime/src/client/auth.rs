@@ -138,6 +138,7 @@ const TLS_EXPORTER: &str = "tls-exporter";
 #[derive(Clone)]
 pub struct CryptosignKey {
     pair: Arc<ring::signature::Ed25519KeyPair>,
+    seed: Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for CryptosignKey {
@@ -155,6 +156,7 @@ impl CryptosignKey {
         match ring::signature::Ed25519KeyPair::from_seed_unchecked(seed) {
             Ok(pair) => Self {
                 pair: Arc::new(pair),
+                seed: Arc::new(*seed),
             },
             Err(_) => unreachable!("every 32-byte seed is an Ed25519 key"),
         }
@@ -180,6 +182,12 @@ impl CryptosignKey {
         let mut key = [0u8; 32];
         key.copy_from_slice(self.pair.public_key().as_ref());
         key
+    }
+
+    /// The private seed in hex (what [`from_hex`](Self::from_hex) reads back): keep it
+    /// secret.
+    pub fn private_key_hex(&self) -> String {
+        hex::encode(*self.seed)
     }
 
     /// The public key in hex.
