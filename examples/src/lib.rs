@@ -25,6 +25,19 @@ pub struct Opts {
     /// The serializer: json, msgpack or cbor.
     #[arg(long, default_value = "json", value_parser = parse_serializer)]
     pub serializer: Serializer,
+    /// The authentication ID (with --ticket, --secret or --cryptosign-key).
+    #[arg(long)]
+    pub authid: Option<String>,
+    /// Authenticate with this ticket.
+    #[arg(long, requires = "authid", conflicts_with_all = ["secret", "cryptosign_key"])]
+    pub ticket: Option<String>,
+    /// Authenticate with WAMP-CRA and this secret.
+    #[arg(long, requires = "authid", conflicts_with = "cryptosign_key")]
+    pub secret: Option<String>,
+    /// Authenticate with WAMP-Cryptosign and this private key (64 hex digits, as
+    /// `wamp-router --keygen` prints it).
+    #[arg(long, value_parser = parse_key)]
+    pub cryptosign_key: Option<wamp_runtime::CryptosignKey>,
 }
 
 fn parse_serializer(s: &str) -> Result<Serializer, String> {
@@ -36,10 +49,28 @@ fn parse_serializer(s: &str) -> Result<Serializer, String> {
     }
 }
 
+fn parse_key(s: &str) -> Result<wamp_runtime::CryptosignKey, String> {
+    wamp_runtime::CryptosignKey::from_hex(s).map_err(|e| e.to_string())
+}
+
 impl Opts {
     /// A session builder for these options.
     pub fn session(&self) -> SessionBuilder {
-        Session::builder(self.url.as_str(), self.realm.as_str()).serializer(self.serializer)
+        let mut b =
+            Session::builder(self.url.as_str(), self.realm.as_str()).serializer(self.serializer);
+        if let Some(authid) = &self.authid {
+            b = b.authid(authid.as_str());
+            if let Some(ticket) = &self.ticket {
+                b = b.ticket(authid.as_str(), ticket.as_str());
+            }
+            if let Some(secret) = &self.secret {
+                b = b.wampcra(authid.as_str(), secret.as_str());
+            }
+        }
+        if let Some(key) = &self.cryptosign_key {
+            b = b.cryptosign(key.clone());
+        }
+        b
     }
 }
 
