@@ -62,6 +62,15 @@ impl OutboxReceiver {
         }
         m
     }
+
+    /// The next message if one is queued already.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        let m = self.rx.try_recv().ok();
+        if m.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        m
+    }
 }
 
 /// A new outbound queue. Nothing more is queued once `kill` is cancelled.

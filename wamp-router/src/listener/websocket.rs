@@ -21,6 +21,9 @@ use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::OutboxReceiver;
 use crate::RouterInner;
 
+/// The initial read buffer of a connection.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// Accepts WebSocket connections (over TLS with `tls`) until the router shuts down.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
@@ -54,7 +57,10 @@ where
 {
     let ctx = conn.listener.clone();
     let max = ctx.max_message_size;
+    // tungstenite's default read buffer is 128 KiB per connection, allocated up front: with
+    // many mostly idle sessions that is most of a router's memory. Reads grow it as needed.
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(max))
         .max_frame_size(Some(max));
     let slot = ctx.admit();
@@ -163,6 +169,27 @@ async fn drive<S>(
 
 type Sink<S> = futures_util::stream::SplitSink<WebSocketStream<S>, WsMessage>;
 
+/// How many queued messages one write gathers before it flushes.
+const BATCH: usize = 64;
+
+/// The WebSocket frame of `msg`, or `None` (logged) when it cannot be encoded.
+fn frame(serializer: Serializer, msg: &wamp_runtime::proto::Message) -> Option<WsMessage> {
+    let bytes = match serializer.encode(msg) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
+            return None;
+        }
+    };
+    if serializer.is_binary() {
+        Some(WsMessage::Binary(bytes))
+    } else {
+        Utf8Bytes::try_from(bytes).ok().map(WsMessage::Text)
+    }
+}
+
+/// Writes the outbound queue: each message as it comes, and when several are queued, up to
+/// [`BATCH`] of them with one flush (one system call rather than one each).
 async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
     mut sink: Sink<S>,
     mut rx: OutboxReceiver,
@@ -176,27 +203,26 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
             _ = kill.cancelled() => return,
             out = rx.recv() => out,
         };
-        let Some(msg) = out else {
+        let Some(first) = out else {
             break;
         };
-        let frame = match serializer.encode(&msg) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
-                continue;
+        let write = async {
+            let mut next = Some(first);
+            let mut n = 0;
+            while let Some(msg) = next.take() {
+                if let Some(f) = frame(serializer, &msg) {
+                    sink.feed(f).await?;
+                }
+                n += 1;
+                if n < BATCH {
+                    next = rx.try_recv();
+                }
             }
-        };
-        let ws_msg = if serializer.is_binary() {
-            WsMessage::Binary(frame)
-        } else {
-            match Utf8Bytes::try_from(frame) {
-                Ok(t) => WsMessage::Text(t),
-                Err(_) => continue,
-            }
+            sink.flush().await
         };
         let sent = tokio::select! {
             _ = kill.cancelled() => return,
-            r = tokio::time::timeout(write_timeout, sink.send(ws_msg)) => r,
+            r = tokio::time::timeout(write_timeout, write) => r,
         };
         let Ok(sent) = sent else {
             return connection::too_slow(&router, &kill);

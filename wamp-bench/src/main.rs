@@ -1,0 +1,225 @@
+//! `wamp-bench`: load for any WAMP router over WebSocket, and a baseline relay to compare
+//! it with. See BENCHMARKS.md for the commands and the latest figures.
+//!
+//! ```sh
+//! cargo run --release -p wamp-bench -- baseline --listen 127.0.0.1:9100 &
+//! cargo run --release -p wamp-bench -- rpc --url ws://127.0.0.1:9100/ws
+//! ```
+
+mod baseline;
+mod conn;
+mod pubsub;
+mod rpc;
+mod sessions;
+mod stats;
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use wamp_runtime::proto::{Payload, Value};
+use wamp_runtime::Serializer;
+
+/// Load for WAMP routers.
+#[derive(Debug, Parser)]
+#[command(name = "wamp-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// C callers keeping F calls in flight each against K callees (shared registration).
+    Rpc {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Caller sessions.
+        #[arg(long, default_value_t = 4)]
+        callers: usize,
+        /// Calls in flight per caller.
+        #[arg(long, default_value_t = 8)]
+        in_flight: usize,
+        /// Callee sessions (more than one: a round-robin shared registration).
+        #[arg(long, default_value_t = 1)]
+        callees: usize,
+    },
+    /// Publishers with acknowledged publications and a bounded window, N subscribers.
+    Pubsub {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Publisher sessions.
+        #[arg(long, default_value_t = 1)]
+        publishers: usize,
+        /// Subscriber sessions.
+        #[arg(long, default_value_t = 100)]
+        subscribers: usize,
+        /// Unacknowledged publications per publisher at most.
+        #[arg(long, default_value_t = 16)]
+        window: usize,
+    },
+    /// N idle sessions with one subscription each; the router's memory before and after.
+    Sessions {
+        #[command(flatten)]
+        load: LoadArgs,
+        /// Sessions to open.
+        #[arg(long, default_value_t = 10_000)]
+        sessions: usize,
+        /// The router's process ID (its memory is read from /proc).
+        #[arg(long)]
+        pid: u32,
+    },
+    /// Runs the minimal relay to measure the scenarios against.
+    Baseline {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// The router's WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
+    url: String,
+    /// The realm.
+    #[arg(long, default_value = "realm1")]
+    realm: String,
+    /// json or msgpack (or cbor).
+    #[arg(long, default_value = "msgpack", value_parser = parse_serializer)]
+    serializer: Serializer,
+    /// Payload bytes per call or event.
+    #[arg(long, default_value_t = 64)]
+    payload: usize,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Seconds of warm-up before measuring (rpc).
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+}
+
+fn parse_serializer(s: &str) -> Result<Serializer, String> {
+    match s {
+        "json" => Ok(Serializer::Json),
+        "msgpack" => Ok(Serializer::MsgPack),
+        "cbor" => Ok(Serializer::Cbor),
+        other => Err(format!("{other:?} is not one of json, msgpack, cbor")),
+    }
+}
+
+/// What every scenario needs.
+pub(crate) struct Load {
+    pub(crate) url: String,
+    pub(crate) realm: String,
+    pub(crate) serializer: Serializer,
+    pub(crate) payload_bytes: usize,
+    pub(crate) duration: Duration,
+    pub(crate) warmup: Duration,
+}
+
+impl Load {
+    fn new(a: LoadArgs) -> Self {
+        Self {
+            url: a.url,
+            realm: a.realm,
+            serializer: a.serializer,
+            payload_bytes: a.payload,
+            duration: Duration::from_secs_f64(a.seconds.max(0.1)),
+            warmup: Duration::from_secs_f64(a.warmup.max(0.0)),
+        }
+    }
+
+    /// The payload value: bytes in binary serializers, a string in JSON.
+    pub(crate) fn bytes(&self) -> Value {
+        match self.serializer {
+            Serializer::Json => Value::Str("x".repeat(self.payload_bytes)),
+            _ => Value::Bytes(vec![0x2a; self.payload_bytes]),
+        }
+    }
+
+    /// The arguments of a call: the payload value alone.
+    pub(crate) fn payload(&self) -> Payload {
+        Payload::args(vec![self.bytes()])
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Baseline { listen } => baseline::serve(listen).await.map_err(|e| e.to_string()),
+        Command::Rpc {
+            load,
+            callers,
+            in_flight,
+            callees,
+        } => {
+            let load = Load::new(load);
+            match rpc::run(&load, callers, in_flight, callees).await {
+                Ok(mut r) => {
+                    let rate = r.calls as f64 / r.elapsed.as_secs_f64();
+                    println!(
+                        "rpc {} callers x {} in flight, {} callee(s), {} B {}: {rate:.0} calls/s  {}",
+                        callers,
+                        in_flight,
+                        callees,
+                        load.payload_bytes,
+                        load.serializer.name(),
+                        r.latencies.summary()
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Command::Pubsub {
+            load,
+            publishers,
+            subscribers,
+            window,
+        } => {
+            let load = Load::new(load);
+            match pubsub::run(&load, publishers, subscribers, window).await {
+                Ok(mut r) => {
+                    let secs = r.elapsed.as_secs_f64();
+                    println!(
+                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}: {:.0} published/s  {:.0} delivered/s  lost {}  {}",
+                        load.payload_bytes,
+                        load.serializer.name(),
+                        r.published as f64 / secs,
+                        r.delivered as f64 / secs,
+                        r.lost,
+                        r.latencies.summary()
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Command::Sessions {
+            load,
+            sessions,
+            pid,
+        } => {
+            let load = Load::new(load);
+            match sessions::run(&load, sessions, pid).await {
+                Ok(r) => {
+                    let per = (r.after_kib.saturating_sub(r.before_kib)) as f64 / r.sessions as f64;
+                    println!(
+                        "sessions {}: router RSS {} KiB -> {} KiB, {per:.1} KiB per session",
+                        r.sessions, r.before_kib, r.after_kib
+                    );
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wamp-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `rpc`: C caller sessions, each keeping F calls in flight, against K callees of one
+//! (shared, round-robin) registration that echo their arguments.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wamp_runtime::proto::{Dict, Message, Payload, Value};
+
+use crate::conn::{self, ConnError};
+use crate::stats::Latencies;
+use crate::Load;
+
+const PROCEDURE: &str = "bench.echo";
+
+/// The result of a run.
+pub(crate) struct Report {
+    pub(crate) calls: usize,
+    pub(crate) elapsed: Duration,
+    pub(crate) latencies: Latencies,
+}
+
+/// Runs the scenario: `callees` callees, `callers` callers with `in_flight` calls each.
+pub(crate) async fn run(
+    load: &Load,
+    callers: usize,
+    in_flight: usize,
+    callees: usize,
+) -> Result<Report, ConnError> {
+    let mut options = Dict::new();
+    if callees > 1 {
+        options.insert("invoke".into(), Value::Str("roundrobin".into()));
+    }
+    let mut serving = Vec::new();
+    for _ in 0..callees {
+        let (mut tx, mut rx, _) = conn::join(&load.url, &load.realm, load.serializer).await?;
+        let reply = conn::request(
+            &mut tx,
+            &mut rx,
+            Message::Register {
+                request: 1,
+                options: options.clone(),
+                procedure: PROCEDURE.into(),
+            },
+        )
+        .await?;
+        if !matches!(reply, Message::Registered { .. }) {
+            return Err(ConnError::Unexpected(format!("{reply:?}")));
+        }
+        serving.push(tokio::spawn(serve(tx, rx)));
+    }
+    let payload = load.payload();
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring_from = Instant::now() + load.warmup;
+    let mut tasks = Vec::new();
+    for _ in 0..callers {
+        let (tx, rx, _) = conn::join(&load.url, &load.realm, load.serializer).await?;
+        tasks.push(tokio::spawn(call_loop(
+            tx,
+            rx,
+            in_flight,
+            payload.clone(),
+            stop.clone(),
+            measuring_from,
+        )));
+    }
+    tokio::time::sleep(load.warmup + load.duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = Latencies::default();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(l)) => latencies.merge(l),
+            Ok(Err(e)) => return Err(e),
+            Err(e) => return Err(ConnError::Unexpected(e.to_string())),
+        }
+    }
+    for s in serving {
+        s.abort();
+    }
+    Ok(Report {
+        calls: latencies.len(),
+        elapsed: load.duration,
+        latencies,
+    })
+}
+
+/// A callee: every INVOCATION is answered with its own arguments.
+async fn serve(mut tx: conn::Tx, mut rx: conn::Rx) -> Result<(), ConnError> {
+    loop {
+        match rx.recv().await? {
+            Message::Invocation {
+                request, payload, ..
+            } => {
+                tx.send(&Message::Yield {
+                    request,
+                    options: Dict::new(),
+                    payload,
+                })
+                .await?
+            }
+            Message::Goodbye { .. } => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// A caller: `in_flight` calls at all times until `stop`; the latencies of those that
+/// finish after `from`.
+async fn call_loop(
+    mut tx: conn::Tx,
+    mut rx: conn::Rx,
+    in_flight: usize,
+    payload: Payload,
+    stop: Arc<AtomicBool>,
+    from: Instant,
+) -> Result<Latencies, ConnError> {
+    let mut sent: HashMap<u64, Instant> = HashMap::with_capacity(in_flight * 2);
+    let mut next = 1u64;
+    let mut latencies = Latencies::default();
+    let call = |request| Message::Call {
+        request,
+        options: Dict::new(),
+        procedure: PROCEDURE.into(),
+        payload: payload.clone(),
+    };
+    for _ in 0..in_flight {
+        sent.insert(next, Instant::now());
+        tx.send(&call(next)).await?;
+        next += 1;
+    }
+    while !sent.is_empty() {
+        match rx.recv().await? {
+            Message::Result { request, .. } => {
+                let now = Instant::now();
+                if let Some(at) = sent.remove(&request) {
+                    if now >= from {
+                        latencies.record(now - at);
+                    }
+                }
+                if !stop.load(Ordering::Relaxed) {
+                    sent.insert(next, Instant::now());
+                    tx.send(&call(next)).await?;
+                    next += 1;
+                }
+            }
+            Message::Error { error, .. } => return Err(ConnError::Unexpected(error)),
+            _ => {}
+        }
+    }
+    Ok(latencies)
+}
