@@ -14,9 +14,20 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{Id, Message};
+
+/// What waits in an outbound queue.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A message, encoded by the writer for its peer.
+    Message(Message),
+    /// An EVENT already encoded in the peer's serializer: a fan-out encodes it once per
+    /// serializer and every subscriber's queue shares the bytes.
+    Event(Bytes),
+}
 
 /// What the router does with a session that does not keep up with its messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,7 +49,7 @@ pub(crate) struct Stats {
 /// The sending side of a session's outbound queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
-    tx: mpsc::UnboundedSender<Message>,
+    tx: mpsc::UnboundedSender<Outbound>,
     queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicU64>,
     event_limit: usize,
@@ -49,13 +60,13 @@ pub(crate) struct Outbox {
 
 /// The receiving side, owned by the session's writer.
 pub(crate) struct OutboxReceiver {
-    rx: mpsc::UnboundedReceiver<Message>,
+    rx: mpsc::UnboundedReceiver<Outbound>,
     queued: Arc<AtomicUsize>,
 }
 
 impl OutboxReceiver {
     /// The next message to write, or `None` once every sender is gone.
-    pub async fn recv(&mut self) -> Option<Message> {
+    pub async fn recv(&mut self) -> Option<Outbound> {
         let m = self.rx.recv().await;
         if m.is_some() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -64,7 +75,7 @@ impl OutboxReceiver {
     }
 
     /// The next message if one is queued already.
-    pub fn try_recv(&mut self) -> Option<Message> {
+    pub fn try_recv(&mut self) -> Option<Outbound> {
         let m = self.rx.try_recv().ok();
         if m.is_some() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -97,6 +108,17 @@ pub(crate) fn outbox(
 impl Outbox {
     /// Queues a message for `session` without waiting (see the module docs for the limits).
     pub fn push(&self, session: Id, msg: Message) {
+        let event = matches!(msg, Message::Event { .. });
+        self.queue(session, Outbound::Message(msg), event);
+    }
+
+    /// Queues an EVENT already encoded for this peer (dropped like any event when the
+    /// queue is full).
+    pub fn push_event(&self, session: Id, frame: Bytes) {
+        self.queue(session, Outbound::Event(frame), true);
+    }
+
+    fn queue(&self, session: Id, item: Outbound, event: bool) {
         if self.kill.is_cancelled() {
             return;
         }
@@ -111,7 +133,7 @@ impl Outbox {
             self.kill.cancel();
             return;
         }
-        if matches!(msg, Message::Event { .. }) && depth >= self.event_limit {
+        if event && depth >= self.event_limit {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             self.stats.dropped_events.fetch_add(1, Ordering::Relaxed);
             if n.is_power_of_two() {
@@ -124,7 +146,7 @@ impl Outbox {
             return;
         }
         self.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(msg).is_err() {
+        if self.tx.send(item).is_err() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
         }
     }

@@ -567,6 +567,9 @@ impl Realm {
             if m.sub.policy != MatchPolicy::Exact {
                 details.insert("topic".into(), Value::Str(topic.to_owned()));
             }
+            // Every subscriber of this subscription gets the same EVENT: encoded once per
+            // serializer, the bytes shared by their queues.
+            let mut frames: HashMap<Serializer, bytes::Bytes> = HashMap::new();
             for &sid in &m.sub.subscribers {
                 if exclude_me && sid == session {
                     continue;
@@ -587,6 +590,10 @@ impl Realm {
                     peer.outbox.push(sid, event);
                     continue;
                 };
+                if let Some(f) = frames.get(&serializer) {
+                    peer.outbox.push_event(sid, f.clone());
+                    continue;
+                }
                 let payload = match encoded.get(&serializer) {
                     Some(p) => p.clone(),
                     None => match payload.encoded_for(serializer) {
@@ -606,7 +613,15 @@ impl Realm {
                     details: details.clone(),
                     payload,
                 };
-                peer.outbox.push(sid, event);
+                let frame = match serializer.encode(&event) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let text = format!("event cannot be delivered: {e}");
+                        return fail(error::INVALID_ARGUMENT, text);
+                    }
+                };
+                frames.insert(serializer, frame.clone());
+                peer.outbox.push_event(sid, frame);
             }
         }
         if option("retain") == Some(true) {

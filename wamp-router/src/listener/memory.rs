@@ -9,7 +9,7 @@ use wamp_runtime::transport::{BoxFuture, ConnectOptions, Connector, Transport, T
 
 use super::connection::{self, Inbound, Incoming};
 use super::settings::{ConnectionInfo, ListenerContext};
-use crate::outbox::OutboxReceiver;
+use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
 
 /// How many messages each direction of an in-process connection buffers.
@@ -83,7 +83,12 @@ async fn write_loop(
             _ = kill.cancelled() => return,
             m = rx.recv() => m,
         };
-        let Some(msg) = msg else { return };
+        let msg = match msg {
+            Some(Outbound::Message(m)) => m,
+            // Pre-encoded events go to peers with a serializer only.
+            Some(Outbound::Event(_)) => continue,
+            None => return,
+        };
         match tokio::time::timeout(timeout, to_session.send(Ok(msg))).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return,

@@ -17,7 +17,7 @@ use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming, Io};
 use super::settings::{ConnectionInfo, ListenerContext};
-use crate::outbox::OutboxReceiver;
+use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
 
 /// Accepts RawSocket connections over TCP (TLS with `tls`) until the router shuts down.
@@ -211,7 +211,7 @@ async fn write_loop<S: AsyncWrite>(
             },
             m = rx.recv() => match m {
                 None => break,
-                Some(msg) => match encode_within(&msg, &limits, &router, &kill) {
+                Some(out) => match encode_within(out, &limits, &router, &kill) {
                     Some(frame) => (FrameKind::Message, frame),
                     None => continue,
                 },
@@ -238,29 +238,32 @@ async fn write_loop<S: AsyncWrite>(
 /// `wamp.error.payload_size_exceeded` for its caller, and anything else ends the session
 /// (its calls then fail with an error rather than hang).
 fn encode_within(
-    msg: &Message,
+    out: Outbound,
     limits: &Limits,
     router: &RouterInner,
     kill: &CancellationToken,
 ) -> Option<Bytes> {
-    let frame = match limits.serializer.encode(msg) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
-            return None;
-        }
+    let (frame, msg) = match out {
+        Outbound::Event(frame) => (frame, None),
+        Outbound::Message(msg) => match limits.serializer.encode(&msg) {
+            Ok(f) => (f, Some(msg)),
+            Err(e) => {
+                tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
+                return None;
+            }
+        },
     };
     if frame.len() <= limits.client_max {
         return Some(frame);
     }
     let text = format!(
         "{} of {} octets exceeds the {} octets the peer accepts",
-        msg.name(),
+        msg.as_ref().map_or("EVENT", Message::name),
         frame.len(),
         limits.client_max
     );
     match msg {
-        Message::Event { .. } => {
+        None | Some(Message::Event { .. }) => {
             tracing::warn!("{text}: event dropped");
             router
                 .stats
@@ -268,9 +271,9 @@ fn encode_within(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             None
         }
-        Message::Result { request, .. } => {
+        Some(Message::Result { request, .. }) => {
             tracing::warn!("{text}: the caller gets an error instead");
-            let e = Message::error(code::CALL, *request, error::PAYLOAD_SIZE_EXCEEDED, text);
+            let e = Message::error(code::CALL, request, error::PAYLOAD_SIZE_EXCEEDED, text);
             limits.serializer.encode(&e).ok()
         }
         _ => {

@@ -18,7 +18,7 @@ use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming, Io};
 use super::settings::{ConnectionInfo, ListenerContext};
-use crate::outbox::OutboxReceiver;
+use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
 
 /// The initial read buffer of a connection.
@@ -172,14 +172,17 @@ type Sink<S> = futures_util::stream::SplitSink<WebSocketStream<S>, WsMessage>;
 /// How many queued messages one write gathers before it flushes.
 const BATCH: usize = 64;
 
-/// The WebSocket frame of `msg`, or `None` (logged) when it cannot be encoded.
-fn frame(serializer: Serializer, msg: &wamp_runtime::proto::Message) -> Option<WsMessage> {
-    let bytes = match serializer.encode(msg) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
-            return None;
-        }
+/// The WebSocket frame of what was queued, or `None` (logged) when it cannot be encoded.
+fn frame(serializer: Serializer, out: Outbound) -> Option<WsMessage> {
+    let bytes = match out {
+        Outbound::Event(bytes) => bytes,
+        Outbound::Message(msg) => match serializer.encode(&msg) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
+                return None;
+            }
+        },
     };
     if serializer.is_binary() {
         Some(WsMessage::Binary(bytes))
@@ -210,7 +213,7 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
             let mut next = Some(first);
             let mut n = 0;
             while let Some(msg) = next.take() {
-                if let Some(f) = frame(serializer, &msg) {
+                if let Some(f) = frame(serializer, msg) {
                     sink.feed(f).await?;
                 }
                 n += 1;
