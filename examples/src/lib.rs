@@ -23,7 +23,7 @@ pub struct Opts {
     #[arg(long, default_value = "realm1")]
     pub realm: String,
     /// The serializer: json, msgpack or cbor.
-    #[arg(long, default_value = "json", value_parser = parse_serializer)]
+    #[arg(long, default_value = "json")]
     pub serializer: Serializer,
     /// The authentication ID (with --ticket, --secret or --cryptosign-key).
     #[arg(long)]
@@ -38,15 +38,6 @@ pub struct Opts {
     /// `wamp-router --keygen` prints it).
     #[arg(long, value_parser = parse_key)]
     pub cryptosign_key: Option<wamp_runtime::CryptosignKey>,
-}
-
-fn parse_serializer(s: &str) -> Result<Serializer, String> {
-    match s {
-        "json" => Ok(Serializer::Json),
-        "msgpack" => Ok(Serializer::MsgPack),
-        "cbor" => Ok(Serializer::Cbor),
-        other => Err(format!("{other:?} is not one of json, msgpack, cbor")),
-    }
 }
 
 fn parse_key(s: &str) -> Result<wamp_runtime::CryptosignKey, String> {

@@ -120,13 +120,12 @@ pub(crate) async fn join(
     }
 }
 
-/// Sends `msg` and waits for the reply to request `request` (REGISTERED, SUBSCRIBED…).
-pub(crate) async fn request(tx: &mut Tx, rx: &mut Rx, msg: Message) -> Result<Message, ConnError> {
+/// Joins, sends `msg` (a REGISTER or SUBSCRIBE) and waits for its acknowledgement.
+pub(crate) async fn join_with(load: &crate::Load, msg: Message) -> Result<(Tx, Rx), ConnError> {
+    let (mut tx, mut rx, _) = join(&load.url, &load.realm, load.serializer).await?;
     tx.send(&msg).await?;
-    let reply = rx.recv().await?;
-    match reply {
-        Message::Error { error, .. } => Err(ConnError::Unexpected(error)),
-        Message::Abort { reason, .. } => Err(ConnError::Unexpected(reason)),
-        other => Ok(other),
+    match rx.recv().await? {
+        Message::Registered { .. } | Message::Subscribed { .. } => Ok((tx, rx)),
+        other => Err(ConnError::Unexpected(format!("{other:?}"))),
     }
 }

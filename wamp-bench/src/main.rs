@@ -85,7 +85,7 @@ struct LoadArgs {
     #[arg(long, default_value = "realm1")]
     realm: String,
     /// json or msgpack (or cbor).
-    #[arg(long, default_value = "msgpack", value_parser = parse_serializer)]
+    #[arg(long, default_value = "msgpack")]
     serializer: Serializer,
     /// Payload bytes per call or event.
     #[arg(long, default_value_t = 64)]
@@ -96,15 +96,6 @@ struct LoadArgs {
     /// Seconds of warm-up before measuring (rpc).
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
-}
-
-fn parse_serializer(s: &str) -> Result<Serializer, String> {
-    match s {
-        "json" => Ok(Serializer::Json),
-        "msgpack" => Ok(Serializer::MsgPack),
-        "cbor" => Ok(Serializer::Cbor),
-        other => Err(format!("{other:?} is not one of json, msgpack, cbor")),
-    }
 }
 
 /// What every scenario needs.

@@ -35,10 +35,8 @@ pub(crate) async fn run(
     let done = Arc::new(AtomicBool::new(false));
     let mut subs = Vec::new();
     for _ in 0..subscribers {
-        let (mut tx, mut rx, _) = conn::join(&load.url, &load.realm, load.serializer).await?;
-        let reply = conn::request(
-            &mut tx,
-            &mut rx,
+        let (tx, rx) = conn::join_with(
+            load,
             Message::Subscribe {
                 request: 1,
                 options: Dict::new(),
@@ -46,9 +44,6 @@ pub(crate) async fn run(
             },
         )
         .await?;
-        if !matches!(reply, Message::Subscribed { .. }) {
-            return Err(ConnError::Unexpected(format!("{reply:?}")));
-        }
         subs.push(tokio::spawn(receive(tx, rx, base, done.clone())));
     }
     let payload = load.bytes();

@@ -34,10 +34,8 @@ pub(crate) async fn run(
     }
     let mut serving = Vec::new();
     for _ in 0..callees {
-        let (mut tx, mut rx, _) = conn::join(&load.url, &load.realm, load.serializer).await?;
-        let reply = conn::request(
-            &mut tx,
-            &mut rx,
+        let (tx, rx) = conn::join_with(
+            load,
             Message::Register {
                 request: 1,
                 options: options.clone(),
@@ -45,9 +43,6 @@ pub(crate) async fn run(
             },
         )
         .await?;
-        if !matches!(reply, Message::Registered { .. }) {
-            return Err(ConnError::Unexpected(format!("{reply:?}")));
-        }
         serving.push(tokio::spawn(serve(tx, rx)));
     }
     let payload = load.payload();

@@ -28,10 +28,8 @@ pub(crate) async fn run(load: &Load, sessions: usize, pid: u32) -> Result<Report
     let before_kib = rss_kib(pid).ok_or_else(no_rss)?;
     let mut open = Vec::with_capacity(sessions);
     for i in 0..sessions {
-        let (mut tx, mut rx, _) = conn::join(&load.url, &load.realm, load.serializer).await?;
-        let reply = conn::request(
-            &mut tx,
-            &mut rx,
+        let (tx, rx) = conn::join_with(
+            load,
             Message::Subscribe {
                 request: 1,
                 options: Dict::new(),
@@ -39,9 +37,6 @@ pub(crate) async fn run(load: &Load, sessions: usize, pid: u32) -> Result<Report
             },
         )
         .await?;
-        if !matches!(reply, Message::Subscribed { .. }) {
-            return Err(ConnError::Unexpected(format!("{reply:?}")));
-        }
         open.push((tx, rx));
     }
     // Let the router settle.

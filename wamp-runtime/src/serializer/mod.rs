@@ -219,6 +219,23 @@ impl Serializer {
     }
 }
 
+/// A serializer name that is not `json`, `msgpack` or `cbor`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not one of json, msgpack, cbor")]
+pub struct UnknownSerializer(pub String);
+
+impl std::str::FromStr for Serializer {
+    type Err = UnknownSerializer;
+
+    /// `json`, `msgpack` or `cbor` (the short names of [`Serializer::name`]).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|ser| ser.name() == s)
+            .ok_or_else(|| UnknownSerializer(s.to_owned()))
+    }
+}
+
 impl std::fmt::Display for Serializer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.subprotocol())
