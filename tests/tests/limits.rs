@@ -223,11 +223,11 @@ async fn a_stalled_subscriber_is_disconnected_and_the_others_get_every_event() {
         seen += 1;
     }
     assert_eq!(
-        r.slow_disconnects(),
+        r.stats().slow_disconnects,
         1,
         "the stalled subscriber was disconnected"
     );
-    assert_eq!(r.dropped_events(), 0);
+    assert_eq!(r.stats().dropped_events, 0);
     assert_eq!(r.session_count("realm1"), 2);
     drop(stalled);
 }

@@ -53,11 +53,11 @@ async fn a_subscriber_that_stops_reading_loses_events_but_stalls_nobody() {
         Message::Published { request: 1000, .. }
     ));
     assert!(
-        r.dropped_events() > 0,
+        r.stats().dropped_events > 0,
         "events beyond the queue limit are counted"
     );
     assert_eq!(
-        r.slow_disconnects(),
+        r.stats().slow_disconnects,
         0,
         "a slow subscriber is not disconnected"
     );
@@ -131,7 +131,7 @@ async fn a_callee_that_stops_reading_is_disconnected_and_its_callers_hear_of_it(
     assert!(answers
         .values()
         .all(|e| e == error::CANCELED || e == error::NO_SUCH_PROCEDURE));
-    assert_eq!(r.slow_disconnects(), 1);
+    assert_eq!(r.stats().slow_disconnects, 1);
     assert_eq!(r.session_count("realm1"), 1);
     drop(callee);
 }

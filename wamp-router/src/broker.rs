@@ -8,6 +8,8 @@ use std::collections::{HashMap, HashSet};
 use wamp_runtime::proto::uri::{self, MatchPolicy};
 use wamp_runtime::proto::{Dict, Id, IdSequence, Payload};
 
+use crate::uri_index::UriIndex;
+
 /// One subscription: a topic pattern and its subscribers.
 #[derive(Debug)]
 pub(crate) struct Subscription {
@@ -30,9 +32,8 @@ pub(crate) struct Broker {
     subs: HashMap<Id, Subscription>,
     /// The last retained event of each topic (`retain: true`).
     retained: HashMap<String, Retained>,
-    by_topic: HashMap<(MatchPolicy, String), Id>,
-    /// Subscriptions with a prefix or wildcard pattern, scanned on publish.
-    patterns: HashSet<Id>,
+    /// Subscription IDs by topic pattern.
+    index: UriIndex,
     by_session: HashMap<Id, HashSet<Id>>,
 }
 
@@ -81,14 +82,13 @@ impl Broker {
         topic: &str,
         policy: MatchPolicy,
     ) -> (Id, bool) {
-        let key = (policy, topic.to_owned());
         let mut created = false;
-        let id = match self.by_topic.get(&key) {
-            Some(id) => *id,
+        let id = match self.index.get(policy, topic) {
+            Some(id) => id,
             None => {
                 created = true;
                 let id = ids.next_id();
-                self.by_topic.insert(key, id);
+                self.index.insert(policy, topic, id);
                 self.subs.insert(
                     id,
                     Subscription {
@@ -98,9 +98,6 @@ impl Broker {
                         created: crate::meta::now(),
                     },
                 );
-                if policy != MatchPolicy::Exact {
-                    self.patterns.insert(id);
-                }
                 id
             }
         };
@@ -132,9 +129,8 @@ impl Broker {
         };
         if empty {
             if let Some(sub) = self.subs.remove(&id) {
-                self.by_topic.remove(&(sub.policy, sub.topic));
+                self.index.remove(sub.policy, &sub.topic);
             }
-            self.patterns.remove(&id);
         }
         empty
     }
@@ -156,7 +152,7 @@ impl Broker {
 
     /// The subscription for `(policy, topic)`, if there is one.
     pub fn lookup(&self, topic: &str, policy: MatchPolicy) -> Option<Id> {
-        self.by_topic.get(&(policy, topic.to_owned())).copied()
+        self.index.get(policy, topic)
     }
 
     /// Subscription `id`.
@@ -167,18 +163,11 @@ impl Broker {
     /// The subscriptions matching a concrete topic.
     pub fn matching<'a>(&'a self, topic: &str) -> Vec<Match<'a>> {
         let mut out = Vec::new();
-        if let Some(id) = self.by_topic.get(&(MatchPolicy::Exact, topic.to_owned())) {
-            if let Some(sub) = self.subs.get(id) {
-                out.push(Match { id: *id, sub });
+        self.index.matches(topic, |id, _| {
+            if let Some(sub) = self.subs.get(&id) {
+                out.push(Match { id, sub });
             }
-        }
-        for id in &self.patterns {
-            if let Some(sub) = self.subs.get(id) {
-                if uri::matches(&sub.topic, sub.policy, topic) {
-                    out.push(Match { id: *id, sub });
-                }
-            }
-        }
+        });
         out
     }
 }
@@ -207,6 +196,6 @@ mod tests {
         expected.sort_unstable();
         assert_eq!(gone, expected);
         assert!(b.matching("com.t").is_empty());
-        assert!(b.subs.is_empty() && b.by_topic.is_empty() && b.patterns.is_empty());
+        assert!(b.subs.is_empty() && b.index.is_empty());
     }
 }

@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 
-use wamp_runtime::proto::uri::{self, MatchPolicy};
+use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Id, IdSequence};
+
+use crate::uri_index::UriIndex;
 
 /// How a shared registration picks the callee of each call (`REGISTER.Options.invoke`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +143,8 @@ pub(crate) struct Route {
 #[derive(Debug, Default)]
 pub(crate) struct Dealer {
     regs: HashMap<Id, Registration>,
-    by_uri: HashMap<(MatchPolicy, String), Id>,
+    /// Registration IDs by procedure pattern.
+    index: UriIndex,
     pending: HashMap<Id, Pending>,
     /// Invocation IDs by (caller, the caller's request ID), for CANCEL.
     by_caller: HashMap<(Id, Id), Id>,
@@ -164,8 +167,7 @@ impl Dealer {
         invoke: Invoke,
         callee: Callee,
     ) -> Result<(Id, bool), RegisterError> {
-        let key = (policy, procedure.to_owned());
-        if let Some(&id) = self.by_uri.get(&key) {
+        if let Some(id) = self.index.get(policy, procedure) {
             let reg = self.regs.get_mut(&id).ok_or(RegisterError::AlreadyExists)?;
             let shared = invoke != Invoke::Single && reg.invoke == invoke;
             if !shared || reg.callees.iter().any(|c| c.session == callee.session) {
@@ -175,7 +177,7 @@ impl Dealer {
             return Ok((id, false));
         }
         let id = ids.next_id();
-        self.by_uri.insert(key, id);
+        self.index.insert(policy, procedure, id);
         self.regs.insert(
             id,
             Registration {
@@ -202,7 +204,7 @@ impl Dealer {
         let deleted = reg.callees.is_empty();
         if deleted {
             if let Some(r) = self.regs.remove(&id) {
-                self.by_uri.remove(&(r.policy, r.procedure));
+                self.index.remove(r.policy, &r.procedure);
             }
         }
         Some(deleted)
@@ -215,7 +217,7 @@ impl Dealer {
 
     /// The registration for `(policy, procedure)`, if there is one.
     pub fn lookup(&self, procedure: &str, policy: MatchPolicy) -> Option<Id> {
-        self.by_uri.get(&(policy, procedure.to_owned())).copied()
+        self.index.get(policy, procedure)
     }
 
     /// Registration `id`.
@@ -225,28 +227,7 @@ impl Dealer {
 
     /// The registration a call to `procedure` goes to.
     pub fn find(&self, procedure: &str) -> Option<Id> {
-        if let Some(&id) = self.by_uri.get(&(MatchPolicy::Exact, procedure.to_owned())) {
-            return Some(id);
-        }
-        let best_prefix = self
-            .regs
-            .iter()
-            .filter(|(_, r)| r.policy == MatchPolicy::Prefix && procedure.starts_with(&r.procedure))
-            .max_by_key(|(id, r)| (r.procedure.len(), std::cmp::Reverse(**id)));
-        if let Some((id, _)) = best_prefix {
-            return Some(*id);
-        }
-        self.regs
-            .iter()
-            .filter(|(_, r)| {
-                r.policy == MatchPolicy::Wildcard
-                    && uri::matches(&r.procedure, MatchPolicy::Wildcard, procedure)
-            })
-            .max_by_key(|(id, r)| {
-                let fixed = r.procedure.split('.').filter(|c| !c.is_empty()).count();
-                (fixed, std::cmp::Reverse(**id))
-            })
-            .map(|(id, _)| *id)
+        self.index.best_match(procedure).map(|(id, _)| id)
     }
 
     /// Picks the callee for a call to `procedure`, by match and invocation policy.

@@ -30,11 +30,11 @@ mod outbox;
 mod realm;
 mod session;
 mod tls;
+mod uri_index;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,10 +49,11 @@ pub use crate::authorizer::{Action, Permission};
 pub use crate::config::ConfigError;
 pub use crate::listener::settings::Listener;
 use crate::listener::settings::{Kind, ListenerContext};
-pub use crate::outbox::SlowConsumer;
 use crate::outbox::Stats;
+pub use crate::outbox::{RouterStats, SlowConsumer};
 use crate::realm::{Realm, RealmPolicy};
 pub use crate::tls::ServerTls;
+pub use crate::uri_index::UriIndex;
 
 /// Errors starting a router.
 #[derive(Debug, thiserror::Error)]
@@ -415,6 +416,7 @@ impl RouterBuilder {
             }
         }
         let ids = Arc::new(IdSequence::new());
+        let stats = Arc::new(Stats::default());
         let mut realms = HashMap::new();
         for name in &self.realms {
             if !wamp_runtime::proto::is_valid_uri(name, UriRule::Loose) {
@@ -432,6 +434,7 @@ impl RouterBuilder {
                         max_pending_calls: self.config.max_pending_calls,
                     },
                     ids.clone(),
+                    stats.clone(),
                 )),
             );
         }
@@ -440,7 +443,7 @@ impl RouterBuilder {
             realms,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            stats: Arc::new(Stats::default()),
+            stats,
             internal: tokio::sync::Mutex::new(HashMap::new()),
         });
         let mut bound = Vec::new();
@@ -631,14 +634,10 @@ impl RouterHandle {
             .map_or(0, |r| r.session_count())
     }
 
-    /// How many events were dropped for subscribers too slow to take them, since start.
-    pub fn dropped_events(&self) -> u64 {
-        self.inner.stats.dropped_events.load(Ordering::Relaxed)
-    }
-
-    /// How many sessions were disconnected for falling too far behind, since start.
-    pub fn slow_disconnects(&self) -> u64 {
-        self.inner.stats.slow_disconnects.load(Ordering::Relaxed)
+    /// What the router counted since it started: events dropped for slow subscribers,
+    /// slow sessions disconnected, payloads passed through and transcoded.
+    pub fn stats(&self) -> RouterStats {
+        self.inner.stats.snapshot()
     }
 
     /// Stops accepting, sends GOODBYE `wamp.close.system_shutdown` to every session, waits

@@ -11,13 +11,14 @@
 //!   writer instead, which disconnects it when one write waits longer than the write timeout;
 //!   the calls it took part in then fail with an error.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use wamp_runtime::proto::{Id, Message};
+use wamp_runtime::proto::{Id, Message, Payload};
+use wamp_runtime::Serializer;
 
 /// What waits in an outbound queue.
 #[derive(Debug)]
@@ -44,6 +45,61 @@ pub enum SlowConsumer {
 pub(crate) struct Stats {
     pub dropped_events: AtomicU64,
     pub slow_disconnects: AtomicU64,
+    pub payloads_passed_through: AtomicU64,
+    pub payloads_transcoded: AtomicU64,
+}
+
+impl Stats {
+    /// Counts a payload about to be written for a peer of `serializer`: passed through as
+    /// the bytes it arrived in, or transcoded from another serializer. Payloads the router
+    /// made itself (meta API, errors) and empty ones are neither.
+    pub fn count_payload(&self, payload: &Payload, serializer: Serializer) {
+        match payload.serializer() {
+            Some(s) if s == serializer => &self.payloads_passed_through,
+            Some(_) => &self.payloads_transcoded,
+            None => return,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Encodes `msg` for a peer of `serializer`, counting its payload.
+    pub fn encode(
+        &self,
+        serializer: Serializer,
+        msg: &Message,
+    ) -> Result<bytes::Bytes, wamp_runtime::serializer::EncodeError> {
+        if let Some(p) = msg.payload() {
+            self.count_payload(p, serializer);
+        }
+        serializer.encode(msg)
+    }
+
+    /// A snapshot of the counters.
+    pub fn snapshot(&self) -> RouterStats {
+        RouterStats {
+            dropped_events: self.dropped_events.load(Ordering::Relaxed),
+            slow_disconnects: self.slow_disconnects.load(Ordering::Relaxed),
+            payloads_passed_through: self.payloads_passed_through.load(Ordering::Relaxed),
+            payloads_transcoded: self.payloads_transcoded.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the router counted since it started (see [`crate::RouterHandle::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouterStats {
+    /// Events dropped for subscribers too slow to take them.
+    pub dropped_events: u64,
+    /// Sessions disconnected for falling too far behind.
+    pub slow_disconnects: u64,
+    /// Payloads written to a peer as the bytes they arrived in (same serializer on both
+    /// sides): never decoded or re-encoded by the router. An event counts once per
+    /// serializer of its fan-out, not once per subscriber.
+    pub payloads_passed_through: u64,
+    /// Payloads decoded and re-encoded for a peer of another serializer (once per
+    /// serializer for an event's fan-out).
+    pub payloads_transcoded: u64,
 }
 
 /// The sending side of a session's outbound queue.
@@ -52,6 +108,10 @@ pub(crate) struct Outbox {
     tx: mpsc::UnboundedSender<Outbound>,
     queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicU64>,
+    /// Set once this queue disconnected its slow consumer. (The kill token itself is not
+    /// checked per message: reading it takes a lock. A queue whose writer has stopped
+    /// refuses messages anyway, its receiver being gone.)
+    closed: Arc<AtomicBool>,
     event_limit: usize,
     policy: SlowConsumer,
     kill: CancellationToken,
@@ -84,7 +144,7 @@ impl OutboxReceiver {
     }
 }
 
-/// A new outbound queue. Nothing more is queued once `kill` is cancelled.
+/// A new outbound queue; it cancels `kill` to disconnect a slow consumer.
 pub(crate) fn outbox(
     event_limit: usize,
     policy: SlowConsumer,
@@ -97,6 +157,7 @@ pub(crate) fn outbox(
         tx,
         queued: queued.clone(),
         dropped: Arc::new(AtomicU64::new(0)),
+        closed: Arc::new(AtomicBool::new(false)),
         event_limit: event_limit.max(1),
         policy,
         kill,
@@ -119,11 +180,14 @@ impl Outbox {
     }
 
     fn queue(&self, session: Id, item: Outbound, event: bool) {
-        if self.kill.is_cancelled() {
+        if self.closed.load(Ordering::Relaxed) {
             return;
         }
         let depth = self.queued.load(Ordering::Relaxed);
         if self.policy == SlowConsumer::Disconnect && depth >= self.event_limit {
+            if self.closed.swap(true, Ordering::Relaxed) {
+                return;
+            }
             tracing::warn!(
                 session,
                 queued = depth,

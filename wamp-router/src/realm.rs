@@ -60,6 +60,7 @@ pub(crate) struct Realm {
     disclose_publisher: bool,
     max_pending_calls: usize,
     ids: Arc<IdSequence>,
+    stats: Arc<crate::outbox::Stats>,
     state: Mutex<State>,
 }
 
@@ -438,7 +439,12 @@ impl Realm {
         })
     }
 
-    pub fn new(name: String, policy: RealmPolicy, ids: Arc<IdSequence>) -> Self {
+    pub fn new(
+        name: String,
+        policy: RealmPolicy,
+        ids: Arc<IdSequence>,
+        stats: Arc<crate::outbox::Stats>,
+    ) -> Self {
         Self {
             name,
             uri_rule: policy.uri_rule,
@@ -447,6 +453,7 @@ impl Realm {
             disclose_publisher: policy.disclose_publisher,
             max_pending_calls: policy.max_pending_calls,
             ids,
+            stats,
             state: Mutex::new(State::default()),
         }
     }
@@ -598,6 +605,7 @@ impl Realm {
                     Some(p) => p.clone(),
                     None => match payload.encoded_for(serializer) {
                         Ok(p) => {
+                            self.stats.count_payload(&payload, serializer);
                             encoded.insert(serializer, p.clone());
                             p
                         }

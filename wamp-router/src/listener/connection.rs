@@ -128,6 +128,33 @@ pub(crate) fn too_slow(router: &RouterInner, kill: &CancellationToken) {
     kill.cancel();
 }
 
+/// How a bounded write ended short of completing.
+pub(crate) enum WriteStopped {
+    /// The session was killed.
+    Killed,
+    /// The write waited longer than the write timeout.
+    TimedOut,
+}
+
+/// Runs `write` to completion unless `kill` is cancelled or it takes longer than
+/// `timeout`. The first poll goes straight to the write: a socket with room in its buffer
+/// completes at once, so the common case arms no timer and registers no waiter.
+pub(crate) async fn bounded_write<T>(
+    write: impl Future<Output = T>,
+    timeout: Duration,
+    kill: &CancellationToken,
+) -> Result<T, WriteStopped> {
+    let mut write = std::pin::pin!(write);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(done) = first {
+        return Ok(done);
+    }
+    tokio::select! {
+        _ = kill.cancelled() => Err(WriteStopped::Killed),
+        r = tokio::time::timeout(timeout, write) => r.map_err(|_| WriteStopped::TimedOut),
+    }
+}
+
 /// Runs a session on a connection until either side ends it, then waits (bounded) for
 /// `writer` to send what is queued.
 pub(crate) async fn drive(
@@ -145,11 +172,18 @@ pub(crate) async fn drive(
     let mut deadline = None;
     let mut phase = Phase::Joined;
     let mut shutting_down = false;
+    // Waiting on a token registers a waiter under a lock: these futures live across
+    // messages rather than being made anew for each. The session's own kill token changes
+    // when it joins a realm, so that one is renewed with the phase.
+    let mut killed_conn = std::pin::pin!(kill.cancelled());
+    let mut shutdown = std::pin::pin!(router.shutdown.clone().cancelled_owned());
+    let mut killed = Box::pin(session.killed().cancelled_owned());
     loop {
         if !shutting_down {
             let now = session.phase();
             if now != phase {
                 phase = now;
+                killed = Box::pin(session.killed().cancelled_owned());
                 deadline = match phase {
                     Phase::Hello => Some(router.config.hello_timeout),
                     Phase::Authenticating => Some(router.config.auth.timeout),
@@ -164,11 +198,11 @@ pub(crate) async fn drive(
                 None => std::future::pending().await,
             }
         };
-        let killed = session.killed();
         let incoming = tokio::select! {
-            _ = kill.cancelled() => break,
-            _ = killed.cancelled() => break,
-            _ = router.shutdown.cancelled(), if !shutting_down => {
+            incoming = inbound.next() => incoming,
+            _ = &mut killed_conn => break,
+            _ = &mut killed => break,
+            _ = &mut shutdown, if !shutting_down => {
                 shutting_down = true;
                 if session.begin_shutdown().await == Flow::Close {
                     break;
@@ -190,7 +224,6 @@ pub(crate) async fn drive(
                 }
                 break;
             }
-            incoming = inbound.next() => incoming,
         };
         let flow = match incoming {
             Incoming::Message(msg) => session.handle(msg).await,

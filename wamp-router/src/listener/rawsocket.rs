@@ -6,16 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{
+    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{code, error, Message};
 use wamp_runtime::transport::rawsocket::{
-    self, handshake_error, read_frame, write_frame, FrameError, FrameKind, MAGIC,
+    self, handshake_error, read_frame, FrameError, FrameKind, MAGIC,
 };
 use wamp_runtime::Serializer;
 
-use super::connection::{self, Inbound, Incoming, Io};
+use super::connection::{self, Inbound, Incoming, Io, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
@@ -144,7 +146,8 @@ where
         router.clone(),
     ));
     let inbound = RawInbound {
-        rd,
+        // Frame headers and small frames come out of one read, not one each.
+        rd: BufReader::with_capacity(READ_BUFFER, rd),
         max: our_max,
         serializer,
         pongs: pong_tx,
@@ -153,9 +156,12 @@ where
     drop(slot);
 }
 
+/// The read buffer of a connection.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// Reads frames, answers PINGs, and decodes messages.
 struct RawInbound<S> {
-    rd: ReadHalf<S>,
+    rd: BufReader<ReadHalf<S>>,
     max: usize,
     serializer: Serializer,
     pongs: mpsc::UnboundedSender<Bytes>,
@@ -193,6 +199,15 @@ struct Limits {
     client_max: usize,
 }
 
+/// How many queued frames one write gathers.
+const BATCH: usize = 64;
+
+/// Frames up to this size are copied into the batch buffer; larger ones are written from
+/// their own bytes.
+const COPY_LIMIT: usize = 16 * 1024;
+
+/// Writes the outbound queue and the PONGs: when several frames are queued, up to
+/// [`BATCH`] of them in one write.
 async fn write_loop<S: AsyncWrite>(
     mut wr: WriteHalf<S>,
     mut rx: OutboxReceiver,
@@ -202,35 +217,76 @@ async fn write_loop<S: AsyncWrite>(
     router: Arc<RouterInner>,
 ) {
     let write_timeout = router.config.write_timeout;
+    // One waiter on the kill token for the whole loop, not one per frame.
+    let mut killed = std::pin::pin!(kill.cancelled());
+    let mut batch: Vec<(FrameKind, Bytes)> = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
     loop {
-        let (kind, payload) = tokio::select! {
-            _ = kill.cancelled() => return,
-            p = pongs.recv() => match p {
-                Some(p) => (FrameKind::Pong, p),
-                None => continue,
-            },
+        let first = tokio::select! {
+            biased;
+            p = pongs.recv(), if !pongs.is_closed() => p.map(|p| (FrameKind::Pong, p)),
             m = rx.recv() => match m {
                 None => break,
-                Some(out) => match encode_within(out, &limits, &router, &kill) {
-                    Some(frame) => (FrameKind::Message, frame),
-                    None => continue,
-                },
+                Some(out) => encode_within(out, &limits, &router, &kill)
+                    .map(|f| (FrameKind::Message, f)),
             },
+            _ = &mut killed => return,
         };
-        let sent = tokio::select! {
-            _ = kill.cancelled() => return,
-            r = tokio::time::timeout(write_timeout, write_frame(&mut wr, kind, &payload)) => r,
-        };
-        match sent {
-            Err(_) => return connection::too_slow(&router, &kill),
+        batch.extend(first);
+        while batch.len() < BATCH {
+            if let Ok(p) = pongs.try_recv() {
+                batch.push((FrameKind::Pong, p));
+                continue;
+            }
+            let Some(out) = rx.try_recv() else { break };
+            if let Some(f) = encode_within(out, &limits, &router, &kill) {
+                batch.push((FrameKind::Message, f));
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let write = write_batch(&mut wr, &mut batch, &mut buf);
+        match connection::bounded_write(write, write_timeout, &kill).await {
+            Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!("RawSocket write failed: {e}");
                 return;
             }
-            Ok(Ok(())) => {}
+            Err(WriteStopped::Killed) => return,
+            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),
+        }
+        if buf.capacity() > 4 * COPY_LIMIT {
+            buf = Vec::new();
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;
+}
+
+/// Writes `batch` (emptied) and flushes: small frames gathered in `buf`, large ones from
+/// their own bytes.
+async fn write_batch<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    batch: &mut Vec<(FrameKind, Bytes)>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    buf.clear();
+    for (kind, frame) in batch.drain(..) {
+        // encode_within keeps frames within the client's maximum, itself under 16 MiB.
+        let Some(head) = rawsocket::frame_header(kind, frame.len()) else {
+            continue;
+        };
+        buf.extend_from_slice(&head);
+        if frame.len() <= COPY_LIMIT {
+            buf.extend_from_slice(&frame);
+        } else {
+            wr.write_all(buf).await?;
+            buf.clear();
+            wr.write_all(&frame).await?;
+        }
+    }
+    wr.write_all(buf).await?;
+    wr.flush().await
 }
 
 /// The frame of `msg`, within the client's maximum length. A message too large for the
@@ -245,7 +301,7 @@ fn encode_within(
 ) -> Option<Bytes> {
     let (frame, msg) = match out {
         Outbound::Event(frame) => (frame, None),
-        Outbound::Message(msg) => match limits.serializer.encode(&msg) {
+        Outbound::Message(msg) => match router.stats.encode(limits.serializer, &msg) {
             Ok(f) => (f, Some(msg)),
             Err(e) => {
                 tracing::warn!("cannot encode {} for this peer: {e}", msg.name());

@@ -16,9 +16,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::Serializer;
 
-use super::connection::{self, Inbound, Incoming, Io};
+use super::connection::{self, Inbound, Incoming, Io, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
-use crate::outbox::{Outbound, OutboxReceiver};
+use crate::outbox::{Outbound, OutboxReceiver, Stats};
 use crate::RouterInner;
 
 /// The initial read buffer of a connection.
@@ -173,10 +173,10 @@ type Sink<S> = futures_util::stream::SplitSink<WebSocketStream<S>, WsMessage>;
 const BATCH: usize = 64;
 
 /// The WebSocket frame of what was queued, or `None` (logged) when it cannot be encoded.
-fn frame(serializer: Serializer, out: Outbound) -> Option<WsMessage> {
+fn frame(serializer: Serializer, out: Outbound, stats: &Stats) -> Option<WsMessage> {
     let bytes = match out {
         Outbound::Event(bytes) => bytes,
-        Outbound::Message(msg) => match serializer.encode(&msg) {
+        Outbound::Message(msg) => match stats.encode(serializer, &msg) {
             Ok(f) => f,
             Err(e) => {
                 tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
@@ -201,10 +201,13 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
     router: Arc<RouterInner>,
 ) {
     let write_timeout = router.config.write_timeout;
+    // One waiter on the kill token for the whole loop, not one per message.
+    let mut killed = std::pin::pin!(kill.cancelled());
     loop {
         let out = tokio::select! {
-            _ = kill.cancelled() => return,
+            biased;
             out = rx.recv() => out,
+            _ = &mut killed => return,
         };
         let Some(first) = out else {
             break;
@@ -213,7 +216,7 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
             let mut next = Some(first);
             let mut n = 0;
             while let Some(msg) = next.take() {
-                if let Some(f) = frame(serializer, msg) {
+                if let Some(f) = frame(serializer, msg, &router.stats) {
                     sink.feed(f).await?;
                 }
                 n += 1;
@@ -223,21 +226,19 @@ async fn write_loop<S: AsyncRead + AsyncWrite + Unpin>(
             }
             sink.flush().await
         };
-        let sent = tokio::select! {
-            _ = kill.cancelled() => return,
-            r = tokio::time::timeout(write_timeout, write) => r,
-        };
-        let Ok(sent) = sent else {
-            return connection::too_slow(&router, &kill);
-        };
-        if let Err(e) = sent {
-            if !matches!(
-                e,
-                tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed
-            ) {
-                tracing::debug!("write failed: {e}");
+        match connection::bounded_write(write, write_timeout, &kill).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                if !matches!(
+                    e,
+                    tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed
+                ) {
+                    tracing::debug!("write failed: {e}");
+                }
+                return;
             }
-            return;
+            Err(WriteStopped::Killed) => return,
+            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;

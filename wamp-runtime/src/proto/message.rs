@@ -201,6 +201,21 @@ impl Message {
         }
     }
 
+    /// The application payload, for the kinds of message that carry one.
+    pub fn payload(&self) -> Option<&Payload> {
+        use Message::*;
+        match self {
+            Error { payload, .. }
+            | Publish { payload, .. }
+            | Event { payload, .. }
+            | Call { payload, .. }
+            | Result { payload, .. }
+            | Invocation { payload, .. }
+            | Yield { payload, .. } => Some(payload),
+            _ => None,
+        }
+    }
+
     /// The envelope fields (code first) and the payload, if this kind of message has one.
     pub(crate) fn fields(&self) -> (Vec<Field<'_>>, Option<&Payload>) {
         use Field::{Dict as D, Int as I, Str as S};

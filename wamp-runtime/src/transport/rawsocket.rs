@@ -142,18 +142,11 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     Ok((kind, buf.freeze()))
 }
 
-/// Writes one frame (its payload must fit in 24 bits).
-pub async fn write_frame<W: AsyncWrite + Unpin>(
-    w: &mut W,
-    kind: FrameKind,
-    payload: &[u8],
-) -> std::io::Result<()> {
-    let len = payload.len();
+/// The 4-octet header of a frame whose payload is `len` octets, or `None` when the length
+/// does not fit in 24 bits.
+pub fn frame_header(kind: FrameKind, len: usize) -> Option<[u8; 4]> {
     if len > MAX_FRAME {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "frame payload over 16 MiB",
-        ));
+        return None;
     }
     let t = match kind {
         FrameKind::Message => 0,
@@ -161,7 +154,21 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
         FrameKind::Pong => 2,
     };
     // The length fits in 24 bits: checked above.
-    let head = [t, (len >> 16) as u8, (len >> 8) as u8, len as u8];
+    Some([t, (len >> 16) as u8, (len >> 8) as u8, len as u8])
+}
+
+/// Writes one frame (its payload must fit in 24 bits).
+pub async fn write_frame<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    kind: FrameKind,
+    payload: &[u8],
+) -> std::io::Result<()> {
+    let head = frame_header(kind, payload.len()).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "frame payload over 16 MiB",
+        )
+    })?;
     w.write_all(&head).await?;
     w.write_all(payload).await?;
     w.flush().await
