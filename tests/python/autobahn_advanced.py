@@ -45,7 +45,7 @@ async def main(url, realm, ser_name):
     except ApplicationError as e:
         check(e.error == "wamp.error.procedure_already_exists", "mixing invocation policies is refused")
 
-    # --- Caller identification (disclosed by the router's default policy) ---
+    # --- Caller identification (the test's router discloses callers by policy) ---
     who = RegisterOptions(details_arg="details")
     await one.register(lambda details=None: [details.caller, details.caller_authrole], "com.adv.whoami", options=who)
     check(await call("com.adv.whoami") == [d_caller.session, "anonymous"], "caller identification")

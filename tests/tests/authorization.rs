@@ -143,12 +143,14 @@ async fn a_realm_without_roles_is_open() {
     assert_eq!(e.uri(), Some(error::NOT_AUTHORIZED));
 }
 
-/// Disclosure per role: the router discloses callers and publishers by default, and a
-/// role can turn that off for its own calls and publications (they are still disclosed
-/// when they ask with `disclose_me`).
+/// Disclosure per role: on a router that discloses callers and publishers always, a role
+/// can turn that off for its own calls and publications (they are still disclosed when
+/// they ask with `disclose_me`).
 #[tokio::test]
 async fn a_role_can_keep_its_callers_and_publishers_undisclosed() {
     let r = router()
+        .disclose_caller(true)
+        .disclose_publisher(true)
         .ticket_principal("realm1", "shy", "s", "shy")
         .ticket_principal("realm1", "open", "o", "open")
         .role_disclosure("realm1", "shy", Some(false), Some(false))

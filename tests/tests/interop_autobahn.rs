@@ -5,7 +5,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use tests::{run_python, start_router};
+use tests::{router, run_python, start_router};
 
 async fn basic_profile_with(serializer: &str) {
     let r = start_router().await;
@@ -30,7 +30,14 @@ async fn autobahn_python_cbor() {
 }
 
 async fn advanced_profile_with(serializer: &str) {
-    let r = start_router().await;
+    // Autobahn has no `disclose_me`: callers and publishers are identified by the router's
+    // policy, as with a Crossbar.io role that sets `disclose`.
+    let r = router()
+        .disclose_caller(true)
+        .disclose_publisher(true)
+        .start()
+        .await
+        .expect("router starts");
     let out = run_python("autobahn_advanced.py", &[&r.url(), "realm1", serializer]).await;
     assert!(out.contains(&format!("ALL OK {serializer}")), "{out}");
     r.shutdown().await;

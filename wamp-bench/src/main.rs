@@ -6,6 +6,7 @@
 //! cargo run --release -p wamp-bench -- rpc --url ws://127.0.0.1:9100/ws
 //! ```
 
+mod background;
 mod baseline;
 mod conn;
 mod pubsub;
@@ -16,6 +17,7 @@ mod stats;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Payload, Value};
 use wamp_runtime::Serializer;
 
@@ -96,6 +98,18 @@ struct LoadArgs {
     /// Seconds of warm-up before measuring (rpc).
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
+    /// Registrations (rpc) or subscriptions (pubsub) that match nothing the scenario uses,
+    /// made by one extra session before measuring: the router's cost per message as its
+    /// indexes grow.
+    #[arg(long, default_value_t = 0)]
+    background: usize,
+    /// The match policy of the background patterns: exact, prefix or wildcard.
+    #[arg(long, default_value = "exact", value_parser = parse_policy)]
+    background_match: MatchPolicy,
+}
+
+fn parse_policy(s: &str) -> Result<MatchPolicy, String> {
+    MatchPolicy::parse(s).ok_or_else(|| format!("{s:?}: use exact, prefix or wildcard"))
 }
 
 /// What every scenario needs.
@@ -106,6 +120,8 @@ pub(crate) struct Load {
     pub(crate) payload_bytes: usize,
     pub(crate) duration: Duration,
     pub(crate) warmup: Duration,
+    pub(crate) background: usize,
+    pub(crate) background_match: MatchPolicy,
 }
 
 impl Load {
@@ -117,6 +133,8 @@ impl Load {
             payload_bytes: a.payload,
             duration: Duration::from_secs_f64(a.seconds.max(0.1)),
             warmup: Duration::from_secs_f64(a.warmup.max(0.0)),
+            background: a.background,
+            background_match: a.background_match,
         }
     }
 
@@ -125,6 +143,14 @@ impl Load {
         match self.serializer {
             Serializer::Json => Value::Str("x".repeat(self.payload_bytes)),
             _ => Value::Bytes(vec![0x2a; self.payload_bytes]),
+        }
+    }
+
+    /// What the output line says about background patterns.
+    pub(crate) fn background_label(&self) -> String {
+        match self.background {
+            0 => String::new(),
+            n => format!(", {n} background {}", self.background_match.as_str()),
         }
     }
 
@@ -150,12 +176,13 @@ async fn main() -> std::process::ExitCode {
                 Ok(mut r) => {
                     let rate = r.calls as f64 / r.elapsed.as_secs_f64();
                     println!(
-                        "rpc {} callers x {} in flight, {} callee(s), {} B {}: {rate:.0} calls/s  {}",
+                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}: {rate:.0} calls/s  {}",
                         callers,
                         in_flight,
                         callees,
                         load.payload_bytes,
                         load.serializer.name(),
+                        load.background_label(),
                         r.latencies.summary()
                     );
                     Ok(())
@@ -174,9 +201,10 @@ async fn main() -> std::process::ExitCode {
                 Ok(mut r) => {
                     let secs = r.elapsed.as_secs_f64();
                     println!(
-                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}: {:.0} published/s  {:.0} delivered/s  lost {}  {}",
+                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}{}: {:.0} published/s  {:.0} delivered/s  lost {}  {}",
                         load.payload_bytes,
                         load.serializer.name(),
+                        load.background_label(),
                         r.published as f64 / secs,
                         r.delivered as f64 / secs,
                         r.lost,

@@ -46,6 +46,13 @@ pub(crate) async fn run(
         .await?;
         subs.push(tokio::spawn(receive(tx, rx, base, done.clone())));
     }
+    let _background = crate::background::install(
+        load,
+        crate::background::Kind::Subscriptions,
+        load.background_match,
+        load.background,
+    )
+    .await?;
     let payload = load.bytes();
     let started = Instant::now();
     let mut pubs = Vec::new();

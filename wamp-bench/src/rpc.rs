@@ -45,6 +45,13 @@ pub(crate) async fn run(
         .await?;
         serving.push(tokio::spawn(serve(tx, rx)));
     }
+    let _background = crate::background::install(
+        load,
+        crate::background::Kind::Registrations,
+        load.background_match,
+        load.background,
+    )
+    .await?;
     let payload = load.payload();
     let stop = Arc::new(AtomicBool::new(false));
     let measuring_from = Instant::now() + load.warmup;

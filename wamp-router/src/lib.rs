@@ -107,12 +107,12 @@ pub struct RouterConfig {
     /// How topic and procedure URIs are checked (default: loose).
     pub uri_rule: UriRule,
     /// Whether every invocation tells the callee who called (`caller`, `caller_authid`,
-    /// `caller_authrole`), asked or not (default: yes, as Crossbar.io's development setups
-    /// do and current Autobahn clients expect). Otherwise only when the caller sends
-    /// `disclose_me` or the registration asked with `disclose_caller`.
+    /// `caller_authrole`), asked or not. By default (no), as in Crossbar.io and the spec,
+    /// only when the caller sends `disclose_me` or the registration asked with
+    /// `disclose_caller`.
     pub disclose_caller: bool,
-    /// Whether every event tells the subscriber who published it (default: yes). Otherwise
-    /// only when the publisher sends `disclose_me`.
+    /// Whether every event tells the subscriber who published it, asked or not. By
+    /// default (no), only when the publisher sends `disclose_me`.
     pub disclose_publisher: bool,
     /// Who may join (default: anyone, anonymously, with role `anonymous`).
     pub(crate) auth: auth::AuthConfig,
@@ -135,8 +135,8 @@ impl Default for RouterConfig {
             max_pending_calls: 1000,
             write_timeout: Duration::from_secs(10),
             uri_rule: UriRule::Loose,
-            disclose_caller: true,
-            disclose_publisher: true,
+            disclose_caller: false,
+            disclose_publisher: false,
             auth: auth::AuthConfig::default(),
             roles: HashMap::new(),
         }

@@ -23,8 +23,9 @@ use wamp_runtime::Serializer;
 /// What waits in an outbound queue.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    /// A message, encoded by the writer for its peer.
-    Message(Message),
+    /// A message, encoded by the writer for its peer. Boxed: a queue's slots are allocated
+    /// a block at a time, and a bare message is five times the size of the rest.
+    Message(Box<Message>),
     /// An EVENT already encoded in the peer's serializer: a fan-out encodes it once per
     /// serializer and every subscriber's queue shares the bytes.
     Event(Bytes),
@@ -170,7 +171,7 @@ impl Outbox {
     /// Queues a message for `session` without waiting (see the module docs for the limits).
     pub fn push(&self, session: Id, msg: Message) {
         let event = matches!(msg, Message::Event { .. });
-        self.queue(session, Outbound::Message(msg), event);
+        self.queue(session, Outbound::Message(Box::new(msg)), event);
     }
 
     /// Queues an EVENT already encoded for this peer (dropped like any event when the

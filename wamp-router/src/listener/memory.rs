@@ -7,7 +7,7 @@ use wamp_runtime::proto::Message;
 use wamp_runtime::transport::memory::{self, RouterEnd};
 use wamp_runtime::transport::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
 
-use super::connection::{self, Inbound, Incoming};
+use super::connection::{self, Inbound, Incoming, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
@@ -78,21 +78,23 @@ async fn write_loop(
     router: Arc<RouterInner>,
 ) {
     let timeout = router.config.write_timeout;
+    let mut killed = std::pin::pin!(kill.cancelled());
     loop {
         let msg = tokio::select! {
-            _ = kill.cancelled() => return,
+            biased;
             m = rx.recv() => m,
+            _ = &mut killed => return,
         };
         let msg = match msg {
-            Some(Outbound::Message(m)) => m,
+            Some(Outbound::Message(m)) => *m,
             // Pre-encoded events go to peers with a serializer only.
             Some(Outbound::Event(_)) => continue,
             None => return,
         };
-        match tokio::time::timeout(timeout, to_session.send(Ok(msg))).await {
+        match connection::bounded_write(to_session.send(Ok(msg)), timeout, &kill).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => return connection::too_slow(&router, &kill),
+            Ok(Err(_)) | Err(WriteStopped::Killed) => return,
+            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),
         }
     }
 }

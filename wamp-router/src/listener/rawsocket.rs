@@ -302,7 +302,7 @@ fn encode_within(
     let (frame, msg) = match out {
         Outbound::Event(frame) => (frame, None),
         Outbound::Message(msg) => match router.stats.encode(limits.serializer, &msg) {
-            Ok(f) => (f, Some(msg)),
+            Ok(f) => (f, Some(*msg)),
             Err(e) => {
                 tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
                 return None;
