@@ -11,11 +11,13 @@
 //!   writer instead, which disconnects it when one write waits longer than the write timeout;
 //!   the calls it took part in then fail with an error.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use futures_util::task::AtomicWaker;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{Id, Message, Payload};
 use wamp_runtime::Serializer;
@@ -103,47 +105,108 @@ pub struct RouterStats {
     pub payloads_transcoded: u64,
 }
 
-/// The sending side of a session's outbound queue.
-#[derive(Debug, Clone)]
-pub(crate) struct Outbox {
-    tx: mpsc::UnboundedSender<Outbound>,
-    queued: Arc<AtomicUsize>,
-    dropped: Arc<AtomicU64>,
+/// What the senders and the receiver of a queue share. A plain locked `VecDeque` rather
+/// than a channel: an idle session's queue holds no allocation at all (a channel keeps a
+/// block of slots), and the writer, its only reader, is woken through one `AtomicWaker`.
+#[derive(Debug)]
+struct Shared {
+    queue: parking_lot::Mutex<Queue>,
+    waker: AtomicWaker,
+    /// Events dropped for this session.
+    dropped: AtomicU64,
     /// Set once this queue disconnected its slow consumer. (The kill token itself is not
     /// checked per message: reading it takes a lock. A queue whose writer has stopped
     /// refuses messages anyway, its receiver being gone.)
-    closed: Arc<AtomicBool>,
+    closed: AtomicBool,
     event_limit: usize,
     policy: SlowConsumer,
     kill: CancellationToken,
     stats: Arc<Stats>,
 }
 
+#[derive(Debug, Default)]
+struct Queue {
+    items: VecDeque<Outbound>,
+    /// Every sender is gone: the receiver ends once the queue is empty.
+    senders_gone: bool,
+    /// The receiver is gone: nothing more is queued.
+    receiver_gone: bool,
+}
+
+/// Marks the queue closed for the receiver when the last [`Outbox`] clone goes.
+#[derive(Debug)]
+struct SenderGuard(Arc<Shared>);
+
+impl Drop for SenderGuard {
+    fn drop(&mut self) {
+        self.0.queue.lock().senders_gone = true;
+        self.0.waker.wake();
+    }
+}
+
+/// The sending side of a session's outbound queue (one pointer: the realm keeps one per
+/// session).
+#[derive(Debug, Clone)]
+pub(crate) struct Outbox {
+    shared: Arc<SenderGuard>,
+}
+
 /// The receiving side, owned by the session's writer.
+#[derive(Debug)]
 pub(crate) struct OutboxReceiver {
-    rx: mpsc::UnboundedReceiver<Outbound>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        let mut q = self.shared.queue.lock();
+        q.receiver_gone = true;
+        q.items = VecDeque::new();
+    }
 }
 
 impl OutboxReceiver {
-    /// The next message to write, or `None` once every sender is gone.
+    /// The next message to write, or `None` once every sender is gone and the queue is
+    /// empty.
     pub async fn recv(&mut self) -> Option<Outbound> {
-        let m = self.rx.recv().await;
-        if m.is_some() {
-            self.queued.fetch_sub(1, Ordering::Relaxed);
+        std::future::poll_fn(|cx| {
+            if let Some(next) = self.take() {
+                return Poll::Ready(next);
+            }
+            self.shared.waker.register(cx.waker());
+            // Anything queued between the first look and the registration is seen here.
+            match self.take() {
+                Some(next) => Poll::Ready(next),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// `Some(item)` when there is one, `Some(None)` when the queue is empty for good.
+    fn take(&self) -> Option<Option<Outbound>> {
+        let mut q = self.shared.queue.lock();
+        match q.items.pop_front() {
+            Some(item) => {
+                if q.items.is_empty() && q.items.capacity() > SHRINK_ABOVE {
+                    // A burst is over: an idle session keeps no big buffer.
+                    q.items = VecDeque::new();
+                }
+                Some(Some(item))
+            }
+            None if q.senders_gone => Some(None),
+            None => None,
         }
-        m
     }
 
     /// The next message if one is queued already.
     pub fn try_recv(&mut self) -> Option<Outbound> {
-        let m = self.rx.try_recv().ok();
-        if m.is_some() {
-            self.queued.fetch_sub(1, Ordering::Relaxed);
-        }
-        m
+        self.take().flatten()
     }
 }
+
+/// Queue capacity kept once a queue empties; a larger buffer is released.
+const SHRINK_ABOVE: usize = 64;
 
 /// A new outbound queue; it cancels `kill` to disconnect a slow consumer.
 pub(crate) fn outbox(
@@ -152,19 +215,20 @@ pub(crate) fn outbox(
     kill: CancellationToken,
     stats: Arc<Stats>,
 ) -> (Outbox, OutboxReceiver) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
-    let out = Outbox {
-        tx,
-        queued: queued.clone(),
-        dropped: Arc::new(AtomicU64::new(0)),
-        closed: Arc::new(AtomicBool::new(false)),
+    let shared = Arc::new(Shared {
+        queue: parking_lot::Mutex::new(Queue::default()),
+        waker: AtomicWaker::new(),
+        dropped: AtomicU64::new(0),
+        closed: AtomicBool::new(false),
         event_limit: event_limit.max(1),
         policy,
         kill,
         stats,
+    });
+    let out = Outbox {
+        shared: Arc::new(SenderGuard(shared.clone())),
     };
-    (out, OutboxReceiver { rx, queued })
+    (out, OutboxReceiver { shared })
 }
 
 impl Outbox {
@@ -181,12 +245,18 @@ impl Outbox {
     }
 
     fn queue(&self, session: Id, item: Outbound, event: bool) {
-        if self.closed.load(Ordering::Relaxed) {
+        let shared = &*self.shared.0;
+        if shared.closed.load(Ordering::Relaxed) {
             return;
         }
-        let depth = self.queued.load(Ordering::Relaxed);
-        if self.policy == SlowConsumer::Disconnect && depth >= self.event_limit {
-            if self.closed.swap(true, Ordering::Relaxed) {
+        let mut q = shared.queue.lock();
+        if q.receiver_gone {
+            return;
+        }
+        let depth = q.items.len();
+        if shared.policy == SlowConsumer::Disconnect && depth >= shared.event_limit {
+            drop(q);
+            if shared.closed.swap(true, Ordering::Relaxed) {
                 return;
             }
             tracing::warn!(
@@ -194,13 +264,17 @@ impl Outbox {
                 queued = depth,
                 "outbound queue full: disconnecting a slow consumer"
             );
-            self.stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
-            self.kill.cancel();
+            shared
+                .stats
+                .slow_disconnects
+                .fetch_add(1, Ordering::Relaxed);
+            shared.kill.cancel();
             return;
         }
-        if event && depth >= self.event_limit {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            self.stats.dropped_events.fetch_add(1, Ordering::Relaxed);
+        if event && depth >= shared.event_limit {
+            drop(q);
+            let n = shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            shared.stats.dropped_events.fetch_add(1, Ordering::Relaxed);
             if n.is_power_of_two() {
                 tracing::warn!(
                     session,
@@ -210,9 +284,12 @@ impl Outbox {
             }
             return;
         }
-        self.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(item).is_err() {
-            self.queued.fetch_sub(1, Ordering::Relaxed);
+        q.items.push_back(item);
+        drop(q);
+        // The writer drains the whole queue before it waits again, so only the first
+        // message after it went idle needs to wake it.
+        if depth == 0 {
+            shared.waker.wake();
         }
     }
 }

@@ -20,6 +20,17 @@ pub(crate) enum Flow {
     Close,
 }
 
+/// What [`Session::handle`] did with a message.
+#[derive(Debug)]
+// Returned and matched at once: boxing the message would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Handled {
+    /// Handled; what the transport loop does next.
+    Done(Flow),
+    /// A handshake message, for [`Session::handshake`].
+    Handshake(Message),
+}
+
 /// Where a session is in its opening handshake (each has its own deadline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -109,7 +120,7 @@ impl Session {
     }
 
     /// Ends the session with ABORT.
-    pub async fn abort(&mut self, reason: &str, message: impl Into<String>) -> Flow {
+    pub fn abort(&mut self, reason: &str, message: impl Into<String>) -> Flow {
         let message = message.into();
         tracing::info!(
             listener = %self.conn.listener.label,
@@ -124,12 +135,12 @@ impl Session {
     }
 
     /// Ends the session for a protocol violation.
-    pub async fn violation(&mut self, message: impl Into<String>) -> Flow {
-        self.abort(error::PROTOCOL_VIOLATION, message).await
+    pub fn violation(&mut self, message: impl Into<String>) -> Flow {
+        self.abort(error::PROTOCOL_VIOLATION, message)
     }
 
     /// The router is shutting down: say GOODBYE and wait for the peer's reply.
-    pub async fn begin_shutdown(&mut self) -> Flow {
+    pub fn begin_shutdown(&mut self) -> Flow {
         match std::mem::replace(&mut self.state, State::Closed) {
             State::Established { realm, id } => {
                 self.send(Message::goodbye(close::SYSTEM_SHUTDOWN));
@@ -155,15 +166,35 @@ impl Session {
         }
     }
 
-    /// Handles one message from the peer.
-    pub async fn handle(&mut self, msg: Message) -> Flow {
+    /// Handles one message from the peer on an established session, or in any state where
+    /// nothing needs to wait: the per-message path, and synchronous. A handshake message
+    /// (HELLO, AUTHENTICATE) is handed back for [`Session::handshake`].
+    pub fn handle(&mut self, msg: Message) -> Handled {
+        Handled::Done(match &self.state {
+            State::Handshake | State::Authenticating { .. } => return Handled::Handshake(msg),
+            State::Established { realm, id } => {
+                let (realm, id) = (realm.clone(), *id);
+                self.established(&realm, id, msg)
+            }
+            State::ShuttingDown { .. } => match msg {
+                Message::Goodbye { .. } | Message::Abort { .. } => {
+                    self.leave();
+                    Flow::Close
+                }
+                _ => Flow::Continue,
+            },
+            State::Closed => Flow::Close,
+        })
+    }
+
+    /// Handles a message of the handshake, which may wait (on an authenticator, say). The
+    /// caller boxes this future: it runs a few times a session, and a session's long-lived
+    /// future should not carry its state.
+    pub async fn handshake(&mut self, msg: Message) -> Flow {
         match &self.state {
             State::Handshake => match msg {
                 Message::Hello { realm, details } => self.hello(realm, details).await,
-                other => {
-                    self.violation(format!("{} received before HELLO", other.name()))
-                        .await
-                }
+                other => self.violation(format!("{} received before HELLO", other.name())),
             },
             State::Authenticating { .. } => match msg {
                 Message::Authenticate { signature, .. } => {
@@ -174,7 +205,7 @@ impl Session {
                     };
                     match crate::auth::verify(&self.router, pending, &signature).await {
                         Ok(identity) => self.welcome(&hello, identity).await,
-                        Err((reason, text)) => self.abort(reason, text).await,
+                        Err((reason, text)) => self.abort(reason, text),
                     }
                 }
                 Message::Abort { .. } => {
@@ -183,21 +214,12 @@ impl Session {
                 }
                 other => {
                     self.violation(format!("{} received instead of AUTHENTICATE", other.name()))
-                        .await
                 }
             },
-            State::Established { realm, id } => {
-                let (realm, id) = (realm.clone(), *id);
-                self.established(&realm, id, msg).await
-            }
-            State::ShuttingDown { .. } => match msg {
-                Message::Goodbye { .. } | Message::Abort { .. } => {
-                    self.leave();
-                    Flow::Close
-                }
-                _ => Flow::Continue,
+            _ => match self.handle(msg) {
+                Handled::Done(flow) => flow,
+                Handled::Handshake(_) => Flow::Close,
             },
-            State::Closed => Flow::Close,
         }
     }
 
@@ -205,24 +227,19 @@ impl Session {
         let roles = details.get("roles").and_then(Value::as_dict);
         if !roles.is_some_and(|r| ROLES.iter().any(|k| r.contains_key(*k))) {
             return self
-                .violation("HELLO.Details.roles must announce at least one of publisher, subscriber, caller, callee")
-                .await;
+                .violation("HELLO.Details.roles must announce at least one of publisher, subscriber, caller, callee");
         }
         if !uri::is_valid_uri(&realm_name, uri::UriRule::Loose) {
-            return self
-                .abort(
-                    error::INVALID_URI,
-                    format!("invalid realm URI {realm_name:?}"),
-                )
-                .await;
+            return self.abort(
+                error::INVALID_URI,
+                format!("invalid realm URI {realm_name:?}"),
+            );
         }
         if !self.router.realms.contains_key(&realm_name) {
-            return self
-                .abort(
-                    error::NO_SUCH_REALM,
-                    format!("no realm {realm_name:?} on this router"),
-                )
-                .await;
+            return self.abort(
+                error::NO_SUCH_REALM,
+                format!("no realm {realm_name:?} on this router"),
+            );
         }
         if self.conn.listener.trusted {
             let identity = Identity {
@@ -236,7 +253,7 @@ impl Session {
         }
         match crate::auth::decide(&self.router, &self.conn, &realm_name, &details).await {
             Decision::Welcome(identity) => self.welcome(&details, identity).await,
-            Decision::Refuse((reason, text)) => self.abort(reason, text).await,
+            Decision::Refuse((reason, text)) => self.abort(reason, text),
             Decision::Challenge {
                 method,
                 extra,
@@ -265,12 +282,10 @@ impl Session {
             authprovider,
         } = identity;
         let Some(realm) = self.router.realms.get(&realm_name).cloned() else {
-            return self
-                .abort(
-                    error::NO_SUCH_REALM,
-                    format!("no realm {realm_name:?} on this router"),
-                )
-                .await;
+            return self.abort(
+                error::NO_SUCH_REALM,
+                format!("no realm {realm_name:?} on this router"),
+            );
         };
         let roles = details.get("roles").and_then(Value::as_dict);
         let feature = |role: &str, name: &str| {
@@ -333,7 +348,7 @@ impl Session {
         Flow::Continue
     }
 
-    async fn established(&mut self, realm: &Arc<Realm>, id: Id, msg: Message) -> Flow {
+    fn established(&mut self, realm: &Arc<Realm>, id: Id, msg: Message) -> Flow {
         match msg {
             Message::Subscribe {
                 request,
@@ -366,7 +381,7 @@ impl Session {
                 payload,
             } => {
                 if let Err(violation) = realm.call(id, request, &options, &procedure, payload) {
-                    return self.violation(violation).await;
+                    return self.violation(violation);
                 }
             }
             Message::Yield {
@@ -384,7 +399,7 @@ impl Session {
             Message::Error { request_type, .. } => {
                 let what = wamp_runtime::proto::message::name_of(request_type);
                 let text = format!("ERROR for a {what} is not something a client sends");
-                return self.violation(text).await;
+                return self.violation(text);
             }
             Message::Cancel { request, options } => realm.cancel(id, request, &options),
             Message::EventReceived { publication } => {
@@ -406,16 +421,14 @@ impl Session {
                 return Flow::Close;
             }
             Message::Hello { .. } => {
-                return self
-                    .violation("HELLO received on an established session")
-                    .await;
+                return self.violation("HELLO received on an established session");
             }
             other => {
                 let text = format!(
                     "{} is not a message a client sends to a router",
                     other.name()
                 );
-                return self.violation(text).await;
+                return self.violation(text);
             }
         }
         Flow::Continue

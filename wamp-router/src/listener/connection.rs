@@ -13,7 +13,7 @@ use wamp_runtime::Serializer;
 
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{outbox, Outbox, OutboxReceiver};
-use crate::session::{Flow, Phase, Session};
+use crate::session::{Flow, Handled, Phase, Session};
 use crate::RouterInner;
 
 /// The next thing a peer sent.
@@ -71,7 +71,9 @@ pub(crate) async fn accept_tcp<F, Fut>(
                     let stream: Box<dyn Io> = match tls {
                         None => Box::new(stream),
                         Some(tls) => {
-                            let handshake = tls.accept(stream);
+                            // Boxed: the TLS handshake's state is only needed until it is
+                            // done, not for the life of the connection.
+                            let handshake = Box::pin(tls.accept(stream));
                             match tokio::time::timeout(r.config.hello_timeout, handshake).await {
                                 Ok(Ok(stream)) => {
                                     conn.channel_binding =
@@ -149,10 +151,14 @@ pub(crate) async fn bounded_write<T>(
     if let std::task::Poll::Ready(done) = first {
         return Ok(done);
     }
-    tokio::select! {
-        _ = kill.cancelled() => Err(WriteStopped::Killed),
-        r = tokio::time::timeout(timeout, write) => r.map_err(|_| WriteStopped::TimedOut),
-    }
+    // The slow path, boxed: its timer and waiter are not part of every writer's state.
+    Box::pin(async {
+        tokio::select! {
+            _ = kill.cancelled() => Err(WriteStopped::Killed),
+            r = tokio::time::timeout(timeout, write) => r.map_err(|_| WriteStopped::TimedOut),
+        }
+    })
+    .await
 }
 
 /// Runs a session on a connection until either side ends it, then waits (bounded) for
@@ -204,7 +210,7 @@ pub(crate) async fn drive(
             _ = &mut killed => break,
             _ = &mut shutdown, if !shutting_down => {
                 shutting_down = true;
-                if session.begin_shutdown().await == Flow::Close {
+                if session.begin_shutdown() == Flow::Close {
                     break;
                 }
                 deadline = Some(tokio::time::Instant::now() + router.config.goodbye_timeout);
@@ -215,10 +221,10 @@ pub(crate) async fn drive(
                     match phase {
                         Phase::Authenticating => {
                             let text = "no AUTHENTICATE received in time";
-                            session.abort(wamp_runtime::proto::error::AUTHENTICATION_FAILED, text).await;
+                            session.abort(wamp_runtime::proto::error::AUTHENTICATION_FAILED, text);
                         }
                         _ => {
-                            session.violation("no HELLO received in time").await;
+                            session.violation("no HELLO received in time");
                         }
                     }
                 }
@@ -226,8 +232,11 @@ pub(crate) async fn drive(
             }
         };
         let flow = match incoming {
-            Incoming::Message(msg) => session.handle(msg).await,
-            Incoming::Violation(text) => session.violation(text).await,
+            Incoming::Message(msg) => match session.handle(msg) {
+                Handled::Done(flow) => flow,
+                Handled::Handshake(msg) => Box::pin(session.handshake(msg)).await,
+            },
+            Incoming::Violation(text) => session.violation(text),
             Incoming::Closed => break,
         };
         if flow == Flow::Close {

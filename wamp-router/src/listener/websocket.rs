@@ -91,7 +91,8 @@ where
     };
     let handshake =
         tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config));
-    let ws = match tokio::time::timeout(router.config.hello_timeout, handshake).await {
+    // Boxed: the handshake's state is only needed until it is done.
+    let ws = match Box::pin(tokio::time::timeout(router.config.hello_timeout, handshake)).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::debug!("WebSocket handshake failed: {e}");
@@ -103,7 +104,10 @@ where
         }
     };
     let Some(serializer) = chosen else { return };
-    drive(ws, serializer, conn, router).await;
+    // Split here rather than in `drive`: a future keeps room for its arguments for as long
+    // as it lives, and a whole WebSocketStream is a few KiB per session.
+    let (sink, stream) = ws.split();
+    drive(sink, stream, serializer, conn, router).await;
     drop(slot);
 }
 
@@ -143,14 +147,14 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin> Inbound for WsInbound<S> {
 }
 
 async fn drive<S>(
-    ws: WebSocketStream<S>,
+    sink: Sink<S>,
+    stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
     serializer: Serializer,
     conn: ConnectionInfo,
     router: Arc<RouterInner>,
 ) where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let (sink, stream) = ws.split();
     let (out, rx, kill) = connection::open(&router);
     let writer = tokio::spawn(write_loop(
         sink,
