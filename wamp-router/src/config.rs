@@ -69,6 +69,7 @@ struct RouterSection {
     disclose_caller: Option<bool>,
     disclose_publisher: Option<bool>,
     anonymous: Option<Anonymous>,
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// Seconds (`10`, `0.5`) or a string with a unit (`"500ms"`, `"10s"`, `"2m"`).
@@ -382,6 +383,9 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
     if let Some(a) = &r.anonymous {
         b = b.anonymous(a.role());
     }
+    if let Some(addr) = r.metrics {
+        b = b.metrics(addr);
+    }
 
     if model.realm.is_empty() {
         return Err(at.error(0..0, Some("realm"), "at least one [[realm]] is needed"));
@@ -624,6 +628,7 @@ hello_timeout = "5s"
 auth_timeout = 3
 slow_consumer = "disconnect"
 anonymous = false
+metrics = "127.0.0.1:9464"
 
 [[listener]]
 type = "websocket"
@@ -653,6 +658,7 @@ cryptosign = ["545efb0a2192db8d43f118e9bf9aee081466e1ef36c708b96ee6f62dddad9122"
 "#;
         let b = check(text).expect("valid");
         assert_eq!(b.listeners.len(), 1);
+        assert_eq!(b.config.metrics, Some("127.0.0.1:9464".parse().unwrap()));
         let e = check(&text.replace("545efb", "zz5efb")).expect_err("bad key");
         assert_eq!(e.key, "principal.cryptosign");
     }

@@ -242,6 +242,11 @@ impl Dealer {
         })
     }
 
+    /// How many calls are in flight.
+    pub fn calls_in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Records a call in flight and returns the invocation request ID for the callee.
     pub fn start_call(&mut self, pending: Pending) -> Id {
         let mark = self.watermarks.entry(pending.caller).or_default();

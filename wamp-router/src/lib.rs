@@ -23,9 +23,11 @@ mod authorizer;
 mod broker;
 mod config;
 mod dealer;
+mod http;
 mod internal;
 mod listener;
 mod meta;
+mod metrics;
 mod outbox;
 mod realm;
 mod session;
@@ -49,8 +51,9 @@ pub use crate::authorizer::{Action, Permission};
 pub use crate::config::ConfigError;
 pub use crate::listener::settings::Listener;
 use crate::listener::settings::{Kind, ListenerContext};
-use crate::outbox::Stats;
-pub use crate::outbox::{RouterStats, SlowConsumer};
+pub use crate::metrics::RouterStats;
+use crate::metrics::Stats;
+pub use crate::outbox::SlowConsumer;
 use crate::realm::{Realm, RealmPolicy};
 pub use crate::tls::ServerTls;
 pub use crate::uri_index::UriIndex;
@@ -118,6 +121,8 @@ pub struct RouterConfig {
     pub(crate) auth: auth::AuthConfig,
     /// The roles of each realm (a realm without roles is open to every session).
     pub(crate) roles: HashMap<String, authorizer::Roles>,
+    /// Where the HTTP endpoint for health and metrics listens (default: nowhere).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// The WebSocket listener a router gets when none is configured.
@@ -138,6 +143,7 @@ impl Default for RouterConfig {
             disclose_caller: false,
             disclose_publisher: false,
             auth: auth::AuthConfig::default(),
+            metrics: None,
             roles: HashMap::new(),
         }
     }
@@ -195,6 +201,13 @@ impl RouterBuilder {
     /// session limit.
     pub fn listener(mut self, listener: Listener) -> Self {
         self.listeners.push(listener);
+        self
+    }
+
+    /// Serves `GET /health` (liveness), `GET /ready` (readiness) and `GET /metrics` (the
+    /// Prometheus text format) over HTTP on `addr`.
+    pub fn metrics(mut self, addr: SocketAddr) -> Self {
+        self.config.metrics = Some(addr);
         self
     }
 
@@ -460,11 +473,31 @@ impl RouterBuilder {
                 }
             }
         }
+        let mut metrics_addr = None;
+        if let Some(addr) = inner.config.metrics {
+            let bind_error = |source| RouterError::Bind { addr, source };
+            let bound = match TcpListener::bind(addr).await {
+                Ok(socket) => socket.local_addr().map(|a| (socket, a)),
+                Err(e) => Err(e),
+            };
+            match bound {
+                Ok((socket, local)) => {
+                    tracing::info!("health and metrics on http://{local}/health, /ready, /metrics");
+                    metrics_addr = Some(local);
+                    accept.push(tokio::spawn(http::serve(socket, inner.clone())));
+                }
+                Err(e) => {
+                    inner.shutdown.cancel();
+                    return Err(bind_error(e));
+                }
+            }
+        }
         tracing::info!(realms = ?self.realms, "router started");
         Ok(RouterHandle {
             listeners: bound,
             inner,
             accept,
+            metrics_addr,
         })
     }
 }
@@ -575,6 +608,7 @@ pub struct RouterHandle {
     listeners: Vec<BoundListener>,
     inner: Arc<RouterInner>,
     accept: Vec<tokio::task::JoinHandle<()>>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl RouterHandle {
@@ -614,6 +648,11 @@ impl RouterHandle {
     /// `wss://…/ws`, `tcp://…`, `tcps://…`, `unix://…`).
     pub fn urls(&self) -> Vec<String> {
         self.listeners.iter().map(|l| l.url.clone()).collect()
+    }
+
+    /// Where the HTTP endpoint for health and metrics listens, if it was configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// An endpoint for sessions in this program to join without a socket:

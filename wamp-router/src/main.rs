@@ -32,6 +32,10 @@ struct Cli {
     /// for a principal's `cryptosign` list) and exit.
     #[arg(long, conflicts_with = "config")]
     keygen: bool,
+    /// Serve GET /health, /ready and /metrics (Prometheus) over HTTP on this address (with
+    /// --config too; it overrides the file's router.metrics).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
     /// The largest message accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_message_size: usize,
@@ -87,6 +91,10 @@ async fn main() -> std::process::ExitCode {
             builder
         }
     };
+    let builder = match cli.metrics {
+        Some(addr) => builder.metrics(addr),
+        None => builder,
+    };
     let router = match builder.start().await {
         Ok(r) => r,
         Err(e) => {
@@ -96,6 +104,9 @@ async fn main() -> std::process::ExitCode {
     };
     for url in router.urls() {
         println!("wamp-router listening on {url}");
+    }
+    if let Some(addr) = router.metrics_addr() {
+        println!("wamp-router health and metrics on http://{addr}");
     }
     wait_for_signal().await;
     tracing::info!("shutting down");

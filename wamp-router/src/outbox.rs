@@ -19,8 +19,9 @@ use std::task::Poll;
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use tokio_util::sync::CancellationToken;
-use wamp_runtime::proto::{Id, Message, Payload};
-use wamp_runtime::Serializer;
+use wamp_runtime::proto::{Id, Message};
+
+use crate::metrics::Stats;
 
 /// What waits in an outbound queue.
 #[derive(Debug)]
@@ -41,68 +42,6 @@ pub enum SlowConsumer {
     DropEvents,
     /// Disconnect it as soon as its outbound queue is full.
     Disconnect,
-}
-
-/// Router-wide counters.
-#[derive(Debug, Default)]
-pub(crate) struct Stats {
-    pub dropped_events: AtomicU64,
-    pub slow_disconnects: AtomicU64,
-    pub payloads_passed_through: AtomicU64,
-    pub payloads_transcoded: AtomicU64,
-}
-
-impl Stats {
-    /// Counts a payload about to be written for a peer of `serializer`: passed through as
-    /// the bytes it arrived in, or transcoded from another serializer. Payloads the router
-    /// made itself (meta API, errors) and empty ones are neither.
-    pub fn count_payload(&self, payload: &Payload, serializer: Serializer) {
-        match payload.serializer() {
-            Some(s) if s == serializer => &self.payloads_passed_through,
-            Some(_) => &self.payloads_transcoded,
-            None => return,
-        }
-        .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Encodes `msg` for a peer of `serializer`, counting its payload.
-    pub fn encode(
-        &self,
-        serializer: Serializer,
-        msg: &Message,
-    ) -> Result<bytes::Bytes, wamp_runtime::serializer::EncodeError> {
-        if let Some(p) = msg.payload() {
-            self.count_payload(p, serializer);
-        }
-        serializer.encode(msg)
-    }
-
-    /// A snapshot of the counters.
-    pub fn snapshot(&self) -> RouterStats {
-        RouterStats {
-            dropped_events: self.dropped_events.load(Ordering::Relaxed),
-            slow_disconnects: self.slow_disconnects.load(Ordering::Relaxed),
-            payloads_passed_through: self.payloads_passed_through.load(Ordering::Relaxed),
-            payloads_transcoded: self.payloads_transcoded.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// What the router counted since it started (see [`crate::RouterHandle::stats`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RouterStats {
-    /// Events dropped for subscribers too slow to take them.
-    pub dropped_events: u64,
-    /// Sessions disconnected for falling too far behind.
-    pub slow_disconnects: u64,
-    /// Payloads written to a peer as the bytes they arrived in (same serializer on both
-    /// sides): never decoded or re-encoded by the router. An event counts once per
-    /// serializer of its fan-out, not once per subscriber.
-    pub payloads_passed_through: u64,
-    /// Payloads decoded and re-encoded for a peer of another serializer (once per
-    /// serializer for an event's fan-out).
-    pub payloads_transcoded: u64,
 }
 
 /// What the senders and the receiver of a queue share. A plain locked `VecDeque` rather

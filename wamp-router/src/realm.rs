@@ -60,7 +60,7 @@ pub(crate) struct Realm {
     disclose_publisher: bool,
     max_pending_calls: usize,
     ids: Arc<IdSequence>,
-    stats: Arc<crate::outbox::Stats>,
+    stats: Arc<crate::metrics::Stats>,
     state: Mutex<State>,
 }
 
@@ -443,7 +443,7 @@ impl Realm {
         name: String,
         policy: RealmPolicy,
         ids: Arc<IdSequence>,
-        stats: Arc<crate::outbox::Stats>,
+        stats: Arc<crate::metrics::Stats>,
     ) -> Self {
         Self {
             name,
@@ -486,6 +486,11 @@ impl Realm {
     /// The number of sessions joined.
     pub fn session_count(&self) -> usize {
         self.state.lock().sessions.len()
+    }
+
+    /// Calls routed to a callee and not answered yet.
+    pub fn calls_in_flight(&self) -> usize {
+        self.state.lock().dealer.calls_in_flight()
     }
 
     pub fn subscribe(&self, session: Id, request: Id, options: &Dict, topic: &str) {

@@ -225,3 +225,45 @@ async fn keygen_prints_a_matching_key_pair() {
     assert_eq!(key.public_key_hex(), keys[1], "{text}");
     assert_eq!(key.private_key_hex(), keys[0]);
 }
+
+#[tokio::test]
+async fn serves_health_and_metrics_with_the_metrics_flag() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+        .args(["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || {
+        tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    };
+    assert!(next().await.starts_with("wamp-router listening on ws://"));
+    let line = next().await;
+    let addr = line
+        .strip_prefix("wamp-router health and metrics on http://")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    for (path, expected) in [
+        ("/health", "ok"),
+        ("/metrics", "wamp_sessions{realm=\"realm1\"} 0"),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        tokio::time::timeout(WAIT, s.read_to_string(&mut out))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+        assert!(out.contains(expected), "{out}");
+    }
+}

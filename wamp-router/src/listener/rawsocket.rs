@@ -151,6 +151,7 @@ where
         max: our_max,
         serializer,
         pongs: pong_tx,
+        stats: router.stats.clone(),
     };
     connection::drive(router, Some(serializer), conn, inbound, out, kill, writer).await;
     drop(slot);
@@ -165,6 +166,7 @@ struct RawInbound<S> {
     max: usize,
     serializer: Serializer,
     pongs: mpsc::UnboundedSender<Bytes>,
+    stats: Arc<crate::metrics::Stats>,
 }
 
 impl<S: AsyncRead + Send> Inbound for RawInbound<S> {
@@ -172,7 +174,10 @@ impl<S: AsyncRead + Send> Inbound for RawInbound<S> {
         loop {
             return match read_frame(&mut self.rd, self.max).await {
                 Ok((FrameKind::Message, bytes)) => match self.serializer.decode(&bytes) {
-                    Ok(m) => Incoming::Message(m),
+                    Ok(m) => {
+                        self.stats.received(m.code(), bytes.len());
+                        Incoming::Message(m)
+                    }
                     Err(e) => Incoming::Violation(format!("undecodable message: {e}")),
                 },
                 Ok((FrameKind::Ping, payload)) => {
@@ -300,7 +305,10 @@ fn encode_within(
     kill: &CancellationToken,
 ) -> Option<Bytes> {
     let (frame, msg) = match out {
-        Outbound::Event(frame) => (frame, None),
+        Outbound::Event(frame) => {
+            router.stats.sent(code::EVENT, 1);
+            (frame, None)
+        }
         Outbound::Message(msg) => match router.stats.encode(limits.serializer, &msg) {
             Ok(f) => (f, Some(*msg)),
             Err(e) => {
@@ -310,6 +318,7 @@ fn encode_within(
         },
     };
     if frame.len() <= limits.client_max {
+        router.stats.sent_bytes(frame.len());
         return Some(frame);
     }
     let text = format!(

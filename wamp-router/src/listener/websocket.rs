@@ -18,7 +18,8 @@ use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming, Io, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
-use crate::outbox::{Outbound, OutboxReceiver, Stats};
+use crate::metrics::Stats;
+use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
 
 /// The initial read buffer of a connection.
@@ -116,6 +117,7 @@ struct WsInbound<S> {
     stream: futures_util::stream::SplitStream<WebSocketStream<S>>,
     serializer: Serializer,
     max_message_size: usize,
+    stats: Arc<Stats>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Send + Unpin> Inbound for WsInbound<S> {
@@ -139,7 +141,10 @@ impl<S: AsyncRead + AsyncWrite + Send + Unpin> Inbound for WsInbound<S> {
                 }
             };
             return match self.serializer.decode(&bytes) {
-                Ok(msg) => Incoming::Message(msg),
+                Ok(msg) => {
+                    self.stats.received(msg.code(), bytes.len());
+                    Incoming::Message(msg)
+                }
                 Err(e) => Incoming::Violation(format!("undecodable message: {e}")),
             };
         }
@@ -167,6 +172,7 @@ async fn drive<S>(
         stream,
         serializer,
         max_message_size: conn.listener.max_message_size,
+        stats: router.stats.clone(),
     };
     connection::drive(router, Some(serializer), conn, inbound, out, kill, writer).await;
 }
@@ -179,7 +185,10 @@ const BATCH: usize = 64;
 /// The WebSocket frame of what was queued, or `None` (logged) when it cannot be encoded.
 fn frame(serializer: Serializer, out: Outbound, stats: &Stats) -> Option<WsMessage> {
     let bytes = match out {
-        Outbound::Event(bytes) => bytes,
+        Outbound::Event(bytes) => {
+            stats.sent(wamp_runtime::proto::code::EVENT, 1);
+            bytes
+        }
         Outbound::Message(msg) => match stats.encode(serializer, &msg) {
             Ok(f) => f,
             Err(e) => {
@@ -188,6 +197,7 @@ fn frame(serializer: Serializer, out: Outbound, stats: &Stats) -> Option<WsMessa
             }
         },
     };
+    stats.sent_bytes(bytes.len());
     if serializer.is_binary() {
         Some(WsMessage::Binary(bytes))
     } else {
