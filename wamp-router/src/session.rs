@@ -319,11 +319,8 @@ impl Session {
             peer: self.conn.peer.clone(),
             authprovider,
         });
+        crate::listener::connection::record_session(id, &realm_name, &authid, &authrole);
         tracing::info!(
-            session = id,
-            realm = %realm_name,
-            authid = %authid,
-            authrole = %authrole,
             authmethod,
             listener = %self.conn.listener.label,
             transport = self.transport(),

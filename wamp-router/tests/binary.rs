@@ -267,3 +267,61 @@ async fn serves_health_and_metrics_with_the_metrics_flag() {
         assert!(out.contains(expected), "{out}");
     }
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_session_identity() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("binary starts");
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, out.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let url = line
+        .strip_prefix("wamp-router listening on ")
+        .unwrap()
+        .to_owned();
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("wamp.2.json"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(WsMessage::Text(hello("realm1").into()))
+        .await
+        .unwrap();
+    let Some(Message::Welcome { session, details }) = next_message(&mut ws).await else {
+        panic!("no WELCOME");
+    };
+    let authid = details
+        .get("authid")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
+    let joined = tokio::time::timeout(WAIT, async {
+        while let Some(line) = logs.next_line().await.unwrap() {
+            if line.contains("session joined") {
+                return line;
+            }
+        }
+        panic!("no more logs");
+    })
+    .await
+    .expect("a log line about the join");
+    assert!(joined.starts_with('{') && joined.ends_with('}'), "{joined}");
+    for field in [
+        format!("\"session\":{session}"),
+        "\"realm\":\"realm1\"".to_owned(),
+        format!("\"authid\":\"{authid}\""),
+        "\"authrole\":\"anonymous\"".to_owned(),
+    ] {
+        assert!(joined.contains(&field), "{field} in {joined}");
+    }
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use wamp_runtime::proto::Message;
 use wamp_runtime::Serializer;
 
@@ -65,7 +66,8 @@ pub(crate) async fn accept_tcp<F, Fut>(
                     peer,
                 };
                 let (serve, tls, r) = (serve.clone(), tls.clone(), router.clone());
-                router.tasks.spawn(async move {
+                let span = session_span(&conn.peer);
+                let task = async move {
                     let label = conn.listener.label.clone();
                     tracing::debug!(%addr, listener = %label, "connection accepted");
                     let stream: Box<dyn Io> = match tls {
@@ -89,7 +91,8 @@ pub(crate) async fn accept_tcp<F, Fut>(
                     };
                     serve(stream, conn, r).await;
                     tracing::debug!(%addr, listener = %label, "connection closed");
-                });
+                };
+                router.tasks.spawn(task.instrument(span));
             }
             Err(e) => {
                 tracing::warn!(listener = %ctx.label, "accept failed: {e}");
@@ -97,6 +100,34 @@ pub(crate) async fn accept_tcp<F, Fut>(
             }
         }
     }
+}
+
+/// The span every log line about one connection's session runs in: the peer's address
+/// from the start, the session ID, realm, authid and authrole once it joins (see
+/// [`record_session`]).
+pub(crate) fn session_span(peer: &str) -> tracing::Span {
+    tracing::info_span!(
+        "session",
+        peer = %peer,
+        session = tracing::field::Empty,
+        realm = tracing::field::Empty,
+        authid = tracing::field::Empty,
+        authrole = tracing::field::Empty,
+    )
+}
+
+/// Fills the current session span's identity when a session joins.
+pub(crate) fn record_session(
+    id: wamp_runtime::proto::Id,
+    realm: &str,
+    authid: &str,
+    authrole: &str,
+) {
+    let span = tracing::Span::current();
+    span.record("session", id);
+    span.record("realm", realm);
+    span.record("authid", authid);
+    span.record("authrole", authrole);
 }
 
 /// The reading side of a connection.

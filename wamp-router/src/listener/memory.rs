@@ -35,7 +35,11 @@ impl Connector for LocalConnector {
             }
             let (transport, end) = memory::pair(CAPACITY);
             let tracked = router.clone();
-            tracked.tasks.spawn(serve(end, router, trusted));
+            let span = super::connection::session_span("in-process");
+            tracked.tasks.spawn(tracing::Instrument::instrument(
+                serve(end, router, trusted),
+                span,
+            ));
             Ok(transport)
         })
     }
@@ -59,7 +63,12 @@ impl Inbound for MemoryInbound {
 async fn serve(end: RouterEnd, router: Arc<RouterInner>, trusted: bool) {
     tracing::debug!("in-process connection opened");
     let (out, rx, kill) = connection::open(&router);
-    let writer = tokio::spawn(write_loop(end.outgoing, rx, kill.clone(), router.clone()));
+    let writer = tokio::spawn(tracing::Instrument::in_current_span(write_loop(
+        end.outgoing,
+        rx,
+        kill.clone(),
+        router.clone(),
+    )));
     let max = router.config.max_message_size;
     let conn = ConnectionInfo {
         listener: Arc::new(ListenerContext::in_process(max, trusted)),

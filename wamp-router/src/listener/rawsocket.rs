@@ -54,10 +54,14 @@ pub(crate) async fn accept_unix(
                     channel_binding: None,
                     peer: format!("unix:{}", path.display()),
                 };
-                router.tasks.spawn(async move {
+                let span = connection::session_span(&conn.peer);
+                let task = async move {
                     tracing::debug!("RawSocket (Unix) connection accepted");
                     serve(stream, conn, r).await;
-                });
+                };
+                router
+                    .tasks
+                    .spawn(tracing::Instrument::instrument(task, span));
             }
             Err(e) => {
                 tracing::warn!("RawSocket accept failed: {e}");
@@ -134,7 +138,7 @@ where
     let (rd, wr) = tokio::io::split(stream);
     let (pong_tx, pong_rx) = mpsc::unbounded_channel();
     let (out, rx, kill) = connection::open(&router);
-    let writer = tokio::spawn(write_loop(
+    let writer = tokio::spawn(tracing::Instrument::in_current_span(write_loop(
         wr,
         rx,
         pong_rx,
@@ -144,7 +148,7 @@ where
         },
         kill.clone(),
         router.clone(),
-    ));
+    )));
     let inbound = RawInbound {
         // Frame headers and small frames come out of one read, not one each.
         rd: BufReader::with_capacity(READ_BUFFER, rd),

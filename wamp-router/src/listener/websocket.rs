@@ -161,13 +161,13 @@ async fn drive<S>(
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let (out, rx, kill) = connection::open(&router);
-    let writer = tokio::spawn(write_loop(
+    let writer = tokio::spawn(tracing::Instrument::in_current_span(write_loop(
         sink,
         rx,
         serializer,
         kill.clone(),
         router.clone(),
-    ));
+    )));
     let inbound = WsInbound {
         stream,
         serializer,
