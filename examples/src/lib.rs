@@ -9,61 +9,12 @@
 //! cargo run -p examples --example caller -- --serializer msgpack
 //! ```
 
-use clap::Parser;
 use serde::{Deserialize, Serialize};
-use wamp_runtime::{Serializer, Session, SessionBuilder};
+use wamp_runtime::Session;
 
-/// The command line every example takes.
-#[derive(Debug, Parser)]
-pub struct Opts {
-    /// The router's WebSocket URL.
-    #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
-    pub url: String,
-    /// The realm to join.
-    #[arg(long, default_value = "realm1")]
-    pub realm: String,
-    /// The serializer: json, msgpack or cbor.
-    #[arg(long, default_value = "json")]
-    pub serializer: Serializer,
-    /// The authentication ID (with --ticket, --secret or --cryptosign-key).
-    #[arg(long)]
-    pub authid: Option<String>,
-    /// Authenticate with this ticket.
-    #[arg(long, requires = "authid", conflicts_with_all = ["secret", "cryptosign_key"])]
-    pub ticket: Option<String>,
-    /// Authenticate with WAMP-CRA and this secret.
-    #[arg(long, requires = "authid", conflicts_with = "cryptosign_key")]
-    pub secret: Option<String>,
-    /// Authenticate with WAMP-Cryptosign and this private key (64 hex digits, as
-    /// `wamp-router --keygen` prints it).
-    #[arg(long, value_parser = parse_key)]
-    pub cryptosign_key: Option<wamp_runtime::CryptosignKey>,
-}
-
-fn parse_key(s: &str) -> Result<wamp_runtime::CryptosignKey, String> {
-    wamp_runtime::CryptosignKey::from_hex(s).map_err(|e| e.to_string())
-}
-
-impl Opts {
-    /// A session builder for these options.
-    pub fn session(&self) -> SessionBuilder {
-        let mut b =
-            Session::builder(self.url.as_str(), self.realm.as_str()).serializer(self.serializer);
-        if let Some(authid) = &self.authid {
-            b = b.authid(authid.as_str());
-            if let Some(ticket) = &self.ticket {
-                b = b.ticket(authid.as_str(), ticket.as_str());
-            }
-            if let Some(secret) = &self.secret {
-                b = b.wampcra(authid.as_str(), secret.as_str());
-            }
-        }
-        if let Some(key) = &self.cryptosign_key {
-            b = b.cryptosign(key.clone());
-        }
-        b
-    }
-}
+/// The command line every example takes: `--url`, `--realm`, `--serializer` and the
+/// authentication options, as the `wamp` command-line client takes them.
+pub use wamp_cli::ConnectOpts as Opts;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warn).
 pub fn init_logs() {
