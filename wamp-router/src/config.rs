@@ -125,6 +125,8 @@ struct ListenerSection {
     max_sessions: Option<Spanned<usize>>,
     tls: Option<TlsSection>,
     authenticator: Option<AuthenticatorSection>,
+    #[serde(rename = "static")]
+    static_dir: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -543,6 +545,21 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
         }
         if let Some(v) = &l.max_sessions {
             listener = listener.max_sessions(positive(at, v, "listener.max_sessions")?);
+        }
+        if let Some(dir) = &l.static_dir {
+            if !matches!(l.kind.get_ref(), ListenerType::Websocket) {
+                return Err(at.at(
+                    dir,
+                    "listener.static",
+                    "static files are for WebSocket listeners",
+                ));
+            }
+            let path = base.join(dir.get_ref());
+            if !path.is_dir() {
+                let text = format!("{} is not a directory", path.display());
+                return Err(at.at(dir, "listener.static", text));
+            }
+            listener = listener.static_files(path);
         }
         if let Some(t) = &l.tls {
             if l.path.is_some() {

@@ -19,6 +19,10 @@ struct Cli {
     /// Address to listen on for WebSocket connections (any path is accepted).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Serve the files of this directory to plain HTTP requests on the WebSocket address
+    /// (a browser page next to its WAMP endpoint; / is index.html).
+    #[arg(long = "static", value_name = "DIR", conflicts_with = "config")]
+    static_dir: Option<std::path::PathBuf>,
     /// Also listen for RawSocket connections over TCP on this address.
     #[arg(long, value_name = "ADDR")]
     rawsocket: Option<SocketAddr>,
@@ -94,8 +98,12 @@ async fn main() -> std::process::ExitCode {
             } else {
                 cli.realms
             };
+            let mut websocket = wamp_router::Listener::websocket(cli.listen);
+            if let Some(dir) = cli.static_dir {
+                websocket = websocket.static_files(dir);
+            }
             let mut builder = wamp_router::Router::builder()
-                .listen(cli.listen)
+                .listener(websocket)
                 .max_message_size(cli.max_message_size);
             for r in realms {
                 builder = builder.realm(r);

@@ -5,4 +5,5 @@ pub(crate) mod connection;
 pub(crate) mod memory;
 pub(crate) mod rawsocket;
 pub(crate) mod settings;
+pub(crate) mod web;
 pub(crate) mod websocket;

@@ -32,6 +32,7 @@ pub struct Listener {
     pub(crate) auth_methods: Vec<AuthMethod>,
     pub(crate) authenticator: Option<Authenticator>,
     pub(crate) max_sessions: Option<usize>,
+    pub(crate) static_dir: Option<PathBuf>,
 }
 
 impl Listener {
@@ -44,6 +45,7 @@ impl Listener {
             auth_methods: AuthMethod::ALL.to_vec(),
             authenticator: None,
             max_sessions: None,
+            static_dir: None,
         }
     }
 
@@ -103,6 +105,13 @@ impl Listener {
         self
     }
 
+    /// Serves the files of `dir` to plain HTTP requests on this WebSocket listener (`/` is
+    /// `index.html`), so that a browser page and its WAMP endpoint share one address.
+    pub fn static_files(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.static_dir = Some(dir.into());
+        self
+    }
+
     /// Checks what can be checked before binding.
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.serializers.is_empty() {
@@ -113,6 +122,21 @@ impl Listener {
         }
         if self.tls.is_some() && matches!(self.kind, Kind::RawSocketUnix(_)) {
             return Err(format!("{}: TLS is for TCP listeners", self.describe()));
+        }
+        if let Some(dir) = &self.static_dir {
+            if !matches!(self.kind, Kind::WebSocket(_)) {
+                return Err(format!(
+                    "{}: static files are for WebSocket listeners",
+                    self.describe()
+                ));
+            }
+            if !dir.is_dir() {
+                return Err(format!(
+                    "{}: {} is not a directory",
+                    self.describe(),
+                    dir.display()
+                ));
+            }
         }
         if self.max_message_size == Some(0) || self.max_sessions == Some(0) {
             return Err(format!(
@@ -151,6 +175,8 @@ pub(crate) struct ListenerContext {
     /// Sessions of this listener join without authentication, as the router's own
     /// (role `trusted`, allowed everything).
     pub trusted: bool,
+    /// Where plain HTTP requests get their files from.
+    pub static_dir: Option<PathBuf>,
 }
 
 impl ListenerContext {
@@ -165,6 +191,7 @@ impl ListenerContext {
             open: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
             trusted: false,
+            static_dir: listener.static_dir.clone(),
         }
     }
 
@@ -186,6 +213,7 @@ impl ListenerContext {
             open: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
             trusted,
+            static_dir: None,
         }
     }
 

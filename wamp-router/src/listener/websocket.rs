@@ -18,6 +18,7 @@ use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming, Io, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
+use super::web;
 use crate::metrics::Stats;
 use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
@@ -52,11 +53,22 @@ fn refuse(status: StatusCode, text: &str) -> ErrorResponse {
     resp
 }
 
-async fn serve<S>(stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
+async fn serve<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let ctx = conn.listener.clone();
+    // The request head decides: a WebSocket upgrade is WAMP, anything else plain HTTP.
+    let deadline = router.config.hello_timeout;
+    let Ok(Some(head)) = tokio::time::timeout(deadline, web::read_head(&mut stream)).await else {
+        return tracing::debug!("no HTTP request head in time");
+    };
+    if !head.upgrade {
+        let answer = web::answer(&mut stream, &head, ctx.static_dir.as_deref());
+        let _ = tokio::time::timeout(deadline, answer).await;
+        return;
+    }
+    let stream = web::Prefixed::new(head.bytes, stream);
     let max = ctx.max_message_size;
     // tungstenite's default read buffer is 128 KiB per connection, allocated up front: with
     // many mostly idle sessions that is most of a router's memory. Reads grow it as needed.
