@@ -26,8 +26,9 @@ pub(crate) struct Head {
 
 /// Reads a request head; `None` when the peer closed, sent too much, or not HTTP.
 pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Head> {
-    let mut bytes = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
+    // Sized by what arrives (a WebSocket upgrade is a few hundred bytes), not up front.
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 512];
     let end = loop {
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {

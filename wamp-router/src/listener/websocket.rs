@@ -23,8 +23,10 @@ use crate::metrics::Stats;
 use crate::outbox::{Outbound, OutboxReceiver};
 use crate::RouterInner;
 
-/// The initial read buffer of a connection.
-const READ_BUFFER: usize = 4 * 1024;
+/// The read buffer of a connection: enough for a burst of ordinary messages in one read
+/// (a larger message gets room for its whole length once its frame header is read), and
+/// small enough for tens of thousands of mostly idle sessions.
+const READ_BUFFER: usize = 2 * 1024;
 
 /// Accepts WebSocket connections (over TLS with `tls`) until the router shuts down.
 pub(crate) async fn accept_loop(
@@ -60,7 +62,8 @@ where
     let ctx = conn.listener.clone();
     // The request head decides: a WebSocket upgrade is WAMP, anything else plain HTTP.
     let deadline = router.config.hello_timeout;
-    let Ok(Some(head)) = tokio::time::timeout(deadline, web::read_head(&mut stream)).await else {
+    let read = web::read_head(&mut stream);
+    let Ok(Some(head)) = tokio::time::timeout(deadline, read).await else {
         return tracing::debug!("no HTTP request head in time");
     };
     if !head.upgrade {
