@@ -111,6 +111,35 @@ pub mod calculator {
         #[wamp(disclose_caller)]
         async fn whoami(&self, ctx: CallContext) -> String;
     }
+
+    /// The calculator, implemented.
+    pub struct Calc;
+
+    impl Calculator for Calc {
+        async fn add(&self, a: i64, b: i64) -> Result<i64, CalcError> {
+            a.checked_add(b)
+                .ok_or(CalcError::Overflow { limit: i64::MAX })
+        }
+
+        async fn divide(&self, a: f64, b: f64) -> Result<f64, CalcError> {
+            if b == 0.0 {
+                return Err(CalcError::DivisionByZero);
+            }
+            Ok(a / b)
+        }
+
+        async fn sum(&self, values: Vec<i64>) -> i64 {
+            values.iter().sum()
+        }
+
+        async fn whoami(&self, ctx: CallContext) -> String {
+            match (ctx.caller, ctx.caller_authid) {
+                (Some(id), Some(authid)) => format!("session {id} ({authid})"),
+                (Some(id), None) => format!("session {id}"),
+                _ => "someone the router does not disclose".into(),
+            }
+        }
+    }
 }
 
 /// The sensors contract: one topic per room, the room a typed placeholder.
