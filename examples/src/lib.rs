@@ -17,14 +17,7 @@ use wamp_runtime::Session;
 pub use wamp_cli::ConnectOpts as Opts;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warn).
-pub fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
+pub use wamp_cli::init_logs;
 
 /// The kwargs of `com.example.greet`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

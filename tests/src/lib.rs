@@ -248,3 +248,22 @@ impl RawPeer {
         let _ = self.ws.close(None).await;
     }
 }
+
+/// Sends `request` as written to `addr` over plain TCP and returns the whole response
+/// (the server closes the connection after answering).
+pub async fn http_request(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    s.write_all(request.as_bytes()).await.expect("sends");
+    let mut out = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut out))
+        .await
+        .expect("an answer in time")
+        .expect("reads");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `GET path` on `addr`, the whole response.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")).await
+}

@@ -3,29 +3,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-
-use tests::{router, RawPeer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tests::{http_get, http_request, router, RawPeer};
 use wamp_runtime::proto::{Dict, Message, Payload, Value};
 use wamp_runtime::Serializer;
 
 /// Sends `request` as written and returns the whole response.
-async fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(tests::WAIT, s.read_to_end(&mut out))
-        .await
-        .expect("an answer in time")
-        .unwrap();
-    String::from_utf8(out).unwrap()
-}
-
-async fn get(addr: SocketAddr, path: &str) -> String {
-    http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")).await
-}
-
 /// The value of one sample line (`name{labels} value`), if the exposition has it.
 fn sample(metrics: &str, series: &str) -> Option<u64> {
     metrics
@@ -42,10 +24,10 @@ async fn health_readiness_and_metrics_over_http() {
         .unwrap();
     let addr = r.metrics_addr().expect("the endpoint is bound");
 
-    let health = get(addr, "/health").await;
+    let health = http_get(addr, "/health").await;
     assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
     assert!(health.ends_with("\r\n\r\nok\n"), "{health}");
-    let ready = get(addr, "/ready").await;
+    let ready = http_get(addr, "/ready").await;
     assert!(ready.starts_with("HTTP/1.1 200 OK\r\n"), "{ready}");
 
     // Traffic: a callee that does not answer (a call stays in flight), a call to nothing
@@ -88,7 +70,7 @@ async fn health_readiness_and_metrics_over_http() {
         .await;
     assert!(matches!(callee.recv().await, Message::Event { .. }));
 
-    let response = get(addr, "/metrics").await;
+    let response = http_get(addr, "/metrics").await;
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert!(
         response.contains("content-type: text/plain; version=0.0.4"),
@@ -134,16 +116,18 @@ async fn health_readiness_and_metrics_over_http() {
     assert!(stats.bytes_sent > 0);
 
     // What the endpoint refuses.
-    assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404 "));
-    let post = http(addr, "POST /metrics HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await;
+    assert!(http_get(addr, "/nope").await.starts_with("HTTP/1.1 404 "));
+    let post = http_request(addr, "POST /metrics HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await;
     assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
     let huge = format!(
         "GET /health HTTP/1.1\r\nX-Pad: {}\r\n\r\n",
         "a".repeat(16 * 1024)
     );
-    assert!(http(addr, &huge).await.starts_with("HTTP/1.1 431 "));
+    assert!(http_request(addr, &huge).await.starts_with("HTTP/1.1 431 "));
     // A client that connects and says nothing does not hold anything up.
     let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
-    assert!(get(addr, "/health").await.starts_with("HTTP/1.1 200 OK"));
+    assert!(http_get(addr, "/health")
+        .await
+        .starts_with("HTTP/1.1 200 OK"));
     r.shutdown().await;
 }

@@ -4,27 +4,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-
-use tests::{router, RawPeer};
+use tests::{http_get, http_request, router, RawPeer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wamp_router::Listener;
 use wamp_runtime::Serializer;
-
-async fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(tests::WAIT, s.read_to_end(&mut out))
-        .await
-        .expect("an answer in time")
-        .unwrap();
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-async fn get(addr: SocketAddr, path: &str) -> String {
-    http(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")).await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_and_wamp_share_one_address() {
@@ -44,11 +27,11 @@ async fn files_and_wamp_share_one_address() {
         .unwrap();
     let addr = r.local_addr();
 
-    let index = get(addr, "/").await;
+    let index = http_get(addr, "/").await;
     assert!(index.starts_with("HTTP/1.1 200 OK\r\n"), "{index}");
     assert!(index.contains("content-type: text/html"), "{index}");
     assert!(index.ends_with("\r\n\r\n<h1>demo</h1>"), "{index}");
-    let js = get(addr, "/js/app.js?v=2").await;
+    let js = http_get(addr, "/js/app.js?v=2").await;
     assert!(js.contains("content-type: text/javascript"), "{js}");
     assert!(js.ends_with("console.log(1)"), "{js}");
     for outside in [
@@ -57,16 +40,16 @@ async fn files_and_wamp_share_one_address() {
         "/%2e%2e/secret.txt",
         "/nope.html",
     ] {
-        let answer = get(addr, outside).await;
+        let answer = http_get(addr, outside).await;
         assert!(answer.starts_with("HTTP/1.1 404 "), "{outside}: {answer}");
         assert!(!answer.contains("do not serve"));
     }
-    let head = http(addr, "HEAD / HTTP/1.1\r\n\r\n").await;
+    let head = http_request(addr, "HEAD / HTTP/1.1\r\n\r\n").await;
     assert!(
         head.starts_with("HTTP/1.1 200 OK") && head.ends_with("\r\n\r\n"),
         "{head}"
     );
-    let post = http(addr, "POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await;
+    let post = http_request(addr, "POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n").await;
     assert!(post.starts_with("HTTP/1.1 405 "), "{post}");
 
     // WAMP on the same address, with any URL path.
@@ -79,7 +62,7 @@ async fn files_and_wamp_share_one_address() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_files_plain_http_is_told_what_this_is() {
     let r = router().start().await.unwrap();
-    let answer = get(r.local_addr(), "/").await;
+    let answer = http_get(r.local_addr(), "/").await;
     assert!(
         answer.starts_with("HTTP/1.1 426 Upgrade Required"),
         "{answer}"

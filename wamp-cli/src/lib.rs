@@ -70,6 +70,17 @@ impl ConnectOpts {
     }
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default: warn): what a command-line tool
+/// prints is its output, and its logs stay out of the way.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// A shell word as a WAMP value: JSON where it is JSON (`2`, `true`, `"two"`, `[1,2]`,
 /// `{"a":1}`), a string otherwise (`hello`).
 pub fn parse_value(word: &str) -> Value {

@@ -3,15 +3,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::Stdio;
-use std::time::Duration;
+mod common;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use common::{start, WAIT};
+use tokio::process::Command;
 use wamp_router::{Router, RouterHandle};
 use wamp_runtime::{Args, Session, WampError};
-
-const WAIT: Duration = Duration::from_secs(10);
 
 async fn router() -> RouterHandle {
     Router::builder()
@@ -22,46 +19,8 @@ async fn router() -> RouterHandle {
         .unwrap()
 }
 
-fn wamp(r: &RouterHandle, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wamp"));
-    c.arg("--url")
-        .arg(r.url())
-        .args(args)
-        .env_remove("WAMP_URL")
-        .env_remove("WAMP_REALM")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    c
-}
-
-/// Runs a command to its end: exit code, stdout, stderr.
 async fn run(r: &RouterHandle, args: &[&str]) -> (i32, String, String) {
-    let out = tokio::time::timeout(WAIT, wamp(r, args).output())
-        .await
-        .expect("the command ends in time")
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// Starts a long-running command and waits for its "wamp: ..." readiness line on stderr.
-async fn start(r: &RouterHandle, args: &[&str], ready: &str) -> Child {
-    let mut child = wamp(r, args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = tokio::time::timeout(WAIT, err.next_line())
-        .await
-        .expect("ready in time")
-        .unwrap()
-        .unwrap_or_default();
-    assert!(line.starts_with(ready), "{line}");
-    child
+    common::run(&r.url(), args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,7 +80,7 @@ async fn call_prints_results_as_json_and_errors_exit_1() {
 async fn subscribe_prints_a_line_per_event_that_publish_sends() {
     let r = router().await;
     let mut sub = start(
-        &r,
+        &r.url(),
         &[
             "subscribe",
             "com.news.",
@@ -173,7 +132,7 @@ async fn subscribe_prints_a_line_per_event_that_publish_sends() {
 async fn register_answers_with_the_commands_output() {
     let r = router().await;
     let _greet = start(
-        &r,
+        &r.url(),
         &[
             "register",
             "com.greet",
@@ -184,7 +143,7 @@ async fn register_answers_with_the_commands_output() {
     )
     .await;
     let _json = start(
-        &r,
+        &r.url(),
         &[
             "register",
             "com.sum",
@@ -195,7 +154,7 @@ async fn register_answers_with_the_commands_output() {
     )
     .await;
     let _fail = start(
-        &r,
+        &r.url(),
         &["register", "com.fail", "--exec", "echo broken >&2; exit 3"],
         "wamp: registered com.fail",
     )

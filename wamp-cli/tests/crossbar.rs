@@ -3,52 +3,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::Stdio;
-use std::time::Duration;
+mod common;
 
+use common::{run, start, WAIT};
 use tests::Crossbar;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::Command;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-fn wamp(url: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wamp"));
-    c.args(["--url", url])
-        .args(args)
-        .env_remove("WAMP_URL")
-        .env_remove("WAMP_REALM")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    c
-}
-
-async fn run(url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = tokio::time::timeout(WAIT, wamp(url, args).output())
-        .await
-        .expect("the command ends in time")
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// Starts a long-running command and waits for its readiness line on stderr.
-async fn start(url: &str, args: &[&str]) -> tokio::process::Child {
-    let mut child = wamp(url, args).spawn().unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = tokio::time::timeout(WAIT, err.next_line())
-        .await
-        .expect("ready in time")
-        .unwrap()
-        .unwrap_or_default();
-    assert!(line.starts_with("wamp: "), "{line}");
-    child
-}
+use tokio::io::AsyncReadExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_subcommand_works_against_crossbar() {
@@ -62,6 +21,7 @@ async fn every_subcommand_works_against_crossbar() {
             "--exec",
             "printf 'hi %s' \"$1\"",
         ],
+        "wamp: registered",
     )
     .await;
     let (code, out, err) = run(&url, &["call", "com.cli.greet", "Ada"]).await;
@@ -80,6 +40,7 @@ async fn every_subcommand_works_against_crossbar() {
             "--serializer",
             "msgpack",
         ],
+        "wamp: subscribed",
     )
     .await;
     let (code, _, err) = run(

@@ -51,11 +51,17 @@ where
 }
 
 /// Starts the binary with `args`; returns it and the URL it prints first.
-async fn start(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, String) {
+type StdoutLines = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+
+/// Starts the binary with `args` (stderr as given) and reads its first stdout line.
+async fn spawn(
+    args: &[&std::ffi::OsStr],
+    stderr: Stdio,
+) -> (tokio::process::Child, String, StdoutLines) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
         .expect("binary starts");
@@ -65,11 +71,21 @@ async fn start(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, String) {
         .unwrap()
         .unwrap()
         .unwrap();
+    (child, line, lines)
+}
+
+/// Starts the binary and returns it with the URL of its first listener.
+async fn start(args: &[&std::ffi::OsStr]) -> (tokio::process::Child, String) {
+    let (child, line, _) = spawn(args, Stdio::null()).await;
     let url = line
         .strip_prefix("wamp-router listening on ")
         .unwrap_or_else(|| panic!("{line}"))
         .to_owned();
     (child, url)
+}
+
+fn os_args<'a>(args: &'a [&'a str]) -> Vec<&'a std::ffi::OsStr> {
+    args.iter().map(std::ffi::OsStr::new).collect()
 }
 
 #[tokio::test]
@@ -229,23 +245,14 @@ async fn keygen_prints_a_matching_key_pair() {
 #[tokio::test]
 async fn serves_health_and_metrics_with_the_metrics_flag() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
-        .args(["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut next = async || {
-        tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-    };
-    assert!(next().await.starts_with("wamp-router listening on ws://"));
-    let line = next().await;
+    let args = os_args(&["--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0"]);
+    let (_child, first, mut lines) = spawn(&args, Stdio::null()).await;
+    assert!(first.starts_with("wamp-router listening on ws://"));
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let addr = line
         .strip_prefix("wamp-router health and metrics on http://")
         .unwrap_or_else(|| panic!("{line}"))
@@ -270,19 +277,8 @@ async fn serves_health_and_metrics_with_the_metrics_flag() {
 
 #[tokio::test]
 async fn json_logs_carry_the_session_identity() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wamp-router"))
-        .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("binary starts");
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(WAIT, out.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let args = os_args(&["--listen", "127.0.0.1:0", "--log-format", "json"]);
+    let (mut child, line, _) = spawn(&args, Stdio::piped()).await;
     let url = line
         .strip_prefix("wamp-router listening on ")
         .unwrap()
