@@ -19,31 +19,22 @@ const DEADLINE: Duration = Duration::from_secs(5);
 
 /// Serves the endpoint until the router shuts down.
 pub(crate) async fn serve(listener: TcpListener, router: Arc<RouterInner>) {
-    loop {
-        let accepted = tokio::select! {
-            _ = router.shutdown.cancelled() => break,
-            a = listener.accept() => a,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                let r = router.clone();
-                router.tasks.spawn(async move {
-                    tokio::select! {
-                        _ = r.shutdown.cancelled() => {}
-                        done = tokio::time::timeout(DEADLINE, answer(stream, &r)) => {
-                            if done.is_err() {
-                                tracing::debug!("HTTP request not completed in time");
-                            }
-                        }
+    let accept = || listener.accept();
+    let label = "HTTP endpoint";
+    crate::listener::connection::accept_until_shutdown(&router, label, accept, |(stream, _)| {
+        let r = router.clone();
+        router.tasks.spawn(async move {
+            tokio::select! {
+                _ = r.shutdown.cancelled() => {}
+                done = tokio::time::timeout(DEADLINE, answer(stream, &r)) => {
+                    if done.is_err() {
+                        tracing::debug!("HTTP request not completed in time");
                     }
-                });
+                }
             }
-            Err(e) => {
-                tracing::warn!("HTTP accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+        });
+    })
+    .await;
 }
 
 /// Reads one request head and writes the answer.

@@ -48,54 +48,66 @@ pub(crate) async fn accept_tcp<F, Fut>(
     F: Fn(Box<dyn Io>, ConnectionInfo, Arc<RouterInner>) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let accept = || listener.accept();
+    accept_until_shutdown(&router, &ctx.label, accept, |(stream, addr)| {
+        let _ = stream.set_nodelay(true);
+        let peer = match addr {
+            std::net::SocketAddr::V4(a) => format!("tcp4:{a}"),
+            std::net::SocketAddr::V6(a) => format!("tcp6:{a}"),
+        };
+        let mut conn = ConnectionInfo {
+            listener: ctx.clone(),
+            channel_binding: None,
+            peer,
+        };
+        let (serve, tls, r) = (serve.clone(), tls.clone(), router.clone());
+        let span = session_span(&conn.peer);
+        let task = async move {
+            let label = conn.listener.label.clone();
+            tracing::debug!(%addr, listener = %label, "connection accepted");
+            let stream: Box<dyn Io> = match tls {
+                None => Box::new(stream),
+                Some(tls) => {
+                    // Boxed: the TLS handshake's state is only needed until it is
+                    // done, not for the life of the connection.
+                    let handshake = Box::pin(tls.accept(stream));
+                    match tokio::time::timeout(r.config.hello_timeout, handshake).await {
+                        Ok(Ok(stream)) => {
+                            conn.channel_binding = crate::tls::channel_binding(stream.get_ref().1);
+                            Box::new(stream)
+                        }
+                        Ok(Err(e)) => return tracing::debug!(%addr, "TLS handshake failed: {e}"),
+                        Err(_) => return tracing::debug!(%addr, "TLS handshake timed out"),
+                    }
+                }
+            };
+            serve(stream, conn, r).await;
+            tracing::debug!(%addr, listener = %label, "connection closed");
+        };
+        router.tasks.spawn(task.instrument(span));
+    })
+    .await;
+}
+
+/// Runs `accept` until the router shuts down, handing each connection to `on_accept`; a
+/// failed accept (out of file descriptors, say) is logged and retried after a pause.
+pub(crate) async fn accept_until_shutdown<T, Fut>(
+    router: &RouterInner,
+    what: &str,
+    mut accept: impl FnMut() -> Fut,
+    mut on_accept: impl FnMut(T),
+) where
+    Fut: Future<Output = std::io::Result<T>>,
+{
     loop {
         let accepted = tokio::select! {
             _ = router.shutdown.cancelled() => break,
-            a = listener.accept() => a,
+            a = accept() => a,
         };
         match accepted {
-            Ok((stream, addr)) => {
-                let _ = stream.set_nodelay(true);
-                let peer = match addr {
-                    std::net::SocketAddr::V4(a) => format!("tcp4:{a}"),
-                    std::net::SocketAddr::V6(a) => format!("tcp6:{a}"),
-                };
-                let mut conn = ConnectionInfo {
-                    listener: ctx.clone(),
-                    channel_binding: None,
-                    peer,
-                };
-                let (serve, tls, r) = (serve.clone(), tls.clone(), router.clone());
-                let span = session_span(&conn.peer);
-                let task = async move {
-                    let label = conn.listener.label.clone();
-                    tracing::debug!(%addr, listener = %label, "connection accepted");
-                    let stream: Box<dyn Io> = match tls {
-                        None => Box::new(stream),
-                        Some(tls) => {
-                            // Boxed: the TLS handshake's state is only needed until it is
-                            // done, not for the life of the connection.
-                            let handshake = Box::pin(tls.accept(stream));
-                            match tokio::time::timeout(r.config.hello_timeout, handshake).await {
-                                Ok(Ok(stream)) => {
-                                    conn.channel_binding =
-                                        crate::tls::channel_binding(stream.get_ref().1);
-                                    Box::new(stream)
-                                }
-                                Ok(Err(e)) => {
-                                    return tracing::debug!(%addr, "TLS handshake failed: {e}")
-                                }
-                                Err(_) => return tracing::debug!(%addr, "TLS handshake timed out"),
-                            }
-                        }
-                    };
-                    serve(stream, conn, r).await;
-                    tracing::debug!(%addr, listener = %label, "connection closed");
-                };
-                router.tasks.spawn(task.instrument(span));
-            }
+            Ok(connection) => on_accept(connection),
             Err(e) => {
-                tracing::warn!(listener = %ctx.label, "accept failed: {e}");
+                tracing::warn!(listener = %what, "accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }

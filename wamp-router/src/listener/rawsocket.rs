@@ -41,34 +41,25 @@ pub(crate) async fn accept_unix(
     router: Arc<RouterInner>,
     ctx: Arc<ListenerContext>,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            _ = router.shutdown.cancelled() => break,
-            a = listener.accept() => a,
+    let peer = format!("unix:{}", path.display());
+    let accept = || listener.accept();
+    connection::accept_until_shutdown(&router, &ctx.label, accept, |(stream, _)| {
+        let r = router.clone();
+        let conn = ConnectionInfo {
+            listener: ctx.clone(),
+            channel_binding: None,
+            peer: peer.clone(),
         };
-        match accepted {
-            Ok((stream, _)) => {
-                let r = router.clone();
-                let conn = ConnectionInfo {
-                    listener: ctx.clone(),
-                    channel_binding: None,
-                    peer: format!("unix:{}", path.display()),
-                };
-                let span = connection::session_span(&conn.peer);
-                let task = async move {
-                    tracing::debug!("RawSocket (Unix) connection accepted");
-                    serve(stream, conn, r).await;
-                };
-                router
-                    .tasks
-                    .spawn(tracing::Instrument::instrument(task, span));
-            }
-            Err(e) => {
-                tracing::warn!("RawSocket accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
+        let span = connection::session_span(&conn.peer);
+        let task = async move {
+            tracing::debug!("RawSocket (Unix) connection accepted");
+            serve(stream, conn, r).await;
+        };
+        router
+            .tasks
+            .spawn(tracing::Instrument::instrument(task, span));
+    })
+    .await;
     let _ = std::fs::remove_file(&path);
 }
 
