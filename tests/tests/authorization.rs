@@ -46,7 +46,7 @@ async fn every_action_is_checked_against_the_role() {
         .connect()
         .await
         .unwrap();
-    assert_eq!(reader.authrole(), Some("reader"));
+    assert_eq!(reader.authrole().as_deref(), Some("reader"));
     let denied = |e: wamp_runtime::Error| assert_eq!(e.uri(), Some(error::NOT_AUTHORIZED), "{e}");
 
     // The writer registers and publishes; the reader calls and subscribes.

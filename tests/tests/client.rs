@@ -65,8 +65,8 @@ async fn joins_and_knows_its_session() {
         let s = join(ep, ser).await;
         assert!(s.id() > 0, "{what}");
         assert_eq!(s.realm(), "realm1");
-        assert_eq!(s.authrole(), Some("anonymous"));
-        assert!(s.authid().is_some());
+        assert_eq!(s.authrole().as_deref(), Some("anonymous"));
+        assert!(s.authid().as_deref().is_some());
         assert!(s.router_roles().unwrap().contains_key("dealer"));
         assert!(s.router_supports("broker", "publisher_exclusion"), "{what}");
         assert!(!s.router_supports("dealer", "no_such_feature"));

@@ -41,7 +41,7 @@ async fn backend(r: &RouterHandle) -> (Session, Registration) {
         .connect()
         .await
         .unwrap();
-    assert_eq!(s.authrole(), Some("backend"));
+    assert_eq!(s.authrole().as_deref(), Some("backend"));
     let echo = s
         .register("com.example.echo", |x: (String,)| async move {
             Ok::<_, WampError>(x.0)
@@ -81,7 +81,7 @@ async fn our_client_against_the_example_configuration() {
         .await
         .unwrap();
     assert_eq!(
-        (s.authid(), s.authrole()),
+        (s.authid().as_deref(), s.authrole().as_deref()),
         (Some("device-1"), Some("frontend"))
     );
     let back: String = s.call("com.example.echo", ("hello",)).await.unwrap();
@@ -107,7 +107,7 @@ async fn our_client_against_the_example_configuration() {
     // The WebSocket listener lets anonymous sessions in as guests, who may only subscribe
     // to com.example.public.
     let guest = Session::builder(r.url(), "realm1").connect().await.unwrap();
-    assert_eq!(guest.authrole(), Some("guest"));
+    assert_eq!(guest.authrole().as_deref(), Some("guest"));
     guest
         .subscribe::<()>("com.example.public.news")
         .await

@@ -58,7 +58,7 @@ async fn sessions_joining_listed_described_and_killed() {
     assert_eq!(meta.session_list(None).await.unwrap(), ids);
     assert_eq!(meta.session_list(Some(&["anonymous"])).await.unwrap(), ids);
     let details = meta.session_get(other.id()).await.unwrap();
-    assert_eq!(details.authid.as_deref(), other.authid());
+    assert_eq!(details.authid.as_deref(), other.authid().as_deref());
     assert_eq!(details.authmethod.as_deref(), Some("anonymous"));
     let e = meta.session_get(42).await.unwrap_err();
     assert_eq!(e.uri(), Some(error::NO_SUCH_SESSION));
@@ -76,7 +76,7 @@ async fn sessions_joining_listed_described_and_killed() {
     assert!(reason.contains("wamp.close.killed"), "{reason}");
     let (left, authid, _) = next(&mut leaves).await;
     assert_eq!(left, other.id());
-    assert_eq!(authid.as_deref(), other.authid());
+    assert_eq!(authid.as_deref(), other.authid().as_deref());
     assert_eq!(meta.session_count(None).await.unwrap(), 1);
     let e = other.call::<()>("com.x", ()).await.unwrap_err();
     assert!(matches!(e, Error::Closed(_)));

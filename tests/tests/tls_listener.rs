@@ -123,8 +123,8 @@ async fn cryptosign_binds_to_the_tls_channel() {
                 .connect()
                 .await
                 .unwrap_or_else(|e| panic!("{url}, binding {binding}: {e}"));
-            assert_eq!(s.authid(), Some("device"));
-            assert_eq!(s.authmethod(), Some("cryptosign"));
+            assert_eq!(s.authid().as_deref(), Some("device"));
+            assert_eq!(s.authmethod().as_deref(), Some("cryptosign"));
         }
     }
 }

@@ -210,6 +210,15 @@ impl Dealer {
         Some(deleted)
     }
 
+    /// Removes the registration of `(policy, procedure)` with all its callees, for a
+    /// REGISTER with `force_reregister`: its ID and the callees' sessions.
+    pub fn take_over(&mut self, procedure: &str, policy: MatchPolicy) -> Option<(Id, Vec<Id>)> {
+        let id = self.index.get(policy, procedure)?;
+        self.index.remove(policy, procedure);
+        let reg = self.regs.remove(&id)?;
+        Some((id, reg.callees.iter().map(|c| c.session).collect()))
+    }
+
     /// Every registration, for the meta API.
     pub fn all(&self) -> impl Iterator<Item = (Id, &Registration)> {
         self.regs.iter().map(|(id, r)| (*id, r))

@@ -173,6 +173,39 @@ impl State {
         }
     }
 
+    /// Takes `procedure` away from the callees that hold it (a REGISTER with
+    /// `force_reregister`, as in Crossbar.io): each is told with UNREGISTERED, and the
+    /// meta events say they left and the registration went.
+    fn force_reregister(&mut self, procedure: &str, policy: MatchPolicy) {
+        let Some((id, callees)) = self.dealer.take_over(procedure, policy) else {
+            return;
+        };
+        let last = callees.len().saturating_sub(1);
+        for (i, callee) in callees.into_iter().enumerate() {
+            let mut details = Dict::new();
+            details.insert("registration".into(), Value::from(id));
+            details.insert(
+                "reason".into(),
+                Value::Str("wamp.error.unregistered".into()),
+            );
+            let revoked = Message::Unregistered {
+                request: 0,
+                details: Some(details),
+            };
+            self.send(callee, revoked);
+            let pair = vec![Value::from(callee), Value::from(id)];
+            self.meta_event("wamp.registration.on_unregister", pair.clone());
+            if i == last {
+                self.meta_event("wamp.registration.on_delete", pair);
+            }
+        }
+        tracing::info!(
+            procedure,
+            registration = id,
+            "registration taken over (force_reregister)"
+        );
+    }
+
     /// Removes a session and everything it owns; false if it was not here.
     fn remove_session(&mut self, session: Id) -> bool {
         let Some(peer) = self.sessions.remove(&session) else {
@@ -707,6 +740,9 @@ impl Realm {
                 .map(|()| p)
                 .map_err(|text| (error::NOT_AUTHORIZED, text))
         });
+        if let (Ok((policy, _)), true) = (&policies, flag(options, "force_reregister")) {
+            st.force_reregister(procedure, *policy);
+        }
         let reply = match policies {
             Err((uri, text)) => error(code::REGISTER, request, uri, text),
             Ok((policy, invoke)) => match st.dealer.register(

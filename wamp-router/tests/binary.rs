@@ -197,7 +197,7 @@ async fn serves_what_the_configuration_file_says() {
         .connect()
         .await
         .unwrap();
-    assert_eq!(s.authrole(), Some("user"));
+    assert_eq!(s.authrole().as_deref(), Some("user"));
     let anonymous = Session::builder(url.as_str(), "realm1").connect().await;
     assert!(anonymous.is_err(), "anonymous = false");
     router.kill().await.unwrap();

@@ -8,7 +8,8 @@ use tokio::sync::oneshot;
 
 use super::args::{Args, FromResult, IntoArgs};
 use super::error::Error;
-use super::session::{application_error, Pending, Shared};
+use super::session::{Pending, Shared};
+use super::task::application_error;
 use super::Session;
 use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
 use crate::transport::BoxFuture;
@@ -101,7 +102,8 @@ impl<R> Call<R> {
         self.options
             .insert("receive_progress".into(), Value::Bool(true));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let (session, request, timeout) = self.send(Pending::Progress(tx)).await?;
+        let deadline = self.deadline();
+        let (session, request) = self.send(Pending::Progress(tx), deadline).await?;
         Ok(Receiving {
             rx,
             guard: OwnedOutstanding {
@@ -109,19 +111,28 @@ impl<R> Call<R> {
                 request,
                 done: false,
             },
-            deadline: timeout.map(|t| (tokio::time::Instant::now() + t, t)),
+            deadline,
         })
     }
 
-    /// Checks the call, and sends its CALL with `pending` waiting for the answer: the
-    /// session, the request ID and the call's timeout.
-    async fn send(self, pending: Pending) -> Result<(Session, Id, Option<Duration>), Error> {
+    /// When the call's timeout runs out, counted from now.
+    fn deadline(&self) -> Option<(tokio::time::Instant, Duration)> {
+        self.timeout.map(|t| (tokio::time::Instant::now() + t, t))
+    }
+
+    /// Checks the call, and sends its CALL with `pending` waiting for the answer (waiting
+    /// for the reconnection first, if the session is disconnected and waits, until
+    /// `deadline`): the session and the request ID.
+    async fn send(
+        self,
+        pending: Pending,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+    ) -> Result<(Session, Id), Error> {
         let Call {
             session,
             procedure,
             args,
             options,
-            timeout,
             ..
         } = self;
         let payload = args.map_err(Error::Serialize)?.into_payload();
@@ -130,30 +141,34 @@ impl<R> Call<R> {
                 "invalid procedure URI {procedure:?}"
             )));
         }
-        let request = session
-            .shared
-            .send_call(pending, |request| Message::Call {
-                request,
-                options,
-                procedure,
-                payload,
-            })
-            .await?;
-        Ok((session, request, timeout))
+        let sending = session.shared.send_call(pending, |request| Message::Call {
+            request,
+            options,
+            procedure,
+            payload,
+        });
+        let (_, request) = match deadline {
+            Some((at, t)) => tokio::time::timeout_at(at, sending)
+                .await
+                .map_err(|_| Error::Timeout(t))??,
+            None => sending.await?,
+        };
+        Ok((session, request))
     }
 
     /// Makes the call and returns its result's arguments as they are.
     pub async fn raw(self) -> Result<Args, Error> {
         let (tx, rx) = oneshot::channel();
-        let (session, request, timeout) = self.send(Pending::Reply(tx)).await?;
+        let deadline = self.deadline();
+        let (session, request) = self.send(Pending::Reply(tx), deadline).await?;
         let shared = &session.shared;
         let mut guard = Outstanding {
             shared,
             request,
             done: false,
         };
-        let answer = match timeout {
-            Some(t) => tokio::time::timeout(t, rx)
+        let answer = match deadline {
+            Some((at, t)) => tokio::time::timeout_at(at, rx)
                 .await
                 .map_err(|_| Error::Timeout(t))?,
             None => rx.await,
@@ -254,16 +269,20 @@ struct Outstanding<'a> {
 
 impl Drop for Outstanding<'_> {
     fn drop(&mut self) {
-        if self.done || !self.shared.remove_pending(self.request) {
+        if self.done {
             return;
         }
+        let Some(generation) = self.shared.remove_pending(self.request) else {
+            return;
+        };
         if self.shared.router_has("dealer", "call_canceling") {
             let mut options = Dict::new();
             options.insert("mode".into(), Value::Str("killnowait".into()));
-            self.shared.send_soon(Message::Cancel {
+            let cancel = Message::Cancel {
                 request: self.request,
                 options,
-            });
+            };
+            self.shared.send_soon_in(generation, cancel);
         }
     }
 }
@@ -297,7 +316,8 @@ impl<R: FromResult + Send + 'static> IntoFuture for Call<R> {
 pub struct ProgressiveCall<R> {
     session: Session,
     procedure: String,
-    request: Option<Id>,
+    /// The connection and request ID of the call, once its first part is sent.
+    request: Option<(u64, Id)>,
     answer: Option<oneshot::Receiver<Result<Message, Error>>>,
     /// An answer that came before the last part (the callee finished or failed early).
     early: Option<Message>,
@@ -393,15 +413,14 @@ impl<R: FromResult> ProgressiveCall<R> {
         let payload = args.into_payload();
         let procedure = self.procedure.clone();
         match self.request {
-            Some(request) => {
-                shared
-                    .send(Message::Call {
-                        request,
-                        options,
-                        procedure,
-                        payload,
-                    })
-                    .await
+            Some((generation, request)) => {
+                let msg = Message::Call {
+                    request,
+                    options,
+                    procedure,
+                    payload,
+                };
+                shared.send_in(generation, msg).await
             }
             None => {
                 if !is_valid_uri(&self.procedure, UriRule::Loose) {
@@ -411,7 +430,7 @@ impl<R: FromResult> ProgressiveCall<R> {
                     )));
                 }
                 let (tx, rx) = oneshot::channel();
-                let request = shared
+                let sent = shared
                     .send_call(Pending::Reply(tx), |request| Message::Call {
                         request,
                         options,
@@ -419,7 +438,7 @@ impl<R: FromResult> ProgressiveCall<R> {
                         payload,
                     })
                     .await?;
-                self.request = Some(request);
+                self.request = Some(sent);
                 self.answer = Some(rx);
                 Ok(())
             }
@@ -429,7 +448,7 @@ impl<R: FromResult> ProgressiveCall<R> {
 
 impl<R> Drop for ProgressiveCall<R> {
     fn drop(&mut self) {
-        if let (Some(request), false) = (self.request, self.done) {
+        if let (Some((_, request)), false) = (self.request, self.done) {
             drop(Outstanding {
                 shared: &self.session.shared,
                 request,

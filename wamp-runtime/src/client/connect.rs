@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use super::auth::Credentials;
 use super::error::{Error, WampError};
-use super::session::{self, SessionConfig, SessionInfo};
-use super::Session;
+use super::reconnect::ReconnectPolicy;
+use super::session::{SessionConfig, SessionInfo};
+use super::{task, Session};
 use crate::proto::{error as uris, is_valid_uri, Dict, Message, UriRule, Value};
 use crate::serializer::Serializer;
 use crate::transport::{ConnectOptions, Endpoint, Transport, TransportError};
@@ -26,6 +27,7 @@ pub struct SessionBuilder {
     authid: Option<String>,
     credentials: Option<Credentials>,
     agent: String,
+    reconnect: Option<ReconnectPolicy>,
 }
 
 impl SessionBuilder {
@@ -43,6 +45,7 @@ impl SessionBuilder {
             authid: None,
             credentials: None,
             agent: concat!("wamp-runtime/", env!("CARGO_PKG_VERSION")).into(),
+            reconnect: None,
         }
     }
 
@@ -149,7 +152,25 @@ impl SessionBuilder {
         self
     }
 
-    /// Connects, joins the realm, and returns the session.
+    /// Makes the session come back by itself when its connection is lost or the router
+    /// ends it (see [`ReconnectPolicy`]): it reconnects with backoff, joins again with the
+    /// same realm and credentials, and registers and subscribes again everything it
+    /// held. [`connect`](Self::connect) also retries while the router cannot be reached
+    /// (an ABORT, such as a refused authentication, fails at once). Without a policy
+    /// (the default), a lost connection closes the session.
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// The reconnect policy, if any.
+    pub(crate) fn reconnect_policy(&self) -> Option<&ReconnectPolicy> {
+        self.reconnect.as_ref()
+    }
+
+    /// Connects, joins the realm, and returns the session. With a
+    /// [`reconnect`](Self::reconnect) policy, failures to reach the router are retried by
+    /// it, and the last one is returned when it gives up.
     pub async fn connect(self) -> Result<Session, Error> {
         if !is_valid_uri(&self.realm, UriRule::Loose) {
             return Err(Error::Invalid(format!(
@@ -157,13 +178,53 @@ impl SessionBuilder {
                 self.realm
             )));
         }
+        let mut failed: u32 = 0;
+        let (transport, info) = loop {
+            let e = match self.open().await {
+                Ok(joined) => break joined,
+                Err(e) => e,
+            };
+            let retry = matches!(e, Error::Transport(_) | Error::ConnectTimeout(_));
+            let Some(policy) = self.reconnect.as_ref().filter(|_| retry) else {
+                return Err(e);
+            };
+            failed += 1;
+            if !policy.allows(failed) {
+                return Err(e);
+            }
+            let delay = policy.delay(failed - 1);
+            tracing::info!(
+                attempt = failed,
+                ?delay,
+                "cannot reach the router, retrying: {e}"
+            );
+            tokio::time::sleep(delay).await;
+        };
+        let config = SessionConfig {
+            request_timeout: self.request_timeout,
+            call_timeout: self.call_timeout,
+            subscription_buffer: self.subscription_buffer,
+            wait_while_disconnected: self
+                .reconnect
+                .as_ref()
+                .is_some_and(|p| p.wait_while_disconnected),
+        };
+        let rejoin = self.reconnect.is_some().then(|| Box::new(self));
+        Ok(Session::from_shared(task::start(
+            transport, info, config, rejoin,
+        )))
+    }
+
+    /// Connects and joins within the connect timeout: the transport and what WELCOME
+    /// said.
+    pub(crate) async fn open(&self) -> Result<(Transport, SessionInfo), Error> {
         let timeout = self.connect_timeout;
         tokio::time::timeout(timeout, self.join())
             .await
             .map_err(|_| Error::ConnectTimeout(timeout))?
     }
 
-    async fn join(self) -> Result<Session, Error> {
+    async fn join(&self) -> Result<(Transport, SessionInfo), Error> {
         let options = ConnectOptions {
             serializer: self.serializer,
             max_message_size: self.max_message_size,
@@ -238,17 +299,9 @@ impl SessionBuilder {
         // (a dynamic authenticator can); WELCOME says which.
         let realm = match details.get("realm").and_then(Value::as_str) {
             Some(r) => r.to_owned(),
-            None => self.realm,
+            None => self.realm.clone(),
         };
-        let info = SessionInfo { id, realm, details };
-        let config = SessionConfig {
-            request_timeout: self.request_timeout,
-            call_timeout: self.call_timeout,
-            subscription_buffer: self.subscription_buffer,
-        };
-        Ok(Session::from_shared(session::start(
-            transport, info, config,
-        )))
+        Ok((transport, SessionInfo { id, realm, details }))
     }
 
     /// HELLO.Details: the roles and the features this client implements.

@@ -99,9 +99,15 @@ pub enum Error {
     /// No answer came in time.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    /// The session is over: left, closed by the router, or its connection was lost.
+    /// The session is over: left, closed by the router, or its connection was lost
+    /// (without a reconnect policy, or after it gave up).
     #[error("session closed: {0}")]
     Closed(String),
+    /// The connection was lost while the session has a reconnect policy: a request that
+    /// was in flight may or may not have been carried out; one made while disconnected
+    /// fails with it when the policy does not wait for the reconnection.
+    #[error("disconnected: {0}")]
+    Disconnected(String),
     /// Arguments could not be turned into WAMP values.
     #[error("cannot serialize the arguments: {0}")]
     Serialize(ValueError),

@@ -27,9 +27,11 @@ mod connect;
 mod error;
 pub mod meta;
 mod publish;
+mod reconnect;
 mod register;
 mod session;
 mod subscribe;
+mod task;
 
 use std::sync::Arc;
 
@@ -39,6 +41,7 @@ pub use call::{Call, ProgressiveCall, ProgressiveResults};
 pub use connect::SessionBuilder;
 pub use error::{Error, WampError};
 pub use publish::Publish;
+pub use reconnect::{Lifecycle, ReconnectPolicy, SessionEvent};
 pub use register::{CallDetails, Handler, Procedure, Progress, Register, Registration};
 pub use subscribe::{Event, EventDetails, Subscribe, Subscription};
 
@@ -95,43 +98,44 @@ impl Session {
         }
     }
 
-    /// The session ID the router gave.
+    /// The session ID the router gave (a new one after each reconnection).
     pub fn id(&self) -> Id {
-        self.shared.info.id
+        self.shared.info().id
     }
 
     /// The realm joined.
-    pub fn realm(&self) -> &str {
-        &self.shared.info.realm
+    pub fn realm(&self) -> String {
+        self.shared.info().realm.clone()
     }
 
     /// The authentication ID the router assigned.
-    pub fn authid(&self) -> Option<&str> {
+    pub fn authid(&self) -> Option<String> {
         self.welcome_str("authid")
     }
 
     /// The authentication role the router assigned.
-    pub fn authrole(&self) -> Option<&str> {
+    pub fn authrole(&self) -> Option<String> {
         self.welcome_str("authrole")
     }
 
     /// The authentication method used.
-    pub fn authmethod(&self) -> Option<&str> {
+    pub fn authmethod(&self) -> Option<String> {
         self.welcome_str("authmethod")
     }
 
     /// WELCOME.Details as the router sent them (its roles and features, agent…).
-    pub fn welcome_details(&self) -> &Dict {
-        &self.shared.info.details
+    pub fn welcome_details(&self) -> Dict {
+        self.shared.info().details.clone()
     }
 
     /// The roles the router announced (`broker`, `dealer`) with their features.
-    pub fn router_roles(&self) -> Option<&Dict> {
+    pub fn router_roles(&self) -> Option<Dict> {
         self.shared
-            .info
+            .info()
             .details
             .get("roles")
             .and_then(Value::as_dict)
+            .cloned()
     }
 
     /// Whether the router announced `feature` for `role`, e.g. `("dealer", "call_canceling")`.
@@ -139,8 +143,13 @@ impl Session {
         self.shared.router_has(role, feature)
     }
 
-    fn welcome_str(&self, key: &str) -> Option<&str> {
-        self.shared.info.details.get(key).and_then(Value::as_str)
+    fn welcome_str(&self, key: &str) -> Option<String> {
+        self.shared
+            .info()
+            .details
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// Calls `procedure` with `args` (see [`Call`] for options and the typed result).
@@ -177,7 +186,15 @@ impl Session {
     pub async fn leave(&self) -> Result<(), Error> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.shared.expect_goodbye(tx)?;
-        let sent = self.shared.send(Message::goodbye(close::CLOSE_REALM)).await;
+        if !self.shared.is_attached() {
+            // Disconnected: there is no one to say goodbye to.
+            self.shared.close("left the realm");
+            return Ok(());
+        }
+        let sent = self
+            .shared
+            .send_now(Message::goodbye(close::CLOSE_REALM))
+            .await;
         let timeout = self.shared.config.request_timeout;
         let answered = match sent {
             Ok(()) => tokio::time::timeout(timeout, rx).await,
@@ -196,6 +213,31 @@ impl Session {
     /// Whether the session is over.
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()
+    }
+
+    /// Whether the session is joined on a live connection (false while a session with
+    /// a reconnect policy is reconnecting, and once it is closed).
+    pub fn is_connected(&self) -> bool {
+        self.shared.is_connected()
+    }
+
+    /// The session's lifecycle: connected, disconnected (with why), reconnecting,
+    /// reconnected, gave up, closed (see [`SessionEvent`]). Each call makes a new stream,
+    /// which starts with where the session is now.
+    ///
+    /// ```no_run
+    /// # async fn demo(session: wamp_runtime::Session) {
+    /// use wamp_runtime::{SessionEvent, StreamExt};
+    /// let mut lifecycle = session.lifecycle();
+    /// while let Some(event) = lifecycle.next().await {
+    ///     if let SessionEvent::Reconnected { session, .. } = event {
+    ///         println!("back as session {session}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.shared.lifecycle()
     }
 
     /// Waits until the session is over, and says why.

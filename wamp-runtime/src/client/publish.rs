@@ -6,7 +6,8 @@ use tokio::sync::oneshot;
 
 use super::args::Args;
 use super::error::Error;
-use super::session::{application_error, Pending};
+use super::session::Pending;
+use super::task::application_error;
 use super::Session;
 use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
 use crate::transport::BoxFuture;
@@ -92,20 +93,22 @@ impl Publish {
         }
         let shared = &session.shared;
         let acknowledge = options.get("acknowledge").and_then(Value::as_bool) == Some(true);
-        let request = shared.next_request();
-        let msg = Message::Publish {
+        let payload = args.into_payload();
+        let build = |request| Message::Publish {
             request,
             options,
             topic,
-            payload: args.into_payload(),
+            payload,
         };
         if !acknowledge {
-            return shared.send(msg).await;
+            return shared.send(build(shared.next_request())).await;
         }
         let (tx, rx) = oneshot::channel();
-        shared.insert_pending(request, Pending::Reply(tx))?;
         let timeout = shared.config.request_timeout;
-        match shared.roundtrip(request, msg, rx, timeout).await? {
+        match shared
+            .roundtrip(Pending::Reply(tx), build, rx, timeout)
+            .await?
+        {
             Message::Published { .. } => Ok(()),
             Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
             other => Err(Error::Protocol(format!(

@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::args::{Args, FromArgs, IntoResult};
 use super::error::{Error, WampError};
-use super::session::{Pending, Shared};
+use super::session::{Pending, Registered, Shared};
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
@@ -35,6 +35,8 @@ pub struct Progress {
 
 struct ProgressInner {
     shared: Arc<Shared>,
+    /// The connection the invocation came on.
+    generation: u64,
     request: Id,
     requested: bool,
     collected: parking_lot::Mutex<Vec<Value>>,
@@ -50,10 +52,11 @@ impl std::fmt::Debug for Progress {
 }
 
 impl Progress {
-    pub(crate) fn new(shared: Arc<Shared>, request: Id, requested: bool) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, generation: u64, request: Id, requested: bool) -> Self {
         Self {
             inner: Arc::new(ProgressInner {
                 shared,
+                generation,
                 request,
                 requested,
                 collected: parking_lot::Mutex::new(Vec::new()),
@@ -82,14 +85,12 @@ impl Progress {
         }
         let mut options = Dict::new();
         options.insert("progress".into(), Value::Bool(true));
-        self.inner
-            .shared
-            .send(Message::Yield {
-                request: self.inner.request,
-                options,
-                payload: args.into_payload(),
-            })
-            .await
+        let msg = Message::Yield {
+            request: self.inner.request,
+            options,
+            payload: args.into_payload(),
+        };
+        self.inner.shared.send_in(self.inner.generation, msg).await
     }
 
     /// The partial results kept because the caller did not ask for them, in order.
@@ -373,23 +374,28 @@ impl Register {
             options.insert("match".into(), Value::Str(policy.as_str().into()));
         }
         let shared = &session.shared;
-        let request = shared.next_request();
+        let key = shared.next_local_key();
         let (tx, rx) = oneshot::channel();
         let pending = Pending::Register {
-            procedure: procedure.clone(),
-            handler,
-            reply: tx,
+            registered: Registered {
+                key,
+                procedure: procedure.clone(),
+                options: options.clone(),
+                handler,
+            },
+            reply: Some(tx),
+            forced: false,
         };
-        shared.insert_pending(request, pending)?;
-        let msg = Message::Register {
+        let build = |request| Message::Register {
             request,
             options,
             procedure: procedure.clone(),
         };
         let timeout = shared.config.request_timeout;
-        let id = shared.roundtrip(request, msg, rx, timeout).await?;
+        let id = shared.roundtrip(pending, build, rx, timeout).await?;
         Ok(Registration {
             session: session.clone(),
+            key,
             id,
             procedure,
             active: true,
@@ -413,15 +419,21 @@ impl IntoFuture for Register {
 #[derive(Debug)]
 pub struct Registration {
     session: Session,
+    key: u64,
+    /// The router's ID when it was last known.
     id: Id,
     procedure: String,
     active: bool,
 }
 
 impl Registration {
-    /// The registration ID the router gave.
+    /// The registration ID the router gave (a new one after a reconnection; the last
+    /// one known while disconnected).
     pub fn id(&self) -> Id {
-        self.id
+        self.session
+            .shared
+            .registration_id(self.key)
+            .unwrap_or(self.id)
     }
 
     /// The registered procedure URI.
@@ -434,8 +446,8 @@ impl Registration {
         self.active = false;
         let shared = &self.session.shared;
         let (tx, rx) = oneshot::channel();
-        let msg = shared.drop_registration(self.id, Some(tx));
-        shared.release(msg, rx).await
+        let release = shared.drop_registration(self.key, Some(tx));
+        shared.release(release, rx).await
     }
 
     /// Keeps the procedure registered until the session ends.
@@ -447,9 +459,8 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         if self.active {
-            if let Some(msg) = self.session.shared.drop_registration(self.id, None) {
-                self.session.shared.send_soon(msg);
-            }
+            let release = self.session.shared.drop_registration(self.key, None);
+            self.session.shared.release_soon(release);
         }
     }
 }

@@ -1,24 +1,29 @@
-//! The client session: a cheap-to-clone handle, the state shared with its background task,
-//! and that task, which reads every message from the router and routes it to the request
-//! waiting for it, the subscription it is for, or the procedure it invokes.
+//! The state a session's handles share with its background task ([`super::task`]): the
+//! requests waiting for the router, the registrations and subscriptions held, and the
+//! connection, which a session with a reconnect policy replaces when it is lost.
+//!
+//! Every connection has a generation number. A request records the generation it was
+//! sent on, and anything that answers or undoes it (YIELD, CANCEL, UNSUBSCRIBE…) is only
+//! sent on that same connection: request, registration and subscription IDs mean nothing
+//! to the router of the next one.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot};
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::args::Args;
-use super::error::{Error, WampError};
-use super::register::{CallDetails, ErasedHandler, Progress};
-use super::subscribe::{EventDetails, RawEvent};
-use crate::proto::{close, code, error as uris, Dict, Id, IdSequence, Message, Value};
-use crate::proto::{is_valid_uri, UriRule};
-use crate::transport::{Transport, TransportError};
+use super::connect::SessionBuilder;
+use super::error::Error;
+use super::reconnect::{Lifecycle, SessionEvent};
+use super::register::ErasedHandler;
+use super::subscribe::RawEvent;
+use crate::proto::{Dict, Id, IdSequence, Message, Value};
 
 /// What the router told us about the session in WELCOME.
 #[derive(Debug, Clone)]
@@ -34,6 +39,8 @@ pub(crate) struct SessionConfig {
     pub request_timeout: Duration,
     pub call_timeout: Option<Duration>,
     pub subscription_buffer: usize,
+    /// Whether requests made while disconnected wait for the reconnection.
+    pub wait_while_disconnected: bool,
 }
 
 /// A request waiting for the router's answer.
@@ -43,19 +50,22 @@ pub(crate) enum Pending {
     /// A call that receives progressive results: every RESULT is handed on, and the
     /// request stays pending until the final one (or an ERROR).
     Progress(mpsc::UnboundedSender<Result<Message, Error>>),
-    /// A SUBSCRIBE: on SUBSCRIBED, the local subscriber starts receiving events before any
-    /// further message is read, so no event can slip past it.
+    /// A SUBSCRIBE: on SUBSCRIBED, the local subscribers start receiving events before
+    /// any further message is read, so no event can slip past them. Without `reply`, it
+    /// restores subscriptions after a reconnection.
     Subscribe {
-        local: LocalSub,
+        locals: Vec<LocalSub>,
         topic: String,
         options: Dict,
-        reply: oneshot::Sender<Result<Id, Error>>,
+        reply: Option<oneshot::Sender<Result<Id, Error>>>,
     },
     /// A REGISTER: on REGISTERED, the handler is in place before any INVOCATION is read.
+    /// Without `reply`, it restores a registration after a reconnection.
     Register {
-        procedure: String,
-        handler: Arc<ErasedHandler>,
-        reply: oneshot::Sender<Result<Id, Error>>,
+        registered: Registered,
+        reply: Option<oneshot::Sender<Result<Id, Error>>>,
+        /// Whether it already asks for `force_reregister` after a refusal.
+        forced: bool,
     },
     /// An UNSUBSCRIBE, with whoever waits for it (nobody, after a drop).
     Unsubscribe {
@@ -66,53 +76,136 @@ pub(crate) enum Pending {
     Unregister(Option<oneshot::Sender<Result<(), Error>>>),
 }
 
+/// What a local subscriber shares with its [`Subscription`](super::Subscription).
+#[derive(Debug, Default)]
+pub(crate) struct SubShared {
+    /// Events dropped because the subscriber's buffer was full.
+    pub dropped: AtomicU64,
+    /// Why the subscription ended, when the session did not end with it.
+    pub ended: Mutex<Option<String>>,
+}
+
 /// One local consumer of a subscription (several may share the router's subscription).
 pub(crate) struct LocalSub {
     pub key: u64,
     pub tx: mpsc::Sender<RawEvent>,
-    pub dropped: Arc<AtomicU64>,
+    pub shared: Arc<SubShared>,
+    /// The topic and SUBSCRIBE options, to subscribe again after a reconnection.
+    pub topic: String,
+    pub options: Dict,
 }
 
+/// A procedure this session registered.
 pub(crate) struct Registered {
-    procedure: String,
-    handler: Arc<ErasedHandler>,
+    pub key: u64,
+    pub procedure: String,
+    /// The REGISTER options, to register again after a reconnection.
+    pub options: Dict,
+    pub handler: Arc<ErasedHandler>,
+}
+
+/// An UNSUBSCRIBE or UNREGISTER to send on the connection it belongs to.
+pub(crate) struct Release {
+    generation: u64,
+    msg: Message,
 }
 
 #[derive(Default)]
-struct State {
-    pending: HashMap<Id, Pending>,
-    registrations: HashMap<Id, Registered>,
-    subscriptions: HashMap<Id, Vec<LocalSub>>,
+pub(crate) struct State {
+    pub pending: HashMap<Id, Pending>,
+    /// Registrations of the current connection, by the router's ID.
+    pub registrations: HashMap<Id, Registered>,
+    /// The router's registration ID of each local registration key.
+    pub registration_ids: HashMap<u64, Id>,
+    /// Subscriptions of the current connection, by the router's ID.
+    pub subscriptions: HashMap<Id, Vec<LocalSub>>,
+    /// The router's subscription ID of each local subscriber key.
+    pub subscription_ids: HashMap<u64, Id>,
+    /// Registrations and subscribers held when the connection was lost, to restore.
+    pub detached_registrations: Vec<Registered>,
+    pub detached_subscriptions: Vec<LocalSub>,
+    /// Keys whose handles went while their restoring REGISTER or SUBSCRIBE was out.
+    pub released: HashSet<u64>,
+    /// Restoring requests still unanswered, with what failed so far.
+    pub restoring: usize,
+    pub restore_failures: Vec<(String, String)>,
+    pub reconnect_attempts: u32,
     /// Subscriptions whose UNSUBSCRIBE is on its way.
-    unsubscribing: HashSet<Id>,
+    pub unsubscribing: HashSet<Id>,
     /// Invocations being handled, by request ID.
-    running: HashMap<Id, AbortHandle>,
+    pub running: HashMap<Id, AbortHandle>,
     /// Progressive call invocations still receiving arguments, by request ID.
-    inputs: HashMap<Id, mpsc::UnboundedSender<Args>>,
+    pub inputs: HashMap<Id, mpsc::UnboundedSender<Args>>,
     /// Progressive invocations that ended recently: later parts of them are discarded.
-    ended_inputs: std::collections::VecDeque<Id>,
+    pub ended_inputs: VecDeque<Id>,
     /// The operation waiting for the router's GOODBYE, once we sent ours.
-    goodbye: Option<oneshot::Sender<()>>,
+    pub goodbye: Option<oneshot::Sender<()>>,
+    /// The generation of the current (or, while disconnected, the next) connection.
+    pub generation: u64,
+    /// Whether a connection is in place (it may still be restoring).
+    pub attached: bool,
+    /// Why the session cannot take requests, while it cannot: its connection is down,
+    /// or is restoring registrations and subscriptions after a reconnection.
+    pub down: Option<String>,
     /// Why the session is over, once it is.
-    closed: Option<String>,
+    pub closed: Option<String>,
     next_local: u64,
+}
+
+/// The connection messages go out on.
+struct Out {
+    generation: u64,
+    tx: Option<mpsc::Sender<Message>>,
 }
 
 /// The state a session's handles and its background task share.
 pub(crate) struct Shared {
-    out: Mutex<Option<mpsc::Sender<Message>>>,
+    out: Mutex<Out>,
     /// Held while a CALL gets its request ID and is queued, so that CALLs leave in ID
     /// order (a router that takes progressive call invocations reads a lower ID as the
     /// continuation of an earlier call).
     call_order: tokio::sync::Mutex<()>,
-    state: Mutex<State>,
+    pub(crate) state: Mutex<State>,
+    /// Cancelled when the session is over for good.
     closed: CancellationToken,
+    /// Bumped whenever the connection comes up, for requests waiting for it.
+    link: watch::Sender<u64>,
+    events: broadcast::Sender<SessionEvent>,
     requests: IdSequence,
-    pub info: SessionInfo,
+    info: RwLock<Arc<SessionInfo>>,
     pub config: SessionConfig,
+    /// How to open the session again, when it has a reconnect policy.
+    pub rejoin: Option<Box<SessionBuilder>>,
 }
 
 impl Shared {
+    pub fn new(
+        info: SessionInfo,
+        config: SessionConfig,
+        rejoin: Option<Box<SessionBuilder>>,
+    ) -> Self {
+        Self {
+            out: Mutex::new(Out {
+                generation: 0,
+                tx: None,
+            }),
+            call_order: tokio::sync::Mutex::new(()),
+            state: Mutex::new(State::default()),
+            closed: CancellationToken::new(),
+            link: watch::Sender::new(0),
+            events: broadcast::Sender::new(64),
+            requests: IdSequence::new(),
+            info: RwLock::new(Arc::new(info)),
+            config,
+            rejoin,
+        }
+    }
+
+    /// What WELCOME said for the current connection.
+    pub fn info(&self) -> Arc<SessionInfo> {
+        self.info.read().clone()
+    }
+
     /// The next request ID of this session.
     pub fn next_request(&self) -> Id {
         self.requests.next_id()
@@ -120,7 +213,7 @@ impl Shared {
 
     /// Whether the router announced `feature` for `role` in WELCOME.
     pub fn router_has(&self, role: &str, feature: &str) -> bool {
-        self.info
+        self.info()
             .details
             .get("roles")
             .and_then(Value::as_dict)
@@ -133,10 +226,15 @@ impl Shared {
             == Some(true)
     }
 
-    /// The error for operations on a closed session.
+    /// The error for operations that cannot go on: the session is closed, or its
+    /// connection is down.
     pub fn closed_error(&self) -> Error {
-        let reason = self.state.lock().closed.clone();
-        Error::Closed(reason.unwrap_or_else(|| "the session is closed".into()))
+        let st = self.state.lock();
+        match (&st.closed, &st.down) {
+            (Some(reason), _) => Error::Closed(reason.clone()),
+            (None, Some(reason)) => Error::Disconnected(reason.clone()),
+            (None, None) => Error::Disconnected("the connection was lost".into()),
+        }
     }
 
     /// Why the session closed, if it did.
@@ -144,20 +242,91 @@ impl Shared {
         self.state.lock().closed.clone()
     }
 
-    /// Sends a message, waiting while the transport's queue is full.
-    pub async fn send(&self, msg: Message) -> Result<(), Error> {
-        let tx = self.out.lock().clone();
+    /// Whether a connection is in place (taking requests, or restoring).
+    pub fn is_attached(&self) -> bool {
+        self.state.lock().attached
+    }
+
+    /// Whether the session is joined on a live connection and takes requests.
+    pub fn is_connected(&self) -> bool {
+        let st = self.state.lock();
+        st.closed.is_none() && st.down.is_none()
+    }
+
+    /// Records `pending` under a new request ID on the current connection, waiting for
+    /// the reconnection first if the connection is down and the session waits: the
+    /// connection's generation and the request ID.
+    pub async fn enter(&self, pending: Option<Pending>) -> Result<(u64, Id), Error> {
+        let mut pending = pending;
+        loop {
+            let mut up = self.link.subscribe();
+            {
+                let mut st = self.state.lock();
+                if let Some(reason) = &st.closed {
+                    return Err(Error::Closed(reason.clone()));
+                }
+                match &st.down {
+                    None => {
+                        let request = self.requests.next_id();
+                        if let Some(p) = pending.take() {
+                            st.pending.insert(request, p);
+                        }
+                        return Ok((st.generation, request));
+                    }
+                    Some(reason) if !self.config.wait_while_disconnected => {
+                        return Err(Error::Disconnected(reason.clone()));
+                    }
+                    Some(_) => {}
+                }
+            }
+            tokio::select! {
+                _ = up.changed() => {}
+                _ = self.closed.cancelled() => {}
+            }
+        }
+    }
+
+    /// Sends a message on connection `generation`; fails if that connection is gone.
+    pub async fn send_in(&self, generation: u64, msg: Message) -> Result<(), Error> {
+        let tx = {
+            let out = self.out.lock();
+            if out.generation != generation {
+                None
+            } else {
+                out.tx.clone()
+            }
+        };
         match tx {
             Some(tx) => tx.send(msg).await.map_err(|_| self.closed_error()),
             None => Err(self.closed_error()),
         }
     }
 
-    /// Sends a message without waiting, from code that cannot (a `Drop`): if the queue is
-    /// full, a task sends it.
-    pub fn send_soon(&self, msg: Message) {
-        let Some(tx) = self.out.lock().clone() else {
-            return;
+    /// Sends a message that starts nothing the router answers (an unacknowledged
+    /// PUBLISH), waiting for the reconnection like [`Shared::enter`].
+    pub async fn send(&self, msg: Message) -> Result<(), Error> {
+        let (generation, _) = self.enter(None).await?;
+        self.send_in(generation, msg).await
+    }
+
+    /// Sends a message on the current connection now, if there is one.
+    pub async fn send_now(&self, msg: Message) -> Result<(), Error> {
+        let generation = self.out.lock().generation;
+        self.send_in(generation, msg).await
+    }
+
+    /// Sends a message on connection `generation` without waiting, from code that cannot
+    /// (a `Drop`): if the queue is full, a task sends it.
+    pub fn send_soon_in(&self, generation: u64, msg: Message) {
+        let tx = {
+            let out = self.out.lock();
+            if out.generation != generation {
+                return;
+            }
+            match &out.tx {
+                Some(tx) => tx.clone(),
+                None => return,
+            }
         };
         if let Err(mpsc::error::TrySendError::Full(msg)) = tx.try_send(msg) {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -168,44 +337,42 @@ impl Shared {
         }
     }
 
+    /// [`Shared::send_soon_in`] on the current connection.
+    pub fn send_soon(&self, msg: Message) {
+        let generation = self.out.lock().generation;
+        self.send_soon_in(generation, msg);
+    }
+
     /// Sends a new CALL built for its request ID, recorded as `pending`, in request-ID
-    /// order with every other new CALL of the session.
+    /// order with every other new CALL of the session: the connection's generation and
+    /// the request ID. If the connection is lost before it is sent, `pending` gets the
+    /// error.
     pub async fn send_call(
         &self,
         pending: Pending,
         build: impl FnOnce(Id) -> Message,
-    ) -> Result<Id, Error> {
+    ) -> Result<(u64, Id), Error> {
         let _order = self.call_order.lock().await;
-        let request = self.next_request();
-        self.insert_pending(request, pending)?;
-        if let Err(e) = self.send(build(request)).await {
-            self.remove_pending(request);
-            return Err(e);
-        }
-        Ok(request)
+        let (generation, request) = self.enter(Some(pending)).await?;
+        // A failed send means the connection is going: its loss answers `pending`.
+        let _ = self.send_in(generation, build(request)).await;
+        Ok((generation, request))
     }
 
-    /// Records a request before it is sent; fails if the session is closed.
-    pub fn insert_pending(&self, request: Id, pending: Pending) -> Result<(), Error> {
+    /// Forgets a request (its waiter gave up): the generation of its connection if it
+    /// was still pending.
+    pub fn remove_pending(&self, request: Id) -> Option<u64> {
         let mut st = self.state.lock();
-        if let Some(reason) = &st.closed {
-            return Err(Error::Closed(reason.clone()));
-        }
-        st.pending.insert(request, pending);
-        Ok(())
+        st.pending.remove(&request).map(|_| st.generation)
     }
 
-    /// Forgets a request (its waiter gave up); whether it was still pending.
-    pub fn remove_pending(&self, request: Id) -> bool {
-        self.state.lock().pending.remove(&request).is_some()
-    }
-
-    /// Sends a request recorded with [`Shared::insert_pending`] and waits for its answer,
-    /// within `timeout`. The request is forgotten if the wait ends any other way.
+    /// Records `pending`, sends the request `build` makes for its ID, and waits for the
+    /// answer on `rx`, all within `timeout` (including a wait for the reconnection). The
+    /// request is forgotten if the wait ends any other way.
     pub async fn roundtrip<T>(
         &self,
-        request: Id,
-        msg: Message,
+        pending: Pending,
+        build: impl FnOnce(Id) -> Message,
         rx: oneshot::Receiver<Result<T, Error>>,
         timeout: Duration,
     ) -> Result<T, Error> {
@@ -215,34 +382,53 @@ impl Shared {
                 self.0.remove_pending(self.1);
             }
         }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (generation, request) = tokio::time::timeout_at(deadline, self.enter(Some(pending)))
+            .await
+            .map_err(|_| Error::Timeout(timeout))??;
         let _forget = Forget(self, request);
-        self.send(msg).await?;
-        match tokio::time::timeout(timeout, rx).await {
+        // A failed send means the connection is going: its loss answers the request (or
+        // keeps it to send again on the next connection).
+        let _ = self.send_in(generation, build(request)).await;
+        match tokio::time::timeout_at(deadline, rx).await {
             Err(_) => Err(Error::Timeout(timeout)),
             Ok(Err(_)) => Err(self.closed_error()),
             Ok(Ok(answer)) => answer,
         }
     }
 
-    /// Adds a local subscriber key.
+    /// A new local key for a registration or subscriber.
     pub fn next_local_key(&self) -> u64 {
         let mut st = self.state.lock();
         st.next_local += 1;
         st.next_local
     }
 
-    /// Removes a local subscriber; if it was the last of its subscription, the UNSUBSCRIBE
-    /// to send (with `reply` waiting for it), else `None`.
+    /// The router's current ID for subscriber `key`, if it is subscribed now.
+    pub fn subscription_id(&self, key: u64) -> Option<Id> {
+        self.state.lock().subscription_ids.get(&key).copied()
+    }
+
+    /// The router's current ID for registration `key`, if it is registered now.
+    pub fn registration_id(&self, key: u64) -> Option<Id> {
+        self.state.lock().registration_ids.get(&key).copied()
+    }
+
+    /// Removes local subscriber `key`; if it was the last of its subscription, the
+    /// UNSUBSCRIBE to send (with `reply` waiting for it), else `None`.
     pub fn drop_local_sub(
         &self,
-        subscription: Id,
         key: u64,
         reply: Option<oneshot::Sender<Result<(), Error>>>,
-    ) -> Option<Message> {
+    ) -> Option<Release> {
         let mut st = self.state.lock();
         if st.closed.is_some() {
             return None;
         }
+        let Some(subscription) = st.subscription_ids.remove(&key) else {
+            forget_detached(&mut st, key, |s| &mut s.detached_subscriptions, |l| l.key);
+            return None;
+        };
         let locals = st.subscriptions.get_mut(&subscription)?;
         locals.retain(|l| l.key != key);
         if !locals.is_empty() {
@@ -258,48 +444,68 @@ impl Shared {
                 reply,
             },
         );
-        Some(Message::Unsubscribe {
-            request,
-            subscription,
+        Some(Release {
+            generation: st.generation,
+            msg: Message::Unsubscribe {
+                request,
+                subscription,
+            },
         })
     }
 
-    /// Removes a registration's handler; the UNREGISTER to send, or `None` if it is gone.
+    /// Removes registration `key`; the UNREGISTER to send, or `None` if the router does
+    /// not hold it now.
     pub fn drop_registration(
         &self,
-        registration: Id,
+        key: u64,
         reply: Option<oneshot::Sender<Result<(), Error>>>,
-    ) -> Option<Message> {
+    ) -> Option<Release> {
         let mut st = self.state.lock();
         if st.closed.is_some() {
             return None;
         }
+        let Some(registration) = st.registration_ids.remove(&key) else {
+            forget_detached(&mut st, key, |s| &mut s.detached_registrations, |r| r.key);
+            return None;
+        };
         st.registrations.remove(&registration)?;
         let request = self.requests.next_id();
         st.pending.insert(request, Pending::Unregister(reply));
-        Some(Message::Unregister {
-            request,
-            registration,
+        Some(Release {
+            generation: st.generation,
+            msg: Message::Unregister {
+                request,
+                registration,
+            },
         })
     }
 
     /// Sends an UNSUBSCRIBE or UNREGISTER made by [`Shared::drop_local_sub`] or
     /// [`Shared::drop_registration`] (nothing to do for `None`), and waits for its answer.
-    /// A session that closes meanwhile counts as done: nothing is left to release.
+    /// A connection that goes meanwhile counts as done: nothing is left to release.
     pub async fn release(
         &self,
-        msg: Option<Message>,
+        release: Option<Release>,
         answer: oneshot::Receiver<Result<(), Error>>,
     ) -> Result<(), Error> {
-        let Some(msg) = msg else {
+        let Some(Release { generation, msg }) = release else {
             return Ok(());
         };
-        self.send(msg).await?;
+        if self.send_in(generation, msg).await.is_err() {
+            return Ok(());
+        }
         let timeout = self.config.request_timeout;
         match tokio::time::timeout(timeout, answer).await {
             Err(_) => Err(Error::Timeout(timeout)),
             Ok(Err(_)) => Ok(()),
             Ok(Ok(r)) => r,
+        }
+    }
+
+    /// Sends a release from a `Drop`, without waiting.
+    pub fn release_soon(&self, release: Option<Release>) {
+        if let Some(Release { generation, msg }) = release {
+            self.send_soon_in(generation, msg);
         }
     }
 
@@ -313,8 +519,137 @@ impl Shared {
         Ok(())
     }
 
-    /// Ends the session: every waiting request fails with `reason`, subscriptions end,
-    /// running invocations stop, and the transport closes once its queue is written.
+    /// A stream of the session's lifecycle events, starting with where it is now.
+    pub fn lifecycle(&self) -> Lifecycle {
+        let rx = self.events.subscribe();
+        let first = {
+            let st = self.state.lock();
+            match (&st.closed, &st.down) {
+                (Some(reason), _) => SessionEvent::Closed {
+                    reason: reason.clone(),
+                },
+                (None, Some(reason)) => SessionEvent::Disconnected {
+                    reason: reason.clone(),
+                    reconnecting: true,
+                },
+                (None, None) => SessionEvent::Connected {
+                    session: self.info().id,
+                },
+            }
+        };
+        Lifecycle::new(first, rx)
+    }
+
+    /// Tells the lifecycle streams.
+    pub fn emit(&self, event: SessionEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Puts a new connection in place (the first, or one made by reconnecting): messages
+    /// go out on it. With `ready`, requests waiting for it proceed; else they wait for
+    /// [`Shared::ready`] (once the session's registrations and subscriptions are back).
+    /// `None` if the session closed meanwhile.
+    pub fn attach(
+        &self,
+        outgoing: mpsc::Sender<Message>,
+        info: SessionInfo,
+        ready: bool,
+    ) -> Option<u64> {
+        let generation = {
+            let mut st = self.state.lock();
+            if st.closed.is_some() {
+                return None;
+            }
+            st.attached = true;
+            *self.info.write() = Arc::new(info);
+            *self.out.lock() = Out {
+                generation: st.generation,
+                tx: Some(outgoing),
+            };
+            st.generation
+        };
+        if ready {
+            self.ready();
+        }
+        Some(generation)
+    }
+
+    /// The session takes requests again: those waiting for the reconnection proceed.
+    pub fn ready(&self) {
+        {
+            let mut st = self.state.lock();
+            if !st.attached {
+                return;
+            }
+            st.down = None;
+        }
+        self.link.send_modify(|n| *n += 1);
+    }
+
+    /// The connection is lost and the session will try to come back: calls in flight
+    /// fail (they may or may not have run), running invocations stop (their answers
+    /// could not be delivered), and registrations and subscribers are kept to restore.
+    /// Requests to register or subscribe that were out are kept to send again, or fail
+    /// when the session does not wait while disconnected.
+    pub fn detach(&self, reason: &str) {
+        let (failed, running) = {
+            let mut st = self.state.lock();
+            if st.closed.is_some() || !st.attached {
+                return;
+            }
+            st.attached = false;
+            st.down = Some(reason.to_owned());
+            st.generation += 1;
+            *self.out.lock() = Out {
+                generation: st.generation,
+                tx: None,
+            };
+            let st = &mut *st;
+            st.registration_ids.clear();
+            st.detached_registrations
+                .extend(st.registrations.drain().map(|(_, r)| r));
+            st.subscription_ids.clear();
+            for (_, locals) in st.subscriptions.drain() {
+                st.detached_subscriptions.extend(locals);
+            }
+            st.unsubscribing.clear();
+            st.inputs.clear();
+            st.ended_inputs.clear();
+            st.goodbye = None;
+            st.restoring = 0;
+            st.restore_failures.clear();
+            let mut failed = Vec::new();
+            let wait = self.config.wait_while_disconnected;
+            for (request, p) in std::mem::take(&mut st.pending) {
+                match p {
+                    Pending::Subscribe {
+                        locals,
+                        reply: None,
+                        ..
+                    } => st.detached_subscriptions.extend(locals),
+                    Pending::Register {
+                        registered,
+                        reply: None,
+                        ..
+                    } => st.detached_registrations.push(registered),
+                    p @ (Pending::Subscribe { .. } | Pending::Register { .. }) if wait => {
+                        st.pending.insert(request, p);
+                    }
+                    p => failed.push(p),
+                }
+            }
+            (failed, std::mem::take(&mut st.running))
+        };
+        tracing::info!(%reason, "connection lost");
+        fail_all(failed, || Error::Disconnected(reason.to_owned()));
+        for (_, task) in running {
+            task.abort();
+        }
+    }
+
+    /// Ends the session for good: every waiting request fails with `reason`,
+    /// subscriptions end, running invocations stop, and the transport closes once its
+    /// queue is written.
     pub fn close(&self, reason: impl Into<String>) {
         let reason = reason.into();
         let (pending, running) = {
@@ -323,34 +658,31 @@ impl Shared {
                 return;
             }
             st.closed = Some(reason.clone());
+            st.attached = false;
             st.subscriptions.clear();
             st.registrations.clear();
+            st.detached_subscriptions.clear();
+            st.detached_registrations.clear();
             st.goodbye = None;
+            st.generation += 1;
+            *self.out.lock() = Out {
+                generation: st.generation,
+                tx: None,
+            };
             (
                 std::mem::take(&mut st.pending),
                 std::mem::take(&mut st.running),
             )
         };
-        tracing::debug!(session = self.info.id, %reason, "session closed");
-        *self.out.lock() = None;
+        tracing::debug!(session = self.info().id, %reason, "session closed");
         self.closed.cancel();
-        let err = || Error::Closed(reason.clone());
-        for (_, p) in pending {
-            match p {
-                Pending::Reply(tx) => drop(tx.send(Err(err()))),
-                Pending::Progress(tx) => drop(tx.send(Err(err()))),
-                Pending::Subscribe { reply, .. } => drop(reply.send(Err(err()))),
-                Pending::Register { reply, .. } => drop(reply.send(Err(err()))),
-                Pending::Unsubscribe { reply, .. } | Pending::Unregister(reply) => {
-                    if let Some(tx) = reply {
-                        let _ = tx.send(Ok(()));
-                    }
-                }
-            }
-        }
+        fail_all(pending.into_values().collect(), || {
+            Error::Closed(reason.clone())
+        });
         for (_, task) in running {
             task.abort();
         }
+        self.emit(SessionEvent::Closed { reason });
     }
 
     /// Resolves when the session is over.
@@ -363,447 +695,54 @@ impl Shared {
     }
 }
 
-/// Starts the background task of a session that just joined.
-pub(crate) fn start(transport: Transport, info: SessionInfo, config: SessionConfig) -> Arc<Shared> {
-    let shared = Arc::new(Shared {
-        out: Mutex::new(Some(transport.outgoing)),
-        call_order: tokio::sync::Mutex::new(()),
-        state: Mutex::new(State::default()),
-        closed: CancellationToken::new(),
-        requests: IdSequence::new(),
-        info,
-        config,
-    });
-    tokio::spawn(run(shared.clone(), transport.incoming));
-    shared
-}
-
-/// The background task: reads until the session ends.
-async fn run(shared: Arc<Shared>, mut incoming: mpsc::Receiver<Result<Message, TransportError>>) {
-    loop {
-        let next = tokio::select! {
-            _ = shared.closed.cancelled() => break,
-            next = incoming.recv() => next,
-        };
-        match next {
-            None => {
-                shared.close("connection lost: the router closed the connection");
-                break;
-            }
-            Some(Err(e)) => {
-                shared.close(e.to_string());
-                break;
-            }
-            Some(Ok(msg)) => {
-                if let Err(violation) = dispatch(&shared, msg).await {
-                    tracing::warn!(
-                        session = shared.info.id,
-                        "protocol violation by the router: {violation}"
-                    );
-                    let _ = shared
-                        .send(Message::abort(uris::PROTOCOL_VIOLATION, violation.clone()))
-                        .await;
-                    shared.close(format!("protocol violation by the router: {violation}"));
-                    break;
-                }
-            }
-        }
-    }
-}
-
-/// The error a caller sees for an ERROR message's URI and payload.
-pub(crate) fn application_error(error: String, payload: &crate::proto::Payload) -> Error {
-    let a = Args::from_payload(payload).unwrap_or_default();
-    Error::Application(Box::new(WampError {
-        uri: error,
-        args: a.args,
-        kwargs: a.kwargs,
-    }))
-}
-
-/// Handles one message from the router; `Err` is a protocol violation.
-async fn dispatch(shared: &Arc<Shared>, msg: Message) -> Result<(), String> {
-    match msg {
-        Message::Event {
-            subscription,
-            publication,
-            details,
-            payload,
-        } => {
-            deliver(shared, subscription, publication, details, &payload);
-            Ok(())
-        }
-        Message::Invocation {
-            request,
-            registration,
-            details,
-            payload,
-        } => invoke(shared, request, registration, details, &payload).await,
-        Message::Interrupt { request, .. } => {
-            if let Some(task) = shared.state.lock().running.get(&request) {
-                task.abort();
-            }
-            Ok(())
-        }
-        Message::Result { request, .. }
-        | Message::Published { request, .. }
-        | Message::Registered { request, .. }
-        | Message::Subscribed { request, .. } => answer(shared, request, msg).await,
-        Message::Unsubscribed {
-            request: 0,
-            details: Some(details),
-        } => {
-            revoke_subscription(shared, &details);
-            Ok(())
-        }
-        Message::Unregistered {
-            request: 0,
-            details: Some(details),
-        } => {
-            if let Some(id) = details.get("registration").and_then(Value::as_u64) {
-                shared.state.lock().registrations.remove(&id);
-                tracing::info!(registration = id, "the router revoked a registration");
-            }
-            Ok(())
-        }
-        Message::Unsubscribed { request, .. } | Message::Unregistered { request, .. } => {
-            answer(shared, request, msg).await
-        }
-        Message::Error { request, .. } => answer(shared, request, msg).await,
-        Message::Goodbye { reason, .. } => {
-            let waiter = shared.state.lock().goodbye.take();
-            match waiter {
-                Some(tx) => {
-                    let _ = tx.send(());
-                    shared.close("left the realm");
-                }
-                None => {
-                    let _ = shared.send(Message::goodbye(close::GOODBYE_AND_OUT)).await;
-                    shared.close(format!("the router ended the session ({reason})"));
-                }
-            }
-            Ok(())
-        }
-        Message::Abort { reason, details } => {
-            let message = details
-                .get("message")
-                .and_then(Value::as_str)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            shared.close(format!(
-                "the router aborted the session ({reason}{message})"
-            ));
-            Ok(())
-        }
-        other => Err(format!(
-            "unexpected {} in an established session",
-            other.name()
-        )),
-    }
-}
-
-/// Hands an answer to the request waiting for it (an answer for nobody is ignored: its
-/// waiter may have given up).
-async fn answer(shared: &Arc<Shared>, request: Id, msg: Message) -> Result<(), String> {
-    let pending = shared.state.lock().pending.remove(&request);
-    let Some(pending) = pending else {
-        tracing::debug!(request, "answer {} for no waiting request", msg.name());
-        return Ok(());
-    };
-    let error = match &msg {
-        Message::Error { error, payload, .. } => Some(application_error(error.clone(), payload)),
-        _ => None,
-    };
-    match pending {
-        Pending::Reply(tx) => {
-            let _ = tx.send(Ok(msg));
-        }
-        Pending::Progress(tx) => {
-            let more = matches!(&msg, Message::Result { details, .. }
-                if details.get("progress").and_then(Value::as_bool) == Some(true));
-            if tx.send(Ok(msg)).is_ok() && more {
-                shared
-                    .state
-                    .lock()
-                    .pending
-                    .insert(request, Pending::Progress(tx));
-            }
-        }
-        Pending::Subscribe {
-            local,
-            topic,
-            options,
-            reply,
-        } => match (msg, error) {
-            (_, Some(e)) => drop(reply.send(Err(e))),
-            (Message::Subscribed { subscription, .. }, None) => {
-                let resend = {
-                    let mut st = shared.state.lock();
-                    if st.unsubscribing.contains(&subscription) {
-                        // The router answered with a subscription we are leaving: subscribe
-                        // again once the UNSUBSCRIBE has gone through.
-                        Some((local, topic, options, reply))
-                    } else {
-                        st.subscriptions
-                            .entry(subscription)
-                            .or_default()
-                            .push(local);
-                        drop(reply.send(Ok(subscription)));
-                        None
-                    }
-                };
-                if let Some((local, topic, options, reply)) = resend {
-                    let request = shared.next_request();
-                    let again = Message::Subscribe {
-                        request,
-                        options: options.clone(),
-                        topic: topic.clone(),
-                    };
-                    let pending = Pending::Subscribe {
-                        local,
-                        topic,
-                        options,
-                        reply,
-                    };
-                    if shared.insert_pending(request, pending).is_ok() {
-                        let _ = shared.send(again).await;
-                    }
-                }
-            }
-            (other, None) => return Err(format!("{} answers a SUBSCRIBE", other.name())),
-        },
-        Pending::Register {
-            procedure,
-            handler,
-            reply,
-        } => match (msg, error) {
-            (_, Some(e)) => drop(reply.send(Err(e))),
-            (Message::Registered { registration, .. }, None) => {
-                shared
-                    .state
-                    .lock()
-                    .registrations
-                    .insert(registration, Registered { procedure, handler });
-                drop(reply.send(Ok(registration)));
-            }
-            (other, None) => return Err(format!("{} answers a REGISTER", other.name())),
-        },
-        Pending::Unsubscribe {
-            subscription,
-            reply,
-        } => {
-            shared.state.lock().unsubscribing.remove(&subscription);
-            if let Some(tx) = reply {
-                let _ = tx.send(error.map_or(Ok(()), Err));
-            }
-        }
-        Pending::Unregister(reply) => {
-            if let Some(tx) = reply {
-                let _ = tx.send(error.map_or(Ok(()), Err));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The router ended a subscription on its own (UNSUBSCRIBED with a subscription detail).
-fn revoke_subscription(shared: &Shared, details: &Dict) {
-    if let Some(id) = details.get("subscription").and_then(Value::as_u64) {
-        shared.state.lock().subscriptions.remove(&id);
-        tracing::info!(subscription = id, "the router revoked a subscription");
-    }
-}
-
-/// Passes an event to every local subscriber of its subscription; one whose buffer is full
-/// misses it (counted, and logged at powers of two).
-fn deliver(
-    shared: &Shared,
-    subscription: Id,
-    publication: Id,
-    details: Dict,
-    payload: &crate::proto::Payload,
+/// Removes a detached registration or subscriber `key`; if it is not detached, its
+/// restoring request is out: marks it released, to undo when the answer comes.
+fn forget_detached<T>(
+    st: &mut State,
+    key: u64,
+    list: impl Fn(&mut State) -> &mut Vec<T>,
+    key_of: impl Fn(&T) -> u64,
 ) {
-    let st = shared.state.lock();
-    let Some(locals) = st.subscriptions.get(&subscription) else {
-        return;
-    };
-    let args = match Args::from_payload(payload) {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(subscription, "event payload cannot be read: {e}");
-            return;
-        }
-    };
-    let event = RawEvent {
-        args,
-        details: EventDetails::new(subscription, publication, details),
-    };
-    for local in locals {
-        if local.tx.try_send(event.clone()).is_err() {
-            let n = local.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                tracing::warn!(
-                    subscription,
-                    dropped = n,
-                    "subscriber too slow: events dropped"
-                );
+    let detached = list(st);
+    match detached.iter().position(|x| key_of(x) == key) {
+        Some(i) => drop(detached.swap_remove(i)),
+        None => {
+            let restoring = st.pending.values().any(|p| match p {
+                Pending::Subscribe {
+                    locals,
+                    reply: None,
+                    ..
+                } => locals.iter().any(|l| l.key == key),
+                Pending::Register {
+                    registered,
+                    reply: None,
+                    ..
+                } => registered.key == key,
+                _ => false,
+            });
+            if restoring {
+                st.released.insert(key);
             }
         }
     }
 }
 
-/// Runs the handler of an INVOCATION in its own task and sends its YIELD or ERROR.
-async fn invoke(
-    shared: &Arc<Shared>,
-    request: Id,
-    registration: Id,
-    details: Dict,
-    payload: &crate::proto::Payload,
-) -> Result<(), String> {
-    let more = details.get("progress").and_then(Value::as_bool) == Some(true);
-    // The next part of a progressive call invocation in progress, or a late one.
-    {
-        let mut st = shared.state.lock();
-        if let Some(tx) = st.inputs.get(&request) {
-            match Args::from_payload(payload) {
-                Ok(args) => drop(tx.send(args)),
-                Err(e) => {
-                    tracing::warn!(request, "a part of a progressive call cannot be read: {e}")
+/// Answers requests that can no longer be answered by the router.
+fn fail_all(pending: Vec<Pending>, err: impl Fn() -> Error) {
+    for p in pending {
+        match p {
+            Pending::Reply(tx) => drop(tx.send(Err(err()))),
+            Pending::Progress(tx) => drop(tx.send(Err(err()))),
+            Pending::Subscribe { reply, .. } | Pending::Register { reply, .. } => {
+                if let Some(tx) = reply {
+                    let _ = tx.send(Err(err()));
                 }
             }
-            if !more {
-                st.inputs.remove(&request);
-            }
-            return Ok(());
-        }
-        if st.ended_inputs.contains(&request) {
-            tracing::debug!(
-                request,
-                "a part of a progressive call that ended; discarded"
-            );
-            return Ok(());
-        }
-    }
-    let found = shared
-        .state
-        .lock()
-        .registrations
-        .get(&registration)
-        .map(|r| (r.handler.clone(), r.procedure.clone()));
-    let Some((handler, procedure)) = found else {
-        let e = Message::error(
-            code::INVOCATION,
-            request,
-            uris::NO_SUCH_REGISTRATION,
-            format!("registration {registration} is not (or no longer) registered here"),
-        );
-        let _ = shared.send(e).await;
-        return Ok(());
-    };
-    let args = match Args::from_payload(payload) {
-        Ok(a) => a,
-        Err(e) => {
-            let err = Message::error(
-                code::INVOCATION,
-                request,
-                uris::INVALID_ARGUMENT,
-                e.to_string(),
-            );
-            let _ = shared.send(err).await;
-            return Ok(());
-        }
-    };
-    let requested = details.get("receive_progress").and_then(Value::as_bool) == Some(true);
-    let progress = Progress::new(shared.clone(), request, requested);
-    let (input_tx, input_rx) = if more {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Some(tx), Some(rx))
-    } else {
-        (None, None)
-    };
-    let call = CallDetails::new(registration, request, procedure, details, input_rx);
-    let task = tokio::spawn(handler(args, call, progress));
-    {
-        let mut st = shared.state.lock();
-        if st.closed.is_some() {
-            task.abort();
-            return Ok(());
-        }
-        st.running.insert(request, task.abort_handle());
-        if let Some(tx) = input_tx {
-            st.inputs.insert(request, tx);
-        }
-    }
-    let shared = shared.clone();
-    tokio::spawn(async move {
-        let outcome = task.await;
-        {
-            let mut st = shared.state.lock();
-            st.running.remove(&request);
-            if st.inputs.remove(&request).is_some() || more {
-                st.ended_inputs.push_back(request);
-                if st.ended_inputs.len() > 1024 {
-                    st.ended_inputs.pop_front();
+            Pending::Unsubscribe { reply, .. } | Pending::Unregister(reply) => {
+                if let Some(tx) = reply {
+                    let _ = tx.send(Ok(()));
                 }
             }
         }
-        let reply = match outcome {
-            Ok(Ok(result)) => Message::Yield {
-                request,
-                options: Dict::new(),
-                payload: result.into_payload(),
-            },
-            Ok(Err(e)) => invocation_error(request, e),
-            Err(j) if j.is_cancelled() => Message::error(
-                code::INVOCATION,
-                request,
-                uris::CANCELED,
-                "the call was canceled",
-            ),
-            Err(j) => {
-                let text = panic_text(j.into_panic());
-                tracing::error!(request, "procedure handler panicked: {text}");
-                Message::error(
-                    code::INVOCATION,
-                    request,
-                    uris::RUNTIME_ERROR,
-                    format!("the procedure panicked: {text}"),
-                )
-            }
-        };
-        let _ = shared.send(reply).await;
-    });
-    Ok(())
-}
-
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
-    match p.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p
-            .downcast_ref::<&str>()
-            .map_or_else(|| "(no message)".into(), |s| (*s).to_owned()),
-    }
-}
-
-/// The ERROR for a handler's application error, with a valid URI whatever it returned.
-fn invocation_error(request: Id, e: WampError) -> Message {
-    if !is_valid_uri(&e.uri, UriRule::Loose) {
-        return Message::error(
-            code::INVOCATION,
-            request,
-            uris::RUNTIME_ERROR,
-            format!("the procedure failed with an invalid error URI {:?}", e.uri),
-        );
-    }
-    Message::Error {
-        request_type: code::INVOCATION,
-        request,
-        details: Dict::new(),
-        error: e.uri,
-        payload: Args {
-            args: e.args,
-            kwargs: e.kwargs,
-        }
-        .into_payload(),
     }
 }

@@ -3,7 +3,7 @@
 use std::future::IntoFuture;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::args::{Args, FromArgs};
 use super::error::Error;
-use super::session::{LocalSub, Pending};
+use super::session::{LocalSub, Pending, SubShared};
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
@@ -138,36 +138,36 @@ impl<T> Subscribe<T> {
         }
         let shared = &session.shared;
         let (events_tx, events_rx) = mpsc::channel(buffer);
-        let dropped = Arc::new(AtomicU64::new(0));
+        let sub = Arc::new(SubShared::default());
         let key = shared.next_local_key();
         let local = LocalSub {
             key,
             tx: events_tx,
-            dropped: dropped.clone(),
-        };
-        let request = shared.next_request();
-        let (tx, rx) = oneshot::channel();
-        let pending = Pending::Subscribe {
-            local,
+            shared: sub.clone(),
             topic: topic.clone(),
             options: options.clone(),
-            reply: tx,
         };
-        shared.insert_pending(request, pending)?;
-        let msg = Message::Subscribe {
+        let (tx, rx) = oneshot::channel();
+        let pending = Pending::Subscribe {
+            locals: vec![local],
+            topic: topic.clone(),
+            options: options.clone(),
+            reply: Some(tx),
+        };
+        let build = |request| Message::Subscribe {
             request,
             options,
             topic: topic.clone(),
         };
         let timeout = shared.config.request_timeout;
-        let id = shared.roundtrip(request, msg, rx, timeout).await?;
+        let id = shared.roundtrip(pending, build, rx, timeout).await?;
         Ok(Subscription {
             session: session.clone(),
             id,
             key,
             topic,
             events: events_rx,
-            dropped,
+            shared: sub,
             active: true,
             ended: false,
             _event: PhantomData,
@@ -187,8 +187,10 @@ impl<T: FromArgs + Send + 'static> IntoFuture for Subscribe<T> {
 /// A subscription: a [`Stream`] of events read as `T`.
 ///
 /// Each item is `Ok(event)`, or `Err(Error::Deserialize)` for an event whose arguments do
-/// not fit `T` (the stream goes on). When the session ends, the stream yields one
-/// `Err(Error::Closed)` saying why, then ends.
+/// not fit `T` (the stream goes on). When the session ends (or the router ends the
+/// subscription), the stream yields one `Err(Error::Closed)` saying why, then ends. A
+/// session with a reconnect policy subscribes again after a reconnection: the stream
+/// goes on, without the events published while it was disconnected.
 ///
 /// Events wait in a bounded buffer until read; when it is full, new events are dropped
 /// and counted in [`dropped`](Subscription::dropped), so a slow consumer never holds up
@@ -201,7 +203,7 @@ pub struct Subscription<T> {
     key: u64,
     topic: String,
     events: mpsc::Receiver<RawEvent>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<SubShared>,
     active: bool,
     ended: bool,
     _event: PhantomData<fn() -> T>,
@@ -209,9 +211,13 @@ pub struct Subscription<T> {
 
 impl<T> Subscription<T> {
     /// The subscription ID the router gave (shared by every local subscription to the
-    /// same topic and policy).
+    /// same topic and policy; a new one after a reconnection, the last one known while
+    /// disconnected).
     pub fn id(&self) -> Id {
-        self.id
+        self.session
+            .shared
+            .subscription_id(self.key)
+            .unwrap_or(self.id)
     }
 
     /// The topic (or pattern) subscribed to.
@@ -221,7 +227,7 @@ impl<T> Subscription<T> {
 
     /// How many events were dropped because this subscription's buffer was full.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 
     /// Unsubscribes and waits for the router to confirm (at once if other local
@@ -230,8 +236,8 @@ impl<T> Subscription<T> {
         self.active = false;
         let shared = &self.session.shared;
         let (tx, rx) = oneshot::channel();
-        let msg = shared.drop_local_sub(self.id, self.key, Some(tx));
-        shared.release(msg, rx).await
+        let release = shared.drop_local_sub(self.key, Some(tx));
+        shared.release(release, rx).await
     }
 }
 
@@ -257,12 +263,10 @@ impl<T: FromArgs> Stream for Subscription<T> {
             Poll::Ready(None) => {
                 this.ended = true;
                 this.active = false;
-                match this.session.shared.close_reason() {
-                    Some(reason) => Poll::Ready(Some(Err(Error::Closed(reason)))),
-                    None => Poll::Ready(Some(Err(Error::Closed(
-                        "the router ended the subscription".into(),
-                    )))),
-                }
+                let reason = this.session.shared.close_reason();
+                let reason = reason.or_else(|| this.shared.ended.lock().clone());
+                let reason = reason.unwrap_or_else(|| "the subscription ended".into());
+                Poll::Ready(Some(Err(Error::Closed(reason))))
             }
         }
     }
@@ -271,9 +275,8 @@ impl<T: FromArgs> Stream for Subscription<T> {
 impl<T> Drop for Subscription<T> {
     fn drop(&mut self) {
         if self.active {
-            if let Some(msg) = self.session.shared.drop_local_sub(self.id, self.key, None) {
-                self.session.shared.send_soon(msg);
-            }
+            let release = self.session.shared.drop_local_sub(self.key, None);
+            self.session.shared.release_soon(release);
         }
     }
 }
