@@ -1,5 +1,6 @@
 //! The calculator service (`examples::calculator::Calc`), registered with one call, until
-//! Ctrl-C.
+//! Ctrl-C. It reconnects by itself when the router goes away and comes back
+//! (`--max-attempts N` to give up after N failed attempts).
 //!
 //! `cargo run -p examples --example calc_callee -- --url ws://127.0.0.1:8080/ws`
 
@@ -11,7 +12,7 @@ use examples::{init_logs, Opts};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logs();
     let opts = Opts::parse();
-    let session = opts.session().connect().await?;
+    let session = examples::connect_long_running(&opts, "calc_callee").await?;
     let _calc = Calc.register_on(&session).await?;
     println!("calc_callee: serves com.example.calc.* (Ctrl-C to stop)");
     tokio::select! {

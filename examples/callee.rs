@@ -10,7 +10,7 @@ use examples::{init_logs, register_example_service, Opts};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logs();
     let opts = Opts::parse();
-    let session = opts.session().connect().await?;
+    let session = examples::connect_long_running(&opts, "callee").await?;
     let _registrations = register_example_service(&session).await?;
     println!(
         "callee: session {} serves com.example.add, .greet and .divide on {} (Ctrl-C to stop)",

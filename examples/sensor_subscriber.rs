@@ -24,7 +24,7 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logs();
     let args = Args::parse();
-    let session = args.opts.session().connect().await?;
+    let session = examples::connect_long_running(&args.opts, "sensor_subscriber").await?;
     let key = match &args.room {
         Some(room) => TemperatureKey::any().room(room.as_str()),
         None => TemperatureKey::any(),

@@ -19,7 +19,7 @@ struct Args {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_logs();
     let args = Args::parse();
-    let session = args.opts.session().connect().await?;
+    let session = examples::connect_long_running(&args.opts, "subscriber").await?;
     let mut ticks = session.subscribe::<Tick>("com.example.tick").await?;
     println!("subscriber: listening to com.example.tick (Ctrl-C to stop)");
     let mut seen = 0;

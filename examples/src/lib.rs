@@ -19,6 +19,22 @@ pub use wamp_cli::ConnectOpts as Opts;
 /// Logs to stderr, filtered by `RUST_LOG` (default: warn).
 pub use wamp_cli::init_logs;
 
+/// Joins as a long-running example does (a service or a subscriber): with automatic
+/// reconnection, so that it comes back by itself when the router restarts, and its
+/// disconnections and reconnections printed to stderr under `name`.
+pub async fn connect_long_running(
+    opts: &Opts,
+    name: &'static str,
+) -> Result<Session, wamp_runtime::Error> {
+    let session = opts
+        .session()
+        .reconnect(opts.reconnect_policy())
+        .connect()
+        .await?;
+    wamp_cli::report_lifecycle(&session, name);
+    Ok(session)
+}
+
 /// The kwargs of `com.example.greet`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Greeting {

@@ -1,5 +1,6 @@
-//! The example programs, run as a user runs them: the demo alone, and the callee, caller,
-//! publisher and subscriber against a router on a free port, with each serializer.
+//! The example programs, run as a user runs them: the demo alone, the callee, caller,
+//! publisher and subscriber against a router on a free port, with each serializer, and
+//! the calculator service coming back by itself when its router restarts.
 //! (`cargo test` builds the examples before it runs this.)
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -55,17 +56,26 @@ fn spawn(name: &str, args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
     (child, lines)
 }
 
-async fn line_containing(lines: &mut Lines<BufReader<ChildStdout>>, what: &str) -> String {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            let line = lines.next_line().await.unwrap().expect("output ended");
+async fn line_containing<R: tokio::io::AsyncRead + Unpin>(
+    lines: &mut Lines<BufReader<R>>,
+    what: &str,
+) -> String {
+    let mut skipped = Vec::new();
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
             if line.contains(what) {
-                return line;
+                return Some(line);
             }
+            skipped.push(line);
         }
+        None
     })
-    .await
-    .unwrap_or_else(|_| panic!("no line with {what:?}"))
+    .await;
+    match found {
+        Ok(Some(line)) => line,
+        Ok(None) => panic!("the output ended before a line with {what:?}: {skipped:#?}"),
+        Err(_) => panic!("no line with {what:?} in time: {skipped:#?}"),
+    }
 }
 
 #[tokio::test]
@@ -169,5 +179,40 @@ async fn callee_caller_publisher_and_subscriber_against_a_router() {
             .unwrap();
         assert!(status.success());
     }
+    router.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calculator_service_comes_back_after_the_router_restarts() {
+    let start = |addr: std::net::SocketAddr| {
+        wamp_router::Router::builder()
+            .listen(addr)
+            .realm("realm1")
+            .start()
+    };
+    let router = start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = router.local_addr();
+    let url = router.url();
+    let common = ["--url", url.as_str()];
+    let mut callee = Command::new(example("calc_callee"))
+        .args(common)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(callee.stdout.take().unwrap()).lines();
+    let mut err = BufReader::new(callee.stderr.take().unwrap()).lines();
+    line_containing(&mut out, "serves").await;
+    let before = run("calc_caller", &common).await;
+    assert!(before.contains("add(2, 3) = 5"), "{before}");
+
+    router.shutdown().await;
+    line_containing(&mut err, "calc_callee: disconnected").await;
+    let router = start(addr).await.unwrap();
+    line_containing(&mut err, "calc_callee: reconnected as session").await;
+    let after = run("calc_caller", &common).await;
+    assert!(after.contains("add(2, 3) = 5"), "{after}");
+    assert!(after.contains("sum([1, 2, 3]) = 6"), "{after}");
     router.shutdown().await;
 }

@@ -6,7 +6,9 @@
 use clap::Parser;
 use wamp_runtime::client::Args;
 use wamp_runtime::proto::{from_value, to_value};
-use wamp_runtime::{Dict, Serializer, Session, SessionBuilder, Value};
+use wamp_runtime::{
+    Dict, ReconnectPolicy, Serializer, Session, SessionBuilder, SessionEvent, StreamExt, Value,
+};
 
 /// How to reach and join a router.
 #[derive(Debug, Clone, Parser)]
@@ -43,6 +45,13 @@ pub struct ConnectOpts {
     /// `wamp-router --keygen` prints it).
     #[arg(long, global = true, value_parser = parse_key)]
     pub cryptosign_key: Option<wamp_runtime::CryptosignKey>,
+    /// Reconnect when the router cannot be reached or the connection drops (backoff from
+    /// 0.5 s up to 30 s), joining again and restoring registrations and subscriptions.
+    #[arg(long, global = true)]
+    pub reconnect: bool,
+    /// Reconnect as --reconnect, but give up after this many failed attempts in a row.
+    #[arg(long, global = true)]
+    pub max_attempts: Option<u32>,
 }
 
 fn parse_key(s: &str) -> Result<wamp_runtime::CryptosignKey, String> {
@@ -66,8 +75,56 @@ impl ConnectOpts {
         if let Some(key) = &self.cryptosign_key {
             b = b.cryptosign(key.clone());
         }
+        if self.reconnects() {
+            b = b.reconnect(self.reconnect_policy());
+        }
         b
     }
+
+    /// Whether these options ask to reconnect (`--reconnect` or `--max-attempts`).
+    pub fn reconnects(&self) -> bool {
+        self.reconnect || self.max_attempts.is_some()
+    }
+
+    /// The reconnect policy these options ask for (used when they ask to reconnect).
+    pub fn reconnect_policy(&self) -> ReconnectPolicy {
+        let policy = ReconnectPolicy::default();
+        match self.max_attempts {
+            Some(n) => policy.max_attempts(n),
+            None => policy,
+        }
+    }
+}
+
+/// Prints a session's lifecycle to stderr (disconnections, reconnections, a give-up),
+/// prefixed with `name`, until the session closes.
+pub fn report_lifecycle(session: &Session, name: &'static str) {
+    let mut lifecycle = session.lifecycle();
+    tokio::spawn(async move {
+        while let Some(event) = lifecycle.next().await {
+            match event {
+                SessionEvent::Disconnected {
+                    reason,
+                    reconnecting,
+                } => {
+                    let next = if reconnecting { "; reconnecting" } else { "" };
+                    eprintln!("{name}: disconnected ({reason}){next}");
+                }
+                SessionEvent::Reconnected {
+                    session, failed, ..
+                } => {
+                    eprintln!("{name}: reconnected as session {session}");
+                    for (uri, error) in failed {
+                        eprintln!("{name}: could not restore {uri}: {error}");
+                    }
+                }
+                SessionEvent::GaveUp { attempts, error } => {
+                    eprintln!("{name}: gave up reconnecting after {attempts} attempts ({error})");
+                }
+                _ => {}
+            }
+        }
+    });
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warn): what a command-line tool

@@ -165,6 +165,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             realm: cli.connect.realm.clone(),
             source,
         })?;
+    if cli.connect.reconnects() {
+        wamp_cli::report_lifecycle(&session, "wamp");
+    }
     let result = match cli.command {
         Command::Call { uri, args, kwargs } => {
             let result: Args = session

@@ -321,3 +321,63 @@ async fn json_logs_carry_the_session_identity() {
         assert!(joined.contains(&field), "{field} in {joined}");
     }
 }
+
+/// A free loopback port (free when this returns; the router binds it next).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn a_reconnecting_service_survives_the_router_being_killed_and_restarted() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let args = ["--listen", listen.as_str()];
+    let (mut router, url) = start(&os_args(&args)).await;
+    let policy = wamp_runtime::ReconnectPolicy::default()
+        .initial_delay(Duration::from_millis(50))
+        .max_delay(Duration::from_millis(300));
+    let callee = Session::builder(url.as_str(), "realm1")
+        .reconnect(policy)
+        .connect()
+        .await
+        .unwrap();
+    let _double = callee
+        .register("com.example.double", |(n,): (i64,)| async move {
+            Ok::<_, wamp_runtime::WampError>(n * 2)
+        })
+        .await
+        .unwrap();
+    let mut lifecycle = callee.lifecycle();
+
+    // kill -9: no GOODBYE, the connection just breaks.
+    router.start_kill().unwrap();
+    router.wait().await.unwrap();
+    let back = async {
+        let mut disconnected = false;
+        while let Some(event) = lifecycle.next().await {
+            match event {
+                wamp_runtime::SessionEvent::Disconnected { .. } => disconnected = true,
+                wamp_runtime::SessionEvent::Reconnected { failed, .. } if disconnected => {
+                    return failed;
+                }
+                _ => {}
+            }
+        }
+        panic!("the lifecycle ended");
+    };
+    let (_router, _) = start(&os_args(&args)).await;
+    let failed = tokio::time::timeout(WAIT, back)
+        .await
+        .expect("back in time");
+    assert!(failed.is_empty(), "{failed:?}");
+
+    let caller = Session::builder(url.as_str(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    let four: i64 = caller.call("com.example.double", (2,)).await.unwrap();
+    assert_eq!(four, 4);
+}
