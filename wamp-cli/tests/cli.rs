@@ -237,3 +237,42 @@ async fn an_unreachable_router_exits_3() {
     assert!(err.contains("wamp.error.no_such_realm"), "{err}");
     r.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_with_reconnect_outlives_a_router_restart() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let r = router().await;
+    let addr = r.local_addr();
+    let url = r.url();
+    let mut callee = common::wamp(
+        &url,
+        &["register", "com.echo", "--exec", "echo $1", "--reconnect"],
+    )
+    .spawn()
+    .unwrap();
+    let mut err = BufReader::new(callee.stderr.take().unwrap()).lines();
+    let mut expect_line = async |what: &str| {
+        let line = tokio::time::timeout(WAIT, err.next_line())
+            .await
+            .expect("a line in time")
+            .unwrap()
+            .unwrap_or_default();
+        assert!(line.starts_with(what), "{line}");
+    };
+    expect_line("wamp: registered com.echo").await;
+    let (code, out, _) = common::run(&url, &["call", "com.echo", "one"]).await;
+    assert_eq!((code, out.trim()), (0, "\"one\""));
+
+    r.shutdown().await;
+    expect_line("wamp: disconnected").await;
+    let r = Router::builder()
+        .listen(addr)
+        .realm("realm1")
+        .start()
+        .await
+        .unwrap();
+    expect_line("wamp: reconnected as session").await;
+    let (code, out, _) = common::run(&url, &["call", "com.echo", "two"]).await;
+    assert_eq!((code, out.trim()), (0, "\"two\""));
+    r.shutdown().await;
+}
