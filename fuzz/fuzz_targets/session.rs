@@ -86,6 +86,7 @@ fuzz_target!(|data: &[u8]| {
             serializer: Serializer::MsgPack,
             max_message_size: 64 * 1024,
             tls: None,
+            keepalive: None,
         };
         let Ok(mut transport) = live.router.endpoint().connect(&options).await else {
             return;

@@ -350,26 +350,40 @@ async fn calls_in_flight_fail_when_the_connection_drops() {
     assert!(!caller.is_closed());
 }
 
-/// A TCP relay between clients and the router whose client side can be cut while the
-/// router side stays open: the router then still holds the lost session, as it does
-/// when a network breaks without closing the connection.
+/// A TCP relay between clients and the router that can break its connections the way
+/// networks do: cut (the client side closes, the router side stays open, so the router
+/// still holds the lost session) or freeze (both sides stay open and nothing passes, so
+/// only a keepalive notices).
 struct Relay {
     url: String,
-    cut: watch::Sender<u32>,
+    breaks: watch::Sender<Break>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Break {
+    None,
+    Cut,
+    Freeze,
 }
 
 impl Relay {
-    async fn start(router: SocketAddr) -> Relay {
+    /// A relay to `router`, its URL with `scheme` (`ws` or `tcp`).
+    async fn start(router: SocketAddr, scheme: &str) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("ws://{}/ws", listener.local_addr().unwrap());
-        let (cut, _) = watch::channel(0);
-        let cuts = cut.clone();
+        let addr = listener.local_addr().unwrap();
+        let url = match scheme {
+            "ws" => format!("ws://{addr}/ws"),
+            _ => format!("{scheme}://{addr}"),
+        };
+        let (breaks, _) = watch::channel(Break::None);
+        let watcher = breaks.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(upstream) = TcpStream::connect(router).await else {
                     continue;
                 };
-                let mut cut = cuts.subscribe();
+                let mut broken = watcher.subscribe();
+                broken.mark_unchanged();
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = client.into_split();
                     let (mut ur, mut uw) = upstream.into_split();
@@ -379,29 +393,32 @@ impl Relay {
                             _ = tokio::io::copy(&mut ur, &mut cw) => {}
                         }
                     };
-                    tokio::select! {
-                        _ = pipe => {}
-                        _ = cut.changed() => {
-                            // Drop the client side; keep the router side open for a while.
-                            drop((cr, cw));
-                            tokio::time::sleep(Duration::from_secs(30)).await;
-                        }
+                    let how = tokio::select! {
+                        _ = pipe => return,
+                        _ = broken.changed() => *broken.borrow(),
+                    };
+                    if how == Break::Cut {
+                        drop((cr, cw));
                     }
+                    // Keep what is left open, passing nothing, for longer than any test.
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    drop((ur, uw));
                 });
             }
         });
-        Relay { url, cut }
+        Relay { url, breaks }
     }
 
-    fn cut(&self) {
-        self.cut.send_modify(|n| *n += 1);
+    /// Breaks every connection made so far (later ones pass).
+    fn sever(&self, how: Break) {
+        self.breaks.send_replace(how);
     }
 }
 
 #[tokio::test]
 async fn a_procedure_the_router_still_holds_is_taken_over_on_reconnecting() {
     let router = router_on("127.0.0.1:0".parse().unwrap()).await;
-    let relay = Relay::start(router.local_addr()).await;
+    let relay = Relay::start(router.local_addr(), "ws").await;
     let callee = join(&relay.url, Some(fast())).await;
     let reg = callee
         .register("com.example.ping", |(): ()| async move {
@@ -412,7 +429,7 @@ async fn a_procedure_the_router_still_holds_is_taken_over_on_reconnecting() {
     let mut lifecycle = callee.lifecycle();
     assert_eq!(router.session_count("realm1"), 1);
 
-    relay.cut();
+    relay.sever(Break::Cut);
     disconnected(&mut lifecycle).await;
     let (_, failed) = reconnected(&mut lifecycle).await;
     assert!(failed.is_empty(), "{failed:?}");
@@ -465,5 +482,50 @@ async fn force_reregister_takes_a_procedure_over() {
     old_reg.unregister().await.unwrap();
     let who: String = caller.call("com.example.who", ()).await.unwrap();
     assert_eq!(who, "new");
+    router.shutdown().await;
+}
+
+/// A connection that goes silent without closing is found by the keepalive, over
+/// WebSocket and RawSocket, and the session comes back on a new one.
+#[tokio::test]
+async fn a_silent_connection_is_found_by_the_keepalive_and_replaced() {
+    tests::init_logs();
+    let router = Router::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .rawsocket("127.0.0.1:0".parse().unwrap())
+        .realm("realm1")
+        .start()
+        .await
+        .unwrap();
+    let rawsocket = router.rawsocket_addr().unwrap();
+    for (scheme, target) in [("ws", router.local_addr()), ("tcp", rawsocket)] {
+        let relay = Relay::start(target, scheme).await;
+        let callee = Session::builder(relay.url.as_str(), "realm1")
+            .keepalive(Duration::from_millis(100))
+            .reconnect(fast())
+            .connect()
+            .await
+            .unwrap();
+        let procedure = format!("com.example.alive.{scheme}");
+        let _reg = callee
+            .register(procedure.as_str(), |(): ()| async move {
+                Ok::<_, WampError>(true)
+            })
+            .await
+            .unwrap();
+        let mut lifecycle = callee.lifecycle();
+        // Quiet but healthy: pings keep it up.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(callee.is_connected(), "{scheme}");
+
+        relay.sever(Break::Freeze);
+        let reason = disconnected(&mut lifecycle).await;
+        assert!(reason.contains("keepalive"), "{scheme}: {reason}");
+        let (_, failed) = reconnected(&mut lifecycle).await;
+        assert!(failed.is_empty(), "{scheme}: {failed:?}");
+        let caller = join(&router.url(), None).await;
+        let alive: bool = caller.call(procedure.as_str(), ()).await.unwrap();
+        assert!(alive, "{scheme}");
+    }
     router.shutdown().await;
 }

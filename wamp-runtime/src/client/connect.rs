@@ -28,6 +28,7 @@ pub struct SessionBuilder {
     credentials: Option<Credentials>,
     agent: String,
     reconnect: Option<ReconnectPolicy>,
+    keepalive: Option<Duration>,
 }
 
 impl SessionBuilder {
@@ -46,6 +47,7 @@ impl SessionBuilder {
             credentials: None,
             agent: concat!("wamp-runtime/", env!("CARGO_PKG_VERSION")).into(),
             reconnect: None,
+            keepalive: Some(Duration::from_secs(30)),
         }
     }
 
@@ -81,6 +83,17 @@ impl SessionBuilder {
     /// stalls the session's calls or other subscriptions.
     pub fn subscription_buffer(mut self, events: usize) -> Self {
         self.subscription_buffer = events.max(1);
+        self
+    }
+
+    /// How often the connection checks that the router still answers (default 30 s):
+    /// when nothing arrives for that long, a ping goes out (WebSocket or RawSocket), and
+    /// a connection that stays silent for another interval is closed as lost — so a
+    /// router host that vanished without closing the connection is noticed, and a
+    /// session with a [`reconnect`](Self::reconnect) policy comes back. `Duration::ZERO`
+    /// turns it off.
+    pub fn keepalive(mut self, interval: Duration) -> Self {
+        self.keepalive = (!interval.is_zero()).then_some(interval);
         self
     }
 
@@ -229,6 +242,7 @@ impl SessionBuilder {
             serializer: self.serializer,
             max_message_size: self.max_message_size,
             tls: self.tls.clone(),
+            keepalive: self.keepalive,
         };
         let mut transport = self.endpoint.connect(&options).await?;
         let hello = Message::Hello {

@@ -6,6 +6,7 @@
 //! [`memory`] passes messages to a router in the same process without serializing their
 //! envelope.
 
+mod keepalive;
 pub mod memory;
 pub mod rawsocket;
 pub mod websocket;
@@ -88,6 +89,10 @@ pub struct ConnectOptions {
     pub max_message_size: usize,
     /// TLS settings for `wss://` (default: the Mozilla root certificates).
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// How often to check that the router still answers (WebSocket and RawSocket pings
+    /// when nothing else arrives): a connection silent for two of these is closed with an
+    /// error. `None` for never.
+    pub keepalive: Option<std::time::Duration>,
 }
 
 /// A boxed, sendable future.

@@ -6,6 +6,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use super::keepalive::{Keepalive, Tick};
 use super::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
 use crate::proto::Message;
 use crate::serializer::Serializer;
@@ -309,6 +310,35 @@ where
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(256);
     let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<Bytes>();
     let (in_tx, in_rx) = mpsc::channel(256);
+    let (mut keepalive, seen) = Keepalive::new(options.keepalive);
+
+    let reader_tx = in_tx.clone();
+    let reader = tokio::spawn(async move {
+        loop {
+            let frame = read_frame(&mut rd, max_receive).await;
+            seen.mark();
+            match frame {
+                Ok((FrameKind::Message, bytes)) => {
+                    let item = serializer
+                        .decode(&bytes)
+                        .map_err(|e| TransportError::Decode(e.to_string()));
+                    let failed = item.is_err();
+                    if reader_tx.send(item).await.is_err() || failed {
+                        return;
+                    }
+                }
+                Ok((FrameKind::Ping, payload)) => {
+                    let _ = pong_tx.send(payload);
+                }
+                Ok((FrameKind::Pong, _)) => {}
+                Err(FrameError::Closed) => return,
+                Err(e) => {
+                    let _ = reader_tx.send(Err(TransportError::Io(e.to_string()))).await;
+                    return;
+                }
+            }
+        }
+    });
 
     tokio::spawn(async move {
         loop {
@@ -322,6 +352,22 @@ where
                     }
                     None => return,
                 },
+                tick = keepalive.tick() => {
+                    let sent = match tick {
+                        Tick::Alive => Ok(()),
+                        Tick::Ping => write_frame(&mut wr, FrameKind::Ping, b"keepalive").await,
+                        Tick::Dead => {
+                            tracing::info!("{}", keepalive.dead());
+                            reader.abort();
+                            let _ = in_tx.send(Err(keepalive.dead())).await;
+                            return;
+                        }
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 m = out_rx.recv() => m,
             };
             let Some(msg) = msg else { break };
@@ -349,31 +395,6 @@ where
             }
         }
         let _ = wr.shutdown().await;
-    });
-
-    tokio::spawn(async move {
-        loop {
-            match read_frame(&mut rd, max_receive).await {
-                Ok((FrameKind::Message, bytes)) => {
-                    let item = serializer
-                        .decode(&bytes)
-                        .map_err(|e| TransportError::Decode(e.to_string()));
-                    let failed = item.is_err();
-                    if in_tx.send(item).await.is_err() || failed {
-                        return;
-                    }
-                }
-                Ok((FrameKind::Ping, payload)) => {
-                    let _ = pong_tx.send(payload);
-                }
-                Ok((FrameKind::Pong, _)) => {}
-                Err(FrameError::Closed) => return,
-                Err(e) => {
-                    let _ = in_tx.send(Err(TransportError::Io(e.to_string()))).await;
-                    return;
-                }
-            }
-        }
     });
 
     Ok(Transport {

@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::Connector as TlsConnector;
 
+use super::keepalive::{Keepalive, Tick};
 use super::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
 use crate::proto::Message;
 
@@ -113,9 +114,57 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
     let (mut sink, mut stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(CHANNEL_CAPACITY);
     let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let (mut keepalive, seen) = Keepalive::new(options.keepalive);
+
+    let reader_tx = in_tx.clone();
+    let reader = tokio::spawn(async move {
+        let fail = |e: TransportError| async {
+            let _ = reader_tx.send(Err(e)).await;
+        };
+        while let Some(frame) = stream.next().await {
+            seen.mark();
+            let bytes = match frame {
+                Ok(WsMessage::Text(t)) => bytes::Bytes::from(t),
+                Ok(WsMessage::Binary(b)) => b,
+                Ok(WsMessage::Close(_)) => break,
+                Ok(_) => continue,
+                Err(WsError::ConnectionClosed) => break,
+                Err(e) => return fail(TransportError::Io(e.to_string())).await,
+            };
+            match serializer.decode(&bytes) {
+                Ok(msg) => {
+                    if reader_tx.send(Ok(msg)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => return fail(TransportError::Decode(e.to_string())).await,
+            }
+        }
+    });
 
     tokio::spawn(async move {
-        while let Some(msg) = out_rx.recv().await {
+        loop {
+            let msg = tokio::select! {
+                m = out_rx.recv() => m,
+                tick = keepalive.tick() => {
+                    let sent = match tick {
+                        Tick::Alive => Ok(()),
+                        Tick::Ping => sink.send(WsMessage::Ping(bytes::Bytes::new())).await,
+                        Tick::Dead => {
+                            tracing::info!("{}", keepalive.dead());
+                            reader.abort();
+                            let _ = in_tx.send(Err(keepalive.dead())).await;
+                            return;
+                        }
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            // Every sender is gone: the session is over.
+            let Some(msg) = msg else { break };
             let frame = match serializer.encode(&msg) {
                 Ok(f) => f,
                 Err(e) => {
@@ -136,32 +185,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
                 return;
             }
         }
-        // Every sender is gone: the session is over.
         let _ = sink.close().await;
-    });
-
-    tokio::spawn(async move {
-        let fail = |e: TransportError| async {
-            let _ = in_tx.send(Err(e)).await;
-        };
-        while let Some(frame) = stream.next().await {
-            let bytes = match frame {
-                Ok(WsMessage::Text(t)) => bytes::Bytes::from(t),
-                Ok(WsMessage::Binary(b)) => b,
-                Ok(WsMessage::Close(_)) => break,
-                Ok(_) => continue,
-                Err(WsError::ConnectionClosed) => break,
-                Err(e) => return fail(TransportError::Io(e.to_string())).await,
-            };
-            match serializer.decode(&bytes) {
-                Ok(msg) => {
-                    if in_tx.send(Ok(msg)).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => return fail(TransportError::Decode(e.to_string())).await,
-            }
-        }
     });
 
     Ok(Transport {
