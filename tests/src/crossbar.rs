@@ -71,16 +71,28 @@ const CONFIG: &str = r#"{
 }"#;
 
 impl Crossbar {
-    /// Starts a node and waits (up to 2 minutes) until it accepts connections.
+    /// Starts a node on free ports and waits (up to 2 minutes) until it accepts
+    /// connections.
     pub async fn start() -> Crossbar {
-        let exe = crossbar_bin();
         let free_port = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .expect("a free port")
                 .port()
         };
-        let (port, raw_port) = (free_port(), free_port());
+        Self::start_on(free_port(), free_port()).await
+    }
+
+    /// Stops the node (as `Drop` does) and starts a new one on the same ports.
+    pub async fn restart(self) -> Crossbar {
+        let (port, raw_port) = (self.port, self.raw_port);
+        drop(self);
+        Self::start_on(port, raw_port).await
+    }
+
+    /// Starts a node with its WebSocket on `port` and its RawSocket on `raw_port`.
+    async fn start_on(port: u16, raw_port: u16) -> Crossbar {
+        let exe = crossbar_bin();
         let dir = std::env::temp_dir().join(format!("wamp-crossbar-{}-{port}", std::process::id()));
         let cbdir = dir.join(".crossbar");
         std::fs::create_dir_all(&cbdir).expect("node directory");

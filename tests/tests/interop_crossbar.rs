@@ -1,6 +1,7 @@
 //! Our client against a router we did not write: Crossbar.io, the reference WAMP router
 //! (installed from PyPI into `.venv-crossbar`), with each serializer, over WebSocket (alone
-//! and with an Autobahn for Python peer) and over RawSocket.
+//! and with an Autobahn for Python peer) and over RawSocket, and restarted under our
+//! reconnecting client.
 
 use tests::scenarios::{rust_and_autobahn, rust_client_advanced, rust_client_roles};
 use tests::Crossbar;
@@ -88,4 +89,68 @@ async fn our_client_authenticates_to_crossbar() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// Our reconnecting client with Crossbar.io restarted under it: it authenticates again
+/// with its ticket, and its procedure and subscription come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_reconnecting_client_comes_back_after_crossbar_restarts() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    use wamp_runtime::{ReconnectPolicy, Session, SessionEvent, WampError};
+    let node = Crossbar::start().await;
+    let url = node.url();
+    let policy = ReconnectPolicy::default()
+        .initial_delay(Duration::from_millis(200))
+        .max_delay(Duration::from_secs(1));
+    let service = Session::builder(&url, "realm1")
+        .serializer(Serializer::MsgPack)
+        .ticket("alice", "alice's ticket")
+        .reconnect(policy)
+        .connect()
+        .await
+        .expect("joins");
+    let _add = service
+        .register("com.example.add", |(a, b): (i64, i64)| async move {
+            Ok::<_, WampError>(a + b)
+        })
+        .await
+        .expect("registers");
+    let mut news = service
+        .subscribe::<(String,)>("com.example.news")
+        .await
+        .expect("subscribes");
+    let mut lifecycle = service.lifecycle();
+
+    let node = node.restart().await;
+    let back = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(event) = lifecycle.next().await {
+            if let SessionEvent::Reconnected { failed, .. } = event {
+                return failed;
+            }
+        }
+        panic!("the lifecycle ended");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not back in time:\n{}", node.log()));
+    assert!(back.is_empty(), "{back:?}");
+    assert_eq!(service.authid().as_deref(), Some("alice"));
+
+    let caller = Session::builder(&url, "realm1")
+        .connect()
+        .await
+        .expect("joins");
+    let sum: i64 = caller.call("com.example.add", (2, 3)).await.expect("call");
+    assert_eq!(sum, 5);
+    caller
+        .publish("com.example.news", ("back",))
+        .acknowledge()
+        .await
+        .expect("publish");
+    let event = tokio::time::timeout(Duration::from_secs(10), news.next())
+        .await
+        .expect("an event in time")
+        .expect("the stream goes on")
+        .expect("an event");
+    assert_eq!(event.data.0, "back");
 }
