@@ -52,11 +52,14 @@ use session::Shared;
 /// A WAMP session joined to a realm.
 ///
 /// Clones are cheap and share the session. The session closes when [`leave`] is called,
-/// when the router ends it or the connection drops, or when the last clone is dropped
-/// (it then sends GOODBYE without waiting for the answer). Registrations and
-/// subscriptions hold a clone, and so do handlers that capture one.
+/// when the router ends it or the connection drops (unless it was built with a
+/// [`reconnect`] policy: it then comes back by itself, see [`lifecycle`]), or when the
+/// last clone is dropped (it then sends GOODBYE without waiting for the answer).
+/// Registrations and subscriptions hold a clone, and so do handlers that capture one.
 ///
 /// [`leave`]: Session::leave
+/// [`reconnect`]: SessionBuilder::reconnect
+/// [`lifecycle`]: Session::lifecycle
 #[derive(Clone)]
 pub struct Session {
     shared: Arc<Shared>,

@@ -101,7 +101,7 @@ impl Publish {
             payload,
         };
         if !acknowledge {
-            return shared.send(build(shared.next_request())).await;
+            return shared.send(build).await;
         }
         let (tx, rx) = oneshot::channel();
         let timeout = shared.config.request_timeout;

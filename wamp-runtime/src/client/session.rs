@@ -258,8 +258,8 @@ impl Shared {
     /// connection's generation and the request ID.
     pub async fn enter(&self, pending: Option<Pending>) -> Result<(u64, Id), Error> {
         let mut pending = pending;
+        let mut up: Option<watch::Receiver<u64>> = None;
         loop {
-            let mut up = self.link.subscribe();
             {
                 let mut st = self.state.lock();
                 if let Some(reason) = &st.closed {
@@ -279,9 +279,15 @@ impl Shared {
                     Some(_) => {}
                 }
             }
-            tokio::select! {
-                _ = up.changed() => {}
-                _ = self.closed.cancelled() => {}
+            match &mut up {
+                // Watch first, then look again: a reconnection in between is not missed.
+                None => up = Some(self.link.subscribe()),
+                Some(rx) => {
+                    tokio::select! {
+                        _ = rx.changed() => {}
+                        _ = self.closed.cancelled() => {}
+                    }
+                }
             }
         }
     }
@@ -303,10 +309,11 @@ impl Shared {
     }
 
     /// Sends a message that starts nothing the router answers (an unacknowledged
-    /// PUBLISH), waiting for the reconnection like [`Shared::enter`].
-    pub async fn send(&self, msg: Message) -> Result<(), Error> {
-        let (generation, _) = self.enter(None).await?;
-        self.send_in(generation, msg).await
+    /// PUBLISH), built for its request ID, waiting for the reconnection like
+    /// [`Shared::enter`].
+    pub async fn send(&self, build: impl FnOnce(Id) -> Message) -> Result<(), Error> {
+        let (generation, request) = self.enter(None).await?;
+        self.send_in(generation, build(request)).await
     }
 
     /// Sends a message on the current connection now, if there is one.
