@@ -253,6 +253,40 @@ fn restored_one(st: &mut State) -> Option<(u32, Vec<(String, String)>)> {
     })
 }
 
+/// What to do once the state lock is released: report the reconnection (after the last
+/// restoring answer), and send a message on a connection.
+#[derive(Default)]
+struct After {
+    report: Option<(u32, Vec<(String, String)>)>,
+    send: Option<(u64, Message)>,
+}
+
+impl After {
+    async fn run(self, shared: &Shared) {
+        if let Some((attempts, failed)) = self.report {
+            report_reconnected(shared, attempts, failed);
+        }
+        if let Some((generation, msg)) = self.send {
+            let _ = shared.send_in(generation, msg).await;
+        }
+    }
+}
+
+/// Gives the application's request its ID, or counts a restoring request as answered.
+fn settle(
+    st: &mut State,
+    reply: Option<tokio::sync::oneshot::Sender<Result<Id, Error>>>,
+    id: Id,
+) -> Option<(u32, Vec<(String, String)>)> {
+    match reply {
+        Some(tx) => {
+            let _ = tx.send(Ok(id));
+            None
+        }
+        None => restored_one(st),
+    }
+}
+
 /// The error a caller sees for an ERROR message's URI and payload.
 pub(crate) fn application_error(error: String, payload: &crate::proto::Payload) -> Error {
     let a = Args::from_payload(payload).unwrap_or_default();
@@ -371,7 +405,7 @@ async fn answer(shared: &Arc<Shared>, request: Id, msg: Message) -> Result<(), S
         } => match (msg, error) {
             (_, Some(e)) => match reply {
                 Some(tx) => drop(tx.send(Err(e))),
-                None => subscription_not_restored(shared, topic, e, locals),
+                None => subscription_not_restored(shared, topic, e, locals).await,
             },
             (Message::Subscribed { subscription, .. }, None) => {
                 let pending = Pending::Subscribe {
@@ -425,9 +459,10 @@ async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
     else {
         return;
     };
-    let (send, report) = {
+    let after = {
         let mut st = shared.state.lock();
         let generation = st.generation;
+        let mut after = After::default();
         if st.unsubscribing.contains(&subscription) {
             // The router answered with a subscription we are leaving: subscribe again
             // once the UNSUBSCRIBE has gone through.
@@ -444,14 +479,13 @@ async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
                 reply,
             };
             st.pending.insert(request, pending);
-            (Some((generation, again)), None)
+            after.send = Some((generation, again));
+            after
         } else {
-            let restoring = reply.is_none();
-            if restoring {
+            if reply.is_none() {
                 let st = &mut *st;
                 locals.retain(|l| !st.released.remove(&l.key));
             }
-            let mut send = None;
             if locals.is_empty() && !st.subscriptions.contains_key(&subscription) {
                 // Every subscriber went while it was being restored.
                 let request = shared.next_request();
@@ -465,7 +499,7 @@ async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
                     request,
                     subscription,
                 };
-                send = Some((generation, msg));
+                after.send = Some((generation, msg));
             } else {
                 for l in &locals {
                     st.subscription_ids.insert(l.key, subscription);
@@ -475,26 +509,20 @@ async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
                     .or_default()
                     .extend(locals);
             }
-            let report = match reply {
-                Some(tx) => {
-                    let _ = tx.send(Ok(subscription));
-                    None
-                }
-                None => restored_one(&mut st),
-            };
-            (send, report)
+            after.report = settle(&mut st, reply, subscription);
+            after
         }
     };
-    if let Some((attempts, failed)) = report {
-        report_reconnected(shared, attempts, failed);
-    }
-    if let Some((generation, msg)) = send {
-        let _ = shared.send_in(generation, msg).await;
-    }
+    after.run(shared).await;
 }
 
 /// A subscription could not be made again after a reconnection: its subscribers end.
-fn subscription_not_restored(shared: &Shared, topic: String, e: Error, locals: Vec<LocalSub>) {
+async fn subscription_not_restored(
+    shared: &Shared,
+    topic: String,
+    e: Error,
+    locals: Vec<LocalSub>,
+) {
     let text = format!("could not subscribe again after reconnecting: {e}");
     for l in &locals {
         *l.shared.ended.lock() = Some(text.clone());
@@ -505,9 +533,7 @@ fn subscription_not_restored(shared: &Shared, topic: String, e: Error, locals: V
         st.restore_failures.push((topic, e.to_string()));
         restored_one(&mut st)
     };
-    if let Some((attempts, failed)) = report {
-        report_reconnected(shared, attempts, failed);
-    }
+    After { report, send: None }.run(shared).await;
 }
 
 /// REGISTERED: the handler answers invocations from now on.
@@ -517,9 +543,9 @@ async fn registered_one(
     registered: Registered,
     reply: Option<tokio::sync::oneshot::Sender<Result<Id, Error>>>,
 ) {
-    let (send, report) = {
+    let after = {
         let mut st = shared.state.lock();
-        let mut send = None;
+        let mut after = After::default();
         if reply.is_none() && st.released.remove(&registered.key) {
             // Its handle went while it was being restored.
             let request = shared.next_request();
@@ -528,26 +554,15 @@ async fn registered_one(
                 request,
                 registration,
             };
-            send = Some((st.generation, msg));
+            after.send = Some((st.generation, msg));
         } else {
             st.registration_ids.insert(registered.key, registration);
             st.registrations.insert(registration, registered);
         }
-        let report = match reply {
-            Some(tx) => {
-                let _ = tx.send(Ok(registration));
-                None
-            }
-            None => restored_one(&mut st),
-        };
-        (send, report)
+        after.report = settle(&mut st, reply, registration);
+        after
     };
-    if let Some((attempts, failed)) = report {
-        report_reconnected(shared, attempts, failed);
-    }
-    if let Some((generation, msg)) = send {
-        let _ = shared.send_in(generation, msg).await;
-    }
+    after.run(shared).await;
 }
 
 /// ERROR for a REGISTER. Restoring a registration the router still holds for the lost
@@ -585,7 +600,7 @@ async fn register_failed(
         );
         let mut options = options.clone();
         options.insert("force_reregister".into(), Value::Bool(true));
-        let msg = {
+        let send = {
             let mut st = shared.state.lock();
             let request = shared.next_request();
             let msg = Message::Register {
@@ -599,9 +614,9 @@ async fn register_failed(
                 forced: true,
             };
             st.pending.insert(request, pending);
-            (st.generation, msg)
+            Some((st.generation, msg))
         };
-        let _ = shared.send_in(msg.0, msg.1).await;
+        After { report: None, send }.run(shared).await;
         return;
     }
     let report = {
@@ -611,9 +626,7 @@ async fn register_failed(
             .push((registered.procedure.clone(), e.to_string()));
         restored_one(&mut st)
     };
-    if let Some((attempts, failed)) = report {
-        report_reconnected(shared, attempts, failed);
-    }
+    After { report, send: None }.run(shared).await;
 }
 
 /// The router ended a subscription on its own (UNSUBSCRIBED with a subscription detail).

@@ -8,7 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
+
+use super::TransportError;
+use crate::proto::Message;
 
 /// What the writer does at a tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,12 +83,19 @@ impl Keepalive {
         }
     }
 
-    /// The error for a dead connection.
-    pub fn dead(&self) -> super::TransportError {
-        super::TransportError::Io(format!(
+    /// Ends a dead connection: stops its reader and tells the session why.
+    pub async fn bury(
+        &self,
+        reader: &tokio::task::JoinHandle<()>,
+        incoming: &mpsc::Sender<Result<Message, TransportError>>,
+    ) {
+        let why = format!(
             "the router did not answer a ping within {:?} (keepalive)",
             self.every
-        ))
+        );
+        tracing::info!("{why}");
+        reader.abort();
+        let _ = incoming.send(Err(TransportError::Io(why))).await;
     }
 }
 

@@ -356,12 +356,7 @@ where
                     let sent = match tick {
                         Tick::Alive => Ok(()),
                         Tick::Ping => write_frame(&mut wr, FrameKind::Ping, b"keepalive").await,
-                        Tick::Dead => {
-                            tracing::info!("{}", keepalive.dead());
-                            reader.abort();
-                            let _ = in_tx.send(Err(keepalive.dead())).await;
-                            return;
-                        }
+                        Tick::Dead => return keepalive.bury(&reader, &in_tx).await,
                     };
                     if sent.is_err() {
                         return;

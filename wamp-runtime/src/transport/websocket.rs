@@ -150,12 +150,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
                     let sent = match tick {
                         Tick::Alive => Ok(()),
                         Tick::Ping => sink.send(WsMessage::Ping(bytes::Bytes::new())).await,
-                        Tick::Dead => {
-                            tracing::info!("{}", keepalive.dead());
-                            reader.abort();
-                            let _ = in_tx.send(Err(keepalive.dead())).await;
-                            return;
-                        }
+                        Tick::Dead => return keepalive.bury(&reader, &in_tx).await,
                     };
                     if sent.is_err() {
                         return;
