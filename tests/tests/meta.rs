@@ -63,17 +63,23 @@ async fn sessions_joining_listed_described_and_killed() {
     let e = meta.session_get(42).await.unwrap_err();
     assert_eq!(e.uri(), Some(error::NO_SUCH_SESSION));
 
-    // Killing: the target gets GOODBYE wamp.close.killed, everyone else on_leave.
+    // Killing: the target gets GOODBYE (wamp.close.normal unless the killer says
+    // otherwise), everyone else on_leave. The caller is no *other* session.
     let e = meta
         .session_kill(observer.id(), None, None)
         .await
         .unwrap_err();
-    assert_eq!(e.uri(), Some(error::INVALID_ARGUMENT), "not oneself");
+    assert_eq!(e.uri(), Some(error::NO_SUCH_SESSION), "not oneself");
+    let e = meta
+        .session_kill(other.id(), Some("not a uri"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::INVALID_URI));
     meta.session_kill(other.id(), None, Some("maintenance"))
         .await
         .unwrap();
     let reason = tokio::time::timeout(WAIT, other.closed()).await.unwrap();
-    assert!(reason.contains("wamp.close.killed"), "{reason}");
+    assert!(reason.contains("wamp.close.normal"), "{reason}");
     let (left, authid, _) = next(&mut leaves).await;
     assert_eq!(left, other.id());
     assert_eq!(authid.as_deref(), other.authid().as_deref());
@@ -229,4 +235,63 @@ async fn subscriptions_seen_through_the_meta_api() {
         next_not_from(&mut deleted, observer.id()).await,
         (a.id(), id)
     );
+}
+
+#[tokio::test]
+async fn sessions_killed_by_authid_by_authrole_and_all() {
+    let r = tests::router()
+        .ticket_principal("realm1", "alice", "a", "user")
+        .ticket_principal("realm1", "bob", "b", "user")
+        .anonymous(Some("guest"))
+        .start()
+        .await
+        .unwrap();
+    let url = r.url();
+    let ticket = |authid: &'static str, ticket: &'static str| {
+        Session::builder(url.as_str(), "realm1")
+            .ticket(authid, ticket)
+            .connect()
+    };
+    let alice1 = ticket("alice", "a").await.unwrap();
+    let alice2 = ticket("alice", "a").await.unwrap();
+    let bob = ticket("bob", "b").await.unwrap();
+    let guest = Session::builder(url.as_str(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    let admin = Meta::new(alice1.clone());
+
+    // The caller is spared even when it matches.
+    let killed = admin
+        .session_kill_by_authid("alice", Some("com.example.rotated"), None)
+        .await
+        .unwrap();
+    assert_eq!(killed, 1);
+    let reason = tokio::time::timeout(WAIT, alice2.closed()).await.unwrap();
+    assert!(reason.contains("com.example.rotated"), "{reason}");
+    assert!(!alice1.is_closed());
+    assert_eq!(
+        admin
+            .session_kill_by_authid("nobody", None, None)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let killed = admin
+        .session_kill_by_authrole("user", None, None)
+        .await
+        .unwrap();
+    assert_eq!(killed, 1, "bob, not the caller");
+    tokio::time::timeout(WAIT, bob.closed()).await.unwrap();
+    assert!(!guest.is_closed());
+
+    let e = admin
+        .session_kill_all(Some("not a uri"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::INVALID_URI));
+    assert_eq!(admin.session_kill_all(None, None).await.unwrap(), 1);
+    tokio::time::timeout(WAIT, guest.closed()).await.unwrap();
+    assert_eq!(admin.session_count(None).await.unwrap(), 1);
 }

@@ -284,33 +284,84 @@ impl State {
                 None => Err((error::INVALID_ARGUMENT, "the session ID is missing".into())),
             },
             "wamp.session.kill" => match args.first().and_then(Value::as_u64) {
-                Some(id) if id == session => Err((
-                    error::INVALID_ARGUMENT,
-                    "a session cannot kill itself: leave with GOODBYE".into(),
-                )),
-                Some(id) if self.sessions.contains_key(&id) => {
-                    let reason = kwargs
-                        .get("reason")
-                        .and_then(Value::as_str)
-                        .filter(|r| wamp_runtime::proto::is_valid_uri(r, UriRule::Loose))
-                        .unwrap_or(wamp_runtime::proto::close::KILLED)
-                        .to_owned();
-                    let mut details = Dict::new();
-                    if let Some(m) = kwargs.get("message").and_then(Value::as_str) {
-                        details.insert("message".into(), Value::Str(m.to_owned()));
-                    }
-                    if let Some(peer) = self.sessions.get(&id) {
-                        peer.outbox.push(id, Message::Goodbye { details, reason });
-                        peer.killed.cancel();
-                    }
-                    self.remove_session(id);
-                    Ok(List::new())
+                // The caller is no *other* session with that ID.
+                Some(id) if id != session && self.sessions.contains_key(&id) => {
+                    self.kill(&[id], &kwargs).map(|_| List::new())
                 }
                 Some(_) => Err(no_session()),
                 None => Err((error::INVALID_ARGUMENT, "the session ID is missing".into())),
             },
+            "wamp.session.kill_by_authid" | "wamp.session.kill_by_authrole" => {
+                let by_role = procedure.ends_with("authrole");
+                match args.first().and_then(Value::as_str) {
+                    Some(wanted) => {
+                        let ids: Vec<Id> = self
+                            .sessions
+                            .iter()
+                            .filter(|(id, p)| {
+                                **id != session
+                                    && if by_role {
+                                        p.authrole == wanted
+                                    } else {
+                                        p.authid == wanted
+                                    }
+                            })
+                            .map(|(id, _)| *id)
+                            .collect();
+                        self.kill(&ids, &kwargs)
+                    }
+                    None => {
+                        let what = if by_role { "authrole" } else { "authid" };
+                        Err((error::INVALID_ARGUMENT, format!("the {what} is missing")))
+                    }
+                }
+            }
+            "wamp.session.kill_all" => {
+                let ids: Vec<Id> = self
+                    .sessions
+                    .keys()
+                    .copied()
+                    .filter(|id| *id != session)
+                    .collect();
+                self.kill(&ids, &kwargs)
+            }
             other => return crate::meta::call(other, &args, &kwargs, &self.broker, &self.dealer),
         })
+    }
+
+    /// Ends `sessions` from the router's side (the `wamp.session.kill*` procedures): each
+    /// gets GOODBYE with the `reason` keyword argument (default `wamp.close.normal`) and
+    /// the `message` in its details. The count, as the procedures answer.
+    fn kill(&mut self, sessions: &[Id], kwargs: &Dict) -> crate::meta::MetaResult {
+        let reason = match kwargs.get("reason") {
+            None => wamp_runtime::proto::close::NORMAL.to_owned(),
+            Some(Value::Str(r)) if wamp_runtime::proto::is_valid_uri(r, UriRule::Loose) => {
+                r.clone()
+            }
+            Some(other) => {
+                let text = format!("the reason {other:?} is not a valid URI");
+                return Err((error::INVALID_URI, text));
+            }
+        };
+        let mut details = Dict::new();
+        if let Some(m) = kwargs.get("message").and_then(Value::as_str) {
+            details.insert("message".into(), Value::Str(m.to_owned()));
+        }
+        let mut killed = 0u64;
+        for &id in sessions {
+            if let Some(peer) = self.sessions.get(&id) {
+                let goodbye = Message::Goodbye {
+                    details: details.clone(),
+                    reason: reason.clone(),
+                };
+                peer.outbox.push(id, goodbye);
+                peer.killed.cancel();
+            }
+            if self.remove_session(id) {
+                killed += 1;
+            }
+        }
+        Ok(vec![Value::from(killed)])
     }
 
     /// Sends a new subscription the retained events it matches, marked `retained`.

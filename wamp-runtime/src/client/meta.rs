@@ -105,23 +105,56 @@ impl Meta {
     }
 
     /// Ends another session: it receives GOODBYE with `reason` (default
-    /// `wamp.close.killed`) and `message`.
+    /// `wamp.close.normal`) and `message`. Naming this session is
+    /// `wamp.error.no_such_session`.
     pub async fn session_kill(
         &self,
         id: Id,
         reason: Option<&str>,
         message: Option<&str>,
     ) -> Result<(), Error> {
-        let mut kwargs = Dict::new();
-        if let Some(r) = reason {
-            kwargs.insert("reason".into(), r.into());
-        }
-        if let Some(m) = message {
-            kwargs.insert("message".into(), m.into());
-        }
         self.session
             .call("wamp.session.kill", (id,))
-            .kwargs(kwargs)
+            .kwargs(kill_kwargs(reason, message))
+            .await
+    }
+
+    /// Ends every other session with `authid`, as [`session_kill`](Self::session_kill)
+    /// does: how many.
+    pub async fn session_kill_by_authid(
+        &self,
+        authid: &str,
+        reason: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.session
+            .call("wamp.session.kill_by_authid", (authid,))
+            .kwargs(kill_kwargs(reason, message))
+            .await
+    }
+
+    /// Ends every other session with `authrole`: how many.
+    pub async fn session_kill_by_authrole(
+        &self,
+        authrole: &str,
+        reason: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.session
+            .call("wamp.session.kill_by_authrole", (authrole,))
+            .kwargs(kill_kwargs(reason, message))
+            .await
+    }
+
+    /// Ends every other session of the realm: how many.
+    pub async fn session_kill_all(
+        &self,
+        reason: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.session
+            .call("wamp.session.kill_all", ())
+            .kwargs(kill_kwargs(reason, message))
             .await
     }
 
@@ -262,4 +295,16 @@ impl Meta {
     pub fn on_subscription_delete(&self) -> Subscribe<(Id, Id)> {
         self.session.subscribe("wamp.subscription.on_delete")
     }
+}
+
+/// The keyword arguments of the `wamp.session.kill*` procedures.
+fn kill_kwargs(reason: Option<&str>, message: Option<&str>) -> Dict {
+    let mut kwargs = Dict::new();
+    if let Some(r) = reason {
+        kwargs.insert("reason".into(), r.into());
+    }
+    if let Some(m) = message {
+        kwargs.insert("message".into(), m.into());
+    }
+    kwargs
 }
