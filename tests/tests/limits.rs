@@ -1,7 +1,8 @@
 //! Limits per listener and per session: sessions per listener, serializers and maximum
 //! message size per listener, the authentication methods a listener offers, calls in
-//! flight per session, the slow-consumer policy, and the authentication timeout. What hits
-//! a limit gets a clear error, and everyone else is served.
+//! flight, subscriptions and registrations per session, the slow-consumer policy, and the
+//! authentication timeout. What hits a limit gets a clear error, and everyone else is
+//! served.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -315,4 +316,55 @@ async fn a_flood_of_half_open_connections_blocks_nobody() {
     }
     let pong: String = a.call("com.ping", ()).await.unwrap();
     assert_eq!(pong, "pong");
+}
+
+#[tokio::test]
+async fn a_session_holds_at_most_its_subscriptions_and_registrations() {
+    let r = router()
+        .max_subscriptions(2)
+        .max_registrations(1)
+        .start()
+        .await
+        .unwrap();
+    let s = Session::builder(r.endpoint(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    let _a = s.subscribe::<()>("com.example.a").await.unwrap();
+    let b = s.subscribe::<()>("com.example.b").await.unwrap();
+    // Another local subscription to a topic it holds is no new subscription.
+    let _a_again = s.subscribe::<()>("com.example.a").await.unwrap();
+    let e = s.subscribe::<()>("com.example.c").await.unwrap_err();
+    assert_eq!(e.uri(), Some(error::NOT_AUTHORIZED));
+    assert!(e.to_string().contains("too many subscriptions"), "{e}");
+    // A freed slot can be taken again.
+    b.unsubscribe().await.unwrap();
+    let _c = s.subscribe::<()>("com.example.c").await.unwrap();
+
+    let one = s
+        .register("com.example.one", |(): ()| async { Ok::<_, WampError>(1) })
+        .await
+        .unwrap();
+    let e = s
+        .register("com.example.two", |(): ()| async { Ok::<_, WampError>(2) })
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::NOT_AUTHORIZED));
+    assert!(e.to_string().contains("too many registrations"), "{e}");
+    one.unregister().await.unwrap();
+    let _two = s
+        .register("com.example.two", |(): ()| async { Ok::<_, WampError>(2) })
+        .await
+        .unwrap();
+
+    // Other sessions have their own allowance.
+    let other = Session::builder(r.endpoint(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    let _x = other.subscribe::<()>("com.example.x").await.unwrap();
+    let _y = other
+        .register("com.example.y", |(): ()| async { Ok::<_, WampError>(0) })
+        .await
+        .unwrap();
 }

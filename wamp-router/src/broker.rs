@@ -108,6 +108,20 @@ impl Broker {
         (id, created)
     }
 
+    /// How many subscriptions `session` has.
+    pub fn subscriptions_of(&self, session: Id) -> usize {
+        self.by_session.get(&session).map_or(0, HashSet::len)
+    }
+
+    /// Whether `session` is subscribed to `(policy, topic)` already.
+    pub fn is_subscribed(&self, session: Id, topic: &str, policy: MatchPolicy) -> bool {
+        self.index.get(policy, topic).is_some_and(|id| {
+            self.by_session
+                .get(&session)
+                .is_some_and(|s| s.contains(&id))
+        })
+    }
+
     /// Removes `session` from subscription `id`: `None` when it was not subscribed, else
     /// whether the subscription was deleted with its last subscriber.
     pub fn unsubscribe(&mut self, session: Id, id: Id) -> Option<bool> {

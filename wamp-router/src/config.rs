@@ -66,6 +66,8 @@ struct RouterSection {
     outbound_queue: Option<Spanned<usize>>,
     slow_consumer: Option<SlowConsumerValue>,
     max_pending_calls: Option<Spanned<usize>>,
+    max_subscriptions: Option<Spanned<usize>>,
+    max_registrations: Option<Spanned<usize>>,
     disclose_caller: Option<bool>,
     disclose_publisher: Option<bool>,
     anonymous: Option<Anonymous>,
@@ -370,6 +372,12 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
     if let Some(v) = &r.max_pending_calls {
         b = b.max_pending_calls(positive(at, v, "router.max_pending_calls")?);
     }
+    if let Some(v) = &r.max_subscriptions {
+        b = b.max_subscriptions(positive(at, v, "router.max_subscriptions")?);
+    }
+    if let Some(v) = &r.max_registrations {
+        b = b.max_registrations(positive(at, v, "router.max_registrations")?);
+    }
     if let Some(p) = &r.slow_consumer {
         b = b.slow_consumer(match p {
             SlowConsumerValue::Drop => SlowConsumer::DropEvents,
@@ -646,6 +654,8 @@ auth_timeout = 3
 slow_consumer = "disconnect"
 anonymous = false
 metrics = "127.0.0.1:9464"
+max_subscriptions = 100
+max_registrations = 10
 
 [[listener]]
 type = "websocket"
@@ -676,6 +686,8 @@ cryptosign = ["545efb0a2192db8d43f118e9bf9aee081466e1ef36c708b96ee6f62dddad9122"
         let b = check(text).expect("valid");
         assert_eq!(b.listeners.len(), 1);
         assert_eq!(b.config.metrics, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(b.config.max_subscriptions, Some(100));
+        assert_eq!(b.config.max_registrations, Some(10));
         let e = check(&text.replace("545efb", "zz5efb")).expect_err("bad key");
         assert_eq!(e.key, "principal.cryptosign");
     }

@@ -3,7 +3,7 @@
 //! It only decides (which callee gets a call, which caller a result belongs to); the realm
 //! delivers. Every pending call is keyed by the invocation request ID the dealer gave it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Id, IdSequence};
@@ -145,6 +145,8 @@ pub(crate) struct Dealer {
     regs: HashMap<Id, Registration>,
     /// Registration IDs by procedure pattern.
     index: UriIndex,
+    /// The registrations each callee session is in.
+    by_session: HashMap<Id, HashSet<Id>>,
     pending: HashMap<Id, Pending>,
     /// Invocation IDs by (caller, the caller's request ID), for CANCEL.
     by_caller: HashMap<(Id, Id), Id>,
@@ -173,10 +175,18 @@ impl Dealer {
             if !shared || reg.callees.iter().any(|c| c.session == callee.session) {
                 return Err(RegisterError::AlreadyExists);
             }
+            self.by_session
+                .entry(callee.session)
+                .or_default()
+                .insert(id);
             reg.callees.push(callee);
             return Ok((id, false));
         }
         let id = ids.next_id();
+        self.by_session
+            .entry(callee.session)
+            .or_default()
+            .insert(id);
         self.index.insert(policy, procedure, id);
         self.regs.insert(
             id,
@@ -207,7 +217,23 @@ impl Dealer {
                 self.index.remove(r.policy, &r.procedure);
             }
         }
+        self.forget_callee(callee, id);
         Some(deleted)
+    }
+
+    /// Takes registration `id` off callee `session`'s list.
+    fn forget_callee(&mut self, session: Id, id: Id) {
+        if let Some(set) = self.by_session.get_mut(&session) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.by_session.remove(&session);
+            }
+        }
+    }
+
+    /// How many registrations `session` is a callee of.
+    pub fn registrations_of(&self, session: Id) -> usize {
+        self.by_session.get(&session).map_or(0, HashSet::len)
     }
 
     /// Removes the registration of `(policy, procedure)` with all its callees, for a
@@ -216,7 +242,11 @@ impl Dealer {
         let id = self.index.get(policy, procedure)?;
         self.index.remove(policy, procedure);
         let reg = self.regs.remove(&id)?;
-        Some((id, reg.callees.iter().map(|c| c.session).collect()))
+        let callees: Vec<Id> = reg.callees.iter().map(|c| c.session).collect();
+        for &c in &callees {
+            self.forget_callee(c, id);
+        }
+        Some((id, callees))
     }
 
     /// Every registration, for the meta API.
@@ -344,12 +374,7 @@ impl Dealer {
     /// the calls it was serving (their callers must hear of it), the invocations it was
     /// waiting on as a caller, and its registrations (each with whether it was deleted).
     pub fn remove_session(&mut self, session: Id) -> Departure {
-        let mine: Vec<Id> = self
-            .regs
-            .iter()
-            .filter(|(_, r)| r.callees.iter().any(|c| c.session == session))
-            .map(|(id, _)| *id)
-            .collect();
+        let mine = self.by_session.get(&session).cloned().unwrap_or_default();
         let mut registrations = Vec::new();
         for id in mine {
             if let Some(deleted) = self.unregister(session, id) {

@@ -104,6 +104,12 @@ pub struct RouterConfig {
     /// How many calls one session may have waiting for results at once (default 1000).
     /// One more gets ERROR `wamp.error.canceled` with a message saying so.
     pub max_pending_calls: usize,
+    /// How many subscriptions one session may hold (default: no limit). One more gets
+    /// ERROR `wamp.error.not_authorized` saying so.
+    pub max_subscriptions: Option<usize>,
+    /// How many procedures one session may register (default: no limit). One more gets
+    /// ERROR `wamp.error.not_authorized` saying so.
+    pub max_registrations: Option<usize>,
     /// How long one write to a peer may wait for the peer to read before the session is
     /// disconnected as too slow (default 10 s).
     pub write_timeout: Duration,
@@ -138,6 +144,8 @@ impl Default for RouterConfig {
             outbound_queue: 1024,
             slow_consumer: SlowConsumer::DropEvents,
             max_pending_calls: 1000,
+            max_subscriptions: None,
+            max_registrations: None,
             write_timeout: Duration::from_secs(10),
             uri_rule: UriRule::Loose,
             disclose_caller: false,
@@ -258,6 +266,20 @@ impl RouterBuilder {
     /// [`RouterConfig::max_pending_calls`]).
     pub fn max_pending_calls(mut self, calls: usize) -> Self {
         self.config.max_pending_calls = calls;
+        self
+    }
+
+    /// How many subscriptions a session may hold (see
+    /// [`RouterConfig::max_subscriptions`]).
+    pub fn max_subscriptions(mut self, subscriptions: usize) -> Self {
+        self.config.max_subscriptions = Some(subscriptions);
+        self
+    }
+
+    /// How many procedures a session may register (see
+    /// [`RouterConfig::max_registrations`]).
+    pub fn max_registrations(mut self, registrations: usize) -> Self {
+        self.config.max_registrations = Some(registrations);
         self
     }
 
@@ -445,6 +467,8 @@ impl RouterBuilder {
                         disclose_caller: self.config.disclose_caller,
                         disclose_publisher: self.config.disclose_publisher,
                         max_pending_calls: self.config.max_pending_calls,
+                        max_subscriptions: self.config.max_subscriptions,
+                        max_registrations: self.config.max_registrations,
                     },
                     ids.clone(),
                     stats.clone(),

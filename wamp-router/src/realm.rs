@@ -59,6 +59,8 @@ pub(crate) struct Realm {
     disclose_caller: bool,
     disclose_publisher: bool,
     max_pending_calls: usize,
+    max_subscriptions: Option<usize>,
+    max_registrations: Option<usize>,
     ids: Arc<IdSequence>,
     stats: Arc<crate::metrics::Stats>,
     state: Mutex<State>,
@@ -493,6 +495,10 @@ pub(crate) struct RealmPolicy {
     pub disclose_publisher: bool,
     /// How many calls one session may have in flight.
     pub max_pending_calls: usize,
+    /// How many subscriptions one session may hold.
+    pub max_subscriptions: Option<usize>,
+    /// How many procedures one session may register.
+    pub max_registrations: Option<usize>,
 }
 
 impl Realm {
@@ -536,6 +542,8 @@ impl Realm {
             disclose_caller: policy.disclose_caller,
             disclose_publisher: policy.disclose_publisher,
             max_pending_calls: policy.max_pending_calls,
+            max_subscriptions: policy.max_subscriptions,
+            max_registrations: policy.max_registrations,
             ids,
             stats,
             state: Mutex::new(State::default()),
@@ -593,6 +601,18 @@ impl Realm {
                 session,
                 error(code::SUBSCRIBE, request, error::NOT_AUTHORIZED, text),
             );
+        }
+        if let Some(max) = self.max_subscriptions {
+            if st.broker.subscriptions_of(session) >= max
+                && !st.broker.is_subscribed(session, topic, policy)
+            {
+                let text = format!("too many subscriptions: this router allows {max} per session");
+                tracing::warn!(session, topic, "subscription refused: {text}");
+                return st.send(
+                    session,
+                    error(code::SUBSCRIBE, request, error::NOT_AUTHORIZED, text),
+                );
+            }
         }
         let (subscription, created) = st.broker.subscribe(&self.ids, session, topic, policy);
         st.send(
@@ -790,6 +810,14 @@ impl Realm {
             self.authorize(&st, session, action, procedure)
                 .map(|()| p)
                 .map_err(|text| (error::NOT_AUTHORIZED, text))
+        });
+        let policies = policies.and_then(|p| match self.max_registrations {
+            Some(max) if st.dealer.registrations_of(session) >= max => {
+                let text = format!("too many registrations: this router allows {max} per session");
+                tracing::warn!(session, procedure, "registration refused: {text}");
+                Err((error::NOT_AUTHORIZED, text))
+            }
+            _ => Ok(p),
         });
         if let (Ok((policy, _)), true) = (&policies, flag(options, "force_reregister")) {
             st.force_reregister(procedure, *policy);
