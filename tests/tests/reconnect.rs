@@ -529,3 +529,34 @@ async fn a_silent_connection_is_found_by_the_keepalive_and_replaced() {
     }
     router.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_a_policy_a_lost_connection_closes_the_session() {
+    let router = router_on("127.0.0.1:0".parse().unwrap()).await;
+    let s = join(&router.url(), None).await;
+    let mut lifecycle = s.lifecycle();
+    assert!(matches!(
+        lifecycle.next().await,
+        Some(SessionEvent::Connected { .. })
+    ));
+    router.shutdown().await;
+    let next = tokio::time::timeout(WAIT, lifecycle.next()).await.unwrap();
+    assert!(
+        matches!(
+            next,
+            Some(SessionEvent::Disconnected {
+                reconnecting: false,
+                ..
+            })
+        ),
+        "{next:?}"
+    );
+    let next = tokio::time::timeout(WAIT, lifecycle.next()).await.unwrap();
+    assert!(
+        matches!(next, Some(SessionEvent::Closed { .. })),
+        "{next:?}"
+    );
+    assert!(s.is_closed());
+    let err = s.call::<()>("com.example.any", ()).await.unwrap_err();
+    assert!(matches!(err, Error::Closed(_)), "{err:?}");
+}

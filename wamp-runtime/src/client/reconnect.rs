@@ -145,8 +145,9 @@ pub enum SessionEvent {
         session: Id,
     },
     /// The connection was lost or the router ended the session. With a reconnect
-    /// policy, reconnection starts; calls that were in flight failed with
-    /// [`Error::Disconnected`](super::Error::Disconnected).
+    /// policy, reconnection starts and calls that were in flight failed with
+    /// [`Error::Disconnected`](super::Error::Disconnected); without one, `Closed`
+    /// follows.
     Disconnected {
         /// Why.
         reason: String,

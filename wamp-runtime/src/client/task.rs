@@ -43,6 +43,10 @@ async fn run(shared: Arc<Shared>, mut incoming: Incoming) {
         };
         drop(incoming);
         if shared.rejoin.is_none() {
+            shared.emit(SessionEvent::Disconnected {
+                reason: reason.clone(),
+                reconnecting: false,
+            });
             shared.close(reason);
             return;
         }
