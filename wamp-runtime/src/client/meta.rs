@@ -127,10 +127,8 @@ impl Meta {
         reason: Option<&str>,
         message: Option<&str>,
     ) -> Result<u64, Error> {
-        self.session
-            .call("wamp.session.kill_by_authid", (authid,))
-            .kwargs(kill_kwargs(reason, message))
-            .await
+        let call = self.session.call("wamp.session.kill_by_authid", (authid,));
+        call.kwargs(kill_kwargs(reason, message)).await
     }
 
     /// Ends every other session with `authrole`: how many.
@@ -140,10 +138,10 @@ impl Meta {
         reason: Option<&str>,
         message: Option<&str>,
     ) -> Result<u64, Error> {
-        self.session
-            .call("wamp.session.kill_by_authrole", (authrole,))
-            .kwargs(kill_kwargs(reason, message))
-            .await
+        let call = self
+            .session
+            .call("wamp.session.kill_by_authrole", (authrole,));
+        call.kwargs(kill_kwargs(reason, message)).await
     }
 
     /// Ends every other session of the realm: how many.
@@ -152,10 +150,8 @@ impl Meta {
         reason: Option<&str>,
         message: Option<&str>,
     ) -> Result<u64, Error> {
-        self.session
-            .call("wamp.session.kill_all", ())
-            .kwargs(kill_kwargs(reason, message))
-            .await
+        let call = self.session.call("wamp.session.kill_all", ());
+        call.kwargs(kill_kwargs(reason, message)).await
     }
 
     /// Every registration, by match policy.
