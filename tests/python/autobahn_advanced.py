@@ -43,7 +43,10 @@ async def main(url, realm, ser_name):
         await asyncio.wait_for(caller.register(lambda: 0, "com.adv.worker", options=RegisterOptions(invoke="random")), TIMEOUT)
         check(False, "mixing invocation policies is refused")
     except ApplicationError as e:
-        check(e.error == "wamp.error.procedure_already_exists", "mixing invocation policies is refused")
+        check(
+            e.error == ApplicationError.PROCEDURE_EXISTS_INVOCATION_POLICY_CONFLICT,
+            "mixing invocation policies is refused with Autobahn's policy-conflict URI",
+        )
 
     # --- Caller identification (the test's router discloses callers by policy) ---
     who = RegisterOptions(details_arg="details")
@@ -66,7 +69,7 @@ async def main(url, realm, ser_name):
         await call("com.adv.slow", options=CallOptions(timeout=200))
         check(False, "router-enforced timeout")
     except ApplicationError as e:
-        check(e.error == "wamp.error.canceled", f"router-enforced timeout ({e.error})")
+        check(e.error == "wamp.error.timeout", f"router-enforced timeout ({e.error})")
     check(await asyncio.wait_for(interrupted.get(), TIMEOUT), "the timed-out callee is interrupted")
     pending = asyncio.ensure_future(caller.call("com.adv.slow"))
     await asyncio.sleep(0.2)

@@ -4,8 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use tests::{router, run_python};
-use wamp_runtime::proto::error;
+use tests::{all_roles, router, run_python, RawPeer};
+use wamp_runtime::proto::{error, Dict, Message, Value};
 use wamp_runtime::{CryptosignKey, Error, Serializer, Session};
 
 /// The private seed of principal `device` (the spec's first test vector key); Autobahn's
@@ -179,8 +179,6 @@ async fn autobahn_python_authenticates_to_our_router() {
 /// `authentication_failed`, whatever its shape.
 #[tokio::test]
 async fn forged_cryptosign_signatures_are_refused() {
-    use tests::{all_roles, RawPeer};
-    use wamp_runtime::proto::{Dict, Message, Value};
     let r = secured(false).await;
     let key = device_key();
     let forged = |challenge: &str| {
@@ -197,23 +195,12 @@ async fn forged_cryptosign_signatures_are_refused() {
         ]
     };
     for i in 0..6 {
-        let mut peer = RawPeer::connect(&r.url(), Serializer::Json).await;
-        let mut details = all_roles();
-        details.insert(
-            "authmethods".into(),
-            Value::List(vec![Value::Str("cryptosign".into())]),
-        );
-        let mut extra = Dict::new();
-        extra.insert("pubkey".into(), Value::Str(key.public_key_hex()));
-        details.insert("authextra".into(), Value::Dict(extra));
-        peer.send(&Message::Hello {
-            realm: "realm1".into(),
-            details,
+        let mut authextra = Dict::new();
+        authextra.insert("pubkey".into(), Value::Str(key.public_key_hex()));
+        let (mut peer, extra) = challenged(&r, "cryptosign", |d| {
+            d.insert("authextra".into(), Value::Dict(authextra));
         })
         .await;
-        let Message::Challenge { extra, .. } = peer.recv().await else {
-            panic!("a CHALLENGE")
-        };
         let challenge = extra
             .get("challenge")
             .and_then(Value::as_str)
@@ -230,4 +217,61 @@ async fn forged_cryptosign_signatures_are_refused() {
             other => panic!("forgery {i} got {other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn the_wampcra_challenge_names_the_session_to_be() {
+    let r = secured(false).await;
+    let (mut peer, extra) = challenged(&r, "wampcra", |d| {
+        d.insert("authid".into(), Value::Str("joe".into()));
+    })
+    .await;
+    let text = extra.get("challenge").and_then(Value::as_str).unwrap();
+    let challenge: serde_json::Value = serde_json::from_str(text).unwrap();
+    for key in [
+        "authid",
+        "authrole",
+        "authmethod",
+        "authprovider",
+        "nonce",
+        "timestamp",
+    ] {
+        assert!(challenge[key].is_string(), "{key} in {text}");
+    }
+    let session = challenge["session"].as_u64().expect("an integer session");
+    let signature = wamp_runtime::client::wampcra_signature("secret1", &extra).unwrap();
+    peer.send(&Message::Authenticate {
+        signature,
+        extra: Dict::new(),
+    })
+    .await;
+    match peer.recv().await {
+        Message::Welcome { session: s, .. } => assert_eq!(s, session),
+        other => panic!("expected WELCOME, got {other:?}"),
+    }
+}
+
+/// A raw peer that sent HELLO offering `method` (with what `more` adds to its details),
+/// and the CHALLENGE's extra.
+async fn challenged(
+    r: &wamp_router::RouterHandle,
+    method: &str,
+    more: impl FnOnce(&mut Dict),
+) -> (RawPeer, Dict) {
+    let mut peer = RawPeer::connect(&r.url(), Serializer::Json).await;
+    let mut details = all_roles();
+    details.insert(
+        "authmethods".into(),
+        Value::List(vec![Value::Str(method.into())]),
+    );
+    more(&mut details);
+    peer.send(&Message::Hello {
+        realm: "realm1".into(),
+        details,
+    })
+    .await;
+    let Message::Challenge { extra, .. } = peer.recv().await else {
+        panic!("a CHALLENGE")
+    };
+    (peer, extra)
 }

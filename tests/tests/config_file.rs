@@ -15,11 +15,16 @@ const DEVICE_SEED: &str = "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c7
 
 /// The example file, on free ports.
 async fn example_router() -> RouterHandle {
-    init_logs();
     let text = std::fs::read_to_string(workspace().join("examples/router.toml")).unwrap();
     let text = text
         .replace("127.0.0.1:8080", "127.0.0.1:0")
         .replace("127.0.0.1:8081", "127.0.0.1:0");
+    router_from(&text).await
+}
+
+/// A router started from a configuration file with `text`.
+async fn router_from(text: &str) -> RouterHandle {
+    init_logs();
     let unique = format!(
         "wamp-config-{}-{:x}",
         std::process::id(),
@@ -116,4 +121,42 @@ async fn our_client_against_the_example_configuration() {
         Err(Error::Application(w)) => assert_eq!(w.uri, error::NOT_AUTHORIZED),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn crossbar_style_permissions_mean_what_they_mean_there() {
+    let r = router_from(
+        r#"
+[[listener]]
+type = "websocket"
+address = "127.0.0.1:0"
+
+[[realm]]
+name = "realm1"
+anonymous = "everything"
+
+[[realm.role]]
+name = "everything"
+permissions = [
+  { uri = "", match = "prefix", allow = ["call", "register", "publish", "subscribe"] },
+  { uri = "com.locked.*", allow = ["subscribe"] },
+]
+"#,
+    )
+    .await;
+    let s = Session::builder(r.url(), "realm1").connect().await.unwrap();
+    let reg = s
+        .register("any.uri.at.all", |()| async { Ok::<_, WampError>(1) })
+        .await
+        .unwrap();
+    assert_eq!(s.call::<i64>("any.uri.at.all", ()).await.unwrap(), 1);
+    let denied = |e: Error| assert_eq!(e.uri(), Some(error::NOT_AUTHORIZED), "{e}");
+    denied(
+        s.register("com.locked.door", |()| async { Ok::<_, WampError>(1) })
+            .await
+            .unwrap_err(),
+    );
+    let _sub = s.subscribe::<()>("com.locked.door").await.unwrap();
+    reg.unregister().await.unwrap();
+    r.shutdown().await;
 }

@@ -157,7 +157,7 @@ async fn a_session_has_a_bounded_number_of_calls_in_flight() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     match caller.call::<String>("com.slow", ()).await {
         Err(Error::Application(w)) => {
-            assert_eq!(w.uri, error::CANCELED);
+            assert_eq!(w.uri, error::TOO_MANY_CALLS);
             assert!(w.to_string().contains("too many calls"), "{w}");
         }
         other => panic!("{other:?}"),

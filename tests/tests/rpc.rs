@@ -460,22 +460,26 @@ async fn pattern_and_shared_registrations() {
         caller.recv().await,
         code::REGISTER,
         4,
-        error::PROCEDURE_ALREADY_EXISTS,
+        error::PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY,
     );
     // Calls alternate between the callees.
     caller.send(&call(8, "com.work", Payload::empty())).await;
     assert!(matches!(a.recv().await, Message::Invocation { .. }));
     caller.send(&call(9, "com.work", Payload::empty())).await;
     assert!(matches!(b.recv().await, Message::Invocation { .. }));
-    // Policies that do not exist are protocol violations (the options are checked when
-    // the message is decoded).
-    for options in [
-        dict! { "invoke" => "fastest" },
-        dict! { "match" => "regex" },
+    // Policies that do not exist are bad requests: an ERROR, and the session goes on.
+    let mut p = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    for (request, options) in [
+        (1, dict! { "invoke" => "fastest" }),
+        (2, dict! { "match" => "regex" }),
     ] {
-        let mut p = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
-        p.send(&reg(1, "com.x", options)).await;
-        p.expect_abort(error::PROTOCOL_VIOLATION).await;
+        p.send(&reg(request, "com.x", options)).await;
+        expect_error(
+            p.recv().await,
+            code::REGISTER,
+            request,
+            error::INVALID_ARGUMENT,
+        );
     }
 }
 
@@ -604,12 +608,13 @@ async fn the_router_enforces_call_timeouts() {
         Message::Invocation {
             request, details, ..
         } => {
-            assert_eq!(details.get("timeout"), Some(&Value::Int(100)));
+            // Passed on only to registrations that ask (forward_timeout).
+            assert_eq!(details.get("timeout"), None);
             request
         }
         other => panic!("{other:?}"),
     };
-    let payload = expect_error(caller.recv().await, code::CALL, 5, error::CANCELED);
+    let payload = expect_error(caller.recv().await, code::CALL, 5, error::TIMEOUT);
     assert!(format!("{payload:?}").contains("timed out"));
     assert_eq!(interrupted(callee.recv().await), (inv, "killnowait".into()));
     // An answer in time is not affected by its timer.

@@ -166,7 +166,6 @@ async fn undecodable_and_malformed_messages_abort_only_that_session() {
         "[32,0,{},\"com.t\"]",
         "[32,1,{},\"com.t\",\"extra\"]",
         "[1234,1]",
-        "[16,1,{\"acknowledge\":\"yes\"},\"com.t\"]",
         "[48,1,{},\"com.p\",{\"not\":\"a list\"}]",
     ];
     for text in bad {
@@ -180,6 +179,16 @@ async fn undecodable_and_malformed_messages_abort_only_that_session() {
         p.send_frame(Bytes::from_static(&[0xff, 0x00, 0x13])).await;
         p.expect_abort(error::PROTOCOL_VIOLATION).await;
     }
+    // A bad option value is no protocol violation: a PUBLISH that cannot say whether it
+    // wants an answer is dropped (and logged), and the session goes on.
+    let mut p = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    p.send_text("[16,1,{\"acknowledge\":\"yes\"},\"com.t\"]")
+        .await;
+    p.send_text("[32,2,{},\"com.t\"]").await;
+    assert!(matches!(
+        p.recv().await,
+        Message::Subscribed { request: 2, .. }
+    ));
     // The bystander was not disturbed.
     bystander
         .send(&Message::Subscribe {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use wamp_runtime::client::Args;
-use wamp_runtime::proto::{error, Dict, Value};
+use wamp_runtime::proto::{error, Dict, Id, Value};
 
 use crate::listener::settings::ConnectionInfo;
 use crate::RouterInner;
@@ -216,6 +216,7 @@ pub(crate) async fn decide(
     conn: &ConnectionInfo,
     realm: &str,
     hello: &Dict,
+    session: Id,
 ) -> Decision {
     let cfg = &router.config.auth;
     let offered: Vec<&str> = match hello.get("authmethods").and_then(Value::as_list) {
@@ -236,7 +237,7 @@ pub(crate) async fn decide(
             .as_ref()
             .filter(|a| a.methods.contains(&method))
         {
-            return dynamic(router, conn, a, method, realm, hello).await;
+            return dynamic(router, conn, a, method, realm, hello, session).await;
         }
         match method {
             AuthMethod::Anonymous => {
@@ -261,7 +262,7 @@ pub(crate) async fn decide(
                         && p.realm == realm
                 });
                 if let Some(p) = principal {
-                    return challenge(p, "static", conn);
+                    return challenge(p, "static", conn, session);
                 }
             }
             AuthMethod::Cryptosign => {
@@ -311,7 +312,12 @@ fn hello_pubkey(authextra: Option<&Dict>) -> Option<[u8; 32]> {
     Some(key)
 }
 
-fn challenge(p: &Principal, provider: &'static str, conn: &ConnectionInfo) -> Decision {
+fn challenge(
+    p: &Principal,
+    provider: &'static str,
+    conn: &ConnectionInfo,
+    session: Id,
+) -> Decision {
     let identity = identity_of(p, provider);
     match &p.secret {
         Secret::Ticket(ticket) => Decision::Challenge {
@@ -322,15 +328,20 @@ fn challenge(p: &Principal, provider: &'static str, conn: &ConnectionInfo) -> De
                 proof: Proof::Equals(ticket.clone()),
             }),
         },
-        Secret::WampCra { secret, salt } => wampcra_challenge(identity, secret, salt.as_ref()),
+        Secret::WampCra { secret, salt } => {
+            wampcra_challenge(identity, secret, salt.as_ref(), session)
+        }
         Secret::Cryptosign(pubkey) => cryptosign_challenge(identity, *pubkey, None, conn),
     }
 }
 
+/// A WAMP-CRA challenge: the JSON string the spec gives, with the session ID the client
+/// will have (as Crossbar.io sends it).
 fn wampcra_challenge(
     identity: Identity,
     secret: &str,
     salt: Option<&(String, u32, u32)>,
+    session: Id,
 ) -> Decision {
     let nonce: [u8; 16] = rand::random();
     let challenge = serde_json::json!({
@@ -338,6 +349,7 @@ fn wampcra_challenge(
         "authrole": identity.authrole,
         "authmethod": "wampcra",
         "authprovider": identity.authprovider,
+        "session": session,
         "nonce": base64::engine::general_purpose::STANDARD.encode(nonce),
         "timestamp": crate::meta::now(),
     })
@@ -486,6 +498,7 @@ async fn dynamic(
     method: AuthMethod,
     realm: &str,
     hello: &Dict,
+    session: Id,
 ) -> Decision {
     let authid = hello
         .get("authid")
@@ -494,6 +507,7 @@ async fn dynamic(
         .to_owned();
     let mut details = hello.clone();
     details.insert("authmethod".into(), Value::Str(method.name().into()));
+    details.insert("session".into(), Value::from(session));
     details.insert(
         "transport".into(),
         Value::Dict(Dict::from_iter([(
@@ -538,7 +552,7 @@ async fn dynamic(
         }
         return cryptosign_challenge(identity_of(&principal, "dynamic"), key, authextra, conn);
     }
-    challenge(&principal, "dynamic", conn)
+    challenge(&principal, "dynamic", conn, session)
 }
 
 /// Calls the authenticator procedure, bounded by the authentication timeout.
@@ -566,6 +580,7 @@ async fn call_authenticator(
             Value::Dict(details),
         ],
         kwargs: Dict::new(),
+        ..Default::default()
     };
     let answer = session
         .call::<()>(authenticator.procedure.clone(), args)

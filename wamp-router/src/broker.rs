@@ -42,10 +42,11 @@ pub(crate) struct Broker {
 pub(crate) struct Retained {
     pub publication: Id,
     pub publisher: Id,
-    /// The publisher's identity details, when they are disclosed.
+    /// The details each of its EVENTs carries: the publisher's identity when it is
+    /// disclosed, the payload passthru keys.
     pub identity: Dict,
     /// The PUBLISH options: exclusion and eligibility apply to late subscribers too.
-    pub options: Dict,
+    pub options: wamp_runtime::proto::PublishOptions,
     pub payload: Payload,
 }
 

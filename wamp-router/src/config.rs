@@ -207,15 +207,14 @@ struct RoleSection {
 #[serde(deny_unknown_fields)]
 struct PermissionSection {
     uri: Spanned<String>,
-    #[serde(rename = "match", default)]
-    policy: PolicyName,
+    #[serde(rename = "match")]
+    policy: Option<PolicyName>,
     allow: Vec<ActionName>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum PolicyName {
-    #[default]
     Exact,
     Prefix,
     Wildcard,
@@ -425,23 +424,22 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
         for role in &realm.role {
             let mut permissions = Vec::new();
             for p in &role.permissions {
-                let policy = match p.policy {
-                    PolicyName::Exact => MatchPolicy::Exact,
-                    PolicyName::Prefix => MatchPolicy::Prefix,
-                    PolicyName::Wildcard => MatchPolicy::Wildcard,
-                };
-                let u = p.uri.get_ref();
-                if !uri::is_valid_pattern(u, UriRule::Loose, policy) {
+                let (u, policy) = permission_uri(p.uri.get_ref(), p.policy);
+                // An empty prefix is every URI (the first permission of most Crossbar.io
+                // configurations).
+                let every = u.is_empty() && policy == MatchPolicy::Prefix;
+                if !every && !uri::is_valid_pattern(&u, UriRule::Loose, policy) {
                     return Err(at.at(
                         &p.uri,
                         "permissions.uri",
                         format!(
-                            "{u:?} is not a valid URI for match = {:?}",
-                            format!("{:?}", p.policy).to_lowercase()
+                            "{:?} is not a valid URI for match = {:?}",
+                            p.uri.get_ref(),
+                            policy.as_str()
                         ),
                     ));
                 }
-                let mut perm = Permission::new(u.clone(), policy);
+                let mut perm = Permission::new(u, policy);
                 for a in &p.allow {
                     perm = perm.allow(match a {
                         ActionName::Call => Action::Call,
@@ -613,6 +611,22 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
     Ok(b)
 }
 
+/// A permission's URI and match policy. Without `match`, Crossbar.io's star syntax
+/// applies: `"*"` is every URI, a trailing `*` a prefix (`"com.example.*"`), a `*` in
+/// place of components a wildcard (`"com.*.status"`); a URI without stars is exact.
+fn permission_uri(uri: &str, policy: Option<PolicyName>) -> (String, MatchPolicy) {
+    match policy {
+        Some(PolicyName::Exact) => (uri.to_owned(), MatchPolicy::Exact),
+        Some(PolicyName::Prefix) => (uri.to_owned(), MatchPolicy::Prefix),
+        Some(PolicyName::Wildcard) => (uri.to_owned(), MatchPolicy::Wildcard),
+        None => match uri.find('*') {
+            None => (uri.to_owned(), MatchPolicy::Exact),
+            Some(i) if i + 1 == uri.len() => (uri[..i].to_owned(), MatchPolicy::Prefix),
+            Some(_) => (uri.replace('*', ""), MatchPolicy::Wildcard),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,6 +650,21 @@ mod tests {
             .expect_err("duration");
         assert_eq!((e.line, e.key.as_str()), (2, "router.hello_timeout"), "{e}");
         assert!(e.to_string().starts_with("router.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn crossbar_star_uris() {
+        let (exact, prefix, wild) = (
+            MatchPolicy::Exact,
+            MatchPolicy::Prefix,
+            MatchPolicy::Wildcard,
+        );
+        assert_eq!(permission_uri("*", None), (String::new(), prefix));
+        assert_eq!(permission_uri("com.a.*", None), ("com.a.".into(), prefix));
+        assert_eq!(permission_uri("com.*.x", None), ("com..x".into(), wild));
+        assert_eq!(permission_uri("com.a", None), ("com.a".into(), exact));
+        let given = Some(PolicyName::Prefix);
+        assert_eq!(permission_uri("com.*", given), ("com.*".into(), prefix));
     }
 
     #[test]

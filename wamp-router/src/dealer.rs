@@ -10,34 +10,7 @@ use wamp_runtime::proto::{Id, IdSequence};
 
 use crate::uri_index::UriIndex;
 
-/// How a shared registration picks the callee of each call (`REGISTER.Options.invoke`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Invoke {
-    /// One callee only: a second registration is refused.
-    Single,
-    /// Each callee in turn.
-    RoundRobin,
-    /// A callee drawn at random.
-    Random,
-    /// The callee that registered first.
-    First,
-    /// The callee that registered last.
-    Last,
-}
-
-impl Invoke {
-    /// Parses the `invoke` option value.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "single" => Self::Single,
-            "roundrobin" => Self::RoundRobin,
-            "random" => Self::Random,
-            "first" => Self::First,
-            "last" => Self::Last,
-            _ => return None,
-        })
-    }
-}
+pub(crate) use wamp_runtime::proto::InvokePolicy as Invoke;
 
 /// One session serving a registration.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +18,8 @@ pub(crate) struct Callee {
     pub session: Id,
     /// Whether invocations tell this callee who called (`disclose_caller`).
     pub disclose_caller: bool,
+    /// Whether invocations pass the caller's `timeout` on (`forward_timeout`).
+    pub forward_timeout: bool,
 }
 
 /// One registration: a procedure (or pattern) and the sessions that serve it.
@@ -95,13 +70,18 @@ pub(crate) struct Pending {
     pub registration: Id,
     /// Whether the caller streams more CALLs into this call (progressive invocation).
     pub input_open: bool,
+    /// Whether the caller canceled it in `kill` mode: the callee's answer ends it with
+    /// `wamp.error.canceled`.
+    pub canceled: bool,
 }
 
 /// Why a registration was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RegisterError {
-    /// Registered already, with `single` invocation or another policy (or by this session).
+    /// Registered already with `single` invocation (or by this session).
     AlreadyExists,
+    /// A shared registration exists with this other invocation policy.
+    DifferentPolicy(Invoke),
 }
 
 /// What a leaving session leaves behind in the dealer.
@@ -171,9 +151,15 @@ impl Dealer {
     ) -> Result<(Id, bool), RegisterError> {
         if let Some(id) = self.index.get(policy, procedure) {
             let reg = self.regs.get_mut(&id).ok_or(RegisterError::AlreadyExists)?;
-            let shared = invoke != Invoke::Single && reg.invoke == invoke;
-            if !shared || reg.callees.iter().any(|c| c.session == callee.session) {
+            // As Crossbar.io: a `single` registration exists, whatever is asked; a shared
+            // one is joined only with its own policy.
+            if reg.invoke == Invoke::Single
+                || reg.callees.iter().any(|c| c.session == callee.session)
+            {
                 return Err(RegisterError::AlreadyExists);
+            }
+            if invoke != reg.invoke {
+                return Err(RegisterError::DifferentPolicy(reg.invoke));
             }
             self.by_session
                 .entry(callee.session)
@@ -325,6 +311,17 @@ impl Dealer {
         }
     }
 
+    /// Marks invocation `id` canceled (`kill` mode); false if it is gone or was already.
+    pub fn mark_canceled(&mut self, id: Id) -> bool {
+        match self.pending.get_mut(&id) {
+            Some(p) if !p.canceled => {
+                p.canceled = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Sets the timer that expires invocation `id`.
     pub fn set_timer(&mut self, id: Id, timer: tokio::task::AbortHandle) {
         match self.pending.get_mut(&id) {
@@ -415,6 +412,7 @@ mod tests {
         Callee {
             session,
             disclose_caller: false,
+            forward_timeout: false,
         }
     }
 
@@ -440,6 +438,7 @@ mod tests {
             timer: None,
             registration: 1,
             input_open: false,
+            canceled: false,
         });
         assert!(d.pending(8, inv).is_none());
         let gone = d.remove_session(7);
@@ -464,8 +463,13 @@ mod tests {
         assert!(!created);
         assert_eq!(
             d.register(&ids, "p", exact, Invoke::Last, callee(3)),
-            Err(RegisterError::AlreadyExists),
+            Err(RegisterError::DifferentPolicy(Invoke::RoundRobin)),
             "another policy is refused"
+        );
+        assert_eq!(
+            d.register(&ids, "p", exact, Invoke::Single, callee(3)),
+            Err(RegisterError::DifferentPolicy(Invoke::RoundRobin)),
+            "single on a shared registration is another policy"
         );
         assert_eq!(
             d.register(&ids, "p", exact, Invoke::RoundRobin, callee(2)),

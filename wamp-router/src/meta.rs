@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use wamp_runtime::proto::{error, Dict, Id, List, MatchPolicy, Value};
 
 use crate::broker::Broker;
-use crate::dealer::{Dealer, Invoke};
+use crate::dealer::Dealer;
 
 /// The current time as ISO 8601 UTC (`2026-11-25T03:04:05.678Z`).
 pub(crate) fn now() -> String {
@@ -131,16 +131,6 @@ fn ids_by_policy<'a>(items: impl Iterator<Item = (Id, MatchPolicy)> + 'a) -> Dic
     d
 }
 
-fn invoke_name(i: Invoke) -> &'static str {
-    match i {
-        Invoke::Single => "single",
-        Invoke::RoundRobin => "roundrobin",
-        Invoke::Random => "random",
-        Invoke::First => "first",
-        Invoke::Last => "last",
-    }
-}
-
 /// `wamp.registration.get`'s description of registration `id`.
 pub(crate) fn registration_details(dealer: &Dealer, id: Id) -> Option<Dict> {
     let r = dealer.get(id)?;
@@ -149,7 +139,7 @@ pub(crate) fn registration_details(dealer: &Dealer, id: Id) -> Option<Dict> {
     d.insert("created".into(), Value::Str(r.created.clone()));
     d.insert("uri".into(), Value::Str(r.procedure.clone()));
     d.insert("match".into(), Value::Str(r.policy.as_str().into()));
-    d.insert("invoke".into(), Value::Str(invoke_name(r.invoke).into()));
+    d.insert("invoke".into(), Value::Str(r.invoke.as_str().into()));
     Some(d)
 }
 

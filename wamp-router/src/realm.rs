@@ -12,12 +12,14 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use wamp_runtime::proto::uri::{self, MatchPolicy, UriRule};
 use wamp_runtime::proto::{
-    code, error, global_id, Dict, Id, IdSequence, List, Message, Payload, Value,
+    code, error, global_id, CallOptions, CancelMode, CancelOptions, Dict, ErrorDetails, Id,
+    IdSequence, List, Message, OptionError, Payload, PublishOptions, RegisterOptions,
+    SubscribeOptions, Value, YieldOptions,
 };
 use wamp_runtime::Serializer;
 
 use crate::broker::{Broker, Retained};
-use crate::dealer::{CallKind, Callee, Dealer, Invoke, Pending, RegisterError};
+use crate::dealer::{CallKind, Callee, Dealer, Pending, RegisterError};
 use crate::outbox::Outbox;
 
 /// A session as the realm sees it.
@@ -28,10 +30,8 @@ pub(crate) struct Peer {
     pub killed: tokio_util::sync::CancellationToken,
     /// How the session authenticated.
     pub authmethod: String,
-    /// Whether the session, as a callee, handles INTERRUPT (`call_canceling`).
-    pub callee_cancels: bool,
-    /// Which sides of progressive call invocations the session announced.
-    pub progressive_calls: ProgressiveCalls,
+    /// The features it announced that change what the router sends it.
+    pub features: Features,
     /// `None` for an in-process session, which takes payloads in any form.
     pub serializer: Option<Serializer>,
     pub authid: String,
@@ -68,11 +68,6 @@ pub(crate) struct Realm {
 
 fn error(request_type: u64, request: Id, uri: &str, message: impl Into<String>) -> Message {
     Message::error(request_type, request, uri, message)
-}
-
-/// Whether a boolean option is set.
-fn flag(options: &Dict, key: &str) -> bool {
-    options.get(key).and_then(Value::as_bool) == Some(true)
 }
 
 impl State {
@@ -176,25 +171,16 @@ impl State {
     }
 
     /// Takes `procedure` away from the callees that hold it (a REGISTER with
-    /// `force_reregister`, as in Crossbar.io): each is told with UNREGISTERED, and the
-    /// meta events say they left and the registration went.
+    /// `force_reregister`, as in Crossbar.io): each is told, if it announced
+    /// registration revocation, and the meta events say they left and the registration
+    /// went.
     fn force_reregister(&mut self, procedure: &str, policy: MatchPolicy) {
         let Some((id, callees)) = self.dealer.take_over(procedure, policy) else {
             return;
         };
         let last = callees.len().saturating_sub(1);
         for (i, callee) in callees.into_iter().enumerate() {
-            let mut details = Dict::new();
-            details.insert("registration".into(), Value::from(id));
-            details.insert(
-                "reason".into(),
-                Value::Str("wamp.error.unregistered".into()),
-            );
-            let revoked = Message::Unregistered {
-                request: 0,
-                details: Some(details),
-            };
-            self.send(callee, revoked);
+            self.revoke(callee, Revoked::Registration, id, "wamp.error.unregistered");
             let pair = vec![Value::from(callee), Value::from(id)];
             self.meta_event("wamp.registration.on_unregister", pair.clone());
             if i == last {
@@ -206,6 +192,72 @@ impl State {
             registration = id,
             "registration taken over (force_reregister)"
         );
+    }
+
+    /// Tells `session` that the router ended its registration or subscription `id`
+    /// (UNREGISTERED or UNSUBSCRIBED with request 0), if it announced that it takes
+    /// revocations; the spec's fallback for the others is to say nothing.
+    fn revoke(&self, session: Id, what: Revoked, id: Id, reason: &str) {
+        let Some(peer) = self.sessions.get(&session) else {
+            return;
+        };
+        let (announced, key) = match what {
+            Revoked::Registration => (peer.features.registration_revocation, "registration"),
+            Revoked::Subscription => (peer.features.subscription_revocation, "subscription"),
+        };
+        if !announced {
+            return;
+        }
+        let mut details = Dict::new();
+        details.insert(key.into(), Value::from(id));
+        details.insert("reason".into(), Value::Str(reason.into()));
+        let details = Some(details);
+        let revoked = match what {
+            Revoked::Registration => Message::Unregistered {
+                request: 0,
+                details,
+            },
+            Revoked::Subscription => Message::Unsubscribed {
+                request: 0,
+                details,
+            },
+        };
+        peer.outbox.push(session, revoked);
+    }
+
+    /// `wamp.registration.remove_callee(registration, callee, reason?)` (Crossbar.io's
+    /// meta procedure): takes a registration from one of its callees.
+    fn remove_callee(&mut self, args: &List, kwargs: &Dict) -> crate::meta::MetaResult {
+        let (registration, callee, reason) = removal_args(args, kwargs, "registration", "callee")?;
+        if !self.sessions.contains_key(&callee) {
+            return Err((error::NO_SUCH_SESSION, "no such session".into()));
+        }
+        let Some(deleted) = self.dealer.unregister(callee, registration) else {
+            let text = "no such registration of that session";
+            return Err((error::NO_SUCH_REGISTRATION, text.into()));
+        };
+        self.revoke(callee, Revoked::Registration, registration, &reason);
+        self.registration_events(callee, registration, false, deleted);
+        tracing::info!(registration, callee, reason, "callee removed");
+        Ok(List::new())
+    }
+
+    /// `wamp.subscription.remove_subscriber(subscription, subscriber, reason?)`
+    /// (Crossbar.io's meta procedure): ends one session's subscription.
+    fn remove_subscriber(&mut self, args: &List, kwargs: &Dict) -> crate::meta::MetaResult {
+        let (subscription, subscriber, reason) =
+            removal_args(args, kwargs, "subscription", "subscriber")?;
+        if !self.sessions.contains_key(&subscriber) {
+            return Err((error::NO_SUCH_SESSION, "no such session".into()));
+        }
+        let Some(deleted) = self.broker.unsubscribe(subscriber, subscription) else {
+            let text = "no such subscription of that session";
+            return Err((error::NO_SUCH_SUBSCRIPTION, text.into()));
+        };
+        self.revoke(subscriber, Revoked::Subscription, subscription, &reason);
+        self.subscription_events(subscriber, subscription, false, deleted);
+        tracing::info!(subscription, subscriber, reason, "subscriber removed");
+        Ok(List::new())
     }
 
     /// Removes a session and everything it owns; false if it was not here.
@@ -222,7 +274,7 @@ impl State {
         }
         // Calls it was waiting for: their callees may stop working on them.
         for (invocation, p) in gone.called {
-            self.interrupt(p.callee, invocation, "killnowait");
+            self.interrupt(p.callee, invocation, CancelMode::KillNoWait);
         }
         for p in gone.served {
             self.send(
@@ -310,7 +362,7 @@ impl State {
                             })
                             .map(|(id, _)| *id)
                             .collect();
-                        self.kill(&ids, &kwargs)
+                        self.kill(&ids, &kwargs).map(id_list)
                     }
                     None => {
                         let what = if by_role { "authrole" } else { "authid" };
@@ -325,18 +377,21 @@ impl State {
                     .copied()
                     .filter(|id| *id != session)
                     .collect();
-                self.kill(&ids, &kwargs)
+                self.kill(&ids, &kwargs).map(id_list)
             }
+            "wamp.registration.remove_callee" => self.remove_callee(&args, &kwargs),
+            "wamp.subscription.remove_subscriber" => self.remove_subscriber(&args, &kwargs),
             other => return crate::meta::call(other, &args, &kwargs, &self.broker, &self.dealer),
         })
     }
 
     /// Ends `sessions` from the router's side (the `wamp.session.kill*` procedures): each
-    /// gets GOODBYE with the `reason` keyword argument (default `wamp.close.normal`) and
-    /// the `message` in its details. The count, as the procedures answer.
-    fn kill(&mut self, sessions: &[Id], kwargs: &Dict) -> crate::meta::MetaResult {
+    /// gets GOODBYE with the `reason` keyword argument (default `wamp.close.killed`, as
+    /// the spec says) and the `message` in its details. The IDs of the sessions ended,
+    /// which `kill_by_authid`, `kill_by_authrole` and `kill_all` answer (as Crossbar.io).
+    fn kill(&mut self, sessions: &[Id], kwargs: &Dict) -> Result<Vec<Id>, (&'static str, String)> {
         let reason = match kwargs.get("reason") {
-            None => wamp_runtime::proto::close::NORMAL.to_owned(),
+            None | Some(Value::Null) => wamp_runtime::proto::close::KILLED.to_owned(),
             Some(Value::Str(r)) if wamp_runtime::proto::is_valid_uri(r, UriRule::Loose) => {
                 r.clone()
             }
@@ -349,7 +404,7 @@ impl State {
         if let Some(m) = kwargs.get("message").and_then(Value::as_str) {
             details.insert("message".into(), Value::Str(m.to_owned()));
         }
-        let mut killed = 0u64;
+        let mut killed = Vec::new();
         for &id in sessions {
             if let Some(peer) = self.sessions.get(&id) {
                 let goodbye = Message::Goodbye {
@@ -360,10 +415,10 @@ impl State {
                 peer.killed.cancel();
             }
             if self.remove_session(id) {
-                killed += 1;
+                killed.push(id);
             }
         }
-        Ok(vec![Value::from(killed)])
+        Ok(killed)
     }
 
     /// Sends a new subscription the retained events it matches, marked `retained`.
@@ -372,9 +427,9 @@ impl State {
             return;
         };
         for (published_to, r) in self.broker.retained_for(topic, policy) {
-            let exclude_me = r.options.get("exclude_me").and_then(Value::as_bool) != Some(false);
-            if (exclude_me && r.publisher == session)
-                || !Filter::new(&r.options).admits(session, peer)
+            if (r.options.exclude_me && r.publisher == session)
+                || !r.options.admits(session, &peer.authid, &peer.authrole)
+                || (r.options.passthru.is_set() && !peer.features.passthru.subscriber)
             {
                 continue;
             }
@@ -407,17 +462,18 @@ impl State {
 
     /// Passes the next part of a progressive invocation to its callee (the same invocation
     /// ID and registration); the part without `progress` is the last.
-    fn continue_invocation(&mut self, invocation: Id, progress: bool, payload: Payload) {
+    fn continue_invocation(&mut self, invocation: Id, options: &CallOptions, payload: Payload) {
         let Some(p) = self.dealer.pending_any(invocation) else {
             return;
         };
         let (callee, registration) = (p.callee, p.registration);
         let mut details = Dict::new();
-        if progress {
+        if options.progress {
             details.insert("progress".into(), Value::Bool(true));
         } else {
             self.dealer.close_input(invocation);
         }
+        options.passthru.apply(&mut details);
         self.send(
             callee,
             Message::Invocation {
@@ -430,10 +486,14 @@ impl State {
     }
 
     /// Sends INTERRUPT for `invocation` to `callee`, if it handles them.
-    fn interrupt(&self, callee: Id, invocation: Id, mode: &str) {
-        if self.sessions.get(&callee).is_some_and(|p| p.callee_cancels) {
+    fn interrupt(&self, callee: Id, invocation: Id, mode: CancelMode) {
+        if self
+            .sessions
+            .get(&callee)
+            .is_some_and(|p| p.features.callee_cancels)
+        {
             let mut options = Dict::new();
-            options.insert("mode".into(), Value::Str(mode.into()));
+            options.insert("mode".into(), Value::Str(mode.as_str().into()));
             self.send(
                 callee,
                 Message::Interrupt {
@@ -465,12 +525,40 @@ impl State {
     }
 }
 
-fn policy(options: &Dict) -> MatchPolicy {
-    options
-        .get("match")
-        .and_then(Value::as_str)
-        .and_then(MatchPolicy::parse)
-        .unwrap_or_default()
+/// What the router takes away from a session on its own (revocation).
+#[derive(Debug, Clone, Copy)]
+enum Revoked {
+    Registration,
+    Subscription,
+}
+
+/// The features a session announced in HELLO that change what the router sends it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Features {
+    /// As a callee, it handles INTERRUPT (`call_canceling`).
+    pub callee_cancels: bool,
+    /// Which sides of progressive call invocations it announced.
+    pub progressive_calls: ProgressiveCalls,
+    /// As a callee, it is told when the router takes a registration away
+    /// (`registration_revocation`).
+    pub registration_revocation: bool,
+    /// As a subscriber, it is told when the router ends a subscription
+    /// (`subscription_revocation`).
+    pub subscription_revocation: bool,
+    /// The roles in which it takes opaque payloads (`payload_passthru_mode`).
+    pub passthru: PassthruRoles,
+}
+
+/// The roles in which a session announced payload passthru mode (or Autobahn's
+/// `payload_transparency`): what it may receive with an opaque payload.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PassthruRoles {
+    /// RESULT and ERROR, as a caller.
+    pub caller: bool,
+    /// INVOCATION, as a callee.
+    pub callee: bool,
+    /// EVENT, as a subscriber.
+    pub subscriber: bool,
 }
 
 /// The session's support of progressive call invocations (the caller streams its
@@ -554,11 +642,11 @@ impl Realm {
         &self.name
     }
 
-    /// Adds a session; returns its new session ID.
-    pub fn join(&self, peer: Peer) -> Id {
+    /// Adds a session as `id` (chosen at HELLO; another if it is taken, or 0); returns its
+    /// session ID.
+    pub fn join(&self, mut id: Id, peer: Peer) -> Id {
         let mut st = self.state.lock();
-        let mut id = global_id();
-        while st.sessions.contains_key(&id) {
+        while id == 0 || st.sessions.contains_key(&id) {
             id = global_id();
         }
         st.sessions.insert(id, peer);
@@ -585,8 +673,8 @@ impl Realm {
         self.state.lock().dealer.calls_in_flight()
     }
 
-    pub fn subscribe(&self, session: Id, request: Id, options: &Dict, topic: &str) {
-        let policy = policy(options);
+    pub fn subscribe(&self, session: Id, request: Id, options: &SubscribeOptions, topic: &str) {
+        let policy = options.policy;
         let mut st = self.state.lock();
         if !uri::is_valid_pattern(topic, self.uri_rule, policy) {
             let text = format!("invalid topic URI {topic:?}");
@@ -623,7 +711,7 @@ impl Realm {
             },
         );
         st.subscription_events(session, subscription, true, created);
-        if flag(options, "get_retained") {
+        if options.get_retained {
             st.send_retained(session, subscription, topic, policy);
         }
     }
@@ -648,9 +736,15 @@ impl Realm {
         st.send(session, reply);
     }
 
-    pub fn publish(&self, session: Id, request: Id, options: &Dict, topic: &str, payload: Payload) {
-        let option = |k: &str| options.get(k).and_then(Value::as_bool);
-        let acknowledge = option("acknowledge").unwrap_or(false);
+    pub fn publish(
+        &self,
+        session: Id,
+        request: Id,
+        options: PublishOptions,
+        topic: &str,
+        payload: Payload,
+    ) {
+        let acknowledge = options.acknowledge;
         let mut st = self.state.lock();
         let fail = |uri: &str, text: String| {
             if acknowledge {
@@ -669,15 +763,15 @@ impl Realm {
         if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Publish, topic) {
             return fail(error::NOT_AUTHORIZED, text);
         }
-        let exclude_me = option("exclude_me").unwrap_or(true);
-        let filter = Filter::new(options);
+        let passthru = options.passthru.is_set();
         let publication = global_id();
         // Transcode once per serializer, not once per subscriber.
         let mut encoded: HashMap<Serializer, Payload> = HashMap::new();
         let mut identity = Dict::new();
-        if self.discloses(&st, session, false) || flag(options, "disclose_me") {
+        if self.discloses(&st, session, false) || options.disclose_me {
             st.identify(session, "publisher", &mut identity);
         }
+        options.passthru.apply(&mut identity);
         for m in st.broker.matching(topic) {
             let mut details = identity.clone();
             if m.sub.policy != MatchPolicy::Exact {
@@ -687,13 +781,21 @@ impl Realm {
             // serializer, the bytes shared by their queues.
             let mut frames: HashMap<Serializer, bytes::Bytes> = HashMap::new();
             for &sid in &m.sub.subscribers {
-                if exclude_me && sid == session {
+                if options.exclude_me && sid == session {
                     continue;
                 }
                 let Some(peer) = st.sessions.get(&sid) else {
                     continue;
                 };
-                if !filter.admits(sid, peer) {
+                if !options.admits(sid, &peer.authid, &peer.authrole) {
+                    continue;
+                }
+                if passthru && !peer.features.passthru.subscriber {
+                    tracing::debug!(
+                        session = sid,
+                        topic,
+                        "event with an opaque payload not sent: the subscriber did not announce payload passthru mode"
+                    );
                     continue;
                 }
                 let Some(serializer) = peer.serializer else {
@@ -741,14 +843,14 @@ impl Realm {
                 peer.outbox.push_event(sid, frame);
             }
         }
-        if option("retain") == Some(true) {
+        if options.retain {
             st.broker.retain(
                 topic,
                 Retained {
                     publication,
                     publisher: session,
                     identity,
-                    options: options.clone(),
+                    options,
                     payload,
                 },
             );
@@ -764,94 +866,79 @@ impl Realm {
         }
     }
 
-    /// The match and invocation policies of a REGISTER, or why it cannot be accepted.
-    fn register_policies(
-        &self,
-        options: &Dict,
-        procedure: &str,
-    ) -> Result<(MatchPolicy, Invoke), (&'static str, String)> {
-        let policy = match options.get("match").and_then(Value::as_str) {
-            None => MatchPolicy::Exact,
-            Some(m) => MatchPolicy::parse(m).ok_or_else(|| {
-                let text = format!("unknown match policy {m:?}: use exact, prefix or wildcard");
-                (error::INVALID_ARGUMENT, text)
-            })?,
-        };
-        let invoke = match options.get("invoke").and_then(Value::as_str) {
-            None => Invoke::Single,
-            Some(i) => Invoke::parse(i).ok_or_else(|| {
-                let text = format!(
-                    "unknown invocation policy {i:?}: use single, roundrobin, random, first or last"
-                );
-                (error::INVALID_ARGUMENT, text)
-            })?,
-        };
+    /// Why a REGISTER of `procedure` under `policy` cannot be accepted, if it cannot.
+    fn check_procedure(&self, procedure: &str, policy: MatchPolicy) -> Result<(), String> {
         if !uri::is_valid_pattern(procedure, self.uri_rule, policy) {
-            return Err((
-                error::INVALID_URI,
-                format!(
-                    "invalid procedure URI {procedure:?} for {} matching",
-                    policy.as_str()
-                ),
+            return Err(format!(
+                "invalid procedure URI {procedure:?} for {} matching",
+                policy.as_str()
             ));
         }
         if procedure.starts_with("wamp.") {
-            let text = format!("procedure {procedure:?} is reserved for the router");
-            return Err((error::INVALID_URI, text));
+            return Err(format!(
+                "procedure {procedure:?} is reserved for the router"
+            ));
         }
-        Ok((policy, invoke))
+        Ok(())
     }
 
-    pub fn register(&self, session: Id, request: Id, options: &Dict, procedure: &str) {
-        let policies = self.register_policies(options, procedure);
+    pub fn register(&self, session: Id, request: Id, options: &RegisterOptions, procedure: &str) {
+        let policy = options.policy;
         let mut st = self.state.lock();
+        let refuse = |st: &State, uri: &str, text: String| {
+            st.send(session, error(code::REGISTER, request, uri, text));
+        };
+        if let Err(text) = self.check_procedure(procedure, policy) {
+            return refuse(&st, error::INVALID_URI, text);
+        }
         let action = crate::authorizer::Action::Register;
-        let policies = policies.and_then(|p| {
-            self.authorize(&st, session, action, procedure)
-                .map(|()| p)
-                .map_err(|text| (error::NOT_AUTHORIZED, text))
-        });
-        let policies = policies.and_then(|p| match self.max_registrations {
-            Some(max) if st.dealer.registrations_of(session) >= max => {
+        if let Err(text) = self.authorize(&st, session, action, procedure) {
+            return refuse(&st, error::NOT_AUTHORIZED, text);
+        }
+        if let Some(max) = self.max_registrations {
+            if st.dealer.registrations_of(session) >= max {
                 let text = format!("too many registrations: this router allows {max} per session");
                 tracing::warn!(session, procedure, "registration refused: {text}");
-                Err((error::NOT_AUTHORIZED, text))
+                return refuse(&st, error::NOT_AUTHORIZED, text);
             }
-            _ => Ok(p),
-        });
-        if let (Ok((policy, _)), true) = (&policies, flag(options, "force_reregister")) {
-            st.force_reregister(procedure, *policy);
         }
-        let reply = match policies {
-            Err((uri, text)) => error(code::REGISTER, request, uri, text),
-            Ok((policy, invoke)) => match st.dealer.register(
-                &self.ids,
-                procedure,
-                policy,
-                invoke,
-                Callee {
+        if options.force_reregister {
+            st.force_reregister(procedure, policy);
+        }
+        let callee = Callee {
+            session,
+            disclose_caller: options.disclose_caller,
+            forward_timeout: options.forward_timeout,
+        };
+        match st
+            .dealer
+            .register(&self.ids, procedure, policy, options.invoke, callee)
+        {
+            Ok((registration, created)) => {
+                st.registration_events(session, registration, true, created);
+                st.send(
                     session,
-                    disclose_caller: flag(options, "disclose_caller"),
-                },
-            ) {
-                Ok((registration, created)) => {
-                    st.registration_events(session, registration, true, created);
                     Message::Registered {
                         request,
                         registration,
-                    }
-                }
-                Err(RegisterError::AlreadyExists) => error(
-                    code::REGISTER,
-                    request,
-                    error::PROCEDURE_ALREADY_EXISTS,
-                    format!(
-                        "procedure {procedure:?} is already registered (shared registration needs the same invocation policy, other than single)"
-                    ),
+                    },
+                );
+            }
+            Err(RegisterError::AlreadyExists) => refuse(
+                &st,
+                error::PROCEDURE_ALREADY_EXISTS,
+                format!("procedure {procedure:?} is already registered"),
+            ),
+            Err(RegisterError::DifferentPolicy(existing)) => refuse(
+                &st,
+                error::PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY,
+                format!(
+                    "procedure {procedure:?} is registered with invocation policy {:?}, not {:?}",
+                    existing.as_str(),
+                    options.invoke.as_str()
                 ),
-            },
-        };
-        st.send(session, reply);
+            ),
+        }
     }
 
     pub fn unregister(&self, session: Id, request: Id, registration: Id) {
@@ -870,27 +957,34 @@ impl Realm {
     }
 
     /// A CALL. `Err` is a protocol violation (a progressive CALL from a caller that did
-    /// not announce progressive call invocations).
+    /// not announce progressive call invocations, an opaque payload from one that did not
+    /// announce payload passthru mode).
     pub fn call(
         self: &Arc<Self>,
         session: Id,
         request: Id,
-        options: &Dict,
+        options: &CallOptions,
         procedure: &str,
         payload: Payload,
     ) -> Result<(), String> {
         let mut st = self.state.lock();
-        let progress = flag(options, "progress");
-        let streams = st
-            .sessions
-            .get(&session)
-            .is_some_and(|p| p.progressive_calls.as_caller);
-        if progress && !streams {
+        let progress = options.progress;
+        let passthru = options.passthru.is_set();
+        let Some(caller) = st.sessions.get(&session).map(|p| p.features) else {
+            return Ok(());
+        };
+        if progress && !caller.progressive_calls.as_caller {
             return Err(
                 "CALL.Options.progress without announcing progressive_call_invocations".into(),
             );
         }
-        if streams {
+        if passthru && !caller.passthru.caller {
+            return Err(
+                "CALL with payload passthru options without announcing payload_passthru_mode"
+                    .into(),
+            );
+        }
+        if caller.progressive_calls.as_caller {
             match st.dealer.call_kind(session, request) {
                 CallKind::New => {}
                 CallKind::Late => {
@@ -898,17 +992,17 @@ impl Realm {
                     return Ok(());
                 }
                 CallKind::Continuation(invocation) => {
-                    st.continue_invocation(invocation, progress, payload);
+                    st.continue_invocation(invocation, options, payload);
                     return Ok(());
                 }
             }
         }
+        let refuse = |st: &State, uri: &str, text: String| {
+            st.send(session, error(code::CALL, request, uri, text));
+        };
         if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Call, procedure)
         {
-            st.send(
-                session,
-                error(code::CALL, request, error::NOT_AUTHORIZED, text),
-            );
+            refuse(&st, error::NOT_AUTHORIZED, text);
             return Ok(());
         }
         if procedure.starts_with("wamp.") {
@@ -926,10 +1020,10 @@ impl Realm {
             }
         }
         if !uri::is_valid_uri(procedure, self.uri_rule) {
-            let text = format!("invalid procedure URI {procedure:?}");
-            st.send(
-                session,
-                error(code::CALL, request, error::INVALID_URI, text),
+            refuse(
+                &st,
+                error::INVALID_URI,
+                format!("invalid procedure URI {procedure:?}"),
             );
             return Ok(());
         }
@@ -939,47 +1033,41 @@ impl Realm {
                 self.max_pending_calls
             );
             tracing::warn!(session, procedure, "call refused: {text}");
-            st.send(session, error(code::CALL, request, error::CANCELED, text));
+            refuse(&st, error::TOO_MANY_CALLS, text);
             return Ok(());
         }
         let route = st.dealer.route(procedure);
-        let Some(route) = route.filter(|r| st.sessions.contains_key(&r.callee.session)) else {
+        let Some((route, callee_features)) = route.and_then(|r| {
+            let features = st.sessions.get(&r.callee.session)?.features;
+            Some((r, features))
+        }) else {
             let text = format!("no callee registered procedure {procedure:?}");
-            st.send(
-                session,
-                error(code::CALL, request, error::NO_SUCH_PROCEDURE, text),
-            );
+            refuse(&st, error::NO_SUCH_PROCEDURE, text);
             return Ok(());
         };
-        if progress
-            && !st
-                .sessions
-                .get(&route.callee.session)
-                .is_some_and(|p| p.progressive_calls.as_callee)
-        {
+        if progress && !callee_features.progressive_calls.as_callee {
             let text = "the callee does not accept progressive call invocations";
-            st.send(
-                session,
-                error(code::CALL, request, error::FEATURE_NOT_SUPPORTED, text),
-            );
+            refuse(&st, error::FEATURE_NOT_SUPPORTED, text.into());
             return Ok(());
         }
-        let receive_progress = options
-            .get("receive_progress")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        if passthru && !callee_features.passthru.callee {
+            let text = "the callee did not announce payload passthru mode";
+            refuse(&st, error::FEATURE_NOT_SUPPORTED, text.into());
+            return Ok(());
+        }
         let callee = route.callee.session;
         let registration = route.registration;
+        let timeout = options.timeout;
         let invocation = st.dealer.start_call(Pending {
             caller: session,
             caller_request: request,
             callee,
-            receive_progress,
+            receive_progress: options.receive_progress,
             timer: None,
-            registration: route.registration,
+            registration,
             input_open: progress,
+            canceled: false,
         });
-        let timeout = options.get("timeout").and_then(Value::as_u64).unwrap_or(0);
         if timeout > 0 {
             let realm = Arc::downgrade(self);
             let timer = tokio::spawn(async move {
@@ -991,22 +1079,23 @@ impl Realm {
             st.dealer.set_timer(invocation, timer.abort_handle());
         }
         let mut details = Dict::new();
-        if let Some(t) = options.get("timeout").filter(|_| timeout > 0) {
-            details.insert("timeout".into(), t.clone());
+        if timeout > 0 && route.callee.forward_timeout {
+            details.insert("timeout".into(), Value::from(timeout));
         }
         if route.pattern {
             details.insert("procedure".into(), Value::Str(procedure.to_owned()));
         }
         let disclose = self.discloses(&st, session, true);
-        if disclose || route.callee.disclose_caller || flag(options, "disclose_me") {
+        if disclose || route.callee.disclose_caller || options.disclose_me {
             st.identify(session, "caller", &mut details);
         }
-        if receive_progress {
+        if options.receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
         }
         if progress {
             details.insert("progress".into(), Value::Bool(true));
         }
+        options.passthru.apply(&mut details);
         st.send(
             callee,
             Message::Invocation {
@@ -1019,9 +1108,11 @@ impl Realm {
         Ok(())
     }
 
-    /// A caller's CANCEL (`mode`: `skip`, `kill` or `killnowait`; `kill` by default, and
-    /// `skip` when the callee does not handle INTERRUPT).
-    pub fn cancel(&self, session: Id, request: Id, options: &Dict) {
+    /// A caller's CANCEL: `skip` answers the caller at once and leaves the callee alone,
+    /// `killnowait` answers at once and interrupts the callee, `kill` (the default)
+    /// interrupts the callee and answers once it has responded. A callee that does not
+    /// handle INTERRUPT is skipped.
+    pub fn cancel(&self, session: Id, request: Id, options: &CancelOptions) {
         let mut st = self.state.lock();
         let Some(invocation) = st.dealer.invocation_of(session, request) else {
             tracing::debug!(session, request, "CANCEL for no call in flight");
@@ -1030,22 +1121,28 @@ impl Realm {
         let Some(callee) = st.dealer.pending_any(invocation).map(|p| p.callee) else {
             return;
         };
-        let cancels = st.sessions.get(&callee).is_some_and(|p| p.callee_cancels);
-        let requested = options
-            .get("mode")
-            .and_then(Value::as_str)
-            .unwrap_or("kill");
-        let mode = if cancels { requested } else { "skip" };
-        if mode == "kill" {
-            // The callee answers the INTERRUPT (or finishes first); that answer ends the call.
-            st.interrupt(callee, invocation, "kill");
+        let cancels = st
+            .sessions
+            .get(&callee)
+            .is_some_and(|p| p.features.callee_cancels);
+        let mode = if cancels {
+            options.mode
+        } else {
+            CancelMode::Skip
+        };
+        if mode == CancelMode::Kill {
+            // The callee's answer to the INTERRUPT (or its result, if it finished first)
+            // ends the call with wamp.error.canceled.
+            if st.dealer.mark_canceled(invocation) {
+                st.interrupt(callee, invocation, CancelMode::Kill);
+            }
             return;
         }
         if st.dealer.take(invocation).is_some() {
             let text = "the caller canceled the call";
             st.send(session, error(code::CALL, request, error::CANCELED, text));
-            if mode == "killnowait" {
-                st.interrupt(callee, invocation, "killnowait");
+            if mode == CancelMode::KillNoWait {
+                st.interrupt(callee, invocation, CancelMode::KillNoWait);
             }
         }
     }
@@ -1059,29 +1156,42 @@ impl Realm {
         let text = format!("the call timed out after {timeout} ms");
         st.send(
             p.caller,
-            error(code::CALL, p.caller_request, error::CANCELED, text),
+            error(code::CALL, p.caller_request, error::TIMEOUT, text),
         );
-        st.interrupt(p.callee, invocation, "killnowait");
+        st.interrupt(p.callee, invocation, CancelMode::KillNoWait);
     }
 
-    /// A callee's YIELD: the result goes to the caller.
-    pub fn yield_result(&self, session: Id, request: Id, options: &Dict, payload: Payload) {
-        let progress = options
-            .get("progress")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+    /// A callee's YIELD: the result goes to the caller. YIELD options with a bad value
+    /// end the call with `wamp.error.invalid_argument` to the caller.
+    pub fn yield_result(
+        &self,
+        session: Id,
+        request: Id,
+        options: Result<YieldOptions, OptionError>,
+        payload: Payload,
+    ) {
         let mut st = self.state.lock();
-        let pending = match st.dealer.pending(session, request) {
-            Some(p) if progress && p.receive_progress => Some(p.clone()),
-            Some(_) if progress => {
-                // The caller did not ask for progressive results: only the final one goes.
-                tracing::debug!(
-                    session,
-                    request,
-                    "progressive YIELD for a caller that did not ask; dropped"
-                );
+        let options = match options {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(session, request, "YIELD refused: {e}");
+                if let Some(p) = st.dealer.finish_call(session, request) {
+                    let text = format!("the callee's answer was invalid: {e}");
+                    let msg = error(code::CALL, p.caller_request, error::INVALID_ARGUMENT, text);
+                    st.send(p.caller, msg);
+                }
                 return;
             }
+        };
+        let progress = options.progress;
+        let pending = match st.dealer.pending(session, request) {
+            Some(p) if progress && (p.canceled || !p.receive_progress) => {
+                // A canceled call takes no more results; a caller that did not ask for
+                // progressive results only gets the final one.
+                tracing::debug!(session, request, "progressive YIELD not passed on");
+                return;
+            }
+            Some(p) if progress => Some(p.clone()),
             Some(_) => st.dealer.finish_call(session, request),
             None => None,
         };
@@ -1093,10 +1203,55 @@ impl Realm {
             );
             return;
         };
+        if p.canceled {
+            let text = "the caller canceled the call";
+            st.send(
+                p.caller,
+                error(code::CALL, p.caller_request, error::CANCELED, text),
+            );
+            return;
+        }
+        if options.passthru.is_set() {
+            let callee_ok = st
+                .sessions
+                .get(&session)
+                .is_some_and(|c| c.features.passthru.callee);
+            let caller_ok = st
+                .sessions
+                .get(&p.caller)
+                .is_some_and(|c| c.features.passthru.caller);
+            if !callee_ok || !caller_ok {
+                if progress {
+                    st.dealer.finish_call(session, request);
+                }
+                let text = if callee_ok {
+                    "the caller did not announce payload passthru mode"
+                } else {
+                    "YIELD with payload passthru options without announcing payload_passthru_mode"
+                };
+                tracing::warn!(session, request, "YIELD refused: {text}");
+                let to_callee = error(
+                    code::INVOCATION,
+                    request,
+                    error::FEATURE_NOT_SUPPORTED,
+                    text,
+                );
+                st.send(session, to_callee);
+                let to_caller = error(
+                    code::CALL,
+                    p.caller_request,
+                    error::FEATURE_NOT_SUPPORTED,
+                    text,
+                );
+                st.send(p.caller, to_caller);
+                return;
+            }
+        }
         let mut details = Dict::new();
-        if progress && p.receive_progress {
+        if progress {
             details.insert("progress".into(), Value::Bool(true));
         }
+        options.passthru.apply(&mut details);
         let result = Message::Result {
             request: p.caller_request,
             details,
@@ -1105,7 +1260,9 @@ impl Realm {
         st.send(p.caller, result);
     }
 
-    /// A callee's ERROR for an invocation: it goes to the caller with URI, args and kwargs.
+    /// A callee's ERROR for an invocation: it goes to the caller with its URI, details,
+    /// args and kwargs; after a `kill` cancel, the caller gets `wamp.error.canceled`
+    /// with the callee's args and kwargs.
     pub fn invocation_error(
         &self,
         session: Id,
@@ -1123,6 +1280,31 @@ impl Realm {
             );
             return;
         };
+        let passthru = ErrorDetails::parse(&details).map(|d| d.passthru.is_set());
+        let caller_ok = st
+            .sessions
+            .get(&p.caller)
+            .is_some_and(|c| c.features.passthru.caller);
+        let (error, details, payload) = match passthru {
+            Err(e) => {
+                let text = format!("the callee's error was invalid: {e}");
+                (
+                    error::INVALID_ARGUMENT.to_owned(),
+                    Dict::new(),
+                    Payload::args(vec![Value::Str(text)]),
+                )
+            }
+            Ok(true) if !caller_ok => {
+                let text = "the callee answered with an opaque payload and the caller did not announce payload passthru mode";
+                (
+                    error::FEATURE_NOT_SUPPORTED.to_owned(),
+                    Dict::new(),
+                    Payload::args(vec![Value::Str(text.into())]),
+                )
+            }
+            Ok(_) if p.canceled => (error::CANCELED.to_owned(), details, payload),
+            Ok(_) => (error, details, payload),
+        };
         let msg = Message::Error {
             request_type: code::CALL,
             request: p.caller_request,
@@ -1134,45 +1316,35 @@ impl Realm {
     }
 }
 
-/// The black- and white-listing options of a PUBLISH.
-struct Filter<'a> {
-    exclude: Option<&'a [Value]>,
-    exclude_authid: Option<&'a [Value]>,
-    exclude_authrole: Option<&'a [Value]>,
-    eligible: Option<&'a [Value]>,
-    eligible_authid: Option<&'a [Value]>,
-    eligible_authrole: Option<&'a [Value]>,
+/// The arguments of `remove_callee` and `remove_subscriber`: the registration or
+/// subscription ID, the session ID, and the reason (positional or `reason=`, a URI;
+/// `wamp.error.unregistered` or `wamp.error.unsubscribed` by default).
+fn removal_args(
+    args: &List,
+    kwargs: &Dict,
+    what: &str,
+    who: &str,
+) -> Result<(Id, Id, String), (&'static str, String)> {
+    let id = |i: usize, name: &str| {
+        args.get(i)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| (error::INVALID_ARGUMENT, format!("the {name} ID is missing")))
+    };
+    let (object, session) = (id(0, what)?, id(1, who)?);
+    let reason = match args.get(2).or_else(|| kwargs.get("reason")) {
+        None | Some(Value::Null) if what == "registration" => "wamp.error.unregistered".to_owned(),
+        None | Some(Value::Null) => "wamp.error.unsubscribed".to_owned(),
+        Some(Value::Str(r)) if wamp_runtime::proto::is_valid_uri(r, UriRule::Loose) => r.clone(),
+        Some(other) => {
+            let text = format!("the reason {other:?} is not a valid URI");
+            return Err((error::INVALID_URI, text));
+        }
+    };
+    Ok((object, session, reason))
 }
 
-impl<'a> Filter<'a> {
-    fn new(options: &'a Dict) -> Self {
-        let list = |k: &str| options.get(k).and_then(Value::as_list).map(Vec::as_slice);
-        Self {
-            exclude: list("exclude"),
-            exclude_authid: list("exclude_authid"),
-            exclude_authrole: list("exclude_authrole"),
-            eligible: list("eligible"),
-            eligible_authid: list("eligible_authid"),
-            eligible_authrole: list("eligible_authrole"),
-        }
-    }
-
-    fn admits(&self, session: Id, peer: &Peer) -> bool {
-        let has_id = |l: &[Value]| l.iter().any(|v| v.as_u64() == Some(session));
-        let has_str = |l: &[Value], s: &str| l.iter().any(|v| v.as_str() == Some(s));
-        !self.exclude.is_some_and(has_id)
-            && !self
-                .exclude_authid
-                .is_some_and(|l| has_str(l, &peer.authid))
-            && !self
-                .exclude_authrole
-                .is_some_and(|l| has_str(l, &peer.authrole))
-            && self.eligible.is_none_or(has_id)
-            && self
-                .eligible_authid
-                .is_none_or(|l| has_str(l, &peer.authid))
-            && self
-                .eligible_authrole
-                .is_none_or(|l| has_str(l, &peer.authrole))
-    }
+/// A list of session IDs as a meta procedure's single result.
+fn id_list(mut ids: Vec<Id>) -> List {
+    ids.sort_unstable();
+    vec![Value::List(ids.into_iter().map(Value::from).collect())]
 }

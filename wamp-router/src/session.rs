@@ -4,13 +4,17 @@
 
 use std::sync::Arc;
 
-use wamp_runtime::proto::{close, code, error, uri, Dict, Id, Message, Value};
+use wamp_runtime::proto::roles;
+use wamp_runtime::proto::{
+    close, code, error, uri, CallOptions, CancelOptions, Dict, Id, Message, OptionError,
+    PublishOptions, RegisterOptions, SubscribeOptions, Value, YieldOptions,
+};
 use wamp_runtime::Serializer;
 
 use crate::auth::{Decision, Identity, PendingAuth};
 use crate::listener::settings::ConnectionInfo;
 use crate::outbox::Outbox;
-use crate::realm::{Peer, ProgressiveCalls, Realm};
+use crate::realm::{Features, PassthruRoles, Peer, ProgressiveCalls, Realm};
 use crate::RouterInner;
 
 /// What the transport loop does after a message.
@@ -68,6 +72,9 @@ pub(crate) struct Session {
     state: State,
     /// Cancelled when the realm ends the session (`wamp.session.kill`).
     killed: tokio_util::sync::CancellationToken,
+    /// The session ID this session will have, chosen at HELLO (a WAMP-CRA challenge and
+    /// a dynamic authenticator are told it).
+    next_id: Id,
 }
 
 const ROLES: [&str; 4] = ["publisher", "subscriber", "caller", "callee"];
@@ -86,6 +93,7 @@ impl Session {
             conn,
             state: State::Handshake,
             killed: tokio_util::sync::CancellationToken::new(),
+            next_id: 0,
         }
     }
 
@@ -224,8 +232,9 @@ impl Session {
     }
 
     async fn hello(&mut self, realm_name: String, details: Dict) -> Flow {
-        let roles = details.get("roles").and_then(Value::as_dict);
-        if !roles.is_some_and(|r| ROLES.iter().any(|k| r.contains_key(*k))) {
+        self.next_id = wamp_runtime::proto::global_id();
+        let announced = roles::Announced::of(&details);
+        if !ROLES.iter().any(|r| announced.has_role(r)) {
             return self
                 .violation("HELLO.Details.roles must announce at least one of publisher, subscriber, caller, callee");
         }
@@ -251,7 +260,14 @@ impl Session {
             };
             return self.welcome(&details, identity).await;
         }
-        match crate::auth::decide(&self.router, &self.conn, &realm_name, &details).await {
+        let decision = crate::auth::decide(
+            &self.router,
+            &self.conn,
+            &realm_name,
+            &details,
+            self.next_id,
+        );
+        match decision.await {
             Decision::Welcome(identity) => self.welcome(&details, identity).await,
             Decision::Refuse((reason, text)) => self.abort(reason, text),
             Decision::Challenge {
@@ -287,38 +303,44 @@ impl Session {
                 format!("no realm {realm_name:?} on this router"),
             );
         };
-        let roles = details.get("roles").and_then(Value::as_dict);
-        let feature = |role: &str, name: &str| {
-            roles
-                .and_then(|r| r.get(role))
-                .and_then(Value::as_dict)
-                .and_then(|c| c.get("features"))
-                .and_then(Value::as_dict)
-                .and_then(|f| f.get(name))
-                .and_then(Value::as_bool)
-                == Some(true)
+        let announced = roles::Announced::of(details);
+        let callee_cancels = announced.cancels("callee");
+        let passthru = |role| {
+            announced.has(role, "payload_passthru_mode")
+                || announced.has(role, "payload_transparency")
         };
-        // The spec spells it both ways; peers send either.
-        let cancels = |role| feature(role, "call_canceling") || feature(role, "call_cancelling");
-        let callee_cancels = cancels("callee");
-        let progressive_calls = ProgressiveCalls {
-            as_caller: feature("caller", "progressive_call_invocations"),
-            as_callee: feature("callee", "progressive_call_invocations") && callee_cancels,
+        let features = Features {
+            callee_cancels,
+            progressive_calls: ProgressiveCalls {
+                as_caller: announced.has("caller", "progressive_call_invocations"),
+                as_callee: announced.has("callee", "progressive_call_invocations")
+                    && callee_cancels,
+            },
+            registration_revocation: announced.has("callee", "registration_revocation"),
+            subscription_revocation: announced.has("subscriber", "subscription_revocation")
+                && !autobahn_python(&announced),
+            passthru: PassthruRoles {
+                caller: passthru("caller"),
+                callee: passthru("callee"),
+                subscriber: passthru("subscriber"),
+            },
         };
         self.killed = tokio_util::sync::CancellationToken::new();
-        let id = realm.join(Peer {
-            outbox: self.outbox.clone(),
-            killed: self.killed.clone(),
-            authmethod: authmethod.into(),
-            callee_cancels,
-            progressive_calls,
-            serializer: self.serializer,
-            authid: authid.clone(),
-            authrole: authrole.clone(),
-            trusted: self.conn.listener.trusted,
-            peer: self.conn.peer.clone(),
-            authprovider,
-        });
+        let id = realm.join(
+            self.next_id,
+            Peer {
+                outbox: self.outbox.clone(),
+                killed: self.killed.clone(),
+                authmethod: authmethod.into(),
+                features,
+                serializer: self.serializer,
+                authid: authid.clone(),
+                authrole: authrole.clone(),
+                trusted: self.conn.listener.trusted,
+                peer: self.conn.peer.clone(),
+                authprovider,
+            },
+        );
         crate::listener::connection::record_session(id, &realm_name, &authid, &authrole);
         tracing::info!(
             authmethod,
@@ -345,13 +367,28 @@ impl Session {
         Flow::Continue
     }
 
+    /// Answers a request whose options have a bad value, with ERROR
+    /// `wamp.error.invalid_argument` naming the option: the session goes on.
+    fn refuse(&self, request_type: u64, request: Id, e: OptionError) {
+        tracing::debug!(request, "request refused: {e}");
+        self.send(Message::error(
+            request_type,
+            request,
+            error::INVALID_ARGUMENT,
+            e.to_string(),
+        ));
+    }
+
     fn established(&mut self, realm: &Arc<Realm>, id: Id, msg: Message) -> Flow {
         match msg {
             Message::Subscribe {
                 request,
                 options,
                 topic,
-            } => realm.subscribe(id, request, &options, &topic),
+            } => match SubscribeOptions::parse(&options) {
+                Ok(o) => realm.subscribe(id, request, &o, &topic),
+                Err(e) => self.refuse(code::SUBSCRIBE, request, e),
+            },
             Message::Unsubscribe {
                 request,
                 subscription,
@@ -361,12 +398,21 @@ impl Session {
                 options,
                 topic,
                 payload,
-            } => realm.publish(id, request, &options, &topic, payload),
+            } => match PublishOptions::parse(&options) {
+                Ok(o) => realm.publish(id, request, o, &topic, payload),
+                Err(e) if PublishOptions::acknowledged(&options) => {
+                    self.refuse(code::PUBLISH, request, e)
+                }
+                Err(e) => tracing::debug!(session = id, topic, "publication refused: {e}"),
+            },
             Message::Register {
                 request,
                 options,
                 procedure,
-            } => realm.register(id, request, &options, &procedure),
+            } => match RegisterOptions::parse(&options) {
+                Ok(o) => realm.register(id, request, &o, &procedure),
+                Err(e) => self.refuse(code::REGISTER, request, e),
+            },
             Message::Unregister {
                 request,
                 registration,
@@ -376,16 +422,19 @@ impl Session {
                 options,
                 procedure,
                 payload,
-            } => {
-                if let Err(violation) = realm.call(id, request, &options, &procedure, payload) {
-                    return self.violation(violation);
+            } => match CallOptions::parse(&options) {
+                Ok(o) => {
+                    if let Err(violation) = realm.call(id, request, &o, &procedure, payload) {
+                        return self.violation(violation);
+                    }
                 }
-            }
+                Err(e) => self.refuse(code::CALL, request, e),
+            },
             Message::Yield {
                 request,
                 options,
                 payload,
-            } => realm.yield_result(id, request, &options, payload),
+            } => realm.yield_result(id, request, YieldOptions::parse(&options), payload),
             Message::Error {
                 request_type: code::INVOCATION,
                 request,
@@ -398,7 +447,10 @@ impl Session {
                 let text = format!("ERROR for a {what} is not something a client sends");
                 return self.violation(text);
             }
-            Message::Cancel { request, options } => realm.cancel(id, request, &options),
+            Message::Cancel { request, options } => match CancelOptions::parse(&options) {
+                Ok(o) => realm.cancel(id, request, &o),
+                Err(e) => self.refuse(code::CANCEL, request, e),
+            },
             Message::EventReceived { publication } => {
                 tracing::debug!(
                     session = id,
@@ -432,43 +484,48 @@ impl Session {
     }
 }
 
+/// Whether the peer is Autobahn|Python, which announces `subscription_revocation` but
+/// fails its connection on the revocation message (26.10 and earlier): it alone announces
+/// `payload_encryption_cryptobox`. Such a subscriber gets the spec's fallback (nothing is
+/// sent; the meta events say it), as a peer that did not announce the feature.
+fn autobahn_python(announced: &roles::Announced<'_>) -> bool {
+    announced.has("subscriber", "payload_encryption_cryptobox")
+}
+
 /// The roles and features this router announces in WELCOME: only what it really does.
 fn router_roles() -> Dict {
-    let feature_dict = |names: &[&str]| {
-        let mut f = Dict::new();
-        for n in names {
-            f.insert((*n).to_string(), Value::Bool(true));
-        }
-        let mut role = Dict::new();
-        role.insert("features".into(), Value::Dict(f));
-        Value::Dict(role)
-    };
-    let mut roles = Dict::new();
-    roles.insert(
-        "broker".into(),
-        feature_dict(&[
-            "event_retention",
-            "publisher_exclusion",
-            "session_meta_api",
-            "subscription_meta_api",
-            "publisher_identification",
-            "subscriber_blackwhite_listing",
-            "pattern_based_subscription",
-        ]),
-    );
-    roles.insert(
-        "dealer".into(),
-        feature_dict(&[
-            "call_canceling",
-            "call_timeout",
-            "caller_identification",
-            "pattern_based_registration",
-            "progressive_call_invocations",
-            "progressive_call_results",
-            "registration_meta_api",
-            "session_meta_api",
-            "shared_registration",
-        ]),
-    );
-    roles
+    roles::announce(&[
+        (
+            "broker",
+            &[
+                "event_retention",
+                "publisher_exclusion",
+                "session_meta_api",
+                "subscription_meta_api",
+                "publisher_identification",
+                "subscriber_blackwhite_listing",
+                "pattern_based_subscription",
+                "subscription_revocation",
+                "payload_passthru_mode",
+                "payload_transparency",
+            ],
+        ),
+        (
+            "dealer",
+            &[
+                "call_canceling",
+                "call_timeout",
+                "caller_identification",
+                "pattern_based_registration",
+                "progressive_call_invocations",
+                "progressive_call_results",
+                "registration_meta_api",
+                "session_meta_api",
+                "shared_registration",
+                "registration_revocation",
+                "payload_passthru_mode",
+                "payload_transparency",
+            ],
+        ),
+    ])
 }

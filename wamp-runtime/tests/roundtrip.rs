@@ -228,7 +228,6 @@ fn malformed_frames_are_typed_errors() {
         ("[48,1,{},\"a.b\",{}]", "Arguments must be a list"),
         ("[48,1,{},\"a.b\",[],[]]", "ArgumentsKw must be a dict"),
         ("[48,1,{},\"a.b\",[],{},3]", "too many"),
-        ("[48,1,{\"timeout\":\"x\"},\"a.b\"]", "timeout"),
         ("[48,1,{},\"a.b\",\"opaque\"]", "enc_algo"),
         ("[6,{},\"not a uri\"]", "GOODBYE.Reason is not a valid URI"),
         ("[3,{},\"\"]", "ABORT.Reason is not a valid URI"),
@@ -269,4 +268,51 @@ fn malformed_frames_are_typed_errors() {
     assert!(Serializer::MsgPack.decode(&Bytes::from(deep)).is_err());
     let deep_cbor = vec![0x9fu8; 100_000];
     assert!(Serializer::Cbor.decode(&Bytes::from(deep_cbor)).is_err());
+}
+
+#[test]
+fn option_values_are_checked_apart_from_decoding() {
+    let text = b"[48,1,{\"timeout\":\"x\",\"x_mine\":1},\"a.b\"]";
+    let m = Serializer::Json
+        .decode(&Bytes::from_static(text))
+        .expect("the envelope decodes: a router answers a bad option with ERROR");
+    let e = m.check_options().unwrap_err();
+    assert_eq!((e.message, e.key), ("CALL.Options", "timeout"));
+    let ok = Serializer::Json
+        .decode(&Bytes::from_static(
+            b"[48,1,{\"timeout\":100,\"x_mine\":1},\"a.b\"]",
+        ))
+        .unwrap();
+    assert_eq!(ok.check_options(), Ok(()), "unknown keys are ignored");
+}
+
+#[test]
+fn request_zero_is_the_revocation_form_only() {
+    let ok: &[&[u8]] = &[
+        b"[67,0,{\"registration\":5,\"reason\":\"wamp.error.unregistered\"}]",
+        b"[35,0,{\"subscription\":9}]",
+    ];
+    for text in ok {
+        let m = Serializer::Json.decode(&Bytes::from_static(text)).unwrap();
+        assert!(matches!(
+            m,
+            Message::Unregistered { request: 0, .. } | Message::Unsubscribed { request: 0, .. }
+        ));
+        for ser in [Serializer::MsgPack, Serializer::Cbor] {
+            let frame = ser.encode(&m).unwrap();
+            assert_eq!(ser.decode(&frame).unwrap(), m);
+        }
+    }
+    let bad: &[&[u8]] = &[
+        b"[67,0]",
+        b"[67,0,{}]",
+        b"[35,0,{\"registration\":5}]",
+        b"[65,0,5]",
+        b"[34,0,{},\"a.b\"]",
+        b"[8,66,0,{},\"wamp.error.x\"]",
+    ];
+    for text in bad {
+        let e = Serializer::Json.decode(&Bytes::from_static(text));
+        assert!(e.is_err(), "{}", String::from_utf8_lossy(text));
+    }
 }

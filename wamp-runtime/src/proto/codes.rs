@@ -37,6 +37,9 @@ pub mod error {
     pub const INVALID_URI: &str = "wamp.error.invalid_uri";
     pub const NO_SUCH_PROCEDURE: &str = "wamp.error.no_such_procedure";
     pub const PROCEDURE_ALREADY_EXISTS: &str = "wamp.error.procedure_already_exists";
+    /// A shared registration exists with another invocation policy (Crossbar.io, Autobahn).
+    pub const PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY: &str =
+        "wamp.error.procedure_exists_with_different_invocation_policy";
     pub const NO_SUCH_REGISTRATION: &str = "wamp.error.no_such_registration";
     pub const NO_SUCH_SUBSCRIPTION: &str = "wamp.error.no_such_subscription";
     pub const INVALID_ARGUMENT: &str = "wamp.error.invalid_argument";
@@ -50,6 +53,9 @@ pub mod error {
     pub const NO_AUTH_METHOD: &str = "wamp.error.no_auth_method";
     pub const CANCELED: &str = "wamp.error.canceled";
     pub const TIMEOUT: &str = "wamp.error.timeout";
+    /// The caller has as many calls in flight as the router allows (this router's URI:
+    /// the spec names none).
+    pub const TOO_MANY_CALLS: &str = "wamp.error.too_many_calls";
     pub const OPTION_NOT_ALLOWED: &str = "wamp.error.option_not_allowed";
     pub const RUNTIME_ERROR: &str = "wamp.error.runtime_error";
     pub const UNAVAILABLE: &str = "wamp.error.unavailable";

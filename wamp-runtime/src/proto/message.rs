@@ -201,6 +201,13 @@ impl Message {
         }
     }
 
+    /// Checks every known option or detail against the type and values the spec gives it
+    /// (see [`options::check`]): decoding leaves this to the reader, so that a router can
+    /// answer a bad value with ERROR instead of ending the session.
+    pub fn check_options(&self) -> Result<(), options::OptionError> {
+        options::check(self)
+    }
+
     /// The application payload, for the kinds of message that carry one.
     pub fn payload(&self) -> Option<&Payload> {
         use Message::*;
@@ -384,10 +391,10 @@ impl Message {
                 request: f.id("Request")?,
                 subscription: f.id("SUBSCRIBED.Subscription")?,
             },
-            code::UNSUBSCRIBED => Message::Unsubscribed {
-                request: f.id("UNSUBSCRIBE.Request")?,
-                details: f.optional_dict("Details")?,
-            },
+            code::UNSUBSCRIBED => {
+                let (request, details) = f.revocable("UNSUBSCRIBE.Request", "subscription")?;
+                Message::Unsubscribed { request, details }
+            }
             code::EVENT => Message::Event {
                 subscription: f.id("SUBSCRIBED.Subscription")?,
                 publication: f.id("PUBLISHED.Publication")?,
@@ -425,10 +432,10 @@ impl Message {
                 request: f.id("Request")?,
                 registration: f.id("REGISTERED.Registration")?,
             },
-            code::UNREGISTERED => Message::Unregistered {
-                request: f.id("UNREGISTER.Request")?,
-                details: f.optional_dict("Details")?,
-            },
+            code::UNREGISTERED => {
+                let (request, details) = f.revocable("UNREGISTER.Request", "registration")?;
+                Message::Unregistered { request, details }
+            }
             code::INVOCATION => Message::Invocation {
                 request: f.id("Request")?,
                 registration: f.id("REGISTERED.Registration")?,
@@ -535,6 +542,10 @@ impl Reader {
 
     fn id(&mut self, field: &'static str) -> Result<Id, DecodeError> {
         let v = self.next(field)?;
+        self.check_id(field, v)
+    }
+
+    fn check_id(&self, field: &'static str, v: Value) -> Result<Id, DecodeError> {
         match v.as_u64() {
             Some(id) if is_valid_id(id) => Ok(id),
             Some(_) | None if matches!(v, Value::Int(_) | Value::UInt(_)) => {
@@ -579,6 +590,31 @@ impl Reader {
             None => Ok(None),
             Some(Value::Dict(d)) => Ok(Some(d)),
             Some(v) => Err(self.wrong(field, "dict", &v)),
+        }
+    }
+
+    /// The request ID and details of UNSUBSCRIBED or UNREGISTERED. Request `0` is the
+    /// revocation form of the Advanced Profile (the router ended a subscription or
+    /// registration on its own): it must carry details naming the `key` it revokes.
+    fn revocable(
+        &mut self,
+        field: &'static str,
+        key: &'static str,
+    ) -> Result<(Id, Option<Dict>), DecodeError> {
+        let v = self.next(field)?;
+        if v.as_u64() != Some(0) {
+            let request = self.check_id(field, v)?;
+            return Ok((request, self.optional_dict("Details")?));
+        }
+        let details = self.optional_dict("Details")?;
+        match details {
+            Some(d) if d.get(key).and_then(Value::as_u64).is_some_and(is_valid_id) => {
+                Ok((0, Some(d)))
+            }
+            _ => Err(DecodeError::IdOutOfRange {
+                message: self.name,
+                field,
+            }),
         }
     }
 
