@@ -63,6 +63,66 @@ pub fn spawn_python(script: &str, args: &[&str]) -> tokio::process::Child {
         .expect("python starts")
 }
 
+/// A Python peer started with [`spawn_python`], read line by line.
+pub struct PythonPeer {
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    /// Every line read so far, for failure messages.
+    pub seen: Vec<String>,
+}
+
+impl PythonPeer {
+    /// Starts `script` with `args`.
+    pub fn start(script: &str, args: &[&str]) -> PythonPeer {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = spawn_python(script, args);
+        let stdout = child.stdout.take().expect("piped stdout");
+        PythonPeer {
+            child,
+            lines: tokio::io::BufReader::new(stdout).lines(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads lines until one starts with `prefix`, and returns its words after it.
+    pub async fn line_starting(&mut self, prefix: &str) -> Vec<String> {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(60), self.lines.next_line()).await;
+            match next {
+                Ok(Ok(Some(line))) => {
+                    self.seen.push(line.clone());
+                    if let Some(rest) = line.strip_prefix(prefix) {
+                        return rest.split_whitespace().map(str::to_owned).collect();
+                    }
+                }
+                other => {
+                    let stderr = self.stderr().await;
+                    panic!(
+                        "no line {prefix:?} ({other:?}); stdout so far:\n{}\n--- stderr\n{stderr}",
+                        self.seen.join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    /// The standard error of a peer that has ended (or is killed for it).
+    async fn stderr(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let _ = self.child.start_kill();
+        let mut text = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = tokio::time::timeout(WAIT, e.read_to_string(&mut text)).await;
+        }
+        text
+    }
+
+    /// Ends the peer.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
 /// How long a test waits for any one message before it fails.
 pub const WAIT: Duration = Duration::from_secs(5);
 

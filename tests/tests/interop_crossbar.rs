@@ -154,3 +154,48 @@ async fn our_reconnecting_client_comes_back_after_crossbar_restarts() {
         .expect("an event");
     assert_eq!(event.data.0, "back");
 }
+
+/// The typed meta wrappers against Crossbar.io, whose `kill_by_authid` and
+/// `kill_by_authrole` answer the list of sessions ended (ours follow the spec: a list for
+/// `kill_by_authid`, a count for `kill_by_authrole`): both read as `Killed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_kill_wrappers_against_crossbar() {
+    use wamp_runtime::client::meta::Meta;
+    use wamp_runtime::Session;
+    let node = Crossbar::start().await;
+    let url = node.url();
+    let admin = Session::builder(&url, "realm1")
+        .ticket("alice", "alice's ticket")
+        .connect()
+        .await
+        .expect("admin joins");
+    let meta = Meta::new(admin.clone());
+    let mut joes = Vec::new();
+    for _ in 0..2 {
+        let s = Session::builder(&url, "realm1")
+            .wampcra("joe", "secret1")
+            .connect()
+            .await
+            .expect("joe joins");
+        joes.push(s);
+    }
+    let mut ids: Vec<u64> = joes.iter().map(Session::id).collect();
+    ids.sort_unstable();
+    let killed = meta
+        .session_kill_by_authid("joe", None, None)
+        .await
+        .unwrap();
+    let mut got = killed.sessions().expect("Crossbar names them").to_vec();
+    got.sort_unstable();
+    assert_eq!(got, ids);
+    let guest = Session::builder(&url, "realm1").connect().await.unwrap();
+    let killed = meta
+        .session_kill_by_authrole("anonymous", None, None)
+        .await
+        .unwrap();
+    assert_eq!(killed.count(), 1);
+    assert_eq!(killed.sessions(), Some(&[guest.id()][..]));
+    let victim = Session::builder(&url, "realm1").connect().await.unwrap();
+    meta.session_kill(victim.id(), None, None).await.unwrap();
+    assert!(!admin.is_closed());
+}

@@ -560,3 +560,53 @@ async fn without_a_policy_a_lost_connection_closes_the_session() {
     let err = s.call::<()>("com.example.any", ()).await.unwrap_err();
     assert!(matches!(err, Error::Closed(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_procedure_revoked_while_connected_is_not_taken_back_on_reconnection() {
+    let router = router_on("127.0.0.1:0".parse().unwrap()).await;
+    let addr = router.local_addr();
+    let url = router.url();
+    let first = join(&url, Some(fast())).await;
+    let mut lifecycle = first.lifecycle();
+    let reg = first
+        .register("com.example.owned", |()| async {
+            Ok::<_, WampError>("first")
+        })
+        .await
+        .unwrap();
+    let second = join(&url, None).await;
+    let _taken = second
+        .register("com.example.owned", |()| async {
+            Ok::<_, WampError>("second")
+        })
+        .option("force_reregister", true)
+        .await
+        .unwrap();
+    let reason = tokio::time::timeout(WAIT, reg.revocation()).await.unwrap();
+    assert_eq!(reason, "wamp.error.unregistered");
+    let revoked = wait_for(&mut lifecycle, |e| match e {
+        SessionEvent::RegistrationRevoked { procedure, reason } => Some((procedure, reason)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(revoked.0, "com.example.owned");
+
+    router.shutdown().await;
+    let router = router_on(addr).await;
+    let (_, failed) = reconnected(&mut lifecycle).await;
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(
+        held(&first, "registration").await,
+        0,
+        "nothing registered again"
+    );
+    let err = first
+        .call::<String>("com.example.owned", ())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.uri(),
+        Some(wamp_runtime::proto::error::NO_SUCH_PROCEDURE)
+    );
+    router.shutdown().await;
+}

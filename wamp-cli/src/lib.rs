@@ -160,6 +160,7 @@ pub fn args_from(words: &[String], kwargs: &[(String, Value)]) -> Args {
     Args {
         args: words.iter().map(|w| parse_value(w)).collect(),
         kwargs: kwargs.iter().cloned().collect(),
+        ..Default::default()
     }
 }
 
@@ -261,6 +262,7 @@ mod tests {
         let args = |a: Vec<Value>| Args {
             args: a,
             kwargs: Dict::new(),
+            ..Default::default()
         };
         assert_eq!(render_result(&args(vec![])), None);
         assert_eq!(render_result(&args(vec![Value::Int(5)])).unwrap(), "5");

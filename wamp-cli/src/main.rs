@@ -305,7 +305,7 @@ async fn sessions(session: &Session, timeout: Duration) -> Result<(), Failure> {
                 uri,
                 Args {
                     args,
-                    kwargs: Default::default(),
+                    ..Default::default()
                 },
             )
             .timeout(timeout)

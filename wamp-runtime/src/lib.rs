@@ -48,9 +48,9 @@ pub mod __private {
 }
 
 pub use client::{
-    Args, Call, CallDetails, CryptosignKey, Error, Event, EventDetails, Lifecycle, Progress,
-    ProgressiveCall, ProgressiveResults, Publish, ReconnectPolicy, Register, Registration, Session,
-    SessionBuilder, SessionEvent, Subscribe, Subscription, WampError,
+    Args, Call, CallDetails, CryptosignKey, Error, Event, EventDetails, Lifecycle, Opaque,
+    Progress, ProgressiveCall, ProgressiveResults, Publish, ReconnectPolicy, Register,
+    Registration, Session, SessionBuilder, SessionEvent, Subscribe, Subscription, WampError,
 };
 pub use proto::{Dict, Id, List, MatchPolicy, Message, Payload, Value};
 pub use serializer::{DecodeError, EncodeError, Serializer};

@@ -12,12 +12,12 @@
 //!   from null when there is nothing, and from the whole list when there are several.
 //!
 //! [`Args`] implements all four traits and keeps both parts exactly as they are: use it
-//! for full control.
+//! for full control. [`Opaque`](super::Opaque) is the payload of payload passthru mode.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::proto::{from_value, to_value, Dict, List, Payload, Value, ValueError};
+use crate::proto::{from_value, to_value, Dict, List, Passthru, Payload, Value, ValueError};
 
 /// Positional and keyword arguments, as WAMP values.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +26,9 @@ pub struct Args {
     pub args: List,
     /// Keyword arguments.
     pub kwargs: Dict,
+    /// The payload passthru keys (`ppt_scheme`…) of an opaque payload: set on what was
+    /// received with them, and sent with what carries them (see [`Opaque`]).
+    pub passthru: Passthru,
 }
 
 impl Args {
@@ -104,6 +107,15 @@ impl Args {
         }
     }
 
+    /// The arguments of a received payload and the passthru keys of its message's
+    /// options or details.
+    pub(crate) fn received(payload: &Payload, details: &Dict) -> Result<Self, ValueError> {
+        let mut args = Self::from_payload(payload)?;
+        // Bad passthru keys only make the payload read as plain arguments.
+        args.passthru = Passthru::from_dict("RECEIVED", details).unwrap_or_default();
+        Ok(args)
+    }
+
     /// The arguments of a received payload (a transparent one is its only argument).
     pub fn from_payload(payload: &Payload) -> Result<Self, ValueError> {
         use crate::proto::PayloadValues;
@@ -112,10 +124,12 @@ impl Args {
             PayloadValues::Args { args, kwargs } => Ok(Args {
                 args,
                 kwargs: kwargs.unwrap_or_default(),
+                ..Default::default()
             }),
             PayloadValues::Transparent(v) => Ok(Args {
                 args: vec![v],
                 kwargs: Dict::new(),
+                ..Default::default()
             }),
         }
     }
@@ -133,15 +147,16 @@ impl<T: Serialize> IntoArgs for T {
             Value::Null => Args::new(),
             Value::List(args) => Args {
                 args,
-                kwargs: Dict::new(),
+                ..Default::default()
             },
             Value::Dict(kwargs) => Args {
-                args: List::new(),
                 kwargs,
+                ..Default::default()
             },
             single => Args {
                 args: vec![single],
                 kwargs: Dict::new(),
+                ..Default::default()
             },
         })
     }
@@ -190,6 +205,7 @@ impl<T: Serialize> IntoResult for T {
             v => Args {
                 args: vec![v],
                 kwargs: Dict::new(),
+                ..Default::default()
             },
         })
     }

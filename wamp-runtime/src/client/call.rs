@@ -132,10 +132,12 @@ impl<R> Call<R> {
             session,
             procedure,
             args,
-            options,
+            mut options,
             ..
         } = self;
-        let payload = args.map_err(Error::Serialize)?.into_payload();
+        let args = args.map_err(Error::Serialize)?;
+        args.passthru.apply(&mut options);
+        let payload = args.into_payload();
         if !is_valid_uri(&procedure, UriRule::Loose) {
             return Err(Error::Invalid(format!(
                 "invalid procedure URI {procedure:?}"
@@ -175,9 +177,9 @@ impl<R> Call<R> {
         };
         guard.done = true;
         match answer.map_err(|_| shared.closed_error())?? {
-            Message::Result { payload, .. } => {
-                Args::from_payload(&payload).map_err(Error::Deserialize)
-            }
+            Message::Result {
+                payload, details, ..
+            } => Args::received(&payload, &details).map_err(Error::Deserialize),
             Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
             other => Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
         }
@@ -209,8 +211,8 @@ async fn next_result<R: FromResult>(mut r: Receiving) -> Option<(Result<R, Error
         },
         None => r.rx.recv().await,
     };
-    let read = |payload: &crate::proto::Payload| {
-        Args::from_payload(payload)
+    let read = |payload: &crate::proto::Payload, details: &Dict| {
+        Args::received(payload, details)
             .and_then(R::from_result)
             .map_err(Error::Deserialize)
     };
@@ -219,14 +221,14 @@ async fn next_result<R: FromResult>(mut r: Receiving) -> Option<(Result<R, Error
             details, payload, ..
         })) => {
             if details.get("progress").and_then(Value::as_bool) == Some(true) {
-                Some((read(&payload), Stage::Receiving(r)))
+                Some((read(&payload, &details), Stage::Receiving(r)))
             } else {
                 r.guard.done = true;
                 let empty = Args::from_payload(&payload).map_or(true, |a| a.is_empty());
                 if empty {
                     None
                 } else {
-                    Some((read(&payload), Stage::Done))
+                    Some((read(&payload, &details), Stage::Done))
                 }
             }
         }
@@ -374,7 +376,9 @@ impl<R: FromResult> ProgressiveCall<R> {
         };
         self.done = true;
         match answer? {
-            Message::Result { payload, .. } => Args::from_payload(&payload)
+            Message::Result {
+                payload, details, ..
+            } => Args::received(&payload, &details)
                 .and_then(R::from_result)
                 .map_err(Error::Deserialize),
             Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
@@ -410,6 +414,7 @@ impl<R: FromResult> ProgressiveCall<R> {
         if more {
             options.insert("progress".into(), Value::Bool(true));
         }
+        args.passthru.apply(&mut options);
         let payload = args.into_payload();
         let procedure = self.procedure.clone();
         match self.request {

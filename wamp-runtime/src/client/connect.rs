@@ -320,49 +320,54 @@ impl SessionBuilder {
 
     /// HELLO.Details: the roles and the features this client implements.
     fn hello_details(&self) -> Dict {
-        let features = |names: &[&str]| {
-            let mut f = Dict::new();
-            for n in names {
-                f.insert((*n).into(), Value::Bool(true));
-            }
-            let mut role = Dict::new();
-            role.insert("features".into(), Value::Dict(f));
-            Value::Dict(role)
-        };
-        let mut roles = Dict::new();
-        roles.insert(
-            "caller".into(),
-            features(&[
-                "call_canceling",
-                "call_timeout",
-                "caller_identification",
-                "progressive_call_invocations",
-                "progressive_call_results",
-            ]),
-        );
-        roles.insert(
-            "callee".into(),
-            features(&[
-                "call_canceling",
-                "caller_identification",
-                "pattern_based_registration",
-                "progressive_call_invocations",
-                "progressive_call_results",
-                "shared_registration",
-            ]),
-        );
-        roles.insert(
-            "publisher".into(),
-            features(&[
-                "publisher_exclusion",
-                "publisher_identification",
-                "subscriber_blackwhite_listing",
-            ]),
-        );
-        roles.insert(
-            "subscriber".into(),
-            features(&["pattern_based_subscription", "publisher_identification"]),
-        );
+        let roles = crate::proto::roles::announce(&[
+            (
+                "caller",
+                &[
+                    "call_canceling",
+                    "call_timeout",
+                    "caller_identification",
+                    "progressive_call_invocations",
+                    "progressive_call_results",
+                    "payload_passthru_mode",
+                    "payload_transparency",
+                ],
+            ),
+            (
+                "callee",
+                &[
+                    "call_canceling",
+                    "caller_identification",
+                    "pattern_based_registration",
+                    "progressive_call_invocations",
+                    "progressive_call_results",
+                    "shared_registration",
+                    "registration_revocation",
+                    "payload_passthru_mode",
+                    "payload_transparency",
+                ],
+            ),
+            (
+                "publisher",
+                &[
+                    "publisher_exclusion",
+                    "publisher_identification",
+                    "subscriber_blackwhite_listing",
+                    "payload_passthru_mode",
+                    "payload_transparency",
+                ],
+            ),
+            (
+                "subscriber",
+                &[
+                    "pattern_based_subscription",
+                    "publisher_identification",
+                    "subscription_revocation",
+                    "payload_passthru_mode",
+                    "payload_transparency",
+                ],
+            ),
+        ]);
         let mut details = Dict::new();
         details.insert("roles".into(), Value::Dict(roles));
         details.insert("agent".into(), Value::Str(self.agent.clone()));

@@ -108,6 +108,10 @@ pub enum Error {
     /// fails with it when the policy does not wait for the reconnection.
     #[error("disconnected: {0}")]
     Disconnected(String),
+    /// The router ended a subscription on its own (subscription revocation), with this
+    /// reason.
+    #[error("revoked by the router: {0}")]
+    Revoked(String),
     /// Arguments could not be turned into WAMP values.
     #[error("cannot serialize the arguments: {0}")]
     Serialize(ValueError),

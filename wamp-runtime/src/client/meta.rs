@@ -120,38 +120,78 @@ impl Meta {
     }
 
     /// Ends every other session with `authid`, as [`session_kill`](Self::session_kill)
-    /// does: how many.
+    /// does: the sessions ended.
     pub async fn session_kill_by_authid(
         &self,
         authid: &str,
         reason: Option<&str>,
         message: Option<&str>,
-    ) -> Result<u64, Error> {
+    ) -> Result<Killed, Error> {
         let call = self.session.call("wamp.session.kill_by_authid", (authid,));
         call.kwargs(kill_kwargs(reason, message)).await
     }
 
-    /// Ends every other session with `authrole`: how many.
+    /// Ends every other session with `authrole`: how many (the spec's answer; Crossbar.io
+    /// answers the list).
     pub async fn session_kill_by_authrole(
         &self,
         authrole: &str,
         reason: Option<&str>,
         message: Option<&str>,
-    ) -> Result<u64, Error> {
+    ) -> Result<Killed, Error> {
         let call = self
             .session
             .call("wamp.session.kill_by_authrole", (authrole,));
         call.kwargs(kill_kwargs(reason, message)).await
     }
 
-    /// Ends every other session of the realm: how many.
+    /// Ends every other session of the realm: how many (Crossbar.io has no `kill_all`).
     pub async fn session_kill_all(
         &self,
         reason: Option<&str>,
         message: Option<&str>,
-    ) -> Result<u64, Error> {
+    ) -> Result<Killed, Error> {
         let call = self.session.call("wamp.session.kill_all", ());
         call.kwargs(kill_kwargs(reason, message)).await
+    }
+
+    /// Takes registration `registration` away from session `callee` (Crossbar.io's
+    /// `wamp.registration.remove_callee`); the callee is told with `reason`
+    /// (`wamp.error.unregistered` by default) if it announced registration revocation.
+    pub async fn registration_remove_callee(
+        &self,
+        registration: Id,
+        callee: Id,
+        reason: Option<&str>,
+    ) -> Result<(), Error> {
+        let mut kwargs = Dict::new();
+        if let Some(r) = reason {
+            kwargs.insert("reason".into(), r.into());
+        }
+        let call = self
+            .session
+            .call("wamp.registration.remove_callee", (registration, callee));
+        call.kwargs(kwargs).await
+    }
+
+    /// Ends session `subscriber`'s subscription `subscription` (Crossbar.io's
+    /// `wamp.subscription.remove_subscriber`); the subscriber is told with `reason`
+    /// (`wamp.error.unsubscribed` by default) if it announced subscription revocation.
+    pub async fn subscription_remove_subscriber(
+        &self,
+        subscription: Id,
+        subscriber: Id,
+        reason: Option<&str>,
+    ) -> Result<(), Error> {
+        let mut kwargs = Dict::new();
+        if let Some(r) = reason {
+            kwargs.insert("reason".into(), r.into());
+        }
+        let call = self.session.call(
+            "wamp.subscription.remove_subscriber",
+            (subscription, subscriber),
+        );
+        call.kwargs(kwargs).await
     }
 
     /// Every registration, by match policy.
@@ -290,6 +330,36 @@ impl Meta {
     /// Subscriptions deleted: `wamp.subscription.on_delete` (session, ID).
     pub fn on_subscription_delete(&self) -> Subscribe<(Id, Id)> {
         self.session.subscribe("wamp.subscription.on_delete")
+    }
+}
+
+/// What a `wamp.session.kill_by_*` procedure answered: the sessions it ended, or only how
+/// many. The spec has `kill_by_authid` answer the list and `kill_by_authrole` and
+/// `kill_all` the count; Crossbar.io answers the list for both `kill_by_*`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Killed {
+    /// The session IDs ended.
+    Sessions(Vec<Id>),
+    /// How many sessions were ended.
+    Count(u64),
+}
+
+impl Killed {
+    /// How many sessions were ended.
+    pub fn count(&self) -> u64 {
+        match self {
+            Killed::Sessions(ids) => ids.len() as u64,
+            Killed::Count(n) => *n,
+        }
+    }
+
+    /// The sessions ended, when the router said which.
+    pub fn sessions(&self) -> Option<&[Id]> {
+        match self {
+            Killed::Sessions(ids) => Some(ids),
+            Killed::Count(_) => None,
+        }
     }
 }
 

@@ -85,9 +85,10 @@ impl Publish {
             session,
             topic,
             args,
-            options,
+            mut options,
         } = self;
         let args = args.map_err(Error::Serialize)?;
+        args.passthru.apply(&mut options);
         if !is_valid_uri(&topic, UriRule::Loose) {
             return Err(Error::Invalid(format!("invalid topic URI {topic:?}")));
         }

@@ -178,6 +178,23 @@ pub enum SessionEvent {
         /// Why the last one failed.
         error: String,
     },
+    /// The router took a registration away (another session registered the procedure
+    /// with `force_reregister`, or `wamp.registration.remove_callee`): the session goes
+    /// on without it, and does not register it again after a reconnection.
+    RegistrationRevoked {
+        /// The procedure.
+        procedure: String,
+        /// The router's reason (`wamp.error.unregistered` when it gave none).
+        reason: String,
+    },
+    /// The router ended a subscription (`wamp.subscription.remove_subscriber`): its
+    /// stream ends with [`Error::Revoked`](super::Error::Revoked).
+    SubscriptionRevoked {
+        /// The topic or pattern.
+        topic: String,
+        /// The router's reason (`wamp.error.unsubscribed` when it gave none).
+        reason: String,
+    },
     /// The session is over for good (left, dropped, ended without a reconnect policy,
     /// or given up). It is the stream's last event.
     Closed {

@@ -85,6 +85,7 @@ impl Progress {
         }
         let mut options = Dict::new();
         options.insert("progress".into(), Value::Bool(true));
+        args.passthru.apply(&mut options);
         let msg = Message::Yield {
             request: self.inner.request,
             options,
@@ -376,12 +377,14 @@ impl Register {
         let shared = &session.shared;
         let key = shared.next_local_key();
         let (tx, rx) = oneshot::channel();
+        let revoked = Arc::new(tokio::sync::watch::Sender::new(None));
         let pending = Pending::Register {
             registered: Registered {
                 key,
                 procedure: procedure.clone(),
                 options: options.clone(),
                 handler,
+                revoked: revoked.clone(),
             },
             reply: Some(tx),
             forced: false,
@@ -399,6 +402,7 @@ impl Register {
             id,
             procedure,
             active: true,
+            revoked,
         })
     }
 }
@@ -415,7 +419,7 @@ impl IntoFuture for Register {
 /// A registered procedure. Dropping it unregisters the procedure (without waiting for the
 /// router's answer); [`unregister`](Registration::unregister) waits for it, and
 /// [`detach`](Registration::detach) keeps the procedure registered for as long as the
-/// session lives.
+/// session lives. [`revoked`](Registration::revoked) tells whether the router took it away.
 #[derive(Debug)]
 pub struct Registration {
     session: Session,
@@ -424,9 +428,29 @@ pub struct Registration {
     id: Id,
     procedure: String,
     active: bool,
+    revoked: super::session::Revoked,
 }
 
 impl Registration {
+    /// The router's reason, if it took this registration away (registration revocation:
+    /// another session registered the procedure with `force_reregister`, or an
+    /// administrator called `wamp.registration.remove_callee`). The session goes on; the
+    /// procedure is no longer served by it, and is not registered again on reconnection.
+    pub fn revoked(&self) -> Option<String> {
+        self.revoked.borrow().clone()
+    }
+
+    /// Waits until the router revokes this registration; its reason.
+    pub async fn revocation(&self) -> String {
+        let mut rx = self.revoked.subscribe();
+        let reason = rx.wait_for(Option::is_some).await.map(|r| r.clone());
+        match reason {
+            Ok(r) => r.unwrap_or_default(),
+            // The sender lives as long as this handle: never reached.
+            Err(_) => std::future::pending().await,
+        }
+    }
+
     /// The registration ID the router gave (a new one after a reconnection; the last
     /// one known while disconnected).
     pub fn id(&self) -> Id {

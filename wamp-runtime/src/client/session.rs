@@ -23,7 +23,7 @@ use super::error::Error;
 use super::reconnect::{Lifecycle, SessionEvent};
 use super::register::ErasedHandler;
 use super::subscribe::RawEvent;
-use crate::proto::{Dict, Id, IdSequence, Message, Value};
+use crate::proto::{Dict, Id, IdSequence, Message};
 
 /// What the router told us about the session in WELCOME.
 #[derive(Debug, Clone)]
@@ -76,6 +76,9 @@ pub(crate) enum Pending {
     Unregister(Option<oneshot::Sender<Result<(), Error>>>),
 }
 
+/// Set once, when the router revokes a registration or a subscription: the reason it gave.
+pub(crate) type Revoked = Arc<watch::Sender<Option<String>>>;
+
 /// What a local subscriber shares with its [`Subscription`](super::Subscription).
 #[derive(Debug, Default)]
 pub(crate) struct SubShared {
@@ -83,6 +86,8 @@ pub(crate) struct SubShared {
     pub dropped: AtomicU64,
     /// Why the subscription ended, when the session did not end with it.
     pub ended: Mutex<Option<String>>,
+    /// The router's reason, when it revoked the subscription.
+    pub revoked: Revoked,
 }
 
 /// One local consumer of a subscription (several may share the router's subscription).
@@ -102,6 +107,8 @@ pub(crate) struct Registered {
     /// The REGISTER options, to register again after a reconnection.
     pub options: Dict,
     pub handler: Arc<ErasedHandler>,
+    /// The router's reason, when it revoked the registration.
+    pub revoked: Revoked,
 }
 
 /// An UNSUBSCRIBE or UNREGISTER to send on the connection it belongs to.
@@ -213,17 +220,7 @@ impl Shared {
 
     /// Whether the router announced `feature` for `role` in WELCOME.
     pub fn router_has(&self, role: &str, feature: &str) -> bool {
-        self.info()
-            .details
-            .get("roles")
-            .and_then(Value::as_dict)
-            .and_then(|r| r.get(role))
-            .and_then(Value::as_dict)
-            .and_then(|r| r.get("features"))
-            .and_then(Value::as_dict)
-            .and_then(|f| f.get(feature))
-            .and_then(Value::as_bool)
-            == Some(true)
+        crate::proto::roles::Announced::of(&self.info().details).has(role, feature)
     }
 
     /// The error for operations that cannot go on: the session is closed, or its

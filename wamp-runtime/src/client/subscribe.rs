@@ -188,7 +188,8 @@ impl<T: FromArgs + Send + 'static> IntoFuture for Subscribe<T> {
 ///
 /// Each item is `Ok(event)`, or `Err(Error::Deserialize)` for an event whose arguments do
 /// not fit `T` (the stream goes on). When the session ends (or the router ends the
-/// subscription), the stream yields one `Err(Error::Closed)` saying why, then ends. A
+/// subscription), the stream yields one `Err(Error::Closed)` saying why, then ends; when
+/// the router revokes the subscription, that error is `Err(Error::Revoked)`. A
 /// session with a reconnect policy subscribes again after a reconnection: the stream
 /// goes on, without the events published while it was disconnected.
 ///
@@ -223,6 +224,12 @@ impl<T> Subscription<T> {
     /// The topic (or pattern) subscribed to.
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// The router's reason, if it revoked this subscription (the stream then ends with
+    /// [`Error::Revoked`]).
+    pub fn revoked(&self) -> Option<String> {
+        self.shared.revoked.borrow().clone()
     }
 
     /// How many events were dropped because this subscription's buffer was full.
@@ -263,6 +270,9 @@ impl<T: FromArgs> Stream for Subscription<T> {
             Poll::Ready(None) => {
                 this.ended = true;
                 this.active = false;
+                if let Some(reason) = this.revoked() {
+                    return Poll::Ready(Some(Err(Error::Revoked(reason))));
+                }
                 let reason = this.session.shared.close_reason();
                 let reason = reason.or_else(|| this.shared.ended.lock().clone());
                 let reason = reason.unwrap_or_else(|| "the subscription ended".into());

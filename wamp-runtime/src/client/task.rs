@@ -337,6 +337,15 @@ async fn dispatch(shared: &Arc<Shared>, msg: Message) -> Result<Option<String>, 
         Message::Unsubscribed { request, .. } | Message::Unregistered { request, .. } => {
             answer(shared, request, msg).await?
         }
+        Message::Error {
+            request_type: code::CANCEL,
+            request,
+            error,
+            ..
+        } => {
+            // The router refused a CANCEL; the call itself goes on.
+            tracing::warn!(request, error, "the router refused to cancel a call");
+        }
         Message::Error { request, .. } => answer(shared, request, msg).await?,
         Message::Goodbye { reason, .. } => {
             let waiter = shared.state.lock().goodbye.take();
@@ -633,30 +642,67 @@ async fn register_failed(
     After { report, send: None }.run(shared).await;
 }
 
-/// The router ended a subscription on its own (UNSUBSCRIBED with a subscription detail).
+/// The reason of a revocation: the router's, or a default.
+fn revocation_reason(details: &Dict, default: &str) -> String {
+    details
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or(default)
+        .to_owned()
+}
+
+/// The router ended a subscription on its own (UNSUBSCRIBED with request 0): its local
+/// subscribers' streams end with [`Error::Revoked`], and the lifecycle says so. It is not
+/// subscribed again after a reconnection.
 fn revoke_subscription(shared: &Shared, details: &Dict) {
     let Some(id) = details.get("subscription").and_then(Value::as_u64) else {
         return;
     };
+    let reason = revocation_reason(details, "wamp.error.unsubscribed");
     let mut st = shared.state.lock();
-    for local in st.subscriptions.remove(&id).unwrap_or_default() {
+    let Some(locals) = st.subscriptions.remove(&id) else {
+        tracing::debug!(subscription = id, "revocation of no subscription of ours");
+        return;
+    };
+    let topic = locals.first().map(|l| l.topic.clone()).unwrap_or_default();
+    for local in locals {
         st.subscription_ids.remove(&local.key);
-        *local.shared.ended.lock() = Some("the router ended the subscription".into());
+        *local.shared.ended.lock() =
+            Some(format!("the router revoked the subscription ({reason})"));
+        local.shared.revoked.send_replace(Some(reason.clone()));
     }
-    tracing::info!(subscription = id, "the router revoked a subscription");
+    drop(st);
+    tracing::info!(
+        subscription = id,
+        topic,
+        reason,
+        "the router revoked a subscription"
+    );
+    shared.emit(SessionEvent::SubscriptionRevoked { topic, reason });
 }
 
-/// The router ended a registration on its own (UNREGISTERED with a registration detail,
-/// e.g. another session took the procedure over with `force_reregister`).
+/// The router ended a registration on its own (UNREGISTERED with request 0: another
+/// session took the procedure over with `force_reregister`, or the registration was
+/// removed through the meta API): its handle learns the reason, the lifecycle says so,
+/// and the procedure is not registered again after a reconnection.
 fn revoke_registration(shared: &Shared, details: &Dict) {
     let Some(id) = details.get("registration").and_then(Value::as_u64) else {
         return;
     };
+    let reason = revocation_reason(details, "wamp.error.unregistered");
     let mut st = shared.state.lock();
-    if let Some(r) = st.registrations.remove(&id) {
-        st.registration_ids.remove(&r.key);
-        tracing::info!(registration = id, procedure = %r.procedure, "the router revoked a registration");
-    }
+    let Some(r) = st.registrations.remove(&id) else {
+        tracing::debug!(registration = id, "revocation of no registration of ours");
+        return;
+    };
+    st.registration_ids.remove(&r.key);
+    drop(st);
+    r.revoked.send_replace(Some(reason.clone()));
+    tracing::info!(registration = id, procedure = %r.procedure, reason, "the router revoked a registration");
+    shared.emit(SessionEvent::RegistrationRevoked {
+        procedure: r.procedure,
+        reason,
+    });
 }
 
 /// Passes an event to every local subscriber of its subscription; one whose buffer is full
@@ -672,7 +718,7 @@ fn deliver(
     let Some(locals) = st.subscriptions.get(&subscription) else {
         return;
     };
-    let args = match Args::from_payload(payload) {
+    let args = match Args::received(payload, &details) {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(subscription, "event payload cannot be read: {e}");
@@ -711,7 +757,7 @@ async fn invoke(
     let (generation, found) = {
         let mut st = shared.state.lock();
         if let Some(tx) = st.inputs.get(&request) {
-            match Args::from_payload(payload) {
+            match Args::received(payload, &details) {
                 Ok(args) => drop(tx.send(args)),
                 Err(e) => {
                     tracing::warn!(request, "a part of a progressive call cannot be read: {e}")
@@ -745,7 +791,7 @@ async fn invoke(
         let _ = shared.send_in(generation, e).await;
         return;
     };
-    let args = match Args::from_payload(payload) {
+    let args = match Args::received(payload, &details) {
         Ok(a) => a,
         Err(e) => {
             let err = Message::error(
@@ -795,11 +841,15 @@ async fn invoke(
             }
         }
         let reply = match outcome {
-            Ok(Ok(result)) => Message::Yield {
-                request,
-                options: Dict::new(),
-                payload: result.into_payload(),
-            },
+            Ok(Ok(result)) => {
+                let mut options = Dict::new();
+                result.passthru.apply(&mut options);
+                Message::Yield {
+                    request,
+                    options,
+                    payload: result.into_payload(),
+                }
+            }
             Ok(Err(e)) => invocation_error(request, e),
             Err(j) if j.is_cancelled() => Message::error(
                 code::INVOCATION,
@@ -849,6 +899,7 @@ fn invocation_error(request: Id, e: WampError) -> Message {
         payload: Args {
             args: e.args,
             kwargs: e.kwargs,
+            ..Default::default()
         }
         .into_payload(),
     }

@@ -111,6 +111,27 @@ impl ServiceRegistration {
         first
     }
 
+    /// The procedures the router took away (registration revocation), with its reasons.
+    pub fn revoked(&self) -> Vec<(String, String)> {
+        self.registrations
+            .iter()
+            .filter_map(|r| r.revoked().map(|why| (r.procedure().to_owned(), why)))
+            .collect()
+    }
+
+    /// Waits until the router revokes one of the procedures: that procedure and the
+    /// router's reason.
+    pub async fn revocation(&self) -> (String, String) {
+        if self.registrations.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = self
+            .registrations
+            .iter()
+            .map(|r| Box::pin(async move { (r.procedure().to_owned(), r.revocation().await) }));
+        futures_util::future::select_all(waits).await.0
+    }
+
     /// Keeps every procedure registered until the session ends.
     pub fn detach(self) {
         for r in self.registrations {
@@ -197,6 +218,7 @@ where
         Ok(Args {
             args: vec![Value::List(progress.take_collected())],
             kwargs: crate::proto::Dict::new(),
+            ..Default::default()
         })
     }
 }
