@@ -392,3 +392,29 @@ async fn closures_send_progress_and_callers_receive_it() {
     let last: String = caller.call("com.example.download", (1,)).await.unwrap();
     assert_eq!(last, "1 chunks");
 }
+
+#[tokio::test]
+async fn a_typed_service_learns_that_a_procedure_was_taken_from_it() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let echo = Echoer("one").register_on(&callee).await.unwrap();
+    assert!(echo.revoked().is_empty());
+    let other = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let _taken = other
+        .register("com.example.echo.echo", |(t,): (String,)| async move {
+            Ok::<_, wamp_runtime::WampError>(format!("other: {t}"))
+        })
+        .option("force_reregister", true)
+        .await
+        .unwrap();
+    let (procedure, reason) = tokio::time::timeout(tests::WAIT, echo.revocation())
+        .await
+        .unwrap();
+    assert_eq!(
+        (procedure.as_str(), reason.as_str()),
+        ("com.example.echo.echo", "wamp.error.unregistered")
+    );
+    assert_eq!(echo.revoked().len(), 1);
+    let e = EchoClient::new(callee.clone());
+    assert_eq!(e.echo("hi".into()).await.unwrap(), "other: hi");
+}

@@ -203,3 +203,27 @@ async fn bad_values_and_bad_payloads_are_errors_not_panics() {
     assert!(matches!(next(&mut pings).await, Err(Error::Deserialize(_))));
     assert_eq!(next(&mut pings).await.unwrap().data, Ping(1, "ok".into()));
 }
+
+#[tokio::test]
+async fn a_typed_subscription_removed_by_the_router_ends_revoked() {
+    let r = start_router().await;
+    let s = Session::builder(r.endpoint(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    let mut pings = Ping::subscribe(&s, PingKey::any()).await.unwrap();
+    let admin = wamp_runtime::client::meta::Meta::new(s.clone());
+    let id = admin
+        .subscription_lookup("com.example.ping", wamp_runtime::MatchPolicy::Exact)
+        .await
+        .unwrap()
+        .expect("subscribed");
+    admin
+        .subscription_remove_subscriber(id, s.id(), Some("com.example.retired"))
+        .await
+        .unwrap();
+    match tokio::time::timeout(WAIT, pings.next()).await.unwrap() {
+        Some(Err(Error::Revoked(reason))) => assert_eq!(reason, "com.example.retired"),
+        other => panic!("expected the stream to end revoked, got {other:?}"),
+    }
+}
