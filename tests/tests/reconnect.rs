@@ -610,3 +610,40 @@ async fn a_procedure_revoked_while_connected_is_not_taken_back_on_reconnection()
     );
     router.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_procedure_another_session_took_meanwhile_is_not_taken_back() {
+    let router = router_on("127.0.0.1:0".parse().unwrap()).await;
+    let relay = Relay::start(router.local_addr(), "ws").await;
+    // Slow to come back, so that another instance takes the procedure first.
+    let slow = fast().initial_delay(Duration::from_secs(1));
+    let first = join(&relay.url, Some(slow)).await;
+    let _reg = first
+        .register("com.example.job", |()| async {
+            Ok::<_, WampError>("first")
+        })
+        .await
+        .unwrap();
+    let mut lifecycle = first.lifecycle();
+    relay.sever(Break::Cut);
+    disconnected(&mut lifecycle).await;
+    // The router still holds the first one's lost session; another instance takes over.
+    let second = join(&router.url(), None).await;
+    let _taken = second
+        .register("com.example.job", |()| async {
+            Ok::<_, WampError>("second")
+        })
+        .option("force_reregister", true)
+        .await
+        .unwrap();
+    let (_, failed) = reconnected(&mut lifecycle).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "com.example.job");
+    assert!(failed[0].1.contains("another session"), "{failed:?}");
+    let answer: String = first.call("com.example.job", ()).await.unwrap();
+    assert_eq!(
+        answer, "second",
+        "the procedure stays with the instance that took it"
+    );
+    router.shutdown().await;
+}

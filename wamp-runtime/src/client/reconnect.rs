@@ -111,8 +111,11 @@ impl ReconnectPolicy {
     /// When a procedure cannot be registered again because the router still holds it
     /// for the lost session (`wamp.error.procedure_already_exists`, the router has not
     /// noticed the old connection is gone), registers it again with the
-    /// `force_reregister` option, which takes it over (default `true`). Shared
-    /// registrations are never forced.
+    /// `force_reregister` option, which takes it over (default `true`) — when the
+    /// registration meta API says only this session's earlier connections hold it (a
+    /// router without that API is trusted). A procedure another session holds is left to
+    /// it and reported in [`SessionEvent::Reconnected`]'s `failed`. Shared registrations
+    /// are never forced.
     pub fn force_reregister(mut self, force: bool) -> Self {
         self.force_reregister = force;
         self

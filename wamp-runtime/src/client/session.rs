@@ -145,6 +145,9 @@ pub(crate) struct State {
     pub inputs: HashMap<Id, mpsc::UnboundedSender<Args>>,
     /// Progressive invocations that ended recently: later parts of them are discarded.
     pub ended_inputs: VecDeque<Id>,
+    /// The session IDs of earlier connections (the last few): a registration the router
+    /// still holds for one of them is ours to take back with `force_reregister`.
+    pub previous_sessions: VecDeque<Id>,
     /// The operation waiting for the router's GOODBYE, once we sent ours.
     pub goodbye: Option<oneshot::Sender<()>>,
     /// The generation of the current (or, while disconnected, the next) connection.
@@ -565,7 +568,13 @@ impl Shared {
                 return None;
             }
             st.attached = true;
-            *self.info.write() = Arc::new(info);
+            let previous = std::mem::replace(&mut *self.info.write(), Arc::new(info));
+            if previous.id != 0 && st.previous_sessions.back() != Some(&previous.id) {
+                if st.previous_sessions.len() == 8 {
+                    st.previous_sessions.pop_front();
+                }
+                st.previous_sessions.push_back(previous.id);
+            }
             *self.out.lock() = Out {
                 generation: st.generation,
                 tx: Some(outgoing),

@@ -607,29 +607,10 @@ async fn register_failed(
         && !options.contains_key("force_reregister")
         && e.uri() == Some(uris::PROCEDURE_ALREADY_EXISTS)
     {
-        tracing::info!(
-            procedure = %registered.procedure,
-            "still registered for the lost session: registering with force_reregister"
-        );
-        let mut options = options.clone();
-        options.insert("force_reregister".into(), Value::Bool(true));
-        let send = {
-            let mut st = shared.state.lock();
-            let request = shared.next_request();
-            let msg = Message::Register {
-                request,
-                options,
-                procedure: registered.procedure.clone(),
-            };
-            let pending = Pending::Register {
-                registered,
-                reply: None,
-                forced: true,
-            };
-            st.pending.insert(request, pending);
-            Some((st.generation, msg))
-        };
-        After { report: None, send }.run(shared).await;
+        // Only the lost session's registration is ours to take: asking the router who
+        // holds it needs answers from this read loop, so it runs on its own.
+        let generation = shared.state.lock().generation;
+        tokio::spawn(take_back_if_ours(shared.clone(), generation, registered));
         return;
     }
     let report = {
@@ -649,6 +630,159 @@ fn revocation_reason(details: &Dict, default: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or(default)
         .to_owned()
+}
+
+/// After a reconnection, the router still holds a procedure that this session had
+/// registered: takes it back with `force_reregister` when the sessions holding it are
+/// this session's own earlier ones (the router has not noticed they are gone), and
+/// reports it as not restored when another session holds it, so that two instances of a
+/// service never take a procedure from each other. A router without the registration
+/// meta API (or that refuses it) cannot say who holds it: the procedure is taken back,
+/// as before this check.
+async fn take_back_if_ours(shared: Arc<Shared>, generation: u64, registered: Registered) {
+    let procedure = registered.procedure.clone();
+    let holders = registration_holders(&shared, generation, &registered).await;
+    let ours = shared.state.lock().previous_sessions.clone();
+    let (force, failure) = match holders {
+        Ok(Some(ids)) if ids.iter().all(|id| ours.contains(id)) => (true, None),
+        Ok(Some(ids)) => (
+            false,
+            Some(format!(
+                "{procedure} is registered by another session ({ids:?}): not taken from it"
+            )),
+        ),
+        // Gone meanwhile: register it as it was.
+        Ok(None) => (false, None),
+        Err(e) => {
+            tracing::debug!(%procedure, "who holds the procedure is unknown ({e}): taking it back");
+            (true, None)
+        }
+    };
+    if let Some(text) = failure {
+        tracing::warn!(%procedure, "{text}");
+        let report = {
+            let mut st = shared.state.lock();
+            st.released.remove(&registered.key);
+            st.restore_failures.push((procedure, text));
+            restored_one(&mut st)
+        };
+        After { report, send: None }.run(&shared).await;
+        return;
+    }
+    if force {
+        tracing::info!(%procedure, "still registered for the lost session: registering with force_reregister");
+    }
+    let mut options = registered.options.clone();
+    if force {
+        options.insert("force_reregister".into(), Value::Bool(true));
+    }
+    let send = {
+        let mut st = shared.state.lock();
+        if st.generation != generation {
+            // Lost again meanwhile: the next restore registers it.
+            tracing::info!(procedure = %registered.procedure, "connection lost while restoring; kept for the next one");
+            st.detached_registrations.push(registered);
+            return;
+        }
+        let request = shared.next_request();
+        let msg = Message::Register {
+            request,
+            options,
+            procedure,
+        };
+        let pending = Pending::Register {
+            registered,
+            reply: None,
+            forced: true,
+        };
+        st.pending.insert(request, pending);
+        Some((generation, msg))
+    };
+    After { report: None, send }.run(&shared).await;
+}
+
+/// The sessions holding `registered`'s procedure (under its match policy) on connection
+/// `generation`, through the registration meta API: `None` when nobody does.
+async fn registration_holders(
+    shared: &Shared,
+    generation: u64,
+    registered: &Registered,
+) -> Result<Option<Vec<Id>>, Error> {
+    let policy = registered
+        .options
+        .get("match")
+        .and_then(Value::as_str)
+        .unwrap_or("exact")
+        .to_owned();
+    let mut options = Dict::new();
+    options.insert("match".into(), Value::Str(policy));
+    let lookup = Args {
+        args: vec![
+            Value::Str(registered.procedure.clone()),
+            Value::Dict(options),
+        ],
+        ..Default::default()
+    };
+    let found = meta_call(shared, generation, "wamp.registration.lookup", lookup).await?;
+    let Some(id) = found.args.first().and_then(Value::as_u64) else {
+        return Ok(None);
+    };
+    let callees = Args {
+        args: vec![Value::from(id)],
+        ..Default::default()
+    };
+    let listed = meta_call(
+        shared,
+        generation,
+        "wamp.registration.list_callees",
+        callees,
+    )
+    .await?;
+    let ids = match listed.args.first() {
+        Some(Value::List(ids)) => ids.iter().filter_map(Value::as_u64).collect(),
+        _ => return Err(Error::Protocol("list_callees answered no list".into())),
+    };
+    Ok(Some(ids))
+}
+
+/// A CALL on connection `generation` that does not wait for the session to be ready
+/// (the restore that needs it is what it waits for), bounded by the request timeout.
+async fn meta_call(
+    shared: &Shared,
+    generation: u64,
+    procedure: &str,
+    args: Args,
+) -> Result<Args, Error> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let request = shared.next_request();
+    shared
+        .state
+        .lock()
+        .pending
+        .insert(request, Pending::Reply(tx));
+    let msg = Message::Call {
+        request,
+        options: Dict::new(),
+        procedure: procedure.to_owned(),
+        payload: args.into_payload(),
+    };
+    shared.send_in(generation, msg).await?;
+    let timeout = shared.config.request_timeout;
+    let answer = match tokio::time::timeout(timeout, rx).await {
+        Ok(Ok(answer)) => answer?,
+        Ok(Err(_)) => return Err(shared.closed_error()),
+        Err(_) => {
+            shared.remove_pending(request);
+            return Err(Error::Timeout(timeout));
+        }
+    };
+    match answer {
+        Message::Result {
+            payload, details, ..
+        } => Args::received(&payload, &details).map_err(Error::Deserialize),
+        Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
+        other => Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
+    }
 }
 
 /// The router ended a subscription on its own (UNSUBSCRIBED with request 0): its local
