@@ -135,7 +135,14 @@ impl Passthru {
             let Some(s) = v.as_str() else {
                 return Err(wrong(message, key, "a string", v));
             };
-            if matches!(key, "ppt_scheme" | "enc_algo") && !is_scheme(s) {
+            // The router does not look into a ppt scheme (any name will do); Autobahn
+            // refuses an `enc_algo` outside its set, so one is not passed on to it.
+            let bad = match key {
+                "ppt_scheme" => s.is_empty(),
+                "enc_algo" => !is_scheme(s),
+                _ => false,
+            };
+            if bad {
                 let problem = format!(
                     "unknown scheme {s:?} (use wamp, mqtt, cryptobox, xbr, or an x_ scheme of your own)"
                 );
@@ -173,7 +180,8 @@ impl Passthru {
     }
 }
 
-/// The schemes of payload passthru mode: the spec's, and `x_` ones an application defines.
+/// The `enc_algo` values Autobahn takes: its own, the spec's, and `x_` ones an
+/// application defines.
 fn is_scheme(s: &str) -> bool {
     matches!(s, "wamp" | "mqtt" | "cryptobox" | "xbr") || s.starts_with("x_")
 }
@@ -776,7 +784,11 @@ mod tests {
         let mut details = Dict::new();
         c.passthru.apply(&mut details);
         assert_eq!(details.len(), 2);
-        let o = dict(&[("ppt_scheme", Value::Str("rot13".into()))]);
+        let o = dict(&[("enc_algo", Value::Str("rot13".into()))]);
+        assert_eq!(CallOptions::parse(&o).unwrap_err().key, "enc_algo");
+        let o = dict(&[("ppt_scheme", Value::Str(String::new()))]);
         assert_eq!(CallOptions::parse(&o).unwrap_err().key, "ppt_scheme");
+        let o = dict(&[("ppt_scheme", Value::Str("rot13".into()))]);
+        assert!(CallOptions::parse(&o).unwrap().passthru.is_set());
     }
 }
