@@ -351,7 +351,7 @@ fn wampcra_challenge(
         "authprovider": identity.authprovider,
         "session": session,
         "nonce": base64::engine::general_purpose::STANDARD.encode(nonce),
-        "timestamp": crate::meta::now(),
+        "timestamp": crate::timestamp::now(),
     })
     .to_string();
     let mut extra = Dict::new();

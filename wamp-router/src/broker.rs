@@ -96,7 +96,7 @@ impl Broker {
                         topic: topic.to_owned(),
                         policy,
                         subscribers: HashSet::new(),
-                        created: crate::meta::now(),
+                        created: crate::timestamp::now(),
                     },
                 );
                 id

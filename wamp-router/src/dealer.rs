@@ -182,7 +182,7 @@ impl Dealer {
                 invoke,
                 callees: vec![callee],
                 cursor: 0,
-                created: crate::meta::now(),
+                created: crate::timestamp::now(),
             },
         );
         Ok((id, true))

@@ -26,11 +26,11 @@ mod dealer;
 mod http;
 mod internal;
 mod listener;
-mod meta;
 mod metrics;
 mod outbox;
 mod realm;
 mod session;
+mod timestamp;
 mod tls;
 mod uri_index;
 

@@ -1,0 +1,295 @@
+//! A realm: its sessions, its broker and its dealer, and the delivery of messages to them.
+//!
+//! Realm state sits behind one lock that is never held across an `.await`. Every message,
+//! a session's own replies included, is queued while that lock is held, so each session
+//! receives messages in the order the realm decided them (a SUBSCRIBED before the first
+//! EVENT of that subscription, an UNSUBSCRIBED after the last). Queues never wait; their
+//! limits are in [`crate::outbox`].
+//!
+//! The realm's core is here (its sessions, join and leave, authorization, disclosure);
+//! its work is split by WAMP role: [`pubsub`] (the broker's side), [`rpc`] (the
+//! dealer's) and [`meta`] (the meta API and revocations). [`crate::broker`] and
+//! [`crate::dealer`] are the tables they read and write.
+
+mod meta;
+mod pubsub;
+mod rpc;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use wamp_runtime::proto::uri::UriRule;
+use wamp_runtime::proto::{
+    code, error, global_id, CancelMode, Dict, Id, IdSequence, Message, Value,
+};
+use wamp_runtime::Serializer;
+
+use crate::broker::Broker;
+use crate::dealer::Dealer;
+use crate::outbox::Outbox;
+
+/// A session as the realm sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub outbox: Outbox,
+    /// Cancelled to end the session from the router's side (`wamp.session.kill`).
+    pub killed: tokio_util::sync::CancellationToken,
+    /// How the session authenticated.
+    pub authmethod: String,
+    /// The features it announced that change what the router sends it.
+    pub features: Features,
+    /// `None` for an in-process session, which takes payloads in any form.
+    pub serializer: Option<Serializer>,
+    pub authid: String,
+    pub authrole: String,
+    /// The router's own session: allowed everything.
+    pub trusted: bool,
+    /// Where the connection comes from ("tcp4:127.0.0.1:50312", "in-process").
+    pub peer: String,
+    /// Who vouched for the identity: `static`, `dynamic` or `router`.
+    pub authprovider: &'static str,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<Id, Peer>,
+    broker: Broker,
+    dealer: Dealer,
+}
+
+/// One realm of the router.
+pub(crate) struct Realm {
+    name: String,
+    uri_rule: UriRule,
+    roles: crate::authorizer::Roles,
+    disclose_caller: bool,
+    disclose_publisher: bool,
+    max_pending_calls: usize,
+    max_subscriptions: Option<usize>,
+    max_registrations: Option<usize>,
+    ids: Arc<IdSequence>,
+    stats: Arc<crate::metrics::Stats>,
+    state: Mutex<State>,
+}
+
+/// An ERROR answering `request` of type `request_type`, with `message` as its argument.
+fn error_reply(request_type: u64, request: Id, uri: &str, message: impl Into<String>) -> Message {
+    Message::error(request_type, request, uri, message)
+}
+
+impl State {
+    /// The meta API's view of a session.
+    fn session_info(&self, id: Id) -> Option<meta::SessionInfo<'_>> {
+        let p = self.sessions.get(&id)?;
+        Some(meta::SessionInfo {
+            id,
+            authid: &p.authid,
+            authrole: &p.authrole,
+            authmethod: &p.authmethod,
+            transport: p.serializer.map_or("in-process", |s| s.subprotocol()),
+            peer: &p.peer,
+            authprovider: p.authprovider,
+        })
+    }
+
+    /// Removes a session and everything it owns; false if it was not here.
+    fn remove_session(&mut self, session: Id) -> bool {
+        let Some(peer) = self.sessions.remove(&session) else {
+            return false;
+        };
+        for (id, deleted) in self.broker.remove_session(session) {
+            self.subscription_events(session, id, false, deleted);
+        }
+        let gone = self.dealer.remove_session(session);
+        for (id, deleted) in gone.registrations {
+            self.registration_events(session, id, false, deleted);
+        }
+        // Calls it was waiting for: their callees may stop working on them.
+        for (invocation, p) in gone.called {
+            self.interrupt(p.callee, invocation, CancelMode::KillNoWait);
+        }
+        for p in gone.served {
+            self.send(
+                p.caller,
+                error_reply(
+                    code::CALL,
+                    p.caller_request,
+                    error::CANCELED,
+                    "the callee disconnected before it answered",
+                ),
+            );
+        }
+        self.meta_event(
+            "wamp.session.on_leave",
+            vec![
+                Value::from(session),
+                Value::Str(peer.authid),
+                Value::Str(peer.authrole),
+            ],
+        );
+        true
+    }
+
+    /// Adds `{role}`, `{role}_authid` and `{role}_authrole` of `session` to `details`
+    /// (caller or publisher identification).
+    fn identify(&self, session: Id, role: &str, details: &mut Dict) {
+        details.insert(role.into(), Value::from(session));
+        if let Some(peer) = self.sessions.get(&session) {
+            details.insert(format!("{role}_authid"), Value::Str(peer.authid.clone()));
+            details.insert(
+                format!("{role}_authrole"),
+                Value::Str(peer.authrole.clone()),
+            );
+        }
+    }
+
+    /// Queues a message for a session of this realm (nothing if it has left).
+    fn send(&self, session: Id, msg: Message) {
+        if let Some(peer) = self.sessions.get(&session) {
+            peer.outbox.push(session, msg);
+        }
+    }
+}
+
+/// The features a session announced in HELLO that change what the router sends it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Features {
+    /// As a callee, it handles INTERRUPT (`call_canceling`).
+    pub callee_cancels: bool,
+    /// Which sides of progressive call invocations it announced.
+    pub progressive_calls: ProgressiveCalls,
+    /// As a callee, it is told when the router takes a registration away
+    /// (`registration_revocation`).
+    pub registration_revocation: bool,
+    /// As a subscriber, it is told when the router ends a subscription
+    /// (`subscription_revocation`).
+    pub subscription_revocation: bool,
+    /// The roles in which it takes opaque payloads (`payload_passthru_mode`).
+    pub passthru: PassthruRoles,
+}
+
+/// The roles in which a session announced payload passthru mode (or Autobahn's
+/// `payload_transparency`): what it may receive with an opaque payload.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PassthruRoles {
+    /// RESULT and ERROR, as a caller.
+    pub caller: bool,
+    /// INVOCATION, as a callee.
+    pub callee: bool,
+    /// EVENT, as a subscriber.
+    pub subscriber: bool,
+}
+
+/// The session's support of progressive call invocations (the caller streams its
+/// arguments in several CALLs with the same request ID).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProgressiveCalls {
+    /// It may send them, as a caller.
+    pub as_caller: bool,
+    /// It accepts them, as a callee (which also needs call canceling).
+    pub as_callee: bool,
+}
+
+/// A realm's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct RealmPolicy {
+    /// Who may do what (empty: everyone everything).
+    pub roles: crate::authorizer::Roles,
+    pub uri_rule: UriRule,
+    /// Disclose every caller to callees, asked or not.
+    pub disclose_caller: bool,
+    /// Disclose every publisher to subscribers, asked or not.
+    pub disclose_publisher: bool,
+    /// How many calls one session may have in flight.
+    pub max_pending_calls: usize,
+    /// How many subscriptions one session may hold.
+    pub max_subscriptions: Option<usize>,
+    /// How many procedures one session may register.
+    pub max_registrations: Option<usize>,
+}
+
+impl Realm {
+    /// Whether `session` may do `action` on `target` (`Err`: why not).
+    fn authorize(
+        &self,
+        st: &State,
+        session: Id,
+        action: crate::authorizer::Action,
+        target: &str,
+    ) -> Result<(), String> {
+        match st.sessions.get(&session) {
+            Some(p) if p.trusted => Ok(()),
+            Some(p) => self.roles.check(&p.authrole, action, target),
+            None => self.roles.check("", action, target),
+        }
+    }
+
+    /// Whether a call (`caller`) or publication (`!caller`) by `session` discloses it,
+    /// unasked: its role's setting, else the router's.
+    fn discloses(&self, st: &State, session: Id, caller: bool) -> bool {
+        let role = st.sessions.get(&session).map(|p| p.authrole.as_str());
+        let by_role = role.and_then(|r| self.roles.disclosure(r, caller));
+        by_role.unwrap_or(if caller {
+            self.disclose_caller
+        } else {
+            self.disclose_publisher
+        })
+    }
+
+    pub fn new(
+        name: String,
+        policy: RealmPolicy,
+        ids: Arc<IdSequence>,
+        stats: Arc<crate::metrics::Stats>,
+    ) -> Self {
+        Self {
+            name,
+            uri_rule: policy.uri_rule,
+            roles: policy.roles,
+            disclose_caller: policy.disclose_caller,
+            disclose_publisher: policy.disclose_publisher,
+            max_pending_calls: policy.max_pending_calls,
+            max_subscriptions: policy.max_subscriptions,
+            max_registrations: policy.max_registrations,
+            ids,
+            stats,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds a session as `id` (chosen at HELLO; another if it is taken, or 0); returns its
+    /// session ID.
+    pub fn join(&self, mut id: Id, peer: Peer) -> Id {
+        let mut st = self.state.lock();
+        while id == 0 || st.sessions.contains_key(&id) {
+            id = global_id();
+        }
+        st.sessions.insert(id, peer);
+        if let Some(info) = st.session_info(id) {
+            let details = info.details();
+            st.meta_event("wamp.session.on_join", vec![Value::Dict(details)]);
+        }
+        id
+    }
+
+    /// Removes a session and everything it owns (nothing if it is gone already). Callers of
+    /// calls it was serving get `wamp.error.canceled` at once.
+    pub fn leave(&self, session: Id) {
+        self.state.lock().remove_session(session);
+    }
+
+    /// The number of sessions joined.
+    pub fn session_count(&self) -> usize {
+        self.state.lock().sessions.len()
+    }
+
+    /// Calls routed to a callee and not answered yet.
+    pub fn calls_in_flight(&self) -> usize {
+        self.state.lock().dealer.calls_in_flight()
+    }
+}

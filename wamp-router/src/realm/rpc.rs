@@ -1,0 +1,549 @@
+//! Routed calls in a realm: REGISTER and UNREGISTER (shared registrations,
+//! `force_reregister`), CALL and its INVOCATION, progressive calls and results, CANCEL in
+//! its three modes, the dealer's timeouts, and the callee's YIELD or ERROR.
+
+use std::sync::Arc;
+
+use wamp_runtime::proto::uri::{self, MatchPolicy};
+use wamp_runtime::proto::{
+    code, error, CallOptions, CancelMode, CancelOptions, Dict, ErrorDetails, Id, Message,
+    OptionError, Payload, RegisterOptions, Value, YieldOptions,
+};
+
+use super::meta::Revoked;
+use super::{error_reply, Realm, State};
+use crate::dealer::{CallKind, Callee, Pending, RegisterError};
+
+impl State {
+    /// Takes `procedure` away from the callees that hold it (a REGISTER with
+    /// `force_reregister`, as in Crossbar.io): each is told, if it announced
+    /// registration revocation, and the meta events say they left and the registration
+    /// went.
+    pub(super) fn force_reregister(&mut self, procedure: &str, policy: MatchPolicy) {
+        let Some((id, callees)) = self.dealer.take_over(procedure, policy) else {
+            return;
+        };
+        let last = callees.len().saturating_sub(1);
+        for (i, callee) in callees.into_iter().enumerate() {
+            self.revoke(callee, Revoked::Registration, id, "wamp.error.unregistered");
+            let pair = vec![Value::from(callee), Value::from(id)];
+            self.meta_event("wamp.registration.on_unregister", pair.clone());
+            if i == last {
+                self.meta_event("wamp.registration.on_delete", pair);
+            }
+        }
+        tracing::info!(
+            procedure,
+            registration = id,
+            "registration taken over (force_reregister)"
+        );
+    }
+
+    /// Passes the next part of a progressive invocation to its callee (the same invocation
+    /// ID and registration); the part without `progress` is the last.
+    pub(super) fn continue_invocation(
+        &mut self,
+        invocation: Id,
+        options: &CallOptions,
+        payload: Payload,
+    ) {
+        let Some(p) = self.dealer.pending_any(invocation) else {
+            return;
+        };
+        let (callee, registration) = (p.callee, p.registration);
+        let mut details = Dict::new();
+        if options.progress {
+            details.insert("progress".into(), Value::Bool(true));
+        } else {
+            self.dealer.close_input(invocation);
+        }
+        options.passthru.apply(&mut details);
+        self.send(
+            callee,
+            Message::Invocation {
+                request: invocation,
+                registration,
+                details,
+                payload,
+            },
+        );
+    }
+
+    /// Sends INTERRUPT for `invocation` to `callee`, if it handles them.
+    pub(super) fn interrupt(&self, callee: Id, invocation: Id, mode: CancelMode) {
+        if self
+            .sessions
+            .get(&callee)
+            .is_some_and(|p| p.features.callee_cancels)
+        {
+            let mut options = Dict::new();
+            options.insert("mode".into(), Value::Str(mode.as_str().into()));
+            self.send(
+                callee,
+                Message::Interrupt {
+                    request: invocation,
+                    options,
+                },
+            );
+        }
+    }
+}
+
+impl Realm {
+    /// Why a REGISTER of `procedure` under `policy` cannot be accepted, if it cannot.
+    pub(super) fn check_procedure(
+        &self,
+        procedure: &str,
+        policy: MatchPolicy,
+    ) -> Result<(), String> {
+        if !uri::is_valid_pattern(procedure, self.uri_rule, policy) {
+            return Err(format!(
+                "invalid procedure URI {procedure:?} for {} matching",
+                policy.as_str()
+            ));
+        }
+        if procedure.starts_with("wamp.") {
+            return Err(format!(
+                "procedure {procedure:?} is reserved for the router"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn register(&self, session: Id, request: Id, options: &RegisterOptions, procedure: &str) {
+        let policy = options.policy;
+        let mut st = self.state.lock();
+        let refuse = |st: &State, uri: &str, text: String| {
+            st.send(session, error_reply(code::REGISTER, request, uri, text));
+        };
+        if let Err(text) = self.check_procedure(procedure, policy) {
+            return refuse(&st, error::INVALID_URI, text);
+        }
+        let action = crate::authorizer::Action::Register;
+        if let Err(text) = self.authorize(&st, session, action, procedure) {
+            return refuse(&st, error::NOT_AUTHORIZED, text);
+        }
+        if let Some(max) = self.max_registrations {
+            if st.dealer.registrations_of(session) >= max {
+                let text = format!("too many registrations: this router allows {max} per session");
+                tracing::warn!(session, procedure, "registration refused: {text}");
+                return refuse(&st, error::NOT_AUTHORIZED, text);
+            }
+        }
+        if options.force_reregister {
+            st.force_reregister(procedure, policy);
+        }
+        let callee = Callee {
+            session,
+            disclose_caller: options.disclose_caller,
+            forward_timeout: options.forward_timeout,
+        };
+        match st
+            .dealer
+            .register(&self.ids, procedure, policy, options.invoke, callee)
+        {
+            Ok((registration, created)) => {
+                st.registration_events(session, registration, true, created);
+                st.send(
+                    session,
+                    Message::Registered {
+                        request,
+                        registration,
+                    },
+                );
+            }
+            Err(RegisterError::AlreadyExists) => refuse(
+                &st,
+                error::PROCEDURE_ALREADY_EXISTS,
+                format!("procedure {procedure:?} is already registered"),
+            ),
+            Err(RegisterError::DifferentPolicy(existing)) => refuse(
+                &st,
+                error::PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY,
+                format!(
+                    "procedure {procedure:?} is registered with invocation policy {:?}, not {:?}",
+                    existing.as_str(),
+                    options.invoke.as_str()
+                ),
+            ),
+        }
+    }
+
+    pub fn unregister(&self, session: Id, request: Id, registration: Id) {
+        let mut st = self.state.lock();
+        let reply = if let Some(deleted) = st.dealer.unregister(session, registration) {
+            st.registration_events(session, registration, false, deleted);
+            Message::Unregistered {
+                request,
+                details: None,
+            }
+        } else {
+            let text = "no such registration of this session";
+            error_reply(code::UNREGISTER, request, error::NO_SUCH_REGISTRATION, text)
+        };
+        st.send(session, reply);
+    }
+
+    /// A CALL. `Err` is a protocol violation (a progressive CALL from a caller that did
+    /// not announce progressive call invocations, an opaque payload from one that did not
+    /// announce payload passthru mode).
+    pub fn call(
+        self: &Arc<Self>,
+        session: Id,
+        request: Id,
+        options: &CallOptions,
+        procedure: &str,
+        payload: Payload,
+    ) -> Result<(), String> {
+        let mut st = self.state.lock();
+        let progress = options.progress;
+        let passthru = options.passthru.is_set();
+        let Some(caller) = st.sessions.get(&session).map(|p| p.features) else {
+            return Ok(());
+        };
+        if progress && !caller.progressive_calls.as_caller {
+            return Err(
+                "CALL.Options.progress without announcing progressive_call_invocations".into(),
+            );
+        }
+        if passthru && !caller.passthru.caller {
+            return Err(
+                "CALL with payload passthru options without announcing payload_passthru_mode"
+                    .into(),
+            );
+        }
+        if caller.progressive_calls.as_caller {
+            match st.dealer.call_kind(session, request) {
+                CallKind::New => {}
+                CallKind::Late => {
+                    tracing::debug!(session, request, "CALL for a call that ended; discarded");
+                    return Ok(());
+                }
+                CallKind::Continuation(invocation) => {
+                    st.continue_invocation(invocation, options, payload);
+                    return Ok(());
+                }
+            }
+        }
+        let refuse = |st: &State, uri: &str, text: String| {
+            st.send(session, error_reply(code::CALL, request, uri, text));
+        };
+        if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Call, procedure)
+        {
+            refuse(&st, error::NOT_AUTHORIZED, text);
+            return Ok(());
+        }
+        if procedure.starts_with("wamp.") {
+            if let Some(answer) = st.meta_call(session, procedure, &payload) {
+                let reply = match answer {
+                    Ok(args) => Message::Result {
+                        request,
+                        details: Dict::new(),
+                        payload: Payload::args(args),
+                    },
+                    Err((uri, text)) => error_reply(code::CALL, request, uri, text),
+                };
+                st.send(session, reply);
+                return Ok(());
+            }
+        }
+        if !uri::is_valid_uri(procedure, self.uri_rule) {
+            refuse(
+                &st,
+                error::INVALID_URI,
+                format!("invalid procedure URI {procedure:?}"),
+            );
+            return Ok(());
+        }
+        if st.dealer.in_flight(session) >= self.max_pending_calls {
+            let text = format!(
+                "too many calls in flight: this router allows {} per session",
+                self.max_pending_calls
+            );
+            tracing::warn!(session, procedure, "call refused: {text}");
+            refuse(&st, error::TOO_MANY_CALLS, text);
+            return Ok(());
+        }
+        let route = st.dealer.route(procedure);
+        let Some((route, callee_features)) = route.and_then(|r| {
+            let features = st.sessions.get(&r.callee.session)?.features;
+            Some((r, features))
+        }) else {
+            let text = format!("no callee registered procedure {procedure:?}");
+            refuse(&st, error::NO_SUCH_PROCEDURE, text);
+            return Ok(());
+        };
+        if progress && !callee_features.progressive_calls.as_callee {
+            let text = "the callee does not accept progressive call invocations";
+            refuse(&st, error::FEATURE_NOT_SUPPORTED, text.into());
+            return Ok(());
+        }
+        if passthru && !callee_features.passthru.callee {
+            let text = "the callee did not announce payload passthru mode";
+            refuse(&st, error::FEATURE_NOT_SUPPORTED, text.into());
+            return Ok(());
+        }
+        let callee = route.callee.session;
+        let registration = route.registration;
+        let timeout = options.timeout;
+        let invocation = st.dealer.start_call(Pending {
+            caller: session,
+            caller_request: request,
+            callee,
+            receive_progress: options.receive_progress,
+            timer: None,
+            registration,
+            input_open: progress,
+            canceled: false,
+        });
+        if timeout > 0 {
+            let realm = Arc::downgrade(self);
+            let timer = tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(timeout)).await;
+                if let Some(realm) = realm.upgrade() {
+                    realm.expire(invocation, timeout);
+                }
+            });
+            st.dealer.set_timer(invocation, timer.abort_handle());
+        }
+        let mut details = Dict::new();
+        if timeout > 0 && route.callee.forward_timeout {
+            details.insert("timeout".into(), Value::from(timeout));
+        }
+        if route.pattern {
+            details.insert("procedure".into(), Value::Str(procedure.to_owned()));
+        }
+        let disclose = self.discloses(&st, session, true);
+        if disclose || route.callee.disclose_caller || options.disclose_me {
+            st.identify(session, "caller", &mut details);
+        }
+        if options.receive_progress {
+            details.insert("receive_progress".into(), Value::Bool(true));
+        }
+        if progress {
+            details.insert("progress".into(), Value::Bool(true));
+        }
+        options.passthru.apply(&mut details);
+        st.send(
+            callee,
+            Message::Invocation {
+                request: invocation,
+                registration,
+                details,
+                payload,
+            },
+        );
+        Ok(())
+    }
+
+    /// A caller's CANCEL: `skip` answers the caller at once and leaves the callee alone,
+    /// `killnowait` answers at once and interrupts the callee, `kill` (the default)
+    /// interrupts the callee and answers once it has responded. A callee that does not
+    /// handle INTERRUPT is skipped.
+    pub fn cancel(&self, session: Id, request: Id, options: &CancelOptions) {
+        let mut st = self.state.lock();
+        let Some(invocation) = st.dealer.invocation_of(session, request) else {
+            tracing::debug!(session, request, "CANCEL for no call in flight");
+            return;
+        };
+        let Some(callee) = st.dealer.pending_any(invocation).map(|p| p.callee) else {
+            return;
+        };
+        let cancels = st
+            .sessions
+            .get(&callee)
+            .is_some_and(|p| p.features.callee_cancels);
+        let mode = if cancels {
+            options.mode
+        } else {
+            CancelMode::Skip
+        };
+        if mode == CancelMode::Kill {
+            // The callee's answer to the INTERRUPT (or its result, if it finished first)
+            // ends the call with wamp.error.canceled.
+            if st.dealer.mark_canceled(invocation) {
+                st.interrupt(callee, invocation, CancelMode::Kill);
+            }
+            return;
+        }
+        if st.dealer.take(invocation).is_some() {
+            let text = "the caller canceled the call";
+            st.send(
+                session,
+                error_reply(code::CALL, request, error::CANCELED, text),
+            );
+            if mode == CancelMode::KillNoWait {
+                st.interrupt(callee, invocation, CancelMode::KillNoWait);
+            }
+        }
+    }
+
+    /// The router's timer for a call with a `timeout` ran out.
+    pub(super) fn expire(&self, invocation: Id, timeout: u64) {
+        let mut st = self.state.lock();
+        let Some(p) = st.dealer.take(invocation) else {
+            return;
+        };
+        let text = format!("the call timed out after {timeout} ms");
+        st.send(
+            p.caller,
+            error_reply(code::CALL, p.caller_request, error::TIMEOUT, text),
+        );
+        st.interrupt(p.callee, invocation, CancelMode::KillNoWait);
+    }
+
+    /// A callee's YIELD: the result goes to the caller. YIELD options with a bad value
+    /// end the call with `wamp.error.invalid_argument` to the caller.
+    pub fn yield_result(
+        &self,
+        session: Id,
+        request: Id,
+        options: Result<YieldOptions, OptionError>,
+        payload: Payload,
+    ) {
+        let mut st = self.state.lock();
+        let options = match options {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(session, request, "YIELD refused: {e}");
+                if let Some(p) = st.dealer.finish_call(session, request) {
+                    let text = format!("the callee's answer was invalid: {e}");
+                    let msg =
+                        error_reply(code::CALL, p.caller_request, error::INVALID_ARGUMENT, text);
+                    st.send(p.caller, msg);
+                }
+                return;
+            }
+        };
+        let progress = options.progress;
+        let pending = match st.dealer.pending(session, request) {
+            Some(p) if progress && (p.canceled || !p.receive_progress) => {
+                // A canceled call takes no more results; a caller that did not ask for
+                // progressive results only gets the final one.
+                tracing::debug!(session, request, "progressive YIELD not passed on");
+                return;
+            }
+            Some(p) if progress => Some(p.clone()),
+            Some(_) => st.dealer.finish_call(session, request),
+            None => None,
+        };
+        let Some(p) = pending else {
+            tracing::debug!(
+                session,
+                request,
+                "YIELD for no call in flight (caller gone?)"
+            );
+            return;
+        };
+        if p.canceled {
+            let text = "the caller canceled the call";
+            st.send(
+                p.caller,
+                error_reply(code::CALL, p.caller_request, error::CANCELED, text),
+            );
+            return;
+        }
+        if options.passthru.is_set() {
+            let callee_ok = st
+                .sessions
+                .get(&session)
+                .is_some_and(|c| c.features.passthru.callee);
+            let caller_ok = st
+                .sessions
+                .get(&p.caller)
+                .is_some_and(|c| c.features.passthru.caller);
+            if !callee_ok || !caller_ok {
+                if progress {
+                    st.dealer.finish_call(session, request);
+                }
+                let text = if callee_ok {
+                    "the caller did not announce payload passthru mode"
+                } else {
+                    "YIELD with payload passthru options without announcing payload_passthru_mode"
+                };
+                tracing::warn!(session, request, "YIELD refused: {text}");
+                let to_callee = error_reply(
+                    code::INVOCATION,
+                    request,
+                    error::FEATURE_NOT_SUPPORTED,
+                    text,
+                );
+                st.send(session, to_callee);
+                let to_caller = error_reply(
+                    code::CALL,
+                    p.caller_request,
+                    error::FEATURE_NOT_SUPPORTED,
+                    text,
+                );
+                st.send(p.caller, to_caller);
+                return;
+            }
+        }
+        let mut details = Dict::new();
+        if progress {
+            details.insert("progress".into(), Value::Bool(true));
+        }
+        options.passthru.apply(&mut details);
+        let result = Message::Result {
+            request: p.caller_request,
+            details,
+            payload,
+        };
+        st.send(p.caller, result);
+    }
+
+    /// A callee's ERROR for an invocation: it goes to the caller with its URI, details,
+    /// args and kwargs; after a `kill` cancel, the caller gets `wamp.error.canceled`
+    /// with the callee's args and kwargs.
+    pub fn invocation_error(
+        &self,
+        session: Id,
+        request: Id,
+        details: Dict,
+        error: String,
+        payload: Payload,
+    ) {
+        let mut st = self.state.lock();
+        let Some(p) = st.dealer.finish_call(session, request) else {
+            tracing::debug!(
+                session,
+                request,
+                "ERROR for no call in flight (caller gone?)"
+            );
+            return;
+        };
+        let passthru = ErrorDetails::parse(&details).map(|d| d.passthru.is_set());
+        let caller_ok = st
+            .sessions
+            .get(&p.caller)
+            .is_some_and(|c| c.features.passthru.caller);
+        let (error, details, payload) = match passthru {
+            Err(e) => {
+                let text = format!("the callee's error was invalid: {e}");
+                (
+                    error::INVALID_ARGUMENT.to_owned(),
+                    Dict::new(),
+                    Payload::args(vec![Value::Str(text)]),
+                )
+            }
+            Ok(true) if !caller_ok => {
+                let text = "the callee answered with an opaque payload and the caller did not announce payload passthru mode";
+                (
+                    error::FEATURE_NOT_SUPPORTED.to_owned(),
+                    Dict::new(),
+                    Payload::args(vec![Value::Str(text.into())]),
+                )
+            }
+            Ok(_) if p.canceled => (error::CANCELED.to_owned(), details, payload),
+            Ok(_) => (error, details, payload),
+        };
+        let msg = Message::Error {
+            request_type: code::CALL,
+            request: p.caller_request,
+            details,
+            error,
+            payload,
+        };
+        st.send(p.caller, msg);
+    }
+}
