@@ -123,6 +123,19 @@ impl PythonPeer {
     }
 }
 
+/// Waits until `condition` holds, polling it, for at most [`WAIT`]: what a test does
+/// instead of sleeping for a guess.
+pub async fn until(what: &str, condition: impl Fn() -> bool) {
+    let polled = async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    if tokio::time::timeout(WAIT, polled).await.is_err() {
+        panic!("waited {WAIT:?} for {what}");
+    }
+}
+
 /// How long a test waits for any one message before it fails.
 pub const WAIT: Duration = Duration::from_secs(5);
 

@@ -566,7 +566,10 @@ async fn a_callee_vanishing_mid_call_fails_the_call() {
         let caller = caller.clone();
         async move { caller.call::<()>("com.example.stuck", ()).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tests::until("the call at the callee", || {
+        r.calls_in_flight("realm1") == 1
+    })
+    .await;
     drop(_stuck);
     drop(callee);
     let e = tokio::time::timeout(WAIT, call)
@@ -600,7 +603,10 @@ async fn the_router_going_away_ends_everything_with_an_error() {
             let s = s.clone();
             async move { s.call::<()>("com.example.stuck", ()).await }
         });
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tests::until("the call at the callee", || {
+            r.calls_in_flight("realm1") == 1
+        })
+        .await;
         tokio::time::timeout(WAIT, r.shutdown())
             .await
             .expect("router stops");

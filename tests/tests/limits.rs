@@ -153,8 +153,10 @@ async fn a_session_has_a_bounded_number_of_calls_in_flight() {
     let calls: Vec<_> = (0..3)
         .map(|_| tokio::spawn(caller.call::<String>("com.slow", ()).into_future()))
         .collect();
-    // Let the three reach the router before the fourth.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tests::until("three calls at the callee", || {
+        r.calls_in_flight("realm1") == 3
+    })
+    .await;
     match caller.call::<String>("com.slow", ()).await {
         Err(Error::Application(w)) => {
             assert_eq!(w.uri, error::TOO_MANY_CALLS);

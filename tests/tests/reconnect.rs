@@ -335,7 +335,10 @@ async fn calls_in_flight_fail_when_the_connection_drops() {
         let caller = caller.clone();
         async move { caller.call::<()>("com.example.slow", ()).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tests::until("the call at the callee", || {
+        router.calls_in_flight("realm1") == 1
+    })
+    .await;
     router.shutdown().await;
     let err = tokio::time::timeout(WAIT, call)
         .await
@@ -478,7 +481,10 @@ async fn force_reregister_takes_a_procedure_over() {
     let who: String = caller.call("com.example.who", ()).await.unwrap();
     assert_eq!(who, "new");
     // The old callee was told: unregistering it now is a no-op, not an error.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let reason = tokio::time::timeout(WAIT, old_reg.revocation())
+        .await
+        .unwrap();
+    assert_eq!(reason, "wamp.error.unregistered");
     old_reg.unregister().await.unwrap();
     let who: String = caller.call("com.example.who", ()).await.unwrap();
     assert_eq!(who, "new");

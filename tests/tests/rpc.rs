@@ -254,7 +254,7 @@ async fn a_caller_that_leaves_mid_call_does_not_disturb_the_callee() {
         panic!()
     };
     caller.drop_connection().await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tests::until("the caller gone", || r.session_count("realm1") == 1).await;
     // The late YIELD goes nowhere; the callee stays joined and keeps serving.
     callee
         .send(&Message::Yield {

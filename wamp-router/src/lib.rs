@@ -697,6 +697,14 @@ impl RouterHandle {
             .map_or(0, |r| r.session_count())
     }
 
+    /// The number of calls of a realm routed to a callee and not answered yet.
+    pub fn calls_in_flight(&self, realm: &str) -> usize {
+        self.inner
+            .realms
+            .get(realm)
+            .map_or(0, |r| r.calls_in_flight())
+    }
+
     /// What the router counted since it started: events dropped for slow subscribers,
     /// slow sessions disconnected, payloads passed through and transcoded.
     pub fn stats(&self) -> RouterStats {
