@@ -765,3 +765,26 @@ async fn progressive_call_invocations() {
         .await;
     rogue.expect_abort(error::PROTOCOL_VIOLATION).await;
 }
+
+#[tokio::test]
+async fn a_shorter_timeout_made_later_runs_out_first() {
+    let r = start_router().await;
+    let mut callee = canceling_callee(&r.url()).await;
+    let mut caller = RawPeer::join(&r.url(), Serializer::Json, "realm1").await;
+    register(&mut callee, 1, "com.slow").await;
+    for (request, timeout) in [(1, 1500), (2, 50)] {
+        caller
+            .send(&Message::Call {
+                request,
+                options: dict! { "timeout" => timeout },
+                procedure: "com.slow".into(),
+                payload: Payload::empty(),
+            })
+            .await;
+        invoked(&mut callee).await;
+    }
+    // The router's one timer wakes for the earlier deadline.
+    expect_error(caller.recv().await, code::CALL, 2, error::TIMEOUT);
+    expect_error(caller.recv().await, code::CALL, 1, error::TIMEOUT);
+    assert_eq!(r.calls_in_flight("realm1"), 0);
+}

@@ -3,7 +3,7 @@
 //! It only decides (which callee gets a call, which caller a result belongs to); the realm
 //! delivers. Every pending call is keyed by the invocation request ID the dealer gave it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Id, IdSequence};
@@ -64,8 +64,8 @@ pub(crate) struct Pending {
     pub caller_request: Id,
     pub callee: Id,
     pub receive_progress: bool,
-    /// The router's timer for the call's `timeout`, stopped when the call ends.
-    pub timer: Option<tokio::task::AbortHandle>,
+    /// When the router ends the call if it is still in flight (its `timeout`).
+    pub deadline: Option<Deadline>,
     /// The registration invoked (progressive call invocations continue on it).
     pub registration: Id,
     /// Whether the caller streams more CALLs into this call (progressive invocation).
@@ -73,6 +73,13 @@ pub(crate) struct Pending {
     /// Whether the caller canceled it in `kill` mode: the callee's answer ends it with
     /// `wamp.error.canceled`.
     pub canceled: bool,
+}
+
+/// When a call times out, and the `timeout` it was given (for the caller's error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    pub at: tokio::time::Instant,
+    pub timeout_ms: u64,
 }
 
 /// Why a registration was refused.
@@ -135,6 +142,12 @@ pub(crate) struct Dealer {
     watermarks: HashMap<Id, Id>,
     /// How many calls each caller has in flight.
     in_flight: HashMap<Id, usize>,
+    /// The invocations each session takes part in, as caller or callee: a leaving
+    /// session's calls are found without looking at the others'.
+    calls_of: HashMap<Id, HashSet<Id>>,
+    /// The calls that time out, soonest first: the realm's one timer sleeps until the
+    /// first.
+    deadlines: BTreeSet<(tokio::time::Instant, Id)>,
     invocation_ids: IdSequence,
 }
 
@@ -280,8 +293,35 @@ impl Dealer {
         self.by_caller
             .insert((pending.caller, pending.caller_request), id);
         *self.in_flight.entry(pending.caller).or_default() += 1;
+        for session in [pending.caller, pending.callee] {
+            self.calls_of.entry(session).or_default().insert(id);
+        }
+        if let Some(d) = pending.deadline {
+            self.deadlines.insert((d.at, id));
+        }
         self.pending.insert(id, pending);
         id
+    }
+
+    /// When the first call with a timeout runs out.
+    pub fn next_deadline(&self) -> Option<tokio::time::Instant> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// The calls whose timeout ran out by `now`, ended (the caller and callee are the
+    /// realm's to tell).
+    pub fn take_expired(&mut self, now: tokio::time::Instant) -> Vec<(Id, Pending)> {
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            if let Some(p) = self.take(id) {
+                due.push((id, p));
+            }
+        }
+        due
     }
 
     /// How many calls `caller` has in flight.
@@ -322,20 +362,12 @@ impl Dealer {
         }
     }
 
-    /// Sets the timer that expires invocation `id`.
-    pub fn set_timer(&mut self, id: Id, timer: tokio::task::AbortHandle) {
-        match self.pending.get_mut(&id) {
-            Some(p) => p.timer = Some(timer),
-            None => timer.abort(),
-        }
-    }
-
     /// The invocation of the caller's call `caller_request`, while it is in flight.
     pub fn invocation_of(&self, caller: Id, caller_request: Id) -> Option<Id> {
         self.by_caller.get(&(caller, caller_request)).copied()
     }
 
-    /// Ends invocation `id` whoever serves it (a cancel or a timeout); its timer stops.
+    /// Ends invocation `id` whoever serves it (a cancel or a timeout); its deadline goes.
     pub fn take(&mut self, id: Id) -> Option<Pending> {
         let p = self.pending.remove(&id)?;
         self.by_caller.remove(&(p.caller, p.caller_request));
@@ -345,8 +377,16 @@ impl Dealer {
                 self.in_flight.remove(&p.caller);
             }
         }
-        if let Some(t) = &p.timer {
-            t.abort();
+        for session in [p.caller, p.callee] {
+            if let Some(calls) = self.calls_of.get_mut(&session) {
+                calls.remove(&id);
+                if calls.is_empty() {
+                    self.calls_of.remove(&session);
+                }
+            }
+        }
+        if let Some(d) = p.deadline {
+            self.deadlines.remove(&(d.at, id));
         }
         Some(p)
     }
@@ -381,12 +421,7 @@ impl Dealer {
         let mut served = Vec::new();
         let mut called = Vec::new();
         self.watermarks.remove(&session);
-        let ended: Vec<Id> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.callee == session || p.caller == session)
-            .map(|(inv, _)| *inv)
-            .collect();
+        let ended = self.calls_of.remove(&session).unwrap_or_default();
         for inv in ended {
             if let Some(p) = self.take(inv) {
                 if p.callee == session {
@@ -430,22 +465,61 @@ mod tests {
             Err(RegisterError::AlreadyExists)
         );
         assert_eq!(d.unregister(8, r), None);
-        let inv = d.start_call(Pending {
-            caller: 1,
-            caller_request: 5,
-            callee: 7,
-            receive_progress: false,
-            timer: None,
-            registration: 1,
-            input_open: false,
-            canceled: false,
-        });
+        let inv = d.start_call(pending(1, 5, 7, None));
         assert!(d.pending(8, inv).is_none());
         let gone = d.remove_session(7);
         assert_eq!(gone.served.len(), 1);
         assert!(gone.called.is_empty());
         assert_eq!(gone.registrations, vec![(r, true)]);
         assert!(d.route("com.add").is_none());
+    }
+
+    fn pending(caller: Id, request: Id, callee: Id, deadline: Option<Deadline>) -> Pending {
+        Pending {
+            caller,
+            caller_request: request,
+            callee,
+            receive_progress: false,
+            deadline,
+            registration: 1,
+            input_open: false,
+            canceled: false,
+        }
+    }
+
+    #[test]
+    fn deadlines_come_out_soonest_first_and_go_with_their_calls() {
+        let mut d = Dealer::default();
+        let now = tokio::time::Instant::now();
+        let at = |ms| Deadline {
+            at: now + std::time::Duration::from_millis(ms),
+            timeout_ms: ms,
+        };
+        let late = d.start_call(pending(1, 1, 9, Some(at(300))));
+        let soon = d.start_call(pending(1, 2, 9, Some(at(100))));
+        let answered = d.start_call(pending(2, 1, 9, Some(at(50))));
+        let _untimed = d.start_call(pending(2, 2, 9, None));
+        assert_eq!(d.next_deadline(), Some(at(50).at));
+        assert!(d.finish_call(9, answered).is_some());
+        assert_eq!(
+            d.next_deadline(),
+            Some(at(100).at),
+            "an answered call's deadline goes"
+        );
+        let due = d.take_expired(at(200).at);
+        assert_eq!(due.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [soon]);
+        assert_eq!(d.next_deadline(), Some(at(300).at));
+        assert_eq!(d.calls_in_flight(), 2);
+        // The callee leaving ends both remaining calls, found through its own index.
+        let gone = d.remove_session(9);
+        assert_eq!(gone.served.len(), 2);
+        assert!(gone
+            .served
+            .iter()
+            .any(|p| p.caller_request == 1 && p.caller == 1));
+        assert_eq!((d.calls_in_flight(), d.next_deadline()), (0, None));
+        assert!(d.calls_of.is_empty() && d.by_caller.is_empty());
+        let _ = late;
     }
 
     #[test]

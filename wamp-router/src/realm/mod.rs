@@ -14,6 +14,7 @@
 mod meta;
 mod pubsub;
 mod rpc;
+mod timeouts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,6 +72,8 @@ pub(crate) struct Realm {
     ids: Arc<IdSequence>,
     stats: Arc<crate::metrics::Stats>,
     state: Mutex<State>,
+    /// The timer that ends calls whose timeout runs out.
+    timer: timeouts::CallTimer,
 }
 
 /// An ERROR answering `request` of type `request_type`, with `message` as its argument.
@@ -255,6 +258,7 @@ impl Realm {
             ids,
             stats,
             state: Mutex::new(State::default()),
+            timer: timeouts::CallTimer::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use wamp_runtime::proto::{
 
 use super::meta::Revoked;
 use super::{error_reply, Realm, State};
-use crate::dealer::{CallKind, Callee, Pending, RegisterError};
+use crate::dealer::{CallKind, Callee, Deadline, Pending, RegisterError};
 
 impl State {
     /// Takes `procedure` away from the callees that hold it (a REGISTER with
@@ -286,25 +286,22 @@ impl Realm {
         let callee = route.callee.session;
         let registration = route.registration;
         let timeout = options.timeout;
+        let deadline = (timeout > 0).then(|| Deadline {
+            at: tokio::time::Instant::now() + std::time::Duration::from_millis(timeout),
+            timeout_ms: timeout,
+        });
         let invocation = st.dealer.start_call(Pending {
             caller: session,
             caller_request: request,
             callee,
             receive_progress: options.receive_progress,
-            timer: None,
+            deadline,
             registration,
             input_open: progress,
             canceled: false,
         });
-        if timeout > 0 {
-            let realm = Arc::downgrade(self);
-            let timer = tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(timeout)).await;
-                if let Some(realm) = realm.upgrade() {
-                    realm.expire(invocation, timeout);
-                }
-            });
-            st.dealer.set_timer(invocation, timer.abort_handle());
+        if let Some(d) = deadline {
+            self.arm_timer(d.at, st.dealer.next_deadline() == Some(d.at));
         }
         let mut details = Dict::new();
         if timeout > 0 && route.callee.forward_timeout {
@@ -376,20 +373,6 @@ impl Realm {
                 st.interrupt(callee, invocation, CancelMode::KillNoWait);
             }
         }
-    }
-
-    /// The router's timer for a call with a `timeout` ran out.
-    pub(super) fn expire(&self, invocation: Id, timeout: u64) {
-        let mut st = self.state.lock();
-        let Some(p) = st.dealer.take(invocation) else {
-            return;
-        };
-        let text = format!("the call timed out after {timeout} ms");
-        st.send(
-            p.caller,
-            error_reply(code::CALL, p.caller_request, error::TIMEOUT, text),
-        );
-        st.interrupt(p.callee, invocation, CancelMode::KillNoWait);
     }
 
     /// A callee's YIELD: the result goes to the caller. YIELD options with a bad value
