@@ -1,6 +1,7 @@
 //! Transports into the router: the WebSocket and RawSocket accept loops, in-process
 //! connections, and the session loop they share.
 
+pub(crate) mod bind;
 pub(crate) mod connection;
 pub(crate) mod memory;
 pub(crate) mod rawsocket;
