@@ -2,16 +2,20 @@
 //! checked, and turned into a [`RouterBuilder`]. Every error names the file, the line, the
 //! column and the key. `examples/router.toml` documents each key.
 
+mod model;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use toml::Spanned;
 use wamp_runtime::proto::uri::{self, MatchPolicy, UriRule};
-use wamp_runtime::Serializer;
 
 use crate::{
     Action, AuthMethod, Authenticator, Listener, Permission, RouterBuilder, ServerTls, SlowConsumer,
+};
+use model::{
+    ActionName, DurationValue, File, ListenerSection, ListenerType, PolicyName, RoleSection,
+    RouterSection, SlowConsumerValue,
 };
 
 /// A configuration file that cannot be used: where, and why.
@@ -41,212 +45,6 @@ impl std::fmt::Display for ConfigError {
             ),
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    router: RouterSection,
-    #[serde(default)]
-    listener: Vec<ListenerSection>,
-    #[serde(default)]
-    realm: Vec<RealmSection>,
-    #[serde(default)]
-    principal: Vec<PrincipalSection>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RouterSection {
-    max_message_size: Option<Spanned<usize>>,
-    hello_timeout: Option<Spanned<DurationValue>>,
-    auth_timeout: Option<Spanned<DurationValue>>,
-    write_timeout: Option<Spanned<DurationValue>>,
-    outbound_queue: Option<Spanned<usize>>,
-    slow_consumer: Option<SlowConsumerValue>,
-    max_pending_calls: Option<Spanned<usize>>,
-    max_subscriptions: Option<Spanned<usize>>,
-    max_registrations: Option<Spanned<usize>>,
-    disclose_caller: Option<bool>,
-    disclose_publisher: Option<bool>,
-    anonymous: Option<Anonymous>,
-    metrics: Option<std::net::SocketAddr>,
-}
-
-/// Seconds (`10`, `0.5`) or a string with a unit (`"500ms"`, `"10s"`, `"2m"`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum DurationValue {
-    Seconds(f64),
-    Text(String),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum SlowConsumerValue {
-    Drop,
-    Disconnect,
-}
-
-/// `anonymous = "role"`, `true` (role `anonymous`) or `false` (refused).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Anonymous {
-    Enabled(bool),
-    Role(String),
-}
-
-impl Anonymous {
-    fn role(&self) -> Option<&str> {
-        match self {
-            Anonymous::Enabled(true) => Some("anonymous"),
-            Anonymous::Enabled(false) => None,
-            Anonymous::Role(r) => Some(r),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ListenerType {
-    Websocket,
-    Rawsocket,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListenerSection {
-    #[serde(rename = "type")]
-    kind: Spanned<ListenerType>,
-    address: Option<Spanned<std::net::SocketAddr>>,
-    path: Option<Spanned<PathBuf>>,
-    serializers: Option<Spanned<Vec<SerializerName>>>,
-    max_message_size: Option<Spanned<usize>>,
-    auth: Option<Spanned<Vec<MethodName>>>,
-    max_sessions: Option<Spanned<usize>>,
-    tls: Option<TlsSection>,
-    authenticator: Option<AuthenticatorSection>,
-    #[serde(rename = "static")]
-    static_dir: Option<Spanned<PathBuf>>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum SerializerName {
-    Json,
-    Msgpack,
-    Cbor,
-}
-
-impl From<SerializerName> for Serializer {
-    fn from(s: SerializerName) -> Self {
-        match s {
-            SerializerName::Json => Serializer::Json,
-            SerializerName::Msgpack => Serializer::MsgPack,
-            SerializerName::Cbor => Serializer::Cbor,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum MethodName {
-    Anonymous,
-    Ticket,
-    Wampcra,
-    Cryptosign,
-}
-
-impl From<MethodName> for AuthMethod {
-    fn from(m: MethodName) -> Self {
-        match m {
-            MethodName::Anonymous => AuthMethod::Anonymous,
-            MethodName::Ticket => AuthMethod::Ticket,
-            MethodName::Wampcra => AuthMethod::WampCra,
-            MethodName::Cryptosign => AuthMethod::Cryptosign,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TlsSection {
-    certificate: Spanned<PathBuf>,
-    key: Spanned<PathBuf>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuthenticatorSection {
-    procedure: Spanned<String>,
-    realm: Spanned<String>,
-    methods: Spanned<Vec<MethodName>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RealmSection {
-    name: Spanned<String>,
-    anonymous: Option<Anonymous>,
-    #[serde(default)]
-    role: Vec<RoleSection>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleSection {
-    name: Spanned<String>,
-    #[serde(default)]
-    permissions: Vec<PermissionSection>,
-    disclose_caller: Option<bool>,
-    disclose_publisher: Option<bool>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PermissionSection {
-    uri: Spanned<String>,
-    #[serde(rename = "match")]
-    policy: Option<PolicyName>,
-    allow: Vec<ActionName>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum PolicyName {
-    Exact,
-    Prefix,
-    Wildcard,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ActionName {
-    Call,
-    Register,
-    Publish,
-    Subscribe,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PrincipalSection {
-    authid: Spanned<String>,
-    realm: Spanned<String>,
-    role: Spanned<String>,
-    ticket: Option<String>,
-    wampcra: Option<WampCraSection>,
-    cryptosign: Option<Spanned<Vec<String>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WampCraSection {
-    secret: String,
-    salt: Option<String>,
-    iterations: Option<u32>,
-    keylen: Option<u32>,
 }
 
 /// Reads, checks and applies a configuration file.
@@ -351,8 +149,21 @@ fn positive(at: &Locator, v: &Spanned<usize>, key: &str) -> Result<usize, Config
 }
 
 fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, ConfigError> {
-    let mut b = crate::Router::builder();
-    let r = &model.router;
+    let b = router_section(crate::Router::builder(), &model.router, at)?;
+    let (mut b, realms) = realm_sections(b, &model, at)?;
+    b = principal_sections(b, &model, &realms, at)?;
+    for l in &model.listener {
+        b = b.listener(listener_section(l, &realms, at, base)?);
+    }
+    Ok(b)
+}
+
+/// `[router]`: limits, timeouts and defaults.
+fn router_section(
+    mut b: RouterBuilder,
+    r: &RouterSection,
+    at: &Locator,
+) -> Result<RouterBuilder, ConfigError> {
     if let Some(v) = &r.max_message_size {
         b = b.max_message_size(positive(at, v, "router.max_message_size")?);
     }
@@ -396,6 +207,15 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
         b = b.metrics(addr);
     }
 
+    Ok(b)
+}
+
+/// `[[realm]]`, each with its roles: the builder, and the realms' names.
+fn realm_sections<'m>(
+    mut b: RouterBuilder,
+    model: &'m File,
+    at: &Locator,
+) -> Result<(RouterBuilder, Vec<&'m str>), ConfigError> {
     if model.realm.is_empty() {
         return Err(at.error(0..0, Some("realm"), "at least one [[realm]] is needed"));
     }
@@ -422,34 +242,7 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
             b = b.anonymous_in(name, a.role());
         }
         for role in &realm.role {
-            let mut permissions = Vec::new();
-            for p in &role.permissions {
-                let (u, policy) = permission_uri(p.uri.get_ref(), p.policy);
-                // An empty prefix is every URI (the first permission of most Crossbar.io
-                // configurations).
-                let every = u.is_empty() && policy == MatchPolicy::Prefix;
-                if !every && !uri::is_valid_pattern(&u, UriRule::Loose, policy) {
-                    return Err(at.at(
-                        &p.uri,
-                        "permissions.uri",
-                        format!(
-                            "{:?} is not a valid URI for match = {:?}",
-                            p.uri.get_ref(),
-                            policy.as_str()
-                        ),
-                    ));
-                }
-                let mut perm = Permission::new(u, policy);
-                for a in &p.allow {
-                    perm = perm.allow(match a {
-                        ActionName::Call => Action::Call,
-                        ActionName::Register => Action::Register,
-                        ActionName::Publish => Action::Publish,
-                        ActionName::Subscribe => Action::Subscribe,
-                    });
-                }
-                permissions.push(perm);
-            }
+            let permissions = role_permissions(role, at)?;
             b = b.role(name, role.name.get_ref(), permissions);
             if role.disclose_caller.is_some() || role.disclose_publisher.is_some() {
                 b = b.role_disclosure(
@@ -461,6 +254,49 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
             }
         }
     }
+    Ok((b, realms))
+}
+
+/// The permissions of one `[[realm.role]]`.
+fn role_permissions(role: &RoleSection, at: &Locator) -> Result<Vec<Permission>, ConfigError> {
+    let mut permissions = Vec::new();
+    for p in &role.permissions {
+        let (u, policy) = permission_uri(p.uri.get_ref(), p.policy);
+        // An empty prefix is every URI (the first permission of most Crossbar.io
+        // configurations).
+        let every = u.is_empty() && policy == MatchPolicy::Prefix;
+        if !every && !uri::is_valid_pattern(&u, UriRule::Loose, policy) {
+            return Err(at.at(
+                &p.uri,
+                "permissions.uri",
+                format!(
+                    "{:?} is not a valid URI for match = {:?}",
+                    p.uri.get_ref(),
+                    policy.as_str()
+                ),
+            ));
+        }
+        let mut perm = Permission::new(u, policy);
+        for a in &p.allow {
+            perm = perm.allow(match a {
+                ActionName::Call => Action::Call,
+                ActionName::Register => Action::Register,
+                ActionName::Publish => Action::Publish,
+                ActionName::Subscribe => Action::Subscribe,
+            });
+        }
+        permissions.push(perm);
+    }
+    Ok(permissions)
+}
+
+/// `[[principal]]`: who can authenticate, in which realm, with which role.
+fn principal_sections(
+    mut b: RouterBuilder,
+    model: &File,
+    realms: &[&str],
+    at: &Locator,
+) -> Result<RouterBuilder, ConfigError> {
     let role_of = |realm: &str, role: &str| {
         model
             .realm
@@ -518,8 +354,17 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
         }
     }
 
-    for l in &model.listener {
-        let mut listener = match (l.kind.get_ref(), &l.address, &l.path) {
+    Ok(b)
+}
+
+/// One `[[listener]]`.
+fn listener_section(
+    l: &ListenerSection,
+    realms: &[&str],
+    at: &Locator,
+    base: &Path,
+) -> Result<Listener, ConfigError> {
+    let mut listener = match (l.kind.get_ref(), &l.address, &l.path) {
             (ListenerType::Websocket, Some(a), None) => Listener::websocket(*a.get_ref()),
             (ListenerType::Rawsocket, Some(a), None) => Listener::rawsocket(*a.get_ref()),
             (ListenerType::Rawsocket, None, Some(p)) => Listener::rawsocket_unix(base.join(p.get_ref())),
@@ -530,85 +375,83 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
                 return Err(at.at(&l.kind, "listener", "a listener needs either address = \"host:port\" or (rawsocket only) path = \"/socket\""))
             }
         };
-        if let Some(s) = &l.serializers {
-            if s.get_ref().is_empty() {
-                return Err(at.at(s, "listener.serializers", "allow at least one serializer"));
-            }
-            listener = listener.serializers(s.get_ref().iter().map(|&s| s.into()));
+    if let Some(s) = &l.serializers {
+        if s.get_ref().is_empty() {
+            return Err(at.at(s, "listener.serializers", "allow at least one serializer"));
         }
-        if let Some(m) = &l.auth {
-            if m.get_ref().is_empty() {
-                return Err(at.at(
-                    m,
-                    "listener.auth",
-                    "offer at least one authentication method",
-                ));
-            }
-            listener = listener.auth_methods(m.get_ref().iter().map(|&m| m.into()));
-        }
-        if let Some(v) = &l.max_message_size {
-            listener = listener.max_message_size(positive(at, v, "listener.max_message_size")?);
-        }
-        if let Some(v) = &l.max_sessions {
-            listener = listener.max_sessions(positive(at, v, "listener.max_sessions")?);
-        }
-        if let Some(dir) = &l.static_dir {
-            if !matches!(l.kind.get_ref(), ListenerType::Websocket) {
-                return Err(at.at(
-                    dir,
-                    "listener.static",
-                    "static files are for WebSocket listeners",
-                ));
-            }
-            let path = base.join(dir.get_ref());
-            if !path.is_dir() {
-                let text = format!("{} is not a directory", path.display());
-                return Err(at.at(dir, "listener.static", text));
-            }
-            listener = listener.static_files(path);
-        }
-        if let Some(t) = &l.tls {
-            if l.path.is_some() {
-                return Err(at.at(&t.certificate, "listener.tls", "TLS is for TCP listeners"));
-            }
-            let cert = base.join(t.certificate.get_ref());
-            let key = base.join(t.key.get_ref());
-            let tls = ServerTls::from_pem_files(&cert, &key)
-                .map_err(|e| at.at(&t.certificate, "listener.tls", e.to_string()))?;
-            listener = listener.tls(tls);
-        }
-        if let Some(a) = &l.authenticator {
-            if !realms.contains(&a.realm.get_ref().as_str()) {
-                return Err(at.at(
-                    &a.realm,
-                    "authenticator.realm",
-                    format!("no [[realm]] is named {:?}", a.realm.get_ref()),
-                ));
-            }
-            if !uri::is_valid_uri(a.procedure.get_ref(), UriRule::Loose) {
-                return Err(at.at(
-                    &a.procedure,
-                    "authenticator.procedure",
-                    "not a valid procedure URI",
-                ));
-            }
-            let methods: Vec<AuthMethod> = a.methods.get_ref().iter().map(|&m| m.into()).collect();
-            if methods.is_empty() || methods.contains(&AuthMethod::Anonymous) {
-                return Err(at.at(
-                    &a.methods,
-                    "authenticator.methods",
-                    "list one or more of \"ticket\", \"wampcra\", \"cryptosign\"",
-                ));
-            }
-            listener = listener.authenticator(Authenticator::new(
-                a.procedure.get_ref().clone(),
-                a.realm.get_ref().clone(),
-                methods,
+        listener = listener.serializers(s.get_ref().iter().map(|&s| s.into()));
+    }
+    if let Some(m) = &l.auth {
+        if m.get_ref().is_empty() {
+            return Err(at.at(
+                m,
+                "listener.auth",
+                "offer at least one authentication method",
             ));
         }
-        b = b.listener(listener);
+        listener = listener.auth_methods(m.get_ref().iter().map(|&m| m.into()));
     }
-    Ok(b)
+    if let Some(v) = &l.max_message_size {
+        listener = listener.max_message_size(positive(at, v, "listener.max_message_size")?);
+    }
+    if let Some(v) = &l.max_sessions {
+        listener = listener.max_sessions(positive(at, v, "listener.max_sessions")?);
+    }
+    if let Some(dir) = &l.static_dir {
+        if !matches!(l.kind.get_ref(), ListenerType::Websocket) {
+            return Err(at.at(
+                dir,
+                "listener.static",
+                "static files are for WebSocket listeners",
+            ));
+        }
+        let path = base.join(dir.get_ref());
+        if !path.is_dir() {
+            let text = format!("{} is not a directory", path.display());
+            return Err(at.at(dir, "listener.static", text));
+        }
+        listener = listener.static_files(path);
+    }
+    if let Some(t) = &l.tls {
+        if l.path.is_some() {
+            return Err(at.at(&t.certificate, "listener.tls", "TLS is for TCP listeners"));
+        }
+        let cert = base.join(t.certificate.get_ref());
+        let key = base.join(t.key.get_ref());
+        let tls = ServerTls::from_pem_files(&cert, &key)
+            .map_err(|e| at.at(&t.certificate, "listener.tls", e.to_string()))?;
+        listener = listener.tls(tls);
+    }
+    if let Some(a) = &l.authenticator {
+        if !realms.contains(&a.realm.get_ref().as_str()) {
+            return Err(at.at(
+                &a.realm,
+                "authenticator.realm",
+                format!("no [[realm]] is named {:?}", a.realm.get_ref()),
+            ));
+        }
+        if !uri::is_valid_uri(a.procedure.get_ref(), UriRule::Loose) {
+            return Err(at.at(
+                &a.procedure,
+                "authenticator.procedure",
+                "not a valid procedure URI",
+            ));
+        }
+        let methods: Vec<AuthMethod> = a.methods.get_ref().iter().map(|&m| m.into()).collect();
+        if methods.is_empty() || methods.contains(&AuthMethod::Anonymous) {
+            return Err(at.at(
+                &a.methods,
+                "authenticator.methods",
+                "list one or more of \"ticket\", \"wampcra\", \"cryptosign\"",
+            ));
+        }
+        listener = listener.authenticator(Authenticator::new(
+            a.procedure.get_ref().clone(),
+            a.realm.get_ref().clone(),
+            methods,
+        ));
+    }
+    Ok(listener)
 }
 
 /// A permission's URI and match policy. Without `match`, Crossbar.io's star syntax
@@ -669,7 +512,7 @@ mod tests {
 
     #[test]
     fn the_documented_example_is_valid() {
-        let text = include_str!("../../examples/router.toml");
+        let text = include_str!("../../../examples/router.toml");
         let b = check(text).unwrap_or_else(|e| panic!("examples/router.toml: {e}"));
         assert_eq!(b.listeners.len(), 2);
     }

@@ -1,0 +1,215 @@
+//! The configuration file's model: its sections as serde reads them, before any check.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+use wamp_runtime::Serializer;
+
+use crate::AuthMethod;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct File {
+    #[serde(default)]
+    pub(super) router: RouterSection,
+    #[serde(default)]
+    pub(super) listener: Vec<ListenerSection>,
+    #[serde(default)]
+    pub(super) realm: Vec<RealmSection>,
+    #[serde(default)]
+    pub(super) principal: Vec<PrincipalSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RouterSection {
+    pub(super) max_message_size: Option<Spanned<usize>>,
+    pub(super) hello_timeout: Option<Spanned<DurationValue>>,
+    pub(super) auth_timeout: Option<Spanned<DurationValue>>,
+    pub(super) write_timeout: Option<Spanned<DurationValue>>,
+    pub(super) outbound_queue: Option<Spanned<usize>>,
+    pub(super) slow_consumer: Option<SlowConsumerValue>,
+    pub(super) max_pending_calls: Option<Spanned<usize>>,
+    pub(super) max_subscriptions: Option<Spanned<usize>>,
+    pub(super) max_registrations: Option<Spanned<usize>>,
+    pub(super) disclose_caller: Option<bool>,
+    pub(super) disclose_publisher: Option<bool>,
+    pub(super) anonymous: Option<Anonymous>,
+    pub(super) metrics: Option<std::net::SocketAddr>,
+}
+
+/// Seconds (`10`, `0.5`) or a string with a unit (`"500ms"`, `"10s"`, `"2m"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum DurationValue {
+    Seconds(f64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum SlowConsumerValue {
+    Drop,
+    Disconnect,
+}
+
+/// `anonymous = "role"`, `true` (role `anonymous`) or `false` (refused).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Anonymous {
+    Enabled(bool),
+    Role(String),
+}
+
+impl Anonymous {
+    pub(super) fn role(&self) -> Option<&str> {
+        match self {
+            Anonymous::Enabled(true) => Some("anonymous"),
+            Anonymous::Enabled(false) => None,
+            Anonymous::Role(r) => Some(r),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum ListenerType {
+    Websocket,
+    Rawsocket,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListenerSection {
+    #[serde(rename = "type")]
+    pub(super) kind: Spanned<ListenerType>,
+    pub(super) address: Option<Spanned<std::net::SocketAddr>>,
+    pub(super) path: Option<Spanned<PathBuf>>,
+    pub(super) serializers: Option<Spanned<Vec<SerializerName>>>,
+    pub(super) max_message_size: Option<Spanned<usize>>,
+    pub(super) auth: Option<Spanned<Vec<MethodName>>>,
+    pub(super) max_sessions: Option<Spanned<usize>>,
+    pub(super) tls: Option<TlsSection>,
+    pub(super) authenticator: Option<AuthenticatorSection>,
+    #[serde(rename = "static")]
+    pub(super) static_dir: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum SerializerName {
+    Json,
+    Msgpack,
+    Cbor,
+}
+
+impl From<SerializerName> for Serializer {
+    fn from(s: SerializerName) -> Self {
+        match s {
+            SerializerName::Json => Serializer::Json,
+            SerializerName::Msgpack => Serializer::MsgPack,
+            SerializerName::Cbor => Serializer::Cbor,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum MethodName {
+    Anonymous,
+    Ticket,
+    Wampcra,
+    Cryptosign,
+}
+
+impl From<MethodName> for AuthMethod {
+    fn from(m: MethodName) -> Self {
+        match m {
+            MethodName::Anonymous => AuthMethod::Anonymous,
+            MethodName::Ticket => AuthMethod::Ticket,
+            MethodName::Wampcra => AuthMethod::WampCra,
+            MethodName::Cryptosign => AuthMethod::Cryptosign,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TlsSection {
+    pub(super) certificate: Spanned<PathBuf>,
+    pub(super) key: Spanned<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuthenticatorSection {
+    pub(super) procedure: Spanned<String>,
+    pub(super) realm: Spanned<String>,
+    pub(super) methods: Spanned<Vec<MethodName>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RealmSection {
+    pub(super) name: Spanned<String>,
+    pub(super) anonymous: Option<Anonymous>,
+    #[serde(default)]
+    pub(super) role: Vec<RoleSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoleSection {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) permissions: Vec<PermissionSection>,
+    pub(super) disclose_caller: Option<bool>,
+    pub(super) disclose_publisher: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PermissionSection {
+    pub(super) uri: Spanned<String>,
+    #[serde(rename = "match")]
+    pub(super) policy: Option<PolicyName>,
+    pub(super) allow: Vec<ActionName>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum PolicyName {
+    Exact,
+    Prefix,
+    Wildcard,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum ActionName {
+    Call,
+    Register,
+    Publish,
+    Subscribe,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PrincipalSection {
+    pub(super) authid: Spanned<String>,
+    pub(super) realm: Spanned<String>,
+    pub(super) role: Spanned<String>,
+    pub(super) ticket: Option<String>,
+    pub(super) wampcra: Option<WampCraSection>,
+    pub(super) cryptosign: Option<Spanned<Vec<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WampCraSection {
+    pub(super) secret: String,
+    pub(super) salt: Option<String>,
+    pub(super) iterations: Option<u32>,
+    pub(super) keylen: Option<u32>,
+}
