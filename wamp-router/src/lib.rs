@@ -24,6 +24,7 @@ mod broker;
 mod builder;
 mod config;
 mod dealer;
+mod fanout;
 mod http;
 mod internal;
 mod listener;

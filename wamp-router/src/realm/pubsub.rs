@@ -1,21 +1,21 @@
 //! Publish and subscribe in a realm: SUBSCRIBE and UNSUBSCRIBE, PUBLISH and its fan-out
 //! (black- and white-listing, disclosure, payload passthru), and retained events.
 
-use std::collections::HashMap;
-
 use wamp_runtime::proto::uri::{self, MatchPolicy};
 use wamp_runtime::proto::{
     code, error, global_id, Dict, Id, Message, Payload, PublishOptions, SubscribeOptions, Value,
 };
-use wamp_runtime::Serializer;
 
 use super::{error_reply, Realm, State};
 use crate::broker::Retained;
+use crate::fanout::FanOut;
+use crate::metrics::Stats;
 
 impl State {
     /// Sends a new subscription the retained events it matches, marked `retained`.
     pub(super) fn send_retained(
         &self,
+        stats: &Stats,
         session: Id,
         subscription: Id,
         topic: &str,
@@ -31,30 +31,16 @@ impl State {
             {
                 continue;
             }
-            let payload = match peer.serializer {
-                None => r.payload.clone(),
-                Some(ser) => match r.payload.encoded_for(ser) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::debug!(session, "retained event not deliverable: {e}");
-                        continue;
-                    }
-                },
-            };
             let mut details = r.identity.clone();
             details.insert("retained".into(), Value::Bool(true));
             if policy != MatchPolicy::Exact {
                 details.insert("topic".into(), Value::Str(published_to.to_owned()));
             }
-            peer.outbox.push(
-                session,
-                Message::Event {
-                    subscription,
-                    publication: r.publication,
-                    details,
-                    payload,
-                },
-            );
+            let mut fanout = FanOut::new(&r.payload, r.publication, stats);
+            let mut event = fanout.subscription(subscription, details);
+            if let Err(e) = event.send(&peer.outbox, session, peer.serializer) {
+                tracing::debug!(session, "retained event not deliverable: {e}");
+            }
         }
     }
 }
@@ -99,7 +85,7 @@ impl Realm {
         );
         st.subscription_events(session, subscription, true, created);
         if options.get_retained {
-            st.send_retained(session, subscription, topic, policy);
+            st.send_retained(&self.stats, session, subscription, topic, policy);
         }
     }
 
@@ -152,21 +138,20 @@ impl Realm {
         }
         let passthru = options.passthru.is_set();
         let publication = global_id();
-        // Transcode once per serializer, not once per subscriber.
-        let mut encoded: HashMap<Serializer, Payload> = HashMap::new();
         let mut identity = Dict::new();
         if self.discloses(&st, session, false) || options.disclose_me {
             st.identify(session, "publisher", &mut identity);
         }
         options.passthru.apply(&mut identity);
+        // Transcoded once per serializer, and each subscription's EVENT encoded once per
+        // serializer, whatever the number of subscribers.
+        let mut fanout = FanOut::new(&payload, publication, &self.stats);
         for m in st.broker.matching(topic) {
             let mut details = identity.clone();
             if m.sub.policy != MatchPolicy::Exact {
                 details.insert("topic".into(), Value::Str(topic.to_owned()));
             }
-            // Every subscriber of this subscription gets the same EVENT: encoded once per
-            // serializer, the bytes shared by their queues.
-            let mut frames: HashMap<Serializer, bytes::Bytes> = HashMap::new();
+            let mut event = fanout.subscription(m.id, details);
             for &sid in &m.sub.subscribers {
                 if options.exclude_me && sid == session {
                     continue;
@@ -185,49 +170,10 @@ impl Realm {
                     );
                     continue;
                 }
-                let Some(serializer) = peer.serializer else {
-                    let event = Message::Event {
-                        subscription: m.id,
-                        publication,
-                        details: details.clone(),
-                        payload: payload.clone(),
-                    };
-                    peer.outbox.push(sid, event);
-                    continue;
-                };
-                if let Some(f) = frames.get(&serializer) {
-                    peer.outbox.push_event(sid, f.clone());
-                    continue;
+                if let Err(e) = event.send(&peer.outbox, sid, peer.serializer) {
+                    let text = format!("event cannot be delivered: {e}");
+                    return fail(error::INVALID_ARGUMENT, text);
                 }
-                let payload = match encoded.get(&serializer) {
-                    Some(p) => p.clone(),
-                    None => match payload.encoded_for(serializer) {
-                        Ok(p) => {
-                            self.stats.count_payload(&payload, serializer);
-                            encoded.insert(serializer, p.clone());
-                            p
-                        }
-                        Err(e) => {
-                            let text = format!("payload cannot be delivered: {e}");
-                            return fail(error::INVALID_ARGUMENT, text);
-                        }
-                    },
-                };
-                let event = Message::Event {
-                    subscription: m.id,
-                    publication,
-                    details: details.clone(),
-                    payload,
-                };
-                let frame = match serializer.encode(&event) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        let text = format!("event cannot be delivered: {e}");
-                        return fail(error::INVALID_ARGUMENT, text);
-                    }
-                };
-                frames.insert(serializer, frame.clone());
-                peer.outbox.push_event(sid, frame);
             }
         }
         if options.retain {
