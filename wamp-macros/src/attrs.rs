@@ -6,6 +6,8 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Lit, Token};
 
+use crate::diag::Errors;
+
 /// One `key` or `key = literal` item. Keys may be Rust keywords (`match`).
 pub(crate) struct Item {
     pub key: Ident,
@@ -100,4 +102,34 @@ pub(crate) fn take_wamp(attrs: &mut Vec<Attribute>) -> syn::Result<Vec<Item>> {
         Some(e) => Err(e),
         None => Ok(items),
     }
+}
+
+/// Keeps the items whose key is one of `allowed`, each once: a key not allowed, or given a
+/// second time (`#[wamp(uri = "a", uri = "b")]`), is reported at its tokens and left out.
+/// `what` names the items in the message ("procedure option").
+pub(crate) fn allowed(
+    items: Vec<Item>,
+    allowed: &[&str],
+    what: &str,
+    errors: &mut Errors,
+) -> Vec<Item> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut kept = Vec::new();
+    for item in items {
+        let name = item.name();
+        if !allowed.contains(&name.as_str()) {
+            let choices = allowed
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            errors.at(&item.key, format!("unknown {what} `{name}`: use {choices}"));
+        } else if seen.contains(&name) {
+            errors.at(&item.key, format!("`{name}` is given twice"));
+        } else {
+            seen.push(name);
+            kept.push(item);
+        }
+    }
+    kept
 }

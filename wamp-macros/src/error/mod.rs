@@ -46,20 +46,10 @@ fn uri_of(attrs: &mut Vec<syn::Attribute>, errors: &mut Errors) -> Option<(Strin
     let mut uri = None;
     match attrs::take_wamp(attrs) {
         Ok(items) => {
-            for i in items {
-                if i.name() == "uri" {
-                    match i.string() {
-                        Ok(u) => uri = Some(u),
-                        Err(e) => errors.push(e),
-                    }
-                } else {
-                    errors.at(
-                        &i.key,
-                        format!(
-                            "unknown option `{}`: write `#[wamp(uri = \"...\")]`",
-                            i.name()
-                        ),
-                    );
+            for i in attrs::allowed(items, &["uri"], "error option", errors) {
+                match i.string() {
+                    Ok(u) => uri = Some(u),
+                    Err(e) => errors.push(e),
                 }
             }
         }

@@ -144,10 +144,10 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     }
     quote! {
         {
-            let __this = #rt::Arc::clone(&__this);
+            let __this = ::core::clone::Clone::clone(&__this);
             let __registration = __session
                 .register(#uri, move |__args: #rt::Args, __ctx: #rt::CallDetails, __progress: #rt::Progress| {
-                    let __this = #rt::Arc::clone(&__this);
+                    let __this = ::core::clone::Clone::clone(&__this);
                     async move {
                         #(#reads)*
                         #call

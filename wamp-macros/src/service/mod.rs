@@ -10,7 +10,6 @@ use quote::quote;
 use crate::diag::Errors;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
     let mut trait_item: syn::ItemTrait = match syn::parse2(item.clone()) {
         Ok(t) => t,
         Err(_) => {
@@ -21,6 +20,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             return e.to_compile_error();
         }
     };
+    let mut errors = Errors::default();
     let service = model::Service::parse(attr, &mut trait_item, &mut errors);
     validate::check(&service, &mut errors);
     match errors.into_tokens() {

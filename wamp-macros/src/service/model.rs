@@ -71,16 +71,10 @@ impl Service {
         let mut prefix = None;
         match attrs::parse_items(attr) {
             Ok(items) => {
-                for i in items {
-                    match i.name().as_str() {
-                        "prefix" => match i.string() {
-                            Ok(p) => prefix = Some(p),
-                            Err(e) => errors.push(e),
-                        },
-                        other => errors.at(
-                            &i.key,
-                            format!("unknown service option `{other}`: the only one is `prefix = \"com.example\"`"),
-                        ),
+                for i in attrs::allowed(items, &["prefix"], "service option", errors) {
+                    match i.string() {
+                        Ok(p) => prefix = Some(p),
+                        Err(e) => errors.push(e),
                     }
                 }
             }
@@ -211,7 +205,7 @@ fn parse_output(ret: &ReturnType) -> Output {
 impl Procedure {
     fn parse(f: &mut TraitItemFn, errors: &mut Errors) -> Option<Procedure> {
         let options = match attrs::take_wamp(&mut f.attrs) {
-            Ok(items) => Options::from_items(&items, errors),
+            Ok(items) => Options::from_items(items, errors),
             Err(e) => {
                 errors.push(e);
                 Options::default()
@@ -273,22 +267,24 @@ impl Procedure {
 }
 
 impl Options {
-    fn from_items(items: &[Item], errors: &mut Errors) -> Options {
+    fn from_items(items: Vec<Item>, errors: &mut Errors) -> Options {
         let mut o = Options::default();
-        for i in items {
+        let keys = [
+            "uri",
+            "invoke",
+            "match",
+            "disclose_caller",
+            "timeout_ms",
+            "progressive",
+        ];
+        for i in attrs::allowed(items, &keys, "procedure option", errors) {
             let r = match i.name().as_str() {
                 "uri" => i.string().map(|v| o.uri = Some(v)),
                 "invoke" => i.string().map(|v| o.invoke = Some(v)),
                 "match" => i.string().map(|v| o.match_policy = Some(v)),
                 "disclose_caller" => i.flag().map(|s| o.disclose_caller = Some(s)),
                 "timeout_ms" => i.integer().map(|v| o.timeout_ms = Some(v)),
-                "progressive" => i.flag().map(|s| o.progressive = Some(s)),
-                other => Err(syn::Error::new_spanned(
-                    &i.key,
-                    format!(
-                        "unknown procedure option `{other}`: use uri, invoke, match, disclose_caller, timeout_ms or progressive"
-                    ),
-                )),
+                _ => i.flag().map(|s| o.progressive = Some(s)),
             };
             if let Err(e) = r {
                 errors.push(e);

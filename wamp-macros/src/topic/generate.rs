@@ -45,8 +45,12 @@ pub(crate) fn topic(t: &TopicDef) -> TokenStream {
     for (i, c) in t.components.iter().enumerate() {
         match c {
             Component::Literal(l) | Component::Malformed(l) => {
-                to_topic.push(quote!(__parts.push(#rt::String::from(#l));));
-                to_subscription.push(quote!(__parts.push(#rt::String::from(#l));));
+                to_topic.push(
+                    quote!(__parts.push(<#rt::String as ::core::convert::From<&str>>::from(#l));),
+                );
+                to_subscription.push(
+                    quote!(__parts.push(<#rt::String as ::core::convert::From<&str>>::from(#l));),
+                );
             }
             Component::Placeholder(p) => {
                 let Some((ident, ty)) = t.field(p) else {
@@ -136,7 +140,7 @@ pub(crate) fn topic(t: &TopicDef) -> TokenStream {
             }
 
             fn key_of(__topic: &str) -> #rt::Result<#key, #rt::ValueError> {
-                let __parts: #rt::Vec<&str> = __topic.split('.').collect();
+                let __parts: #rt::Vec<&str> = ::core::iter::Iterator::collect(__topic.split('.'));
                 if __parts.len() != #n {
                     return #rt::Result::Err(#rt::ValueError(::std::format!(
                         "topic {:?} does not fit the pattern {:?}", __topic, #pattern

@@ -11,7 +11,6 @@ use quote::quote;
 use crate::diag::Errors;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
     let item_struct: syn::ItemStruct = match syn::parse2(item.clone()) {
         Ok(s) => s,
         Err(_) => {
@@ -22,6 +21,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             .to_compile_error()
         }
     };
+    let mut errors = Errors::default();
     let def = model::TopicDef::parse(attr, item_struct, &mut errors);
     if let Some(def) = &def {
         validate::check(def, &mut errors);

@@ -1,0 +1,28 @@
+//! The generated code names everything by absolute path: it compiles without the prelude.
+#![no_implicit_prelude]
+
+#[derive(Debug, ::wamp_runtime::WampError)]
+enum CalcError {
+    #[wamp(uri = "com.example.calc.overflow")]
+    Overflow { limit: i64 },
+}
+
+#[::wamp_runtime::service(prefix = "com.example.calc")]
+trait Calculator {
+    async fn add(&self, a: i64, b: i64) -> ::std::result::Result<i64, CalcError>;
+    #[wamp(progressive)]
+    fn count(
+        &self,
+        n: u32,
+    ) -> impl ::wamp_runtime::Stream<Item = ::std::result::Result<u32, CalcError>> + ::std::marker::Send;
+}
+
+#[::wamp_runtime::topic("com.example.sensor.{room}.temperature")]
+#[derive(::wamp_runtime::serde::Serialize, ::wamp_runtime::serde::Deserialize)]
+#[serde(crate = "::wamp_runtime::serde")]
+struct Temperature {
+    room: ::std::string::String,
+    celsius: f64,
+}
+
+fn main() {}
