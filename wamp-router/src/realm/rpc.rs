@@ -12,7 +12,7 @@ use wamp_runtime::proto::{
 
 use super::meta::Revoked;
 use super::{error_reply, Realm, State};
-use crate::dealer::{CallKind, Callee, Deadline, Pending, RegisterError};
+use crate::dealer::{CallKind, Callee, Deadline, Pending, RegisterError, Route};
 
 impl State {
     /// Takes `procedure` away from the callees that hold it (a REGISTER with
@@ -225,12 +225,10 @@ impl Realm {
                 }
             }
         }
-        let refuse = |st: &State, uri: &str, text: String| {
-            st.send(session, error_reply(code::CALL, request, uri, text));
-        };
-        if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Call, procedure)
-        {
-            refuse(&st, error::NOT_AUTHORIZED, text);
+        let action = crate::authorizer::Action::Call;
+        if let Err(text) = self.authorize(&st, session, action, procedure) {
+            let refusal = error_reply(code::CALL, request, error::NOT_AUTHORIZED, text);
+            st.send(session, refusal);
             return Ok(());
         }
         if procedure.starts_with("wamp.") {
@@ -247,13 +245,28 @@ impl Realm {
                 return Ok(());
             }
         }
+        match self.route(&mut st, session, options, procedure) {
+            Ok(route) => self.deliver(
+                &mut st, session, request, options, procedure, route, payload,
+            ),
+            Err((uri, text)) => st.send(session, error_reply(code::CALL, request, uri, text)),
+        }
+        Ok(())
+    }
+
+    /// The callee a call of `session` to `procedure` goes to, or why none does: an
+    /// invalid URI, the caller's limit of calls in flight, no registration, or a callee
+    /// without a feature the call needs.
+    fn route(
+        &self,
+        st: &mut State,
+        session: Id,
+        options: &CallOptions,
+        procedure: &str,
+    ) -> Result<Route, (&'static str, String)> {
         if !uri::is_valid_uri(procedure, self.uri_rule) {
-            refuse(
-                &st,
-                error::INVALID_URI,
-                format!("invalid procedure URI {procedure:?}"),
-            );
-            return Ok(());
+            let text = format!("invalid procedure URI {procedure:?}");
+            return Err((error::INVALID_URI, text));
         }
         if st.dealer.in_flight(session) >= self.max_pending_calls {
             let text = format!(
@@ -261,28 +274,40 @@ impl Realm {
                 self.max_pending_calls
             );
             tracing::warn!(session, procedure, "call refused: {text}");
-            refuse(&st, error::TOO_MANY_CALLS, text);
-            return Ok(());
+            return Err((error::TOO_MANY_CALLS, text));
         }
         let route = st.dealer.route(procedure);
-        let Some((route, callee_features)) = route.and_then(|r| {
+        let Some((route, callee)) = route.and_then(|r| {
             let features = st.sessions.get(&r.callee.session)?.features;
             Some((r, features))
         }) else {
             let text = format!("no callee registered procedure {procedure:?}");
-            refuse(&st, error::NO_SUCH_PROCEDURE, text);
-            return Ok(());
+            return Err((error::NO_SUCH_PROCEDURE, text));
         };
-        if progress && !callee_features.progressive_calls.as_callee {
+        if options.progress && !callee.progressive_calls.as_callee {
             let text = "the callee does not accept progressive call invocations";
-            refuse(&st, error::FEATURE_NOT_SUPPORTED, text.into());
-            return Ok(());
+            return Err((error::FEATURE_NOT_SUPPORTED, text.into()));
         }
-        if passthru && !callee_features.passthru.callee {
+        if options.passthru.is_set() && !callee.passthru.callee {
             let text = "the callee did not announce payload passthru mode";
-            refuse(&st, error::FEATURE_NOT_SUPPORTED, text.into());
-            return Ok(());
+            return Err((error::FEATURE_NOT_SUPPORTED, text.into()));
         }
+        Ok(route)
+    }
+
+    /// Records the call (with its deadline, if it has a timeout) and sends its INVOCATION
+    /// to the callee `route` chose.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        self: &Arc<Self>,
+        st: &mut State,
+        session: Id,
+        request: Id,
+        options: &CallOptions,
+        procedure: &str,
+        route: Route,
+        payload: Payload,
+    ) {
         let callee = route.callee.session;
         let registration = route.registration;
         let timeout = options.timeout;
@@ -297,7 +322,7 @@ impl Realm {
             receive_progress: options.receive_progress,
             deadline,
             registration,
-            input_open: progress,
+            input_open: options.progress,
             canceled: false,
         });
         if let Some(d) = deadline {
@@ -310,14 +335,14 @@ impl Realm {
         if route.pattern {
             details.insert("procedure".into(), Value::Str(procedure.to_owned()));
         }
-        let disclose = self.discloses(&st, session, true);
+        let disclose = self.discloses(st, session, true);
         if disclose || route.callee.disclose_caller || options.disclose_me {
             st.identify(session, "caller", &mut details);
         }
         if options.receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
         }
-        if progress {
+        if options.progress {
             details.insert("progress".into(), Value::Bool(true));
         }
         options.passthru.apply(&mut details);
@@ -330,7 +355,6 @@ impl Realm {
                 payload,
             },
         );
-        Ok(())
     }
 
     /// A caller's CANCEL: `skip` answers the caller at once and leaves the callee alone,
