@@ -1,0 +1,101 @@
+//! The code of a WampError derive: `ApplicationError` (to and from the wire) and
+//! `From<T> for WampError`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{DeriveInput, Ident};
+
+use super::model::{Case, Style};
+
+pub(super) fn generate(input: &DeriveInput, cases: &[Case]) -> TokenStream {
+    let rt = quote!(::wamp_runtime::__private);
+    let name = &input.ident;
+    let mut to_arms = Vec::new();
+    let mut from_arms = Vec::new();
+    let mut checks = Vec::new();
+    for c in cases {
+        let uri = c.uri.as_ref().map(|(u, _)| u.as_str()).unwrap_or_default();
+        let path = match &c.variant {
+            Some(v) => quote!(#name::#v),
+            None => quote!(#name),
+        };
+        let bindings: Vec<Ident> = c
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.ident
+                    .clone()
+                    .unwrap_or_else(|| quote::format_ident!("__f{}", i))
+            })
+            .collect();
+        let pattern = match c.style {
+            Style::Unit => quote!(#path),
+            Style::Tuple => quote!(#path(#(#bindings),*)),
+            Style::Named => quote!(#path { #(#bindings),* }),
+        };
+        let adds = c.fields.iter().zip(&bindings).map(|(f, b)| match &f.ident {
+            Some(n) => {
+                let key = n.to_string();
+                quote_spanned!(f.ty.span()=> .kwarg(#key, #b))
+            }
+            None => quote_spanned!(f.ty.span()=> .arg(#b)),
+        });
+        to_arms.push(quote!(#pattern => #rt::WampError::new(#uri) #(#adds)*,));
+        let reads = c.fields.iter().enumerate().map(|(i, f)| {
+            let ty = &f.ty;
+            let read = match &f.ident {
+                Some(n) => {
+                    let key = n.to_string();
+                    quote!(#rt::error_field::<#ty>(__e, #i, #rt::Option::Some(#key))?)
+                }
+                None => quote!(#rt::error_field::<#ty>(__e, #i, #rt::Option::None)?),
+            };
+            match &f.ident {
+                Some(n) => quote!(#n: #read),
+                None => read,
+            }
+        });
+        let build = match c.style {
+            Style::Unit => quote!(#path),
+            Style::Tuple => quote!(#path(#(#reads),*)),
+            Style::Named => quote!(#path { #(#reads),* }),
+        };
+        from_arms.push(quote!(#uri => #rt::Option::Some(#build),));
+        for f in &c.fields {
+            let ty = &f.ty;
+            checks.push(quote_spanned!(ty.span()=> __wire::<#ty>();));
+        }
+    }
+    quote! {
+        impl #rt::ApplicationError for #name {
+            fn to_wamp_error(&self) -> #rt::WampError {
+                match self {
+                    #(#to_arms)*
+                }
+            }
+
+            fn from_wamp_error(__e: &#rt::WampError) -> #rt::Option<Self> {
+                match __e.uri.as_str() {
+                    #(#from_arms)*
+                    _ => #rt::Option::None,
+                }
+            }
+        }
+
+        impl ::core::convert::From<#name> for #rt::WampError {
+            fn from(e: #name) -> Self {
+                #rt::ApplicationError::to_wamp_error(&e)
+            }
+        }
+
+        const _: () = {
+            fn __wire<T: #rt::serde::Serialize + #rt::serde::de::DeserializeOwned>() {}
+            #[allow(dead_code)]
+            fn __checks() {
+                #(#checks)*
+            }
+        };
+    }
+}

@@ -1,0 +1,66 @@
+//! An error type as the derive understands it: one case per variant (or the struct), with
+//! its URI and the shape of its fields.
+
+use proc_macro2::Span;
+use syn::{Fields, Ident, Type};
+
+use crate::attrs;
+use crate::diag::Errors;
+
+/// One error case: a variant (or the struct itself) with its URI.
+pub(super) struct Case {
+    /// `None` for a struct.
+    pub(super) variant: Option<Ident>,
+    pub(super) uri: Option<(String, Span)>,
+    pub(super) fields: Vec<Field>,
+    pub(super) style: Style,
+    pub(super) span: Span,
+}
+
+pub(super) struct Field {
+    pub(super) ident: Option<Ident>,
+    pub(super) ty: Type,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Style {
+    Unit,
+    Tuple,
+    Named,
+}
+
+pub(super) fn style(fields: &Fields) -> Style {
+    match fields {
+        Fields::Unit => Style::Unit,
+        Fields::Unnamed(_) => Style::Tuple,
+        Fields::Named(_) => Style::Named,
+    }
+}
+
+pub(super) fn uri_of(
+    attrs: &mut Vec<syn::Attribute>,
+    errors: &mut Errors,
+) -> Option<(String, Span)> {
+    let mut uri = None;
+    match attrs::take_wamp(attrs) {
+        Ok(items) => {
+            for i in attrs::allowed(items, &["uri"], "error option", errors) {
+                match i.string() {
+                    Ok(u) => uri = Some(u),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    uri
+}
+
+pub(super) fn fields(f: &Fields) -> Vec<Field> {
+    f.iter()
+        .map(|f| Field {
+            ident: f.ident.clone(),
+            ty: f.ty.clone(),
+        })
+        .collect()
+}
