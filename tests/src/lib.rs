@@ -63,6 +63,40 @@ pub fn spawn_python(script: &str, args: &[&str]) -> tokio::process::Child {
         .expect("python starts")
 }
 
+/// Every way a session can reach the router: WebSocket with each serializer, and
+/// in-process.
+pub fn endpoints(r: &RouterHandle) -> Vec<(String, wamp_runtime::Endpoint, Serializer)> {
+    let mut v: Vec<_> = Serializer::ALL
+        .into_iter()
+        .map(|s| (format!("ws {s}"), wamp_runtime::Endpoint::from(r.url()), s))
+        .collect();
+    v.push(("in-process".into(), r.endpoint(), Serializer::Json));
+    v
+}
+
+/// A session joined to `realm1` at `endpoint` with `serializer`.
+pub async fn join(
+    endpoint: wamp_runtime::Endpoint,
+    serializer: Serializer,
+) -> wamp_runtime::Session {
+    wamp_runtime::Session::builder(endpoint, "realm1")
+        .serializer(serializer)
+        .connect()
+        .await
+        .expect("joins")
+}
+
+/// The next event of `sub`, read as `T`, within [`WAIT`].
+pub async fn next_event<T: wamp_runtime::client::FromArgs>(
+    sub: &mut wamp_runtime::Subscription<T>,
+) -> wamp_runtime::Event<T> {
+    tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("an event in time")
+        .expect("stream open")
+        .expect("event reads as T")
+}
+
 /// A Python peer started with [`spawn_python`], read line by line.
 pub struct PythonPeer {
     child: tokio::process::Child,
@@ -125,7 +159,7 @@ impl PythonPeer {
 
 /// Waits until `condition` holds, polling it, for at most [`WAIT`]: what a test does
 /// instead of sleeping for a guess.
-pub async fn until(what: &str, condition: impl Fn() -> bool) {
+pub async fn until(what: &str, mut condition: impl FnMut() -> bool) {
     let polled = async {
         while !condition() {
             tokio::time::sleep(Duration::from_millis(5)).await;

@@ -4,18 +4,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use futures_util::StreamExt;
-use tests::{start_router, WAIT};
+use tests::{join, start_router, WAIT};
 use wamp_runtime::client::meta::Meta;
 use wamp_runtime::proto::error;
 use wamp_runtime::{Endpoint, Error, MatchPolicy, Serializer, Session, Subscription, WampError};
-
-async fn join(ep: Endpoint, s: Serializer) -> Session {
-    Session::builder(ep, "realm1")
-        .serializer(s)
-        .connect()
-        .await
-        .unwrap()
-}
 
 async fn next<T: wamp_runtime::client::FromArgs>(sub: &mut Subscription<T>) -> T {
     tokio::time::timeout(WAIT, sub.next())

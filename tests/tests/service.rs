@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tests::start_router;
+use tests::{join, start_router};
 use wamp_runtime::{
-    service, Args, CallContext, Endpoint, Error, Serializer, ServiceError, Session, WampError,
+    service, Args, CallContext, Endpoint, Error, Serializer, ServiceError, WampError,
 };
 
 #[derive(Debug, Clone, PartialEq, WampError)]
@@ -86,14 +86,6 @@ impl Calculator for Calc {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         ms
     }
-}
-
-async fn join(ep: Endpoint, s: Serializer) -> Session {
-    Session::builder(ep, "realm1")
-        .serializer(s)
-        .connect()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tests::{start_router, WAIT};
+use tests::{join, start_router, WAIT};
 use wamp_runtime::{topic, Args, Endpoint, Error, Serializer, Session, TopicSubscription};
 
 #[topic("com.example.sensor.{room}.temperature")]
@@ -27,14 +27,6 @@ struct Alarm {
 #[topic("com.example.ping")]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Ping(u32, String);
-
-async fn join(ep: Endpoint, s: Serializer) -> Session {
-    Session::builder(ep, "realm1")
-        .serializer(s)
-        .connect()
-        .await
-        .unwrap()
-}
 
 async fn next<T: wamp_runtime::Topic>(
     sub: &mut TopicSubscription<T>,
