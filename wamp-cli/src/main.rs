@@ -251,6 +251,12 @@ async fn register(
     tokio::select! {
         _ = tokio::signal::ctrl_c() => Ok(()),
         why = session.closed() => Err(Failure::Other(ClientError::Closed(why))),
+        // Another session took the procedure (force_reregister), or an administrator
+        // removed it: nothing is left to serve.
+        reason = registration.revocation() => Err(Failure::Wamp(WampError::with_message(
+            reason,
+            format!("the router took {uri} away"),
+        ))),
     }
 }
 

@@ -276,3 +276,47 @@ async fn register_with_reconnect_outlives_a_router_restart() {
     assert_eq!((code, out.trim()), (0, "\"two\""));
     r.shutdown().await;
 }
+
+/// The issue-15 reproduction: a displaced `wamp register` used to die on the revocation
+/// message it could not decode; now it says the router took the procedure and exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_ends_when_the_router_takes_the_procedure_away() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let r = router().await;
+    let mut victim = common::wamp(
+        &r.url(),
+        &["register", "com.test.victim", "--exec", "echo hi"],
+    )
+    .spawn()
+    .unwrap();
+    let mut err = BufReader::new(victim.stderr.take().unwrap());
+    let mut ready = String::new();
+    tokio::time::timeout(WAIT, err.read_line(&mut ready))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ready.starts_with("wamp: registered com.test.victim"),
+        "{ready}"
+    );
+    let thief = Session::builder(r.url(), "realm1").connect().await.unwrap();
+    let _taken = thief
+        .register("com.test.victim", |_: Args| async {
+            Ok::<_, WampError>("thief")
+        })
+        .option("force_reregister", true)
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(WAIT, victim.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).await.unwrap();
+    assert_eq!(status.code(), Some(1), "{rest}");
+    assert!(
+        rest.contains("wamp.error.unregistered") && rest.contains("took com.test.victim away"),
+        "{rest}"
+    );
+    r.shutdown().await;
+}
