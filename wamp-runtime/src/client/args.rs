@@ -27,7 +27,7 @@ pub struct Args {
     /// Keyword arguments.
     pub kwargs: Dict,
     /// The payload passthru keys (`ppt_scheme`…) of an opaque payload: set on what was
-    /// received with them, and sent with what carries them (see [`Opaque`]).
+    /// received with them, and sent with what carries them (see [`Opaque`](super::Opaque)).
     pub passthru: Passthru,
 }
 

@@ -23,6 +23,7 @@
 mod args;
 mod auth;
 mod call;
+mod callee;
 mod connect;
 mod error;
 pub mod meta;
@@ -30,6 +31,8 @@ mod opaque;
 mod publish;
 mod reconnect;
 mod register;
+mod restore;
+mod revocation;
 mod session;
 mod subscribe;
 mod task;

@@ -1,0 +1,176 @@
+//! The callee side of a session: each INVOCATION runs its handler in a task of its own,
+//! progressive call invocations feed it their further arguments, and the outcome goes back
+//! as YIELD or ERROR on the connection the invocation came on.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::args::Args;
+use super::error::WampError;
+use super::register::{CallDetails, Progress};
+use super::session::Shared;
+use crate::proto::{code, error as uris, Dict, Id, Message, Value};
+use crate::proto::{is_valid_uri, UriRule};
+
+/// Runs the handler of an INVOCATION in its own task and sends its YIELD or ERROR, on the
+/// connection the INVOCATION came on.
+pub(super) async fn invoke(
+    shared: &Arc<Shared>,
+    request: Id,
+    registration: Id,
+    details: Dict,
+    payload: &crate::proto::Payload,
+) {
+    let more = details.get("progress").and_then(Value::as_bool) == Some(true);
+    // The next part of a progressive call invocation in progress, or a late one.
+    let (generation, found) = {
+        let mut st = shared.state.lock();
+        if let Some(tx) = st.inputs.get(&request) {
+            match Args::received(payload, &details) {
+                Ok(args) => drop(tx.send(args)),
+                Err(e) => {
+                    tracing::warn!(request, "a part of a progressive call cannot be read: {e}")
+                }
+            }
+            if !more {
+                st.inputs.remove(&request);
+            }
+            return;
+        }
+        if st.ended_inputs.contains(&request) {
+            tracing::debug!(
+                request,
+                "a part of a progressive call that ended; discarded"
+            );
+            return;
+        }
+        let found = st
+            .registrations
+            .get(&registration)
+            .map(|r| (r.handler.clone(), r.procedure.clone()));
+        (st.generation, found)
+    };
+    let Some((handler, procedure)) = found else {
+        let e = Message::error(
+            code::INVOCATION,
+            request,
+            uris::NO_SUCH_REGISTRATION,
+            format!("registration {registration} is not (or no longer) registered here"),
+        );
+        let _ = shared.send_in(generation, e).await;
+        return;
+    };
+    let args = match Args::received(payload, &details) {
+        Ok(a) => a,
+        Err(e) => {
+            let err = Message::error(
+                code::INVOCATION,
+                request,
+                uris::INVALID_ARGUMENT,
+                e.to_string(),
+            );
+            let _ = shared.send_in(generation, err).await;
+            return;
+        }
+    };
+    let requested = details.get("receive_progress").and_then(Value::as_bool) == Some(true);
+    let progress = Progress::new(shared.clone(), generation, request, requested);
+    let (input_tx, input_rx) = if more {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let call = CallDetails::new(registration, request, procedure, details, input_rx);
+    let task = tokio::spawn(handler(args, call, progress));
+    {
+        let mut st = shared.state.lock();
+        if st.closed.is_some() || st.generation != generation {
+            task.abort();
+            return;
+        }
+        st.running.insert(request, task.abort_handle());
+        if let Some(tx) = input_tx {
+            st.inputs.insert(request, tx);
+        }
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let outcome = task.await;
+        {
+            let mut st = shared.state.lock();
+            if st.generation == generation {
+                st.running.remove(&request);
+                if st.inputs.remove(&request).is_some() || more {
+                    st.ended_inputs.push_back(request);
+                    if st.ended_inputs.len() > 1024 {
+                        st.ended_inputs.pop_front();
+                    }
+                }
+            }
+        }
+        let reply = match outcome {
+            Ok(Ok(result)) => {
+                let mut options = Dict::new();
+                result.passthru.apply(&mut options);
+                Message::Yield {
+                    request,
+                    options,
+                    payload: result.into_payload(),
+                }
+            }
+            Ok(Err(e)) => invocation_error(request, e),
+            Err(j) if j.is_cancelled() => Message::error(
+                code::INVOCATION,
+                request,
+                uris::CANCELED,
+                "the call was canceled",
+            ),
+            Err(j) => {
+                let text = panic_text(j.into_panic());
+                tracing::error!(request, "procedure handler panicked: {text}");
+                Message::error(
+                    code::INVOCATION,
+                    request,
+                    uris::RUNTIME_ERROR,
+                    format!("the procedure panicked: {text}"),
+                )
+            }
+        };
+        let _ = shared.send_in(generation, reply).await;
+    });
+}
+
+pub(super) fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    match p.downcast::<String>() {
+        Ok(s) => *s,
+        Err(p) => p
+            .downcast_ref::<&str>()
+            .map_or_else(|| "(no message)".into(), |s| (*s).to_owned()),
+    }
+}
+
+/// The ERROR for a handler's application error, with a valid URI whatever it returned.
+pub(super) fn invocation_error(request: Id, e: WampError) -> Message {
+    if !is_valid_uri(&e.uri, UriRule::Loose) {
+        return Message::error(
+            code::INVOCATION,
+            request,
+            uris::RUNTIME_ERROR,
+            format!("the procedure failed with an invalid error URI {:?}", e.uri),
+        );
+    }
+    Message::Error {
+        request_type: code::INVOCATION,
+        request,
+        details: Dict::new(),
+        error: e.uri,
+        payload: Args {
+            args: e.args,
+            kwargs: e.kwargs,
+            ..Default::default()
+        }
+        .into_payload(),
+    }
+}
