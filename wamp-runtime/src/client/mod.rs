@@ -26,6 +26,7 @@ mod call;
 mod callee;
 mod connect;
 mod error;
+mod holdings;
 pub mod meta;
 mod opaque;
 mod publish;

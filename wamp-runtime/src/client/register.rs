@@ -8,7 +8,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::args::{Args, FromArgs, IntoResult};
 use super::error::{Error, WampError};
-use super::session::{Pending, Registered, Shared};
+use super::holdings::{Registered, Revoked};
+use super::session::{Pending, Shared};
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
@@ -428,7 +429,7 @@ pub struct Registration {
     id: Id,
     procedure: String,
     active: bool,
-    revoked: super::session::Revoked,
+    revoked: Revoked,
 }
 
 impl Registration {

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use super::args::Args;
 use super::connect::SessionBuilder;
 use super::error::Error;
+use super::holdings::{LocalSub, Registered};
 use super::reconnect::SessionEvent;
-use super::session::{LocalSub, Pending, Registered, Shared, State};
+use super::session::{Pending, Shared, State};
 use super::task::application_error;
 use crate::proto::{error as uris, Dict, Id, Message, Value};
 

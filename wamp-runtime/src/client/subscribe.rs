@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::args::{Args, FromArgs};
 use super::error::Error;
-use super::session::{LocalSub, Pending, SubShared};
+use super::holdings::{LocalSub, SubShared};
+use super::session::Pending;
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,

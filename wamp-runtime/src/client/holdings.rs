@@ -1,0 +1,203 @@
+//! What a session holds at the router and keeps across reconnections: its registrations
+//! (the handler, the options, a revocation signal) and its local subscribers (several may
+//! share one router subscription), by local key and by the router's current ID; and
+//! releasing them (UNREGISTER, UNSUBSCRIBE on the connection they belong to).
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::error::Error;
+use super::register::ErasedHandler;
+use super::session::{Pending, Shared, State};
+use super::subscribe::RawEvent;
+use crate::proto::{Dict, Id, Message};
+
+/// Set once, when the router revokes a registration or a subscription: the reason it gave.
+pub(crate) type Revoked = Arc<watch::Sender<Option<String>>>;
+
+/// What a local subscriber shares with its [`Subscription`](super::Subscription).
+#[derive(Debug, Default)]
+pub(crate) struct SubShared {
+    /// Events dropped because the subscriber's buffer was full.
+    pub dropped: AtomicU64,
+    /// Why the subscription ended, when the session did not end with it.
+    pub ended: Mutex<Option<String>>,
+    /// The router's reason, when it revoked the subscription.
+    pub revoked: Revoked,
+}
+
+/// One local consumer of a subscription (several may share the router's subscription).
+pub(crate) struct LocalSub {
+    pub key: u64,
+    pub tx: mpsc::Sender<RawEvent>,
+    pub shared: Arc<SubShared>,
+    /// The topic and SUBSCRIBE options, to subscribe again after a reconnection.
+    pub topic: String,
+    pub options: Dict,
+}
+
+/// A procedure this session registered.
+pub(crate) struct Registered {
+    pub key: u64,
+    pub procedure: String,
+    /// The REGISTER options, to register again after a reconnection.
+    pub options: Dict,
+    pub handler: Arc<ErasedHandler>,
+    /// The router's reason, when it revoked the registration.
+    pub revoked: Revoked,
+}
+
+/// An UNSUBSCRIBE or UNREGISTER to send on the connection it belongs to.
+pub(crate) struct Release {
+    pub(super) generation: u64,
+    pub(super) msg: Message,
+}
+
+/// Removes a detached registration or subscriber `key`; if it is not detached, its
+/// restoring request is out: marks it released, to undo when the answer comes.
+fn forget_detached<T>(
+    st: &mut State,
+    key: u64,
+    list: impl Fn(&mut State) -> &mut Vec<T>,
+    key_of: impl Fn(&T) -> u64,
+) {
+    let detached = list(st);
+    match detached.iter().position(|x| key_of(x) == key) {
+        Some(i) => drop(detached.swap_remove(i)),
+        None => {
+            let restoring = st.pending.values().any(|p| match p {
+                Pending::Subscribe {
+                    locals,
+                    reply: None,
+                    ..
+                } => locals.iter().any(|l| l.key == key),
+                Pending::Register {
+                    registered,
+                    reply: None,
+                    ..
+                } => registered.key == key,
+                _ => false,
+            });
+            if restoring {
+                st.released.insert(key);
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// A new local key for a registration or subscriber.
+    pub fn next_local_key(&self) -> u64 {
+        let mut st = self.state.lock();
+        st.next_local += 1;
+        st.next_local
+    }
+
+    /// The router's current ID for subscriber `key`, if it is subscribed now.
+    pub fn subscription_id(&self, key: u64) -> Option<Id> {
+        self.state.lock().subscription_ids.get(&key).copied()
+    }
+
+    /// The router's current ID for registration `key`, if it is registered now.
+    pub fn registration_id(&self, key: u64) -> Option<Id> {
+        self.state.lock().registration_ids.get(&key).copied()
+    }
+
+    /// Removes local subscriber `key`; if it was the last of its subscription, the
+    /// UNSUBSCRIBE to send (with `reply` waiting for it), else `None`.
+    pub fn drop_local_sub(
+        &self,
+        key: u64,
+        reply: Option<oneshot::Sender<Result<(), Error>>>,
+    ) -> Option<Release> {
+        let mut st = self.state.lock();
+        if st.closed.is_some() {
+            return None;
+        }
+        let Some(subscription) = st.subscription_ids.remove(&key) else {
+            forget_detached(&mut st, key, |s| &mut s.detached_subscriptions, |l| l.key);
+            return None;
+        };
+        let locals = st.subscriptions.get_mut(&subscription)?;
+        locals.retain(|l| l.key != key);
+        if !locals.is_empty() {
+            return None;
+        }
+        st.subscriptions.remove(&subscription);
+        st.unsubscribing.insert(subscription);
+        let request = self.requests.next_id();
+        st.pending.insert(
+            request,
+            Pending::Unsubscribe {
+                subscription,
+                reply,
+            },
+        );
+        Some(Release {
+            generation: st.generation,
+            msg: Message::Unsubscribe {
+                request,
+                subscription,
+            },
+        })
+    }
+
+    /// Removes registration `key`; the UNREGISTER to send, or `None` if the router does
+    /// not hold it now.
+    pub fn drop_registration(
+        &self,
+        key: u64,
+        reply: Option<oneshot::Sender<Result<(), Error>>>,
+    ) -> Option<Release> {
+        let mut st = self.state.lock();
+        if st.closed.is_some() {
+            return None;
+        }
+        let Some(registration) = st.registration_ids.remove(&key) else {
+            forget_detached(&mut st, key, |s| &mut s.detached_registrations, |r| r.key);
+            return None;
+        };
+        st.registrations.remove(&registration)?;
+        let request = self.requests.next_id();
+        st.pending.insert(request, Pending::Unregister(reply));
+        Some(Release {
+            generation: st.generation,
+            msg: Message::Unregister {
+                request,
+                registration,
+            },
+        })
+    }
+
+    /// Sends an UNSUBSCRIBE or UNREGISTER made by [`Shared::drop_local_sub`] or
+    /// [`Shared::drop_registration`] (nothing to do for `None`), and waits for its answer.
+    /// A connection that goes meanwhile counts as done: nothing is left to release.
+    pub async fn release(
+        &self,
+        release: Option<Release>,
+        answer: oneshot::Receiver<Result<(), Error>>,
+    ) -> Result<(), Error> {
+        let Some(Release { generation, msg }) = release else {
+            return Ok(());
+        };
+        if self.send_in(generation, msg).await.is_err() {
+            return Ok(());
+        }
+        let timeout = self.config.request_timeout;
+        match tokio::time::timeout(timeout, answer).await {
+            Err(_) => Err(Error::Timeout(timeout)),
+            Ok(Err(_)) => Ok(()),
+            Ok(Ok(r)) => r,
+        }
+    }
+
+    /// Sends a release from a `Drop`, without waiting.
+    pub fn release_soon(&self, release: Option<Release>) {
+        if let Some(Release { generation, msg }) = release {
+            self.send_soon_in(generation, msg);
+        }
+    }
+}
