@@ -1,16 +1,20 @@
 //! Authentication: which method a HELLO gets (anonymous, ticket, WAMP-CRA, WAMP-Cryptosign),
-//! from static principals or a dynamic authenticator procedure, the CHALLENGE the router
-//! sends, and the check of the AUTHENTICATE that answers it.
+//! from static principals or a dynamic authenticator procedure ([`dynamic`]), the CHALLENGE
+//! the router sends ([`challenge`]), and the check of the AUTHENTICATE that answers it.
+
+mod challenge;
+mod dynamic;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use base64::Engine;
-use wamp_runtime::client::Args;
 use wamp_runtime::proto::{error, Dict, Id, Value};
 
 use crate::listener::settings::ConnectionInfo;
 use crate::RouterInner;
+
+use challenge::{cryptosign_challenge, ed25519_signed, wampcra_challenge};
+use dynamic::{call_authenticator, dynamic, principal_from};
 
 /// An authentication method of the WAMP spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -335,83 +339,6 @@ fn challenge(
     }
 }
 
-/// A WAMP-CRA challenge: the JSON string the spec gives, with the session ID the client
-/// will have (as Crossbar.io sends it).
-fn wampcra_challenge(
-    identity: Identity,
-    secret: &str,
-    salt: Option<&(String, u32, u32)>,
-    session: Id,
-) -> Decision {
-    let nonce: [u8; 16] = rand::random();
-    let challenge = serde_json::json!({
-        "authid": identity.authid,
-        "authrole": identity.authrole,
-        "authmethod": "wampcra",
-        "authprovider": identity.authprovider,
-        "session": session,
-        "nonce": base64::engine::general_purpose::STANDARD.encode(nonce),
-        "timestamp": crate::timestamp::now(),
-    })
-    .to_string();
-    let mut extra = Dict::new();
-    extra.insert("challenge".into(), Value::Str(challenge));
-    if let Some((s, iterations, keylen)) = salt {
-        extra.insert("salt".into(), Value::Str(s.clone()));
-        extra.insert("iterations".into(), Value::from(*iterations));
-        extra.insert("keylen".into(), Value::from(*keylen));
-    }
-    match wamp_runtime::client::wampcra_signature(secret, &extra) {
-        Ok(expected) => Decision::Challenge {
-            method: "wampcra",
-            extra,
-            pending: Box::new(PendingAuth {
-                identity,
-                proof: Proof::Equals(expected),
-            }),
-        },
-        Err(e) => Decision::Refuse((error::AUTHENTICATION_FAILED, e.to_string())),
-    }
-}
-
-/// A random 32-byte challenge; with channel binding (`tls-exporter`, when the client asks
-/// for it and the connection is TLS), the client signs it XOR the channel's binding.
-fn cryptosign_challenge(
-    identity: Identity,
-    pubkey: [u8; 32],
-    authextra: Option<&Dict>,
-    conn: &ConnectionInfo,
-) -> Decision {
-    let challenge: [u8; 32] = rand::random();
-    let mut message = challenge;
-    let mut extra = Dict::new();
-    extra.insert("challenge".into(), Value::Str(hex::encode(challenge)));
-    let asked = authextra
-        .and_then(|e| e.get("channel_binding"))
-        .and_then(Value::as_str);
-    match (asked, conn.channel_binding) {
-        (Some("tls-exporter"), Some(binding)) => {
-            for (m, b) in message.iter_mut().zip(binding) {
-                *m ^= b;
-            }
-            extra.insert("channel_binding".into(), Value::Str("tls-exporter".into()));
-        }
-        // The spec lets a router go on without the binding it cannot provide (rustls has
-        // no `tls-unique`); the client sees `channel_binding: null` and decides.
-        _ => {
-            extra.insert("channel_binding".into(), Value::Null);
-        }
-    }
-    Decision::Challenge {
-        method: "cryptosign",
-        extra,
-        pending: Box::new(PendingAuth {
-            identity,
-            proof: Proof::Ed25519 { pubkey, message },
-        }),
-    }
-}
-
 /// Checks the AUTHENTICATE signature: in constant time for secrets, by Ed25519
 /// verification for cryptosign, or by the authenticator procedure for a dynamic ticket.
 pub(crate) async fn verify(
@@ -475,216 +402,6 @@ pub(crate) async fn verify(
             })
         }
     }
-}
-
-/// Whether `signature` is the hex of an Ed25519 signature of `message` by `pubkey`,
-/// followed by `message` (as WAMP-Cryptosign's AUTHENTICATE carries it).
-fn ed25519_signed(pubkey: &[u8; 32], message: &[u8; 32], signature: &str) -> bool {
-    let mut signed = [0u8; 96];
-    if hex::decode_to_slice(signature, &mut signed).is_err() || signed[64..] != message[..] {
-        return false;
-    }
-    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, pubkey);
-    key.verify(message, &signed[..64]).is_ok()
-}
-
-/// Asks the authenticator about a HELLO: at once for `wampcra` and `cryptosign` (it gives
-/// the secret or public key to challenge with), after the CHALLENGE for `ticket` (it checks
-/// the ticket the client sends).
-async fn dynamic(
-    router: &std::sync::Arc<RouterInner>,
-    conn: &ConnectionInfo,
-    authenticator: &Authenticator,
-    method: AuthMethod,
-    realm: &str,
-    hello: &Dict,
-    session: Id,
-) -> Decision {
-    let authid = hello
-        .get("authid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let mut details = hello.clone();
-    details.insert("authmethod".into(), Value::Str(method.name().into()));
-    details.insert("session".into(), Value::from(session));
-    details.insert(
-        "transport".into(),
-        Value::Dict(Dict::from_iter([(
-            "peer".to_string(),
-            Value::Str(conn.peer.clone()),
-        )])),
-    );
-    let authextra = hello.get("authextra").and_then(Value::as_dict);
-    if method == AuthMethod::Ticket {
-        return Decision::Challenge {
-            method: "ticket",
-            extra: Dict::new(),
-            pending: Box::new(PendingAuth {
-                identity: Identity {
-                    realm: realm.into(),
-                    authid,
-                    authrole: String::new(),
-                    authmethod: "ticket",
-                    authprovider: "dynamic",
-                },
-                proof: Proof::Dynamic {
-                    authenticator: authenticator.clone(),
-                    details,
-                },
-            }),
-        };
-    }
-    let answer = match call_authenticator(router, authenticator, realm, &authid, details).await {
-        Ok(a) => a,
-        Err(refusal) => return Decision::Refuse(refusal),
-    };
-    let principal = match principal_from(&answer, realm, &authid, method) {
-        Ok(p) => p,
-        Err(refusal) => return Decision::Refuse(refusal),
-    };
-    if let Secret::Cryptosign(key) = principal.secret {
-        if hello_pubkey(authextra) != Some(key) {
-            return Decision::Refuse((
-                error::NOT_AUTHORIZED,
-                "the authenticator knows another public key for this client".into(),
-            ));
-        }
-        return cryptosign_challenge(identity_of(&principal, "dynamic"), key, authextra, conn);
-    }
-    challenge(&principal, "dynamic", conn, session)
-}
-
-/// Calls the authenticator procedure, bounded by the authentication timeout.
-async fn call_authenticator(
-    router: &std::sync::Arc<RouterInner>,
-    authenticator: &Authenticator,
-    realm: &str,
-    authid: &str,
-    details: Dict,
-) -> Result<Value, Refusal> {
-    let unavailable = |text: String| {
-        tracing::warn!(procedure = %authenticator.procedure, "authenticator failed: {text}");
-        (
-            error::AUTHENTICATION_FAILED,
-            format!("authenticator unavailable: {text}"),
-        )
-    };
-    let session = crate::internal::session(router, &authenticator.realm)
-        .await
-        .map_err(unavailable)?;
-    let args = Args {
-        args: vec![
-            Value::Str(realm.into()),
-            Value::Str(authid.into()),
-            Value::Dict(details),
-        ],
-        kwargs: Dict::new(),
-        ..Default::default()
-    };
-    let answer = session
-        .call::<()>(authenticator.procedure.clone(), args)
-        .timeout(router.config.auth.timeout)
-        .raw()
-        .await;
-    match answer {
-        Ok(mut a) if !a.args.is_empty() => Ok(a.args.swap_remove(0)),
-        Ok(a) if !a.kwargs.is_empty() => Ok(Value::Dict(a.kwargs)),
-        Ok(_) => Err((
-            error::AUTHENTICATION_FAILED,
-            "the authenticator returned nothing".into(),
-        )),
-        Err(wamp_runtime::Error::Application(e)) => {
-            let reason = [
-                error::NOT_AUTHORIZED,
-                error::AUTHENTICATION_FAILED,
-                error::NO_SUCH_ROLE,
-                error::NO_SUCH_REALM,
-                error::NO_AUTH_METHOD,
-            ]
-            .into_iter()
-            .find(|r| *r == e.uri)
-            .unwrap_or(error::AUTHENTICATION_FAILED);
-            let text = e
-                .args
-                .first()
-                .and_then(Value::as_str)
-                .map_or_else(|| e.uri.clone(), str::to_owned);
-            Err((reason, text))
-        }
-        Err(e) => Err(unavailable(e.to_string())),
-    }
-}
-
-/// Reads an authenticator's answer: a role, or a dict with `role` and the rest.
-fn principal_from(
-    answer: &Value,
-    realm: &str,
-    authid: &str,
-    method: AuthMethod,
-) -> Result<Principal, Refusal> {
-    let bad = |text: &str| {
-        (
-            error::AUTHENTICATION_FAILED,
-            format!("the authenticator's answer is not usable: {text}"),
-        )
-    };
-    let (dict, role) = match answer {
-        Value::Str(role) => (None, role.clone()),
-        Value::Dict(d) => match d.get("role").and_then(Value::as_str) {
-            Some(role) => (Some(d), role.to_owned()),
-            None => return Err(bad("no role")),
-        },
-        _ => return Err(bad("neither a role nor a dict")),
-    };
-    let get = |key: &str| dict.and_then(|d| d.get(key));
-    let text = |key: &str| get(key).and_then(Value::as_str);
-    let secret = match method {
-        AuthMethod::Anonymous | AuthMethod::Ticket => Secret::Ticket(String::new()),
-        AuthMethod::WampCra => {
-            let secret = text("secret").ok_or_else(|| bad("no secret for wampcra"))?;
-            let salt = match text("salt") {
-                None => None,
-                Some(s) => {
-                    let number = |k: &str, default: u32| {
-                        get(k)
-                            .and_then(Value::as_u64)
-                            .map_or(Ok(default), |n| u32::try_from(n).map_err(|_| bad(k)))
-                    };
-                    Some((
-                        s.to_owned(),
-                        number("iterations", 1000)?,
-                        number("keylen", 32)?,
-                    ))
-                }
-            };
-            Secret::WampCra {
-                secret: secret.to_owned(),
-                salt,
-            }
-        }
-        AuthMethod::Cryptosign => {
-            let mut key = [0u8; 32];
-            let hexkey = text("pubkey").ok_or_else(|| bad("no pubkey for cryptosign"))?;
-            hex::decode_to_slice(hexkey, &mut key)
-                .map_err(|_| bad("pubkey is not 32 bytes in hex"))?;
-            Secret::Cryptosign(key)
-        }
-    };
-    let authid = match text("authid") {
-        Some(a) => a.to_owned(),
-        None if authid.is_empty() && method == AuthMethod::Cryptosign => match &secret {
-            Secret::Cryptosign(k) => hex::encode(k),
-            _ => String::new(),
-        },
-        None => authid.to_owned(),
-    };
-    Ok(Principal {
-        realm: text("realm").unwrap_or(realm).to_owned(),
-        authid,
-        role,
-        secret,
-    })
 }
 
 #[cfg(test)]
