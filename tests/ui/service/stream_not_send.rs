@@ -8,9 +8,6 @@ enum CountError {
 
 #[service(prefix = "com.example")]
 trait Counting {
-    #[wamp(progressive)]
-    async fn count(&self, n: u32) -> Vec<u32>;
-    async fn streaming(&self, n: u32) -> impl Stream<Item = Result<u32, CountError>> + Send;
     fn not_send(&self, n: u32) -> impl Stream<Item = Result<u32, CountError>>;
 }
 
