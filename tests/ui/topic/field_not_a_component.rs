@@ -1,17 +1,6 @@
 use serde::{Deserialize, Serialize};
 use wamp_runtime::topic;
 
-#[topic("com.example.things")]
-enum NotAStruct {
-    A,
-}
-
-#[topic("com.example.generic")]
-#[derive(Serialize, Deserialize)]
-struct Generic<T> {
-    value: T,
-}
-
 #[derive(Clone, Serialize, Deserialize)]
 struct Room {
     name: String,
