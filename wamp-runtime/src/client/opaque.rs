@@ -81,8 +81,7 @@ impl Opaque {
     }
 
     fn from_args(a: Args) -> Result<Self, ValueError> {
-        let keys = a.passthru.keys();
-        let text = |k: &str| keys.get(k).and_then(Value::as_str).map(str::to_owned);
+        let text = |k: &str| a.passthru.get(k).and_then(Value::as_str).map(str::to_owned);
         let scheme = text("ppt_scheme")
             .or_else(|| text("enc_algo"))
             .ok_or_else(|| ValueError("not an opaque payload (no ppt_scheme)".into()))?;
