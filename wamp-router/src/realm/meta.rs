@@ -347,7 +347,12 @@ impl State {
     /// `wamp.registration.remove_callee(registration, callee, reason?)` (Crossbar.io's
     /// meta procedure): takes a registration from one of its callees.
     pub(super) fn remove_callee(&mut self, args: &List, kwargs: &Dict) -> MetaResult {
-        let (registration, callee, reason) = removal_args(args, kwargs, "registration", "callee")?;
+        let (registration, callee, reason) = removal_args(
+            args,
+            kwargs,
+            ["registration", "callee"],
+            "wamp.error.unregistered",
+        )?;
         if !self.sessions.contains_key(&callee) {
             return Err((error::NO_SUCH_SESSION, "no such session".into()));
         }
@@ -364,8 +369,12 @@ impl State {
     /// `wamp.subscription.remove_subscriber(subscription, subscriber, reason?)`
     /// (Crossbar.io's meta procedure): ends one session's subscription.
     pub(super) fn remove_subscriber(&mut self, args: &List, kwargs: &Dict) -> MetaResult {
-        let (subscription, subscriber, reason) =
-            removal_args(args, kwargs, "subscription", "subscriber")?;
+        let (subscription, subscriber, reason) = removal_args(
+            args,
+            kwargs,
+            ["subscription", "subscriber"],
+            "wamp.error.unsubscribed",
+        )?;
         if !self.sessions.contains_key(&subscriber) {
             return Err((error::NO_SUCH_SESSION, "no such session".into()));
         }
@@ -508,13 +517,13 @@ impl State {
 }
 
 /// The arguments of `remove_callee` and `remove_subscriber`: the registration or
-/// subscription ID, the session ID, and the reason (positional or `reason=`, a URI;
-/// `wamp.error.unregistered` or `wamp.error.unsubscribed` by default).
+/// subscription ID, the session ID (`what` and `who` name them in errors), and the reason
+/// (positional or `reason=`, a URI; `default_reason` when none is given).
 fn removal_args(
     args: &List,
     kwargs: &Dict,
-    what: &str,
-    who: &str,
+    [what, who]: [&str; 2],
+    default_reason: &str,
 ) -> Result<(Id, Id, String), (&'static str, String)> {
     let id = |i: usize, name: &str| {
         args.get(i)
@@ -523,8 +532,7 @@ fn removal_args(
     };
     let (object, session) = (id(0, what)?, id(1, who)?);
     let reason = match args.get(2).or_else(|| kwargs.get("reason")) {
-        None | Some(Value::Null) if what == "registration" => "wamp.error.unregistered".to_owned(),
-        None | Some(Value::Null) => "wamp.error.unsubscribed".to_owned(),
+        None | Some(Value::Null) => default_reason.to_owned(),
         Some(Value::Str(r)) if wamp_runtime::proto::is_valid_uri(r, UriRule::Loose) => r.clone(),
         Some(other) => {
             let text = format!("the reason {other:?} is not a valid URI");

@@ -51,11 +51,26 @@ impl State {
             return;
         };
         let (callee, registration) = (p.callee, p.registration);
-        let mut details = Dict::new();
+        if !options.progress {
+            self.dealer.close_input(invocation);
+        }
+        let details = Dict::new();
+        self.invoke(callee, invocation, registration, details, options, payload);
+    }
+
+    /// Sends an INVOCATION (a call's first part or a later one): `details` completed with
+    /// what every part says, `progress` and the payload passthru keys.
+    pub(super) fn invoke(
+        &self,
+        callee: Id,
+        invocation: Id,
+        registration: Id,
+        mut details: Dict,
+        options: &CallOptions,
+        payload: Payload,
+    ) {
         if options.progress {
             details.insert("progress".into(), Value::Bool(true));
-        } else {
-            self.dealer.close_input(invocation);
         }
         options.passthru.apply(&mut details);
         self.send(
@@ -342,19 +357,7 @@ impl Realm {
         if options.receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
         }
-        if options.progress {
-            details.insert("progress".into(), Value::Bool(true));
-        }
-        options.passthru.apply(&mut details);
-        st.send(
-            callee,
-            Message::Invocation {
-                request: invocation,
-                registration,
-                details,
-                payload,
-            },
-        );
+        st.invoke(callee, invocation, registration, details, options, payload);
     }
 
     /// A caller's CANCEL: `skip` answers the caller at once and leaves the callee alone,

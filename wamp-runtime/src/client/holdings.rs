@@ -128,21 +128,16 @@ impl Shared {
         }
         st.subscriptions.remove(&subscription);
         st.unsubscribing.insert(subscription);
-        let request = self.requests.next_id();
-        st.pending.insert(
-            request,
-            Pending::Unsubscribe {
-                subscription,
-                reply,
-            },
-        );
-        Some(Release {
-            generation: st.generation,
-            msg: Message::Unsubscribe {
+        let pending = Pending::Unsubscribe {
+            subscription,
+            reply,
+        };
+        Some(
+            self.releasing(&mut st, pending, |request| Message::Unsubscribe {
                 request,
                 subscription,
-            },
-        })
+            }),
+        )
     }
 
     /// Removes registration `key`; the UNREGISTER to send, or `None` if the router does
@@ -161,15 +156,29 @@ impl Shared {
             return None;
         };
         st.registrations.remove(&registration)?;
-        let request = self.requests.next_id();
-        st.pending.insert(request, Pending::Unregister(reply));
-        Some(Release {
-            generation: st.generation,
-            msg: Message::Unregister {
+        let pending = Pending::Unregister(reply);
+        Some(
+            self.releasing(&mut st, pending, |request| Message::Unregister {
                 request,
                 registration,
-            },
-        })
+            }),
+        )
+    }
+
+    /// The UNSUBSCRIBE or UNREGISTER built by `msg` with a new request ID, `pending` waiting
+    /// for its answer, for the current connection.
+    fn releasing(
+        &self,
+        st: &mut State,
+        pending: Pending,
+        msg: impl FnOnce(Id) -> Message,
+    ) -> Release {
+        let request = self.requests.next_id();
+        st.pending.insert(request, pending);
+        Release {
+            generation: st.generation,
+            msg: msg(request),
+        }
     }
 
     /// Sends an UNSUBSCRIBE or UNREGISTER made by [`Shared::drop_local_sub`] or
