@@ -1,9 +1,9 @@
-//! The dealer's registration index and its table of calls in flight.
+//! The dealer's registration table: which sessions serve which procedure (or pattern),
+//! under which invocation policy, and which callee the next call goes to.
 //!
-//! It only decides (which callee gets a call, which caller a result belongs to); the realm
-//! delivers. Every pending call is keyed by the invocation request ID the dealer gave it.
+//! It only decides; the realm delivers, and the calls in flight are in [`crate::calls`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Id, IdSequence};
@@ -57,31 +57,6 @@ impl Registration {
     }
 }
 
-/// A call in flight.
-#[derive(Debug, Clone)]
-pub(crate) struct Pending {
-    pub caller: Id,
-    pub caller_request: Id,
-    pub callee: Id,
-    pub receive_progress: bool,
-    /// When the router ends the call if it is still in flight (its `timeout`).
-    pub deadline: Option<Deadline>,
-    /// The registration invoked (progressive call invocations continue on it).
-    pub registration: Id,
-    /// Whether the caller streams more CALLs into this call (progressive invocation).
-    pub input_open: bool,
-    /// Whether the caller canceled it in `kill` mode: the callee's answer ends it with
-    /// `wamp.error.canceled`.
-    pub canceled: bool,
-}
-
-/// When a call times out, and the `timeout` it was given (for the caller's error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Deadline {
-    pub at: tokio::time::Instant,
-    pub timeout_ms: u64,
-}
-
 /// Why a registration was refused.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RegisterError {
@@ -89,28 +64,6 @@ pub(crate) enum RegisterError {
     AlreadyExists,
     /// A shared registration exists with this other invocation policy.
     DifferentPolicy(Invoke),
-}
-
-/// What a leaving session leaves behind in the dealer.
-#[derive(Debug, Default)]
-pub(crate) struct Departure {
-    /// The calls it was serving.
-    pub served: Vec<Pending>,
-    /// The invocations it was waiting for, as a caller.
-    pub called: Vec<(Id, Pending)>,
-    /// Its registrations, each with whether it was deleted.
-    pub registrations: Vec<(Id, bool)>,
-}
-
-/// What a CALL is to the dealer (see [`Dealer::call_kind`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CallKind {
-    /// A new call.
-    New,
-    /// The next part of progressive invocation `0`.
-    Continuation(Id),
-    /// A continuation for a call that ended: discarded without an answer.
-    Late,
 }
 
 /// The callee chosen for a call.
@@ -122,7 +75,7 @@ pub(crate) struct Route {
     pub pattern: bool,
 }
 
-/// The registration index and pending calls of one realm.
+/// The registrations of one realm.
 ///
 /// A call goes to the exact registration of its procedure if there is one, else to the
 /// longest matching prefix registration, else to the matching wildcard registration with
@@ -134,21 +87,6 @@ pub(crate) struct Dealer {
     index: UriIndex,
     /// The registrations each callee session is in.
     by_session: HashMap<Id, HashSet<Id>>,
-    pending: HashMap<Id, Pending>,
-    /// Invocation IDs by (caller, the caller's request ID), for CANCEL.
-    by_caller: HashMap<(Id, Id), Id>,
-    /// The highest CALL request ID of each caller that streams progressive invocations:
-    /// a lower one is the continuation of a call, or late for one that ended.
-    watermarks: HashMap<Id, Id>,
-    /// How many calls each caller has in flight.
-    in_flight: HashMap<Id, usize>,
-    /// The invocations each session takes part in, as caller or callee: a leaving
-    /// session's calls are found without looking at the others'.
-    calls_of: HashMap<Id, HashSet<Id>>,
-    /// The calls that time out, soonest first: the realm's one timer sleeps until the
-    /// first.
-    deadlines: BTreeSet<(tokio::time::Instant, Id)>,
-    invocation_ids: IdSequence,
 }
 
 impl Dealer {
@@ -280,162 +218,13 @@ impl Dealer {
         })
     }
 
-    /// How many calls are in flight.
-    pub fn calls_in_flight(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Records a call in flight and returns the invocation request ID for the callee.
-    pub fn start_call(&mut self, pending: Pending) -> Id {
-        let mark = self.watermarks.entry(pending.caller).or_default();
-        *mark = (*mark).max(pending.caller_request);
-        let id = self.invocation_ids.next_id();
-        self.by_caller
-            .insert((pending.caller, pending.caller_request), id);
-        *self.in_flight.entry(pending.caller).or_default() += 1;
-        for session in [pending.caller, pending.callee] {
-            self.calls_of.entry(session).or_default().insert(id);
-        }
-        if let Some(d) = pending.deadline {
-            self.deadlines.insert((d.at, id));
-        }
-        self.pending.insert(id, pending);
-        id
-    }
-
-    /// When the first call with a timeout runs out.
-    pub fn next_deadline(&self) -> Option<tokio::time::Instant> {
-        self.deadlines.first().map(|(at, _)| *at)
-    }
-
-    /// The calls whose timeout ran out by `now`, ended (the caller and callee are the
-    /// realm's to tell).
-    pub fn take_expired(&mut self, now: tokio::time::Instant) -> Vec<(Id, Pending)> {
-        let mut due = Vec::new();
-        while let Some(&(at, id)) = self.deadlines.first() {
-            if at > now {
-                break;
-            }
-            self.deadlines.pop_first();
-            if let Some(p) = self.take(id) {
-                due.push((id, p));
-            }
-        }
-        due
-    }
-
-    /// How many calls `caller` has in flight.
-    pub fn in_flight(&self, caller: Id) -> usize {
-        self.in_flight.get(&caller).copied().unwrap_or(0)
-    }
-
-    /// What a CALL with `request` from `caller` (which streams progressive invocations)
-    /// is: the continuation of invocation `id`, late for a call that ended, or new.
-    pub fn call_kind(&self, caller: Id, request: Id) -> CallKind {
-        if let Some(&inv) = self.by_caller.get(&(caller, request)) {
-            return match self.pending.get(&inv) {
-                Some(p) if p.input_open => CallKind::Continuation(inv),
-                _ => CallKind::Late,
-            };
-        }
-        match self.watermarks.get(&caller) {
-            Some(&mark) if request <= mark => CallKind::Late,
-            _ => CallKind::New,
-        }
-    }
-
-    /// The caller sent the last part of progressive invocation `id`.
-    pub fn close_input(&mut self, id: Id) {
-        if let Some(p) = self.pending.get_mut(&id) {
-            p.input_open = false;
-        }
-    }
-
-    /// Marks invocation `id` canceled (`kill` mode); false if it is gone or was already.
-    pub fn mark_canceled(&mut self, id: Id) -> bool {
-        match self.pending.get_mut(&id) {
-            Some(p) if !p.canceled => {
-                p.canceled = true;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// The invocation of the caller's call `caller_request`, while it is in flight.
-    pub fn invocation_of(&self, caller: Id, caller_request: Id) -> Option<Id> {
-        self.by_caller.get(&(caller, caller_request)).copied()
-    }
-
-    /// Ends invocation `id` whoever serves it (a cancel or a timeout); its deadline goes.
-    pub fn take(&mut self, id: Id) -> Option<Pending> {
-        let p = self.pending.remove(&id)?;
-        self.by_caller.remove(&(p.caller, p.caller_request));
-        if let Some(n) = self.in_flight.get_mut(&p.caller) {
-            *n -= 1;
-            if *n == 0 {
-                self.in_flight.remove(&p.caller);
-            }
-        }
-        for session in [p.caller, p.callee] {
-            if let Some(calls) = self.calls_of.get_mut(&session) {
-                calls.remove(&id);
-                if calls.is_empty() {
-                    self.calls_of.remove(&session);
-                }
-            }
-        }
-        if let Some(d) = p.deadline {
-            self.deadlines.remove(&(d.at, id));
-        }
-        Some(p)
-    }
-
-    /// The pending call of invocation `id`, whoever serves it.
-    pub fn pending_any(&self, id: Id) -> Option<&Pending> {
-        self.pending.get(&id)
-    }
-
-    /// The pending call that `callee`'s invocation `request` belongs to.
-    pub fn pending(&self, callee: Id, request: Id) -> Option<&Pending> {
-        self.pending.get(&request).filter(|p| p.callee == callee)
-    }
-
-    /// Ends the pending call that `callee`'s invocation `request` belongs to.
-    pub fn finish_call(&mut self, callee: Id, request: Id) -> Option<Pending> {
-        self.pending(callee, request)?;
-        self.take(request)
-    }
-
-    /// Removes a leaving session's registrations and every call it takes part in. Returns
-    /// the calls it was serving (their callers must hear of it), the invocations it was
-    /// waiting on as a caller, and its registrations (each with whether it was deleted).
-    pub fn remove_session(&mut self, session: Id) -> Departure {
+    /// Takes a leaving session off every registration it serves: each registration's ID,
+    /// with whether it went with its last callee.
+    pub fn remove_session(&mut self, session: Id) -> Vec<(Id, bool)> {
         let mine = self.by_session.get(&session).cloned().unwrap_or_default();
-        let mut registrations = Vec::new();
-        for id in mine {
-            if let Some(deleted) = self.unregister(session, id) {
-                registrations.push((id, deleted));
-            }
-        }
-        let mut served = Vec::new();
-        let mut called = Vec::new();
-        self.watermarks.remove(&session);
-        let ended = self.calls_of.remove(&session).unwrap_or_default();
-        for inv in ended {
-            if let Some(p) = self.take(inv) {
-                if p.callee == session {
-                    served.push(p);
-                } else {
-                    called.push((inv, p));
-                }
-            }
-        }
-        Departure {
-            served,
-            called,
-            registrations,
-        }
+        mine.into_iter()
+            .filter_map(|id| Some((id, self.unregister(session, id)?)))
+            .collect()
     }
 }
 
@@ -452,7 +241,7 @@ mod tests {
     }
 
     #[test]
-    fn register_call_and_leave() {
+    fn register_and_leave() {
         let ids = IdSequence::new();
         let mut d = Dealer::default();
         let exact = MatchPolicy::Exact;
@@ -465,61 +254,9 @@ mod tests {
             Err(RegisterError::AlreadyExists)
         );
         assert_eq!(d.unregister(8, r), None);
-        let inv = d.start_call(pending(1, 5, 7, None));
-        assert!(d.pending(8, inv).is_none());
-        let gone = d.remove_session(7);
-        assert_eq!(gone.served.len(), 1);
-        assert!(gone.called.is_empty());
-        assert_eq!(gone.registrations, vec![(r, true)]);
+        assert_eq!(d.remove_session(7), vec![(r, true)]);
         assert!(d.route("com.add").is_none());
-    }
-
-    fn pending(caller: Id, request: Id, callee: Id, deadline: Option<Deadline>) -> Pending {
-        Pending {
-            caller,
-            caller_request: request,
-            callee,
-            receive_progress: false,
-            deadline,
-            registration: 1,
-            input_open: false,
-            canceled: false,
-        }
-    }
-
-    #[test]
-    fn deadlines_come_out_soonest_first_and_go_with_their_calls() {
-        let mut d = Dealer::default();
-        let now = tokio::time::Instant::now();
-        let at = |ms| Deadline {
-            at: now + std::time::Duration::from_millis(ms),
-            timeout_ms: ms,
-        };
-        let late = d.start_call(pending(1, 1, 9, Some(at(300))));
-        let soon = d.start_call(pending(1, 2, 9, Some(at(100))));
-        let answered = d.start_call(pending(2, 1, 9, Some(at(50))));
-        let _untimed = d.start_call(pending(2, 2, 9, None));
-        assert_eq!(d.next_deadline(), Some(at(50).at));
-        assert!(d.finish_call(9, answered).is_some());
-        assert_eq!(
-            d.next_deadline(),
-            Some(at(100).at),
-            "an answered call's deadline goes"
-        );
-        let due = d.take_expired(at(200).at);
-        assert_eq!(due.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [soon]);
-        assert_eq!(d.next_deadline(), Some(at(300).at));
-        assert_eq!(d.calls_in_flight(), 2);
-        // The callee leaving ends both remaining calls, found through its own index.
-        let gone = d.remove_session(9);
-        assert_eq!(gone.served.len(), 2);
-        assert!(gone
-            .served
-            .iter()
-            .any(|p| p.caller_request == 1 && p.caller == 1));
-        assert_eq!((d.calls_in_flight(), d.next_deadline()), (0, None));
-        assert!(d.calls_of.is_empty() && d.by_caller.is_empty());
-        let _ = late;
+        assert_eq!(d.registrations_of(7), 0);
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod auth;
 mod authorizer;
 mod broker;
 mod builder;
+mod calls;
 mod config;
 mod dealer;
 mod fanout;

@@ -11,6 +11,8 @@ use super::State;
 use crate::broker::Broker;
 use crate::dealer::Dealer;
 
+use super::routing::Change;
+
 /// What the meta API needs to know of a session.
 pub(crate) struct SessionInfo<'a> {
     pub id: Id,
@@ -231,7 +233,7 @@ impl State {
     /// Publishes a meta event to whoever subscribed to `topic`.
     pub(super) fn meta_event(&self, topic: &str, args: List) {
         let publication = global_id();
-        for m in self.broker.matching(topic) {
+        for m in self.routing.receivers(topic) {
             let mut details = Dict::new();
             if m.sub.policy != MatchPolicy::Exact {
                 details.insert("topic".into(), Value::Str(topic.to_owned()));
@@ -252,8 +254,9 @@ impl State {
 
     /// The meta events of a subscription change: `on_create` and `on_subscribe`, or
     /// `on_unsubscribe` and `on_delete`.
-    pub(super) fn subscription_events(&self, session: Id, id: Id, subscribed: bool, changed: bool) {
-        let details = || subscription_details(&self.broker, id);
+    pub(super) fn subscription_events(&self, session: Id, change: Change, subscribed: bool) {
+        let Change { id, first_or_last } = change;
+        let details = || subscription_details(self.routing.subscriptions(), id);
         let names = ["subscribe", "unsubscribe"];
         self.membership_events(
             "wamp.subscription",
@@ -261,14 +264,15 @@ impl State {
             session,
             id,
             subscribed,
-            changed,
+            first_or_last,
             details,
         );
     }
 
     /// The meta events of a registration change, like [`State::subscription_events`].
-    pub(super) fn registration_events(&self, session: Id, id: Id, registered: bool, changed: bool) {
-        let details = || registration_details(&self.dealer, id);
+    pub(super) fn registration_events(&self, session: Id, change: Change, registered: bool) {
+        let Change { id, first_or_last } = change;
+        let details = || registration_details(self.routing.registrations(), id);
         let names = ["register", "unregister"];
         self.membership_events(
             "wamp.registration",
@@ -276,7 +280,7 @@ impl State {
             session,
             id,
             registered,
-            changed,
+            first_or_last,
             details,
         );
     }
@@ -356,12 +360,12 @@ impl State {
         if !self.sessions.contains_key(&callee) {
             return Err((error::NO_SUCH_SESSION, "no such session".into()));
         }
-        let Some(deleted) = self.dealer.unregister(callee, registration) else {
+        let Some(change) = self.routing.unregister(callee, registration) else {
             let text = "no such registration of that session";
             return Err((error::NO_SUCH_REGISTRATION, text.into()));
         };
         self.revoke(callee, Revoked::Registration, registration, &reason);
-        self.registration_events(callee, registration, false, deleted);
+        self.registration_events(callee, change, false);
         tracing::info!(registration, callee, reason, "callee removed");
         Ok(List::new())
     }
@@ -378,12 +382,12 @@ impl State {
         if !self.sessions.contains_key(&subscriber) {
             return Err((error::NO_SUCH_SESSION, "no such session".into()));
         }
-        let Some(deleted) = self.broker.unsubscribe(subscriber, subscription) else {
+        let Some(change) = self.routing.unsubscribe(subscriber, subscription) else {
             let text = "no such subscription of that session";
             return Err((error::NO_SUCH_SUBSCRIPTION, text.into()));
         };
         self.revoke(subscriber, Revoked::Subscription, subscription, &reason);
-        self.subscription_events(subscriber, subscription, false, deleted);
+        self.subscription_events(subscriber, change, false);
         tracing::info!(subscription, subscriber, reason, "subscriber removed");
         Ok(List::new())
     }
@@ -471,7 +475,10 @@ impl State {
             }
             "wamp.registration.remove_callee" => self.remove_callee(&args, &kwargs),
             "wamp.subscription.remove_subscriber" => self.remove_subscriber(&args, &kwargs),
-            other => return call(other, &args, &kwargs, &self.broker, &self.dealer),
+            other => {
+                let (broker, dealer) = (self.routing.subscriptions(), self.routing.registrations());
+                return call(other, &args, &kwargs, broker, dealer);
+            }
         })
     }
 

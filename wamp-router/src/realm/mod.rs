@@ -8,11 +8,13 @@
 //!
 //! The realm's core is here (its sessions, join and leave, authorization, disclosure);
 //! its work is split by WAMP role: [`pubsub`] (the broker's side), [`rpc`] (the
-//! dealer's) and [`meta`] (the meta API and revocations). [`crate::broker`] and
-//! [`crate::dealer`] are the tables they read and write.
+//! dealer's) and [`meta`] (the meta API and revocations). Who receives an event and which
+//! callee gets a call is decided behind [`routing`]; the calls in flight are
+//! [`crate::calls`].
 
 mod meta;
 mod pubsub;
+mod routing;
 mod rpc;
 mod timeouts;
 
@@ -26,8 +28,7 @@ use wamp_runtime::proto::{
 };
 use wamp_runtime::Serializer;
 
-use crate::broker::Broker;
-use crate::dealer::Dealer;
+use crate::calls::Calls;
 use crate::outbox::Outbox;
 
 /// A session as the realm sees it.
@@ -52,11 +53,11 @@ pub(crate) struct Peer {
     pub authprovider: &'static str,
 }
 
-#[derive(Default)]
 struct State {
     sessions: HashMap<Id, Peer>,
-    broker: Broker,
-    dealer: Dealer,
+    /// Subscriptions and registrations, and the decisions they make.
+    routing: Box<dyn routing::Routing>,
+    calls: Calls,
 }
 
 /// One realm of the router.
@@ -69,7 +70,6 @@ pub(crate) struct Realm {
     max_pending_calls: usize,
     max_subscriptions: Option<usize>,
     max_registrations: Option<usize>,
-    ids: Arc<IdSequence>,
     stats: Arc<crate::metrics::Stats>,
     state: Mutex<State>,
     /// The timer that ends calls whose timeout runs out.
@@ -101,13 +101,14 @@ impl State {
         let Some(peer) = self.sessions.remove(&session) else {
             return false;
         };
-        for (id, deleted) in self.broker.remove_session(session) {
-            self.subscription_events(session, id, false, deleted);
+        let held = self.routing.leave(session);
+        for change in held.subscriptions {
+            self.subscription_events(session, change, false);
         }
-        let gone = self.dealer.remove_session(session);
-        for (id, deleted) in gone.registrations {
-            self.registration_events(session, id, false, deleted);
+        for change in held.registrations {
+            self.registration_events(session, change, false);
         }
+        let gone = self.calls.remove_session(session);
         // Calls it was waiting for: their callees may stop working on them.
         for (invocation, p) in gone.called {
             self.interrupt(p.callee, invocation, CancelMode::KillNoWait);
@@ -255,9 +256,12 @@ impl Realm {
             max_pending_calls: policy.max_pending_calls,
             max_subscriptions: policy.max_subscriptions,
             max_registrations: policy.max_registrations,
-            ids,
             stats,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                sessions: HashMap::new(),
+                routing: Box::new(routing::Local::new(ids)),
+                calls: Calls::default(),
+            }),
             timer: timeouts::CallTimer::default(),
         }
     }
@@ -294,6 +298,6 @@ impl Realm {
 
     /// Calls routed to a callee and not answered yet.
     pub fn calls_in_flight(&self) -> usize {
-        self.state.lock().dealer.calls_in_flight()
+        self.state.lock().calls.calls_in_flight()
     }
 }

@@ -24,7 +24,7 @@ impl State {
         let Some(peer) = self.sessions.get(&session) else {
             return;
         };
-        for (published_to, r) in self.broker.retained_for(topic, policy) {
+        for (published_to, r) in self.routing.retained_for(topic, policy) {
             if (r.options.exclude_me && r.publisher == session)
                 || !r.options.admits(session, &peer.authid, &peer.authrole)
                 || (r.options.passthru.is_set() && !peer.features.passthru.subscriber)
@@ -64,8 +64,9 @@ impl Realm {
             );
         }
         if let Some(max) = self.max_subscriptions {
-            if st.broker.subscriptions_of(session) >= max
-                && !st.broker.is_subscribed(session, topic, policy)
+            let table = st.routing.subscriptions();
+            if table.subscriptions_of(session) >= max
+                && !table.is_subscribed(session, topic, policy)
             {
                 let text = format!("too many subscriptions: this router allows {max} per session");
                 tracing::warn!(session, topic, "subscription refused: {text}");
@@ -75,7 +76,8 @@ impl Realm {
                 );
             }
         }
-        let (subscription, created) = st.broker.subscribe(&self.ids, session, topic, policy);
+        let change = st.routing.subscribe(session, topic, policy);
+        let subscription = change.id;
         st.send(
             session,
             Message::Subscribed {
@@ -83,7 +85,7 @@ impl Realm {
                 subscription,
             },
         );
-        st.subscription_events(session, subscription, true, created);
+        st.subscription_events(session, change, true);
         if options.get_retained {
             st.send_retained(&self.stats, session, subscription, topic, policy);
         }
@@ -91,8 +93,8 @@ impl Realm {
 
     pub fn unsubscribe(&self, session: Id, request: Id, subscription: Id) {
         let mut st = self.state.lock();
-        let reply = if let Some(deleted) = st.broker.unsubscribe(session, subscription) {
-            st.subscription_events(session, subscription, false, deleted);
+        let reply = if let Some(change) = st.routing.unsubscribe(session, subscription) {
+            st.subscription_events(session, change, false);
             Message::Unsubscribed {
                 request,
                 details: None,
@@ -146,7 +148,7 @@ impl Realm {
         // Transcoded once per serializer, and each subscription's EVENT encoded once per
         // serializer, whatever the number of subscribers.
         let mut fanout = FanOut::new(&payload, publication, &self.stats);
-        for m in st.broker.matching(topic) {
+        for m in st.routing.receivers(topic) {
             let mut details = identity.clone();
             if m.sub.policy != MatchPolicy::Exact {
                 details.insert("topic".into(), Value::Str(topic.to_owned()));
@@ -177,7 +179,7 @@ impl Realm {
             }
         }
         if options.retain {
-            st.broker.retain(
+            st.routing.retain(
                 topic,
                 Retained {
                     publication,

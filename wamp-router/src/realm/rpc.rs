@@ -12,7 +12,8 @@ use wamp_runtime::proto::{
 
 use super::meta::Revoked;
 use super::{error_reply, Realm, State};
-use crate::dealer::{CallKind, Callee, Deadline, Pending, RegisterError, Route};
+use crate::calls::{CallKind, Deadline, Pending};
+use crate::dealer::{Callee, RegisterError, Route};
 
 impl State {
     /// Takes `procedure` away from the callees that hold it (a REGISTER with
@@ -20,7 +21,7 @@ impl State {
     /// registration revocation, and the meta events say they left and the registration
     /// went.
     pub(super) fn force_reregister(&mut self, procedure: &str, policy: MatchPolicy) {
-        let Some((id, callees)) = self.dealer.take_over(procedure, policy) else {
+        let Some((id, callees)) = self.routing.take_over(procedure, policy) else {
             return;
         };
         let last = callees.len().saturating_sub(1);
@@ -47,12 +48,12 @@ impl State {
         options: &CallOptions,
         payload: Payload,
     ) {
-        let Some(p) = self.dealer.pending_any(invocation) else {
+        let Some(p) = self.calls.pending_any(invocation) else {
             return;
         };
         let (callee, registration) = (p.callee, p.registration);
         if !options.progress {
-            self.dealer.close_input(invocation);
+            self.calls.close_input(invocation);
         }
         let details = Dict::new();
         self.invoke(callee, invocation, registration, details, options, payload);
@@ -139,7 +140,7 @@ impl Realm {
             return refuse(&st, error::NOT_AUTHORIZED, text);
         }
         if let Some(max) = self.max_registrations {
-            if st.dealer.registrations_of(session) >= max {
+            if st.routing.registrations().registrations_of(session) >= max {
                 let text = format!("too many registrations: this router allows {max} per session");
                 tracing::warn!(session, procedure, "registration refused: {text}");
                 return refuse(&st, error::NOT_AUTHORIZED, text);
@@ -154,11 +155,12 @@ impl Realm {
             forward_timeout: options.forward_timeout,
         };
         match st
-            .dealer
-            .register(&self.ids, procedure, policy, options.invoke, callee)
+            .routing
+            .register(procedure, policy, options.invoke, callee)
         {
-            Ok((registration, created)) => {
-                st.registration_events(session, registration, true, created);
+            Ok(change) => {
+                let registration = change.id;
+                st.registration_events(session, change, true);
                 st.send(
                     session,
                     Message::Registered {
@@ -186,8 +188,8 @@ impl Realm {
 
     pub fn unregister(&self, session: Id, request: Id, registration: Id) {
         let mut st = self.state.lock();
-        let reply = if let Some(deleted) = st.dealer.unregister(session, registration) {
-            st.registration_events(session, registration, false, deleted);
+        let reply = if let Some(change) = st.routing.unregister(session, registration) {
+            st.registration_events(session, change, false);
             Message::Unregistered {
                 request,
                 details: None,
@@ -228,7 +230,7 @@ impl Realm {
             );
         }
         if caller.progressive_calls.as_caller {
-            match st.dealer.call_kind(session, request) {
+            match st.calls.call_kind(session, request) {
                 CallKind::New => {}
                 CallKind::Late => {
                     tracing::debug!(session, request, "CALL for a call that ended; discarded");
@@ -283,7 +285,7 @@ impl Realm {
             let text = format!("invalid procedure URI {procedure:?}");
             return Err((error::INVALID_URI, text));
         }
-        if st.dealer.in_flight(session) >= self.max_pending_calls {
+        if st.calls.in_flight(session) >= self.max_pending_calls {
             let text = format!(
                 "too many calls in flight: this router allows {} per session",
                 self.max_pending_calls
@@ -291,7 +293,7 @@ impl Realm {
             tracing::warn!(session, procedure, "call refused: {text}");
             return Err((error::TOO_MANY_CALLS, text));
         }
-        let route = st.dealer.route(procedure);
+        let route = st.routing.callee(procedure);
         let Some((route, callee)) = route.and_then(|r| {
             let features = st.sessions.get(&r.callee.session)?.features;
             Some((r, features))
@@ -330,7 +332,7 @@ impl Realm {
             at: tokio::time::Instant::now() + std::time::Duration::from_millis(timeout),
             timeout_ms: timeout,
         });
-        let invocation = st.dealer.start_call(Pending {
+        let invocation = st.calls.start_call(Pending {
             caller: session,
             caller_request: request,
             callee,
@@ -341,7 +343,7 @@ impl Realm {
             canceled: false,
         });
         if let Some(d) = deadline {
-            self.arm_timer(d.at, st.dealer.next_deadline() == Some(d.at));
+            self.arm_timer(d.at, st.calls.next_deadline() == Some(d.at));
         }
         let mut details = Dict::new();
         if timeout > 0 && route.callee.forward_timeout {
@@ -366,11 +368,11 @@ impl Realm {
     /// handle INTERRUPT is skipped.
     pub fn cancel(&self, session: Id, request: Id, options: &CancelOptions) {
         let mut st = self.state.lock();
-        let Some(invocation) = st.dealer.invocation_of(session, request) else {
+        let Some(invocation) = st.calls.invocation_of(session, request) else {
             tracing::debug!(session, request, "CANCEL for no call in flight");
             return;
         };
-        let Some(callee) = st.dealer.pending_any(invocation).map(|p| p.callee) else {
+        let Some(callee) = st.calls.pending_any(invocation).map(|p| p.callee) else {
             return;
         };
         let cancels = st
@@ -385,12 +387,12 @@ impl Realm {
         if mode == CancelMode::Kill {
             // The callee's answer to the INTERRUPT (or its result, if it finished first)
             // ends the call with wamp.error.canceled.
-            if st.dealer.mark_canceled(invocation) {
+            if st.calls.mark_canceled(invocation) {
                 st.interrupt(callee, invocation, CancelMode::Kill);
             }
             return;
         }
-        if st.dealer.take(invocation).is_some() {
+        if st.calls.take(invocation).is_some() {
             let text = "the caller canceled the call";
             st.send(
                 session,
@@ -416,7 +418,7 @@ impl Realm {
             Ok(o) => o,
             Err(e) => {
                 tracing::warn!(session, request, "YIELD refused: {e}");
-                if let Some(p) = st.dealer.finish_call(session, request) {
+                if let Some(p) = st.calls.finish_call(session, request) {
                     let text = format!("the callee's answer was invalid: {e}");
                     let msg =
                         error_reply(code::CALL, p.caller_request, error::INVALID_ARGUMENT, text);
@@ -426,7 +428,7 @@ impl Realm {
             }
         };
         let progress = options.progress;
-        let pending = match st.dealer.pending(session, request) {
+        let pending = match st.calls.pending(session, request) {
             Some(p) if progress && (p.canceled || !p.receive_progress) => {
                 // A canceled call takes no more results; a caller that did not ask for
                 // progressive results only gets the final one.
@@ -434,7 +436,7 @@ impl Realm {
                 return;
             }
             Some(p) if progress => Some(p.clone()),
-            Some(_) => st.dealer.finish_call(session, request),
+            Some(_) => st.calls.finish_call(session, request),
             None => None,
         };
         let Some(p) = pending else {
@@ -464,7 +466,7 @@ impl Realm {
                 .is_some_and(|c| c.features.passthru.caller);
             if !callee_ok || !caller_ok {
                 if progress {
-                    st.dealer.finish_call(session, request);
+                    st.calls.finish_call(session, request);
                 }
                 let text = if callee_ok {
                     "the caller did not announce payload passthru mode"
@@ -514,7 +516,7 @@ impl Realm {
         payload: Payload,
     ) {
         let mut st = self.state.lock();
-        let Some(p) = st.dealer.finish_call(session, request) else {
+        let Some(p) = st.calls.finish_call(session, request) else {
             tracing::debug!(
                 session,
                 request,

@@ -1,5 +1,5 @@
-//! The dealer's call timeouts: one timer task per realm, sleeping until the first
-//! deadline the dealer holds (not a task per timed call). A call that runs out gets
+//! The realm's call timeouts: one timer task per realm, sleeping until the first
+//! deadline the table of calls holds (not a task per timed call). A call that runs out gets
 //! `wamp.error.timeout` for its caller and an INTERRUPT (`killnowait`) for its callee.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,7 +43,7 @@ impl Realm {
     /// Ends the calls whose deadline has passed; the next deadline, if any.
     fn expire_due(&self) -> Option<Instant> {
         let mut st = self.state.lock();
-        for (invocation, p) in st.dealer.take_expired(Instant::now()) {
+        for (invocation, p) in st.calls.take_expired(Instant::now()) {
             let timeout = p.deadline.map_or(0, |d| d.timeout_ms);
             let text = format!("the call timed out after {timeout} ms");
             st.send(
@@ -52,7 +52,7 @@ impl Realm {
             );
             st.interrupt(p.callee, invocation, CancelMode::KillNoWait);
         }
-        st.dealer.next_deadline()
+        st.calls.next_deadline()
     }
 }
 
