@@ -8,7 +8,8 @@ use tokio::sync::oneshot;
 
 use super::args::{Args, FromResult, IntoArgs};
 use super::error::Error;
-use super::session::{Pending, Shared};
+use super::in_flight::{Deadline, Pending};
+use super::shared::Shared;
 use super::task::application_error;
 use super::Session;
 use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
@@ -111,13 +112,13 @@ impl<R> Call<R> {
                 request,
                 done: false,
             },
-            deadline,
         })
     }
 
-    /// When the call's timeout runs out, counted from now.
-    fn deadline(&self) -> Option<(tokio::time::Instant, Duration)> {
-        self.timeout.map(|t| (tokio::time::Instant::now() + t, t))
+    /// When the call's timeout runs out, counted from now: the caller stops waiting and
+    /// the call is canceled at the router.
+    fn deadline(&self) -> Option<Deadline> {
+        self.timeout.map(|t| Deadline::after(t).canceling())
     }
 
     /// Checks the call, and sends its CALL with `pending` waiting for the answer (waiting
@@ -126,7 +127,7 @@ impl<R> Call<R> {
     async fn send(
         self,
         pending: Pending,
-        deadline: Option<(tokio::time::Instant, Duration)>,
+        deadline: Option<Deadline>,
     ) -> Result<(Session, Id), Error> {
         let Call {
             session,
@@ -143,16 +144,20 @@ impl<R> Call<R> {
                 "invalid procedure URI {procedure:?}"
             )));
         }
-        let sending = session.shared.send_call(pending, |request| Message::Call {
-            request,
-            options,
-            procedure,
-            payload,
-        });
+        let sending = session
+            .shared
+            .send_call(pending, deadline, |request| Message::Call {
+                request,
+                options,
+                procedure,
+                payload,
+            });
+        // Waiting for the reconnection counts against the timeout; then the table of
+        // requests in flight keeps the deadline.
         let (_, request) = match deadline {
-            Some((at, t)) => tokio::time::timeout_at(at, sending)
+            Some(d) => tokio::time::timeout_at(d.at, sending)
                 .await
-                .map_err(|_| Error::Timeout(t))??,
+                .map_err(|_| Error::Timeout(d.timeout))??,
             None => sending.await?,
         };
         Ok((session, request))
@@ -169,12 +174,7 @@ impl<R> Call<R> {
             request,
             done: false,
         };
-        let answer = match deadline {
-            Some((at, t)) => tokio::time::timeout_at(at, rx)
-                .await
-                .map_err(|_| Error::Timeout(t))?,
-            None => rx.await,
-        };
+        let answer = rx.await;
         guard.done = true;
         match answer.map_err(|_| shared.closed_error())?? {
             Message::Result {
@@ -200,17 +200,10 @@ enum Stage<R> {
 struct Receiving {
     rx: tokio::sync::mpsc::UnboundedReceiver<Result<Message, Error>>,
     guard: OwnedOutstanding,
-    deadline: Option<(tokio::time::Instant, Duration)>,
 }
 
 async fn next_result<R: FromResult>(mut r: Receiving) -> Option<(Result<R, Error>, Stage<R>)> {
-    let next = match r.deadline {
-        Some((at, t)) => match tokio::time::timeout_at(at, r.rx.recv()).await {
-            Ok(n) => n,
-            Err(_) => return Some((Err(Error::Timeout(t)), Stage::Done)),
-        },
-        None => r.rx.recv().await,
-    };
+    let next = r.rx.recv().await;
     let read = |payload: &crate::proto::Payload, details: &Dict| {
         Args::received(payload, details)
             .and_then(R::from_result)
@@ -277,16 +270,21 @@ impl Drop for Outstanding<'_> {
         let Some(generation) = self.shared.remove_pending(self.request) else {
             return;
         };
-        if self.shared.router_has("dealer", "call_canceling") {
-            let mut options = Dict::new();
-            options.insert("mode".into(), Value::Str("killnowait".into()));
-            let cancel = Message::Cancel {
-                request: self.request,
-                options,
-            };
+        if let Some(cancel) = cancel_message(self.shared, self.request) {
             self.shared.send_soon_in(generation, cancel);
         }
     }
+}
+
+/// The CANCEL (`killnowait`) for call `request` that nobody waits for any more, if the
+/// router takes cancels.
+pub(super) fn cancel_message(shared: &Shared, request: Id) -> Option<Message> {
+    if !shared.router_has("dealer", "call_canceling") {
+        return None;
+    }
+    let mut options = Dict::new();
+    options.insert("mode".into(), Value::Str("killnowait".into()));
+    Some(Message::Cancel { request, options })
 }
 
 impl<R: FromResult + Send + 'static> IntoFuture for Call<R> {
@@ -365,13 +363,11 @@ impl<R: FromResult> ProgressiveCall<R> {
                     .answer
                     .take()
                     .ok_or_else(|| Error::Invalid("the call was not started".into()))?;
-                let got = match self.timeout {
-                    Some(t) => tokio::time::timeout(t, rx)
-                        .await
-                        .map_err(|_| Error::Timeout(t))?,
-                    None => rx.await,
-                };
-                got.map_err(|_| self.session.shared.closed_error())?
+                let shared = &self.session.shared;
+                if let (Some(t), Some((_, request))) = (self.timeout, self.request) {
+                    shared.set_deadline(request, Deadline::after(t).canceling());
+                }
+                rx.await.map_err(|_| shared.closed_error())?
             }
         };
         self.done = true;
@@ -436,7 +432,7 @@ impl<R: FromResult> ProgressiveCall<R> {
                 }
                 let (tx, rx) = oneshot::channel();
                 let sent = shared
-                    .send_call(Pending::Reply(tx), |request| Message::Call {
+                    .send_call(Pending::Reply(tx), None, |request| Message::Call {
                         request,
                         options,
                         procedure,

@@ -2,16 +2,39 @@
 //! progressive call invocations feed it their further arguments, and the outcome goes back
 //! as YIELD or ERROR on the connection the invocation came on.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 
 use super::args::Args;
 use super::error::WampError;
 use super::register::{CallDetails, Progress};
-use super::session::Shared;
+use super::shared::Shared;
 use crate::proto::{code, error as uris, Dict, Id, Message, Value};
 use crate::proto::{is_valid_uri, UriRule};
+
+/// The invocations a session is handling.
+#[derive(Default)]
+pub(crate) struct Invocations {
+    /// Invocations being handled, by request ID.
+    pub running: HashMap<Id, AbortHandle>,
+    /// Progressive call invocations still receiving arguments, by request ID.
+    pub inputs: HashMap<Id, mpsc::UnboundedSender<Args>>,
+    /// Progressive invocations that ended recently: later parts of them are discarded.
+    pub ended_inputs: VecDeque<Id>,
+}
+
+impl Invocations {
+    /// The connection was lost (or the session closed): the invocations it brought
+    /// cannot be answered, so their tasks are handed back to be stopped.
+    pub fn detach(&mut self) -> Vec<AbortHandle> {
+        self.inputs.clear();
+        self.ended_inputs.clear();
+        self.running.drain().map(|(_, task)| task).collect()
+    }
+}
 
 /// Runs the handler of an INVOCATION in its own task and sends its YIELD or ERROR, on the
 /// connection the INVOCATION came on.
@@ -26,7 +49,7 @@ pub(super) async fn invoke(
     // The next part of a progressive call invocation in progress, or a late one.
     let (generation, found) = {
         let mut st = shared.state.lock();
-        if let Some(tx) = st.inputs.get(&request) {
+        if let Some(tx) = st.invocations.inputs.get(&request) {
             match Args::received(payload, &details) {
                 Ok(args) => drop(tx.send(args)),
                 Err(e) => {
@@ -34,11 +57,11 @@ pub(super) async fn invoke(
                 }
             }
             if !more {
-                st.inputs.remove(&request);
+                st.invocations.inputs.remove(&request);
             }
             return;
         }
-        if st.ended_inputs.contains(&request) {
+        if st.invocations.ended_inputs.contains(&request) {
             tracing::debug!(
                 request,
                 "a part of a progressive call that ended; discarded"
@@ -46,6 +69,7 @@ pub(super) async fn invoke(
             return;
         }
         let found = st
+            .held
             .registrations
             .get(&registration)
             .map(|r| (r.handler.clone(), r.procedure.clone()));
@@ -90,9 +114,9 @@ pub(super) async fn invoke(
             task.abort();
             return;
         }
-        st.running.insert(request, task.abort_handle());
+        st.invocations.running.insert(request, task.abort_handle());
         if let Some(tx) = input_tx {
-            st.inputs.insert(request, tx);
+            st.invocations.inputs.insert(request, tx);
         }
     }
     let shared = shared.clone();
@@ -101,11 +125,11 @@ pub(super) async fn invoke(
         {
             let mut st = shared.state.lock();
             if st.generation == generation {
-                st.running.remove(&request);
-                if st.inputs.remove(&request).is_some() || more {
-                    st.ended_inputs.push_back(request);
-                    if st.ended_inputs.len() > 1024 {
-                        st.ended_inputs.pop_front();
+                st.invocations.running.remove(&request);
+                if st.invocations.inputs.remove(&request).is_some() || more {
+                    st.invocations.ended_inputs.push_back(request);
+                    if st.invocations.ended_inputs.len() > 1024 {
+                        st.invocations.ended_inputs.pop_front();
                     }
                 }
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::auth::Credentials;
 use super::error::{Error, WampError};
 use super::reconnect::ReconnectPolicy;
-use super::session::{SessionConfig, SessionInfo};
+use super::shared::{SessionConfig, SessionInfo};
 use super::{task, Session};
 use crate::proto::{error as uris, is_valid_uri, Dict, Message, UriRule, Value};
 use crate::serializer::Serializer;

@@ -3,6 +3,7 @@
 //! share one router subscription), by local key and by the router's current ID; and
 //! releasing them (UNREGISTER, UNSUBSCRIBE on the connection they belong to).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -10,8 +11,9 @@ use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::Error;
+use super::in_flight::{Deadline, Entry, Pending};
 use super::register::ErasedHandler;
-use super::session::{Pending, Shared, State};
+use super::shared::{Shared, State};
 use super::subscribe::RawEvent;
 use crate::proto::{Dict, Id, Message};
 
@@ -50,6 +52,52 @@ pub(crate) struct Registered {
     pub revoked: Revoked,
 }
 
+/// The registrations and subscriptions of a session: those of the current connection,
+/// and those kept to restore after the connection was lost.
+#[derive(Default)]
+pub(crate) struct Holdings {
+    /// Registrations of the current connection, by the router's ID.
+    pub registrations: HashMap<Id, Registered>,
+    /// The router's registration ID of each local registration key.
+    pub registration_ids: HashMap<u64, Id>,
+    /// Subscriptions of the current connection, by the router's ID.
+    pub subscriptions: HashMap<Id, Vec<LocalSub>>,
+    /// The router's subscription ID of each local subscriber key.
+    pub subscription_ids: HashMap<u64, Id>,
+    /// Registrations and subscribers held when the connection was lost, to restore.
+    pub detached_registrations: Vec<Registered>,
+    pub detached_subscriptions: Vec<LocalSub>,
+    /// Keys whose handles went while their restoring REGISTER or SUBSCRIBE was out.
+    pub released: HashSet<u64>,
+    /// Subscriptions whose UNSUBSCRIBE is on its way.
+    pub unsubscribing: HashSet<Id>,
+    /// The last local key given out.
+    next_local: u64,
+}
+
+impl Holdings {
+    /// The connection was lost: what it held is kept to restore on the next one, where
+    /// the router's IDs mean nothing.
+    pub fn detach(&mut self) {
+        self.registration_ids.clear();
+        self.detached_registrations
+            .extend(self.registrations.drain().map(|(_, r)| r));
+        self.subscription_ids.clear();
+        for (_, locals) in self.subscriptions.drain() {
+            self.detached_subscriptions.extend(locals);
+        }
+        self.unsubscribing.clear();
+    }
+
+    /// The session closed: nothing is held any more.
+    pub fn clear(&mut self) {
+        self.subscriptions.clear();
+        self.registrations.clear();
+        self.detached_subscriptions.clear();
+        self.detached_registrations.clear();
+    }
+}
+
 /// An UNSUBSCRIBE or UNREGISTER to send on the connection it belongs to.
 pub(crate) struct Release {
     pub(super) generation: u64,
@@ -68,7 +116,7 @@ fn forget_detached<T>(
     match detached.iter().position(|x| key_of(x) == key) {
         Some(i) => drop(detached.swap_remove(i)),
         None => {
-            let restoring = st.pending.values().any(|p| match p {
+            let restoring = st.in_flight.iter().any(|(_, p)| match p {
                 Pending::Subscribe {
                     locals,
                     reply: None,
@@ -82,7 +130,7 @@ fn forget_detached<T>(
                 _ => false,
             });
             if restoring {
-                st.released.insert(key);
+                st.held.released.insert(key);
             }
         }
     }
@@ -92,18 +140,18 @@ impl Shared {
     /// A new local key for a registration or subscriber.
     pub fn next_local_key(&self) -> u64 {
         let mut st = self.state.lock();
-        st.next_local += 1;
-        st.next_local
+        st.held.next_local += 1;
+        st.held.next_local
     }
 
     /// The router's current ID for subscriber `key`, if it is subscribed now.
     pub fn subscription_id(&self, key: u64) -> Option<Id> {
-        self.state.lock().subscription_ids.get(&key).copied()
+        self.state.lock().held.subscription_ids.get(&key).copied()
     }
 
     /// The router's current ID for registration `key`, if it is registered now.
     pub fn registration_id(&self, key: u64) -> Option<Id> {
-        self.state.lock().registration_ids.get(&key).copied()
+        self.state.lock().held.registration_ids.get(&key).copied()
     }
 
     /// Removes local subscriber `key`; if it was the last of its subscription, the
@@ -117,17 +165,22 @@ impl Shared {
         if st.closed.is_some() {
             return None;
         }
-        let Some(subscription) = st.subscription_ids.remove(&key) else {
-            forget_detached(&mut st, key, |s| &mut s.detached_subscriptions, |l| l.key);
+        let Some(subscription) = st.held.subscription_ids.remove(&key) else {
+            forget_detached(
+                &mut st,
+                key,
+                |s| &mut s.held.detached_subscriptions,
+                |l| l.key,
+            );
             return None;
         };
-        let locals = st.subscriptions.get_mut(&subscription)?;
+        let locals = st.held.subscriptions.get_mut(&subscription)?;
         locals.retain(|l| l.key != key);
         if !locals.is_empty() {
             return None;
         }
-        st.subscriptions.remove(&subscription);
-        st.unsubscribing.insert(subscription);
+        st.held.subscriptions.remove(&subscription);
+        st.held.unsubscribing.insert(subscription);
         let pending = Pending::Unsubscribe {
             subscription,
             reply,
@@ -151,11 +204,16 @@ impl Shared {
         if st.closed.is_some() {
             return None;
         }
-        let Some(registration) = st.registration_ids.remove(&key) else {
-            forget_detached(&mut st, key, |s| &mut s.detached_registrations, |r| r.key);
+        let Some(registration) = st.held.registration_ids.remove(&key) else {
+            forget_detached(
+                &mut st,
+                key,
+                |s| &mut s.held.detached_registrations,
+                |r| r.key,
+            );
             return None;
         };
-        st.registrations.remove(&registration)?;
+        st.held.registrations.remove(&registration)?;
         let pending = Pending::Unregister(reply);
         Some(
             self.releasing(&mut st, pending, |request| Message::Unregister {
@@ -174,7 +232,8 @@ impl Shared {
         msg: impl FnOnce(Id) -> Message,
     ) -> Release {
         let request = self.requests.next_id();
-        st.pending.insert(request, pending);
+        let deadline = Some(Deadline::after(self.config.request_timeout));
+        self.track(st, request, Entry { pending, deadline });
         Release {
             generation: st.generation,
             msg: msg(request),
@@ -195,12 +254,8 @@ impl Shared {
         if self.send_in(generation, msg).await.is_err() {
             return Ok(());
         }
-        let timeout = self.config.request_timeout;
-        match tokio::time::timeout(timeout, answer).await {
-            Err(_) => Err(Error::Timeout(timeout)),
-            Ok(Err(_)) => Ok(()),
-            Ok(Ok(r)) => r,
-        }
+        // The table's timer answers it when the request timeout passes.
+        answer.await.unwrap_or(Ok(()))
     }
 
     /// Sends a release from a `Drop`, without waiting.

@@ -27,6 +27,7 @@ mod callee;
 mod connect;
 mod error;
 mod holdings;
+mod in_flight;
 pub mod meta;
 mod opaque;
 mod publish;
@@ -34,7 +35,7 @@ mod reconnect;
 mod register;
 mod restore;
 mod revocation;
-mod session;
+mod shared;
 mod subscribe;
 mod task;
 
@@ -53,7 +54,7 @@ pub use subscribe::{Event, EventDetails, Subscribe, Subscription};
 
 use crate::proto::{close, Dict, Id, Message, Value};
 use crate::transport::Endpoint;
-use session::Shared;
+use shared::Shared;
 
 /// A WAMP session joined to a realm.
 ///
@@ -78,7 +79,8 @@ struct LastHandle(Arc<Shared>);
 impl Drop for LastHandle {
     fn drop(&mut self) {
         if !self.0.is_closed() {
-            self.0.send_soon(Message::goodbye(close::CLOSE_REALM));
+            let bye = Message::goodbye(close::CLOSE_REALM);
+            self.0.send_soon_in(self.0.generation(), bye);
             self.0.close("the session was dropped");
         }
     }
@@ -200,10 +202,8 @@ impl Session {
             self.shared.close("left the realm");
             return Ok(());
         }
-        let sent = self
-            .shared
-            .send_now(Message::goodbye(close::CLOSE_REALM))
-            .await;
+        let bye = Message::goodbye(close::CLOSE_REALM);
+        let sent = self.shared.send_in(self.shared.generation(), bye).await;
         let timeout = self.shared.config.request_timeout;
         let answered = match sent {
             Ok(()) => tokio::time::timeout(timeout, rx).await,

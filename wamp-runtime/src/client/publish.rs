@@ -6,7 +6,7 @@ use tokio::sync::oneshot;
 
 use super::args::Args;
 use super::error::Error;
-use super::session::Pending;
+use super::in_flight::Pending;
 use super::task::application_error;
 use super::Session;
 use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
@@ -102,7 +102,10 @@ impl Publish {
             payload,
         };
         if !acknowledge {
-            return shared.send(build).await;
+            // Nothing answers it: only its request ID is drawn, once the session takes
+            // requests.
+            let (generation, request) = shared.enter(None).await?;
+            return shared.send_in(generation, build(request)).await;
         }
         let (tx, rx) = oneshot::channel();
         let timeout = shared.config.request_timeout;

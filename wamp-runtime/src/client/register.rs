@@ -9,7 +9,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::args::{Args, FromArgs, IntoResult};
 use super::error::{Error, WampError};
 use super::holdings::{Registered, Revoked};
-use super::session::{Pending, Shared};
+use super::in_flight::Pending;
+use super::shared::Shared;
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,

@@ -3,17 +3,40 @@
 //! and `force_reregister` for a procedure that only this session's lost connections
 //! still hold.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::args::Args;
 use super::connect::SessionBuilder;
 use super::error::Error;
 use super::holdings::{LocalSub, Registered};
+use super::in_flight::{Deadline, Entry, Pending};
 use super::reconnect::SessionEvent;
-use super::session::{Pending, Shared, State};
+use super::shared::{Shared, State};
 use super::task::application_error;
 use crate::proto::{error as uris, Dict, Id, Message, Value};
+
+/// What restoring the session after a reconnection has to remember.
+#[derive(Default)]
+pub(crate) struct Restoring {
+    /// Restoring requests still unanswered.
+    pub outstanding: usize,
+    /// What could not be restored so far: (procedure or topic, why).
+    pub failures: Vec<(String, String)>,
+    /// How many attempts the reconnection took.
+    pub attempts: u32,
+    /// The session IDs of earlier connections (the last few): a registration the router
+    /// still holds for one of them is ours to take back with `force_reregister`.
+    pub previous_sessions: VecDeque<Id>,
+}
+
+impl Restoring {
+    /// The connection was lost: a restore under way is over.
+    pub fn reset(&mut self) {
+        self.outstanding = 0;
+        self.failures.clear();
+    }
+}
 
 /// Subscribes and registers again everything the session held, and sends again the
 /// subscribe and register requests that were out when the connection was lost. The
@@ -23,11 +46,11 @@ pub(super) fn restore(shared: &Arc<Shared>, generation: u64, attempts: u32) {
     let (msgs, done) = {
         let mut st = shared.state.lock();
         let st = &mut *st;
-        st.reconnect_attempts = attempts;
-        st.restore_failures.clear();
+        st.restore.attempts = attempts;
+        st.restore.failures.clear();
         let mut msgs = Vec::new();
         let mut groups: HashMap<String, Vec<(Dict, Vec<LocalSub>)>> = HashMap::new();
-        for local in std::mem::take(&mut st.detached_subscriptions) {
+        for local in std::mem::take(&mut st.held.detached_subscriptions) {
             let variants = groups.entry(local.topic.clone()).or_default();
             match variants.iter_mut().find(|(o, _)| *o == local.options) {
                 Some((_, locals)) => locals.push(local),
@@ -48,10 +71,10 @@ pub(super) fn restore(shared: &Arc<Shared>, generation: u64, attempts: u32) {
                     options,
                     reply: None,
                 };
-                st.pending.insert(request, pending);
+                st.in_flight.insert(request, pending, None);
             }
         }
-        for registered in std::mem::take(&mut st.detached_registrations) {
+        for registered in std::mem::take(&mut st.held.detached_registrations) {
             let request = shared.next_request();
             msgs.push(Message::Register {
                 request,
@@ -63,11 +86,11 @@ pub(super) fn restore(shared: &Arc<Shared>, generation: u64, attempts: u32) {
                 reply: None,
                 forced: false,
             };
-            st.pending.insert(request, pending);
+            st.in_flight.insert(request, pending, None);
         }
-        st.restoring = msgs.len();
+        st.restore.outstanding = msgs.len();
         // The application's own requests that were out when the connection went.
-        for (request, p) in &st.pending {
+        for (request, p) in st.in_flight.iter() {
             match p {
                 Pending::Subscribe {
                     topic,
@@ -75,7 +98,7 @@ pub(super) fn restore(shared: &Arc<Shared>, generation: u64, attempts: u32) {
                     reply: Some(_),
                     ..
                 } => msgs.push(Message::Subscribe {
-                    request: *request,
+                    request,
                     options: options.clone(),
                     topic: topic.clone(),
                 }),
@@ -84,14 +107,14 @@ pub(super) fn restore(shared: &Arc<Shared>, generation: u64, attempts: u32) {
                     reply: Some(_),
                     ..
                 } => msgs.push(Message::Register {
-                    request: *request,
+                    request,
                     options: registered.options.clone(),
                     procedure: registered.procedure.clone(),
                 }),
                 _ => {}
             }
         }
-        (msgs, st.restoring == 0)
+        (msgs, st.restore.outstanding == 0)
     };
     if done {
         report_reconnected(shared, attempts, Vec::new());
@@ -121,14 +144,14 @@ pub(super) fn report_reconnected(shared: &Shared, attempts: u32, failed: Vec<(St
 
 /// One restoring request is answered; the report when it was the last.
 pub(super) fn restored_one(st: &mut State) -> Option<(u32, Vec<(String, String)>)> {
-    if st.restoring == 0 {
+    if st.restore.outstanding == 0 {
         return None;
     }
-    st.restoring -= 1;
-    (st.restoring == 0).then(|| {
+    st.restore.outstanding -= 1;
+    (st.restore.outstanding == 0).then(|| {
         (
-            st.reconnect_attempts,
-            std::mem::take(&mut st.restore_failures),
+            st.restore.attempts,
+            std::mem::take(&mut st.restore.failures),
         )
     })
 }
@@ -181,7 +204,7 @@ pub(super) async fn subscription_not_restored(
     drop(locals);
     let report = {
         let mut st = shared.state.lock();
-        st.restore_failures.push((topic, e.to_string()));
+        st.restore.failures.push((topic, e.to_string()));
         restored_one(&mut st)
     };
     After { report, send: None }.run(shared).await;
@@ -224,8 +247,9 @@ pub(super) async fn register_failed(
     }
     let report = {
         let mut st = shared.state.lock();
-        st.released.remove(&registered.key);
-        st.restore_failures
+        st.held.released.remove(&registered.key);
+        st.restore
+            .failures
             .push((registered.procedure.clone(), e.to_string()));
         restored_one(&mut st)
     };
@@ -246,7 +270,7 @@ pub(super) async fn take_back_if_ours(
 ) {
     let procedure = registered.procedure.clone();
     let holders = registration_holders(&shared, generation, &registered).await;
-    let ours = shared.state.lock().previous_sessions.clone();
+    let ours = shared.state.lock().restore.previous_sessions.clone();
     let (force, failure) = match holders {
         Ok(Some(ids)) if ids.iter().all(|id| ours.contains(id)) => (true, None),
         Ok(Some(ids)) => (
@@ -266,8 +290,8 @@ pub(super) async fn take_back_if_ours(
         tracing::warn!(%procedure, "{text}");
         let report = {
             let mut st = shared.state.lock();
-            st.released.remove(&registered.key);
-            st.restore_failures.push((procedure, text));
+            st.held.released.remove(&registered.key);
+            st.restore.failures.push((procedure, text));
             restored_one(&mut st)
         };
         After { report, send: None }.run(&shared).await;
@@ -285,7 +309,7 @@ pub(super) async fn take_back_if_ours(
         if st.generation != generation {
             // Lost again meanwhile: the next restore registers it.
             tracing::info!(procedure = %registered.procedure, "connection lost while restoring; kept for the next one");
-            st.detached_registrations.push(registered);
+            st.held.detached_registrations.push(registered);
             return;
         }
         let request = shared.next_request();
@@ -299,7 +323,7 @@ pub(super) async fn take_back_if_ours(
             reply: None,
             forced: true,
         };
-        st.pending.insert(request, pending);
+        st.in_flight.insert(request, pending, None);
         Some((generation, msg))
     };
     After { report: None, send }.run(&shared).await;
@@ -359,27 +383,24 @@ pub(super) async fn meta_call(
 ) -> Result<Args, Error> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let request = shared.next_request();
-    shared
-        .state
-        .lock()
-        .pending
-        .insert(request, Pending::Reply(tx));
+    let deadline = Some(Deadline::after(shared.config.request_timeout));
+    let entry = Entry {
+        pending: Pending::Reply(tx),
+        deadline,
+    };
+    shared.track(&mut shared.state.lock(), request, entry);
     let msg = Message::Call {
         request,
         options: Dict::new(),
         procedure: procedure.to_owned(),
         payload: args.into_payload(),
     };
-    shared.send_in(generation, msg).await?;
-    let timeout = shared.config.request_timeout;
-    let answer = match tokio::time::timeout(timeout, rx).await {
-        Ok(Ok(answer)) => answer?,
-        Ok(Err(_)) => return Err(shared.closed_error()),
-        Err(_) => {
-            shared.remove_pending(request);
-            return Err(Error::Timeout(timeout));
-        }
-    };
+    if let Err(e) = shared.send_in(generation, msg).await {
+        shared.remove_pending(request);
+        return Err(e);
+    }
+    // The table's timer answers it when the request timeout passes.
+    let answer = rx.await.map_err(|_| shared.closed_error())??;
     match answer {
         Message::Result {
             payload, details, ..

@@ -3,7 +3,7 @@
 //! so, and the session goes on without it.
 
 use super::reconnect::SessionEvent;
-use super::session::Shared;
+use super::shared::Shared;
 use crate::proto::{Dict, Value};
 
 /// The reason of a revocation: the router's, or a default.
@@ -24,13 +24,13 @@ pub(super) fn revoke_subscription(shared: &Shared, details: &Dict) {
     };
     let reason = revocation_reason(details, "wamp.error.unsubscribed");
     let mut st = shared.state.lock();
-    let Some(locals) = st.subscriptions.remove(&id) else {
+    let Some(locals) = st.held.subscriptions.remove(&id) else {
         tracing::debug!(subscription = id, "revocation of no subscription of ours");
         return;
     };
     let topic = locals.first().map(|l| l.topic.clone()).unwrap_or_default();
     for local in locals {
-        st.subscription_ids.remove(&local.key);
+        st.held.subscription_ids.remove(&local.key);
         *local.shared.ended.lock() =
             Some(format!("the router revoked the subscription ({reason})"));
         local.shared.revoked.send_replace(Some(reason.clone()));
@@ -55,11 +55,11 @@ pub(super) fn revoke_registration(shared: &Shared, details: &Dict) {
     };
     let reason = revocation_reason(details, "wamp.error.unregistered");
     let mut st = shared.state.lock();
-    let Some(r) = st.registrations.remove(&id) else {
+    let Some(r) = st.held.registrations.remove(&id) else {
         tracing::debug!(registration = id, "revocation of no registration of ours");
         return;
     };
-    st.registration_ids.remove(&r.key);
+    st.held.registration_ids.remove(&r.key);
     drop(st);
     r.revoked.send_replace(Some(reason.clone()));
     tracing::info!(registration = id, procedure = %r.procedure, reason, "the router revoked a registration");

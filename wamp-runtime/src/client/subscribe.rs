@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::args::{Args, FromArgs};
 use super::error::Error;
 use super::holdings::{LocalSub, SubShared};
-use super::session::Pending;
+use super::in_flight::Pending;
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,

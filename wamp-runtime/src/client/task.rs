@@ -14,10 +14,11 @@ use super::callee::invoke;
 use super::connect::SessionBuilder;
 use super::error::{Error, WampError};
 use super::holdings::Registered;
+use super::in_flight::{Entry, Pending};
 use super::reconnect::SessionEvent;
 use super::restore::{register_failed, restore, settle, subscription_not_restored, After};
 use super::revocation::{revoke_registration, revoke_subscription};
-use super::session::{Pending, SessionConfig, SessionInfo, Shared};
+use super::shared::{SessionConfig, SessionInfo, Shared};
 use super::subscribe::{EventDetails, RawEvent};
 use crate::proto::{close, code, error as uris, Dict, Id, Message, Value};
 use crate::transport::{Transport, TransportError};
@@ -34,6 +35,7 @@ pub(crate) fn start(
     let shared = Arc::new(Shared::new(info.clone(), config, rejoin));
     shared.attach(transport.outgoing, info, true);
     tokio::spawn(run(shared.clone(), transport.incoming));
+    tokio::spawn(super::in_flight::expire(shared.clone()));
     shared
 }
 
@@ -83,7 +85,7 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
                         "protocol violation by the router: {violation}"
                     );
                     let abort = Message::abort(uris::PROTOCOL_VIOLATION, violation.clone());
-                    let _ = shared.send_now(abort).await;
+                    let _ = shared.send_in(shared.generation(), abort).await;
                     return Some(format!("protocol violation by the router: {violation}"));
                 }
             },
@@ -168,7 +170,7 @@ async fn dispatch(shared: &Arc<Shared>, msg: Message) -> Result<Option<String>, 
             payload,
         } => invoke(shared, request, registration, details, &payload).await,
         Message::Interrupt { request, .. } => {
-            if let Some(task) = shared.state.lock().running.get(&request) {
+            if let Some(task) = shared.state.lock().invocations.running.get(&request) {
                 task.abort();
             }
         }
@@ -206,9 +208,8 @@ async fn dispatch(shared: &Arc<Shared>, msg: Message) -> Result<Option<String>, 
                     "left the realm".into()
                 }
                 None => {
-                    let _ = shared
-                        .send_now(Message::goodbye(close::GOODBYE_AND_OUT))
-                        .await;
+                    let bye = Message::goodbye(close::GOODBYE_AND_OUT);
+                    let _ = shared.send_in(shared.generation(), bye).await;
                     format!("the router ended the session ({reason})")
                 }
             }));
@@ -236,8 +237,8 @@ async fn dispatch(shared: &Arc<Shared>, msg: Message) -> Result<Option<String>, 
 /// Hands an answer to the request waiting for it (an answer for nobody is ignored: its
 /// waiter may have given up).
 async fn answer(shared: &Arc<Shared>, request: Id, msg: Message) -> Result<(), String> {
-    let pending = shared.state.lock().pending.remove(&request);
-    let Some(pending) = pending else {
+    let entry = shared.state.lock().in_flight.take(request);
+    let Some(Entry { pending, deadline }) = entry else {
         tracing::debug!(request, "answer {} for no waiting request", msg.name());
         return Ok(());
     };
@@ -253,11 +254,11 @@ async fn answer(shared: &Arc<Shared>, request: Id, msg: Message) -> Result<(), S
             let more = matches!(&msg, Message::Result { details, .. }
                 if details.get("progress").and_then(Value::as_bool) == Some(true));
             if tx.send(Ok(msg)).is_ok() && more {
-                shared
-                    .state
-                    .lock()
-                    .pending
-                    .insert(request, Pending::Progress(tx));
+                let entry = Entry {
+                    pending: Pending::Progress(tx),
+                    deadline,
+                };
+                shared.track(&mut shared.state.lock(), request, entry);
             }
         }
         Pending::Subscribe {
@@ -296,7 +297,7 @@ async fn answer(shared: &Arc<Shared>, request: Id, msg: Message) -> Result<(), S
             subscription,
             reply,
         } => {
-            shared.state.lock().unsubscribing.remove(&subscription);
+            shared.state.lock().held.unsubscribing.remove(&subscription);
             if let Some(tx) = reply {
                 let _ = tx.send(error.map_or(Ok(()), Err));
             }
@@ -326,7 +327,7 @@ async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
         let mut st = shared.state.lock();
         let generation = st.generation;
         let mut after = After::default();
-        if st.unsubscribing.contains(&subscription) {
+        if st.held.unsubscribing.contains(&subscription) {
             // The router answered with a subscription we are leaving: subscribe again
             // once the UNSUBSCRIBE has gone through.
             let request = shared.next_request();
@@ -341,23 +342,23 @@ async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
                 options,
                 reply,
             };
-            st.pending.insert(request, pending);
+            st.in_flight.insert(request, pending, None);
             after.send = Some((generation, again));
             after
         } else {
             if reply.is_none() {
                 let st = &mut *st;
-                locals.retain(|l| !st.released.remove(&l.key));
+                locals.retain(|l| !st.held.released.remove(&l.key));
             }
-            if locals.is_empty() && !st.subscriptions.contains_key(&subscription) {
+            if locals.is_empty() && !st.held.subscriptions.contains_key(&subscription) {
                 // Every subscriber went while it was being restored.
                 let request = shared.next_request();
-                st.unsubscribing.insert(subscription);
+                st.held.unsubscribing.insert(subscription);
                 let unsubscribe = Pending::Unsubscribe {
                     subscription,
                     reply: None,
                 };
-                st.pending.insert(request, unsubscribe);
+                st.in_flight.insert(request, unsubscribe, None);
                 let msg = Message::Unsubscribe {
                     request,
                     subscription,
@@ -365,9 +366,10 @@ async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
                 after.send = Some((generation, msg));
             } else {
                 for l in &locals {
-                    st.subscription_ids.insert(l.key, subscription);
+                    st.held.subscription_ids.insert(l.key, subscription);
                 }
-                st.subscriptions
+                st.held
+                    .subscriptions
                     .entry(subscription)
                     .or_default()
                     .extend(locals);
@@ -389,18 +391,21 @@ async fn registered_one(
     let after = {
         let mut st = shared.state.lock();
         let mut after = After::default();
-        if reply.is_none() && st.released.remove(&registered.key) {
+        if reply.is_none() && st.held.released.remove(&registered.key) {
             // Its handle went while it was being restored.
             let request = shared.next_request();
-            st.pending.insert(request, Pending::Unregister(None));
+            st.in_flight
+                .insert(request, Pending::Unregister(None), None);
             let msg = Message::Unregister {
                 request,
                 registration,
             };
             after.send = Some((st.generation, msg));
         } else {
-            st.registration_ids.insert(registered.key, registration);
-            st.registrations.insert(registration, registered);
+            st.held
+                .registration_ids
+                .insert(registered.key, registration);
+            st.held.registrations.insert(registration, registered);
         }
         after.report = settle(&mut st, reply, registration);
         after
@@ -418,7 +423,7 @@ fn deliver(
     payload: &crate::proto::Payload,
 ) {
     let st = shared.state.lock();
-    let Some(locals) = st.subscriptions.get(&subscription) else {
+    let Some(locals) = st.held.subscriptions.get(&subscription) else {
         return;
     };
     let args = match Args::received(payload, &details) {

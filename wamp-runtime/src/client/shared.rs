@@ -1,27 +1,32 @@
-//! The state a session's handles share with its background task ([`super::task`]): the
-//! requests waiting for the router, the registrations and subscriptions held (their types
-//! and their release are [`super::holdings`]'s), and the connection, which a session with
-//! a reconnect policy replaces when it is lost.
+//! What a session's handles share with its background task ([`super::task`]): the link
+//! to the router (the connection messages go out on, which a session with a reconnect
+//! policy replaces when it is lost) and the session's state, each concern in its own
+//! module: the requests in flight ([`super::in_flight`]), the registrations and
+//! subscriptions held ([`super::holdings`]), what a restore remembers
+//! ([`super::restore`]) and the invocations running ([`super::callee`]).
+//!
+//! Every message goes out through one place, [`Shared::send_in`] (or, from a `Drop`,
+//! [`Shared::send_soon_in`]), which sends only on the connection it is told.
 //!
 //! Every connection has a generation number. A request records the generation it was
 //! sent on, and anything that answers or undoes it (YIELD, CANCEL, UNSUBSCRIBE…) is only
 //! sent on that same connection: request, registration and subscription IDs mean nothing
 //! to the router of the next one.
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
-use tokio::task::AbortHandle;
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::args::Args;
+use super::callee::Invocations;
 use super::connect::SessionBuilder;
 use super::error::Error;
-use super::holdings::{LocalSub, Registered};
+use super::holdings::Holdings;
+use super::in_flight::{fail_all, Deadline, Entry, InFlight, Pending};
 use super::reconnect::{Lifecycle, SessionEvent};
+use super::restore::Restoring;
 use crate::proto::{Dict, Id, IdSequence, Message};
 
 /// What the router told us about the session in WELCOME.
@@ -42,70 +47,17 @@ pub(crate) struct SessionConfig {
     pub wait_while_disconnected: bool,
 }
 
-/// A request waiting for the router's answer.
-pub(crate) enum Pending {
-    /// Any answer, handed to the waiting operation as it is.
-    Reply(oneshot::Sender<Result<Message, Error>>),
-    /// A call that receives progressive results: every RESULT is handed on, and the
-    /// request stays pending until the final one (or an ERROR).
-    Progress(mpsc::UnboundedSender<Result<Message, Error>>),
-    /// A SUBSCRIBE: on SUBSCRIBED, the local subscribers start receiving events before
-    /// any further message is read, so no event can slip past them. Without `reply`, it
-    /// restores subscriptions after a reconnection.
-    Subscribe {
-        locals: Vec<LocalSub>,
-        topic: String,
-        options: Dict,
-        reply: Option<oneshot::Sender<Result<Id, Error>>>,
-    },
-    /// A REGISTER: on REGISTERED, the handler is in place before any INVOCATION is read.
-    /// Without `reply`, it restores a registration after a reconnection.
-    Register {
-        registered: Registered,
-        reply: Option<oneshot::Sender<Result<Id, Error>>>,
-        /// Whether it already asks for `force_reregister` after a refusal.
-        forced: bool,
-    },
-    /// An UNSUBSCRIBE, with whoever waits for it (nobody, after a drop).
-    Unsubscribe {
-        subscription: Id,
-        reply: Option<oneshot::Sender<Result<(), Error>>>,
-    },
-    /// An UNREGISTER, with whoever waits for it (nobody, after a drop).
-    Unregister(Option<oneshot::Sender<Result<(), Error>>>),
-}
-
+/// What a session's handles and its task share, each concern in a part of its own.
 #[derive(Default)]
 pub(crate) struct State {
-    pub pending: HashMap<Id, Pending>,
-    /// Registrations of the current connection, by the router's ID.
-    pub registrations: HashMap<Id, Registered>,
-    /// The router's registration ID of each local registration key.
-    pub registration_ids: HashMap<u64, Id>,
-    /// Subscriptions of the current connection, by the router's ID.
-    pub subscriptions: HashMap<Id, Vec<LocalSub>>,
-    /// The router's subscription ID of each local subscriber key.
-    pub subscription_ids: HashMap<u64, Id>,
-    /// Registrations and subscribers held when the connection was lost, to restore.
-    pub detached_registrations: Vec<Registered>,
-    pub detached_subscriptions: Vec<LocalSub>,
-    /// Keys whose handles went while their restoring REGISTER or SUBSCRIBE was out.
-    pub released: HashSet<u64>,
-    /// Restoring requests still unanswered, with what failed so far.
-    pub restoring: usize,
-    pub restore_failures: Vec<(String, String)>,
-    pub reconnect_attempts: u32,
-    /// Subscriptions whose UNSUBSCRIBE is on its way.
-    pub unsubscribing: HashSet<Id>,
-    /// Invocations being handled, by request ID.
-    pub running: HashMap<Id, AbortHandle>,
-    /// Progressive call invocations still receiving arguments, by request ID.
-    pub inputs: HashMap<Id, mpsc::UnboundedSender<Args>>,
-    /// Progressive invocations that ended recently: later parts of them are discarded.
-    pub ended_inputs: VecDeque<Id>,
-    /// The session IDs of earlier connections (the last few): a registration the router
-    /// still holds for one of them is ours to take back with `force_reregister`.
-    pub previous_sessions: VecDeque<Id>,
+    /// Requests waiting for the router's answer, and their deadlines.
+    pub in_flight: InFlight,
+    /// Registrations and subscriptions: of this connection, and kept to restore.
+    pub held: Holdings,
+    /// What restoring them after a reconnection has to remember.
+    pub restore: Restoring,
+    /// Invocations being handled.
+    pub invocations: Invocations,
     /// The operation waiting for the router's GOODBYE, once we sent ours.
     pub goodbye: Option<oneshot::Sender<()>>,
     /// The generation of the current (or, while disconnected, the next) connection.
@@ -117,7 +69,6 @@ pub(crate) struct State {
     pub down: Option<String>,
     /// Why the session is over, once it is.
     pub closed: Option<String>,
-    pub(super) next_local: u64,
 }
 
 /// The connection messages go out on.
@@ -138,6 +89,8 @@ pub(crate) struct Shared {
     closed: CancellationToken,
     /// Bumped whenever the connection comes up, for requests waiting for it.
     link: watch::Sender<u64>,
+    /// Woken when a request with a new first deadline goes in flight.
+    deadlines: Notify,
     events: broadcast::Sender<SessionEvent>,
     pub(super) requests: IdSequence,
     info: RwLock<Arc<SessionInfo>>,
@@ -161,6 +114,7 @@ impl Shared {
             state: Mutex::new(State::default()),
             closed: CancellationToken::new(),
             link: watch::Sender::new(0),
+            deadlines: Notify::new(),
             events: broadcast::Sender::new(64),
             requests: IdSequence::new(),
             info: RwLock::new(Arc::new(info)),
@@ -211,10 +165,13 @@ impl Shared {
         st.closed.is_none() && st.down.is_none()
     }
 
-    /// Records `pending` under a new request ID on the current connection, waiting for
-    /// the reconnection first if the connection is down and the session waits: the
-    /// connection's generation and the request ID.
-    pub async fn enter(&self, pending: Option<Pending>) -> Result<(u64, Id), Error> {
+    /// Records `pending` (until its deadline, if it has one) under a new request ID on the
+    /// current connection, waiting for the reconnection first if the connection is down
+    /// and the session waits: the connection's generation and the request ID.
+    pub async fn enter(
+        &self,
+        pending: Option<(Pending, Option<Deadline>)>,
+    ) -> Result<(u64, Id), Error> {
         let mut pending = pending;
         let mut up: Option<watch::Receiver<u64>> = None;
         loop {
@@ -226,8 +183,15 @@ impl Shared {
                 match &st.down {
                     None => {
                         let request = self.requests.next_id();
-                        if let Some(p) = pending.take() {
-                            st.pending.insert(request, p);
+                        if let Some((p, deadline)) = pending.take() {
+                            self.track(
+                                &mut st,
+                                request,
+                                Entry {
+                                    pending: p,
+                                    deadline,
+                                },
+                            );
                         }
                         return Ok((st.generation, request));
                     }
@@ -250,48 +214,55 @@ impl Shared {
         }
     }
 
-    /// Sends a message on connection `generation`; fails if that connection is gone.
-    pub async fn send_in(&self, generation: u64, msg: Message) -> Result<(), Error> {
-        let tx = {
-            let out = self.out.lock();
-            if out.generation != generation {
-                None
-            } else {
-                out.tx.clone()
-            }
-        };
-        match tx {
-            Some(tx) => tx.send(msg).await.map_err(|_| self.closed_error()),
-            None => Err(self.closed_error()),
+    /// Puts a request in flight, waking the timer if its deadline comes first.
+    pub fn track(&self, st: &mut State, request: Id, entry: Entry) {
+        if st.in_flight.put(request, entry) {
+            self.deadlines.notify_one();
         }
     }
 
-    /// Sends a message that starts nothing the router answers (an unacknowledged
-    /// PUBLISH), built for its request ID, waiting for the reconnection like
-    /// [`Shared::enter`].
-    pub async fn send(&self, build: impl FnOnce(Id) -> Message) -> Result<(), Error> {
-        let (generation, request) = self.enter(None).await?;
-        self.send_in(generation, build(request)).await
+    /// Gives request `request`, if it is still in flight, the deadline `deadline`.
+    pub fn set_deadline(&self, request: Id, deadline: Deadline) {
+        let mut st = self.state.lock();
+        if let Some(mut entry) = st.in_flight.take(request) {
+            entry.deadline = Some(deadline);
+            self.track(&mut st, request, entry);
+        }
     }
 
-    /// Sends a message on the current connection now, if there is one.
-    pub async fn send_now(&self, msg: Message) -> Result<(), Error> {
-        let generation = self.out.lock().generation;
-        self.send_in(generation, msg).await
+    /// Resolves when a request with a new first deadline went in flight.
+    pub async fn deadline_added(&self) {
+        self.deadlines.notified().await;
+    }
+
+    /// The connection `generation` (the current one for `None`): its generation and its
+    /// queue, if it is still the session's. Every message goes out through here.
+    fn outgoing(&self, generation: Option<u64>) -> Option<(u64, mpsc::Sender<Message>)> {
+        let out = self.out.lock();
+        if generation.is_some_and(|g| g != out.generation) {
+            return None;
+        }
+        Some((out.generation, out.tx.clone()?))
+    }
+
+    /// The generation of the connection messages go out on now.
+    pub fn generation(&self) -> u64 {
+        self.out.lock().generation
+    }
+
+    /// Sends a message on connection `generation`; fails if that connection is gone.
+    pub async fn send_in(&self, generation: u64, msg: Message) -> Result<(), Error> {
+        match self.outgoing(Some(generation)) {
+            Some((_, tx)) => tx.send(msg).await.map_err(|_| self.closed_error()),
+            None => Err(self.closed_error()),
+        }
     }
 
     /// Sends a message on connection `generation` without waiting, from code that cannot
     /// (a `Drop`): if the queue is full, a task sends it.
     pub fn send_soon_in(&self, generation: u64, msg: Message) {
-        let tx = {
-            let out = self.out.lock();
-            if out.generation != generation {
-                return;
-            }
-            match &out.tx {
-                Some(tx) => tx.clone(),
-                None => return,
-            }
+        let Some((_, tx)) = self.outgoing(Some(generation)) else {
+            return;
         };
         if let Err(mpsc::error::TrySendError::Full(msg)) = tx.try_send(msg) {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -302,23 +273,18 @@ impl Shared {
         }
     }
 
-    /// [`Shared::send_soon_in`] on the current connection.
-    pub fn send_soon(&self, msg: Message) {
-        let generation = self.out.lock().generation;
-        self.send_soon_in(generation, msg);
-    }
-
-    /// Sends a new CALL built for its request ID, recorded as `pending`, in request-ID
-    /// order with every other new CALL of the session: the connection's generation and
-    /// the request ID. If the connection is lost before it is sent, `pending` gets the
-    /// error.
+    /// Sends a new CALL built for its request ID, recorded as `pending` until `deadline`,
+    /// in request-ID order with every other new CALL of the session: the connection's
+    /// generation and the request ID. If the connection is lost before it is sent,
+    /// `pending` gets the error.
     pub async fn send_call(
         &self,
         pending: Pending,
+        deadline: Option<Deadline>,
         build: impl FnOnce(Id) -> Message,
     ) -> Result<(u64, Id), Error> {
         let _order = self.call_order.lock().await;
-        let (generation, request) = self.enter(Some(pending)).await?;
+        let (generation, request) = self.enter(Some((pending, deadline))).await?;
         // A failed send means the connection is going: its loss answers `pending`.
         let _ = self.send_in(generation, build(request)).await;
         Ok((generation, request))
@@ -328,7 +294,7 @@ impl Shared {
     /// was still pending.
     pub fn remove_pending(&self, request: Id) -> Option<u64> {
         let mut st = self.state.lock();
-        st.pending.remove(&request).map(|_| st.generation)
+        st.in_flight.take(request).map(|_| st.generation)
     }
 
     /// Records `pending`, sends the request `build` makes for its ID, and waits for the
@@ -347,19 +313,17 @@ impl Shared {
                 self.0.remove_pending(self.1);
             }
         }
-        let deadline = tokio::time::Instant::now() + timeout;
-        let (generation, request) = tokio::time::timeout_at(deadline, self.enter(Some(pending)))
+        let deadline = Deadline::after(timeout);
+        let entering = self.enter(Some((pending, Some(deadline))));
+        let (generation, request) = tokio::time::timeout_at(deadline.at, entering)
             .await
             .map_err(|_| Error::Timeout(timeout))??;
         let _forget = Forget(self, request);
         // A failed send means the connection is going: its loss answers the request (or
-        // keeps it to send again on the next connection).
+        // keeps it to send again on the next connection). The table's timer answers it
+        // when its deadline passes.
         let _ = self.send_in(generation, build(request)).await;
-        match tokio::time::timeout_at(deadline, rx).await {
-            Err(_) => Err(Error::Timeout(timeout)),
-            Ok(Err(_)) => Err(self.closed_error()),
-            Ok(Ok(answer)) => answer,
-        }
+        rx.await.map_err(|_| self.closed_error())?
     }
 
     /// Starts leaving: records who waits for the router's GOODBYE.
@@ -415,11 +379,11 @@ impl Shared {
             }
             st.attached = true;
             let previous = std::mem::replace(&mut *self.info.write(), Arc::new(info));
-            if previous.id != 0 && st.previous_sessions.back() != Some(&previous.id) {
-                if st.previous_sessions.len() == 8 {
-                    st.previous_sessions.pop_front();
+            if previous.id != 0 && st.restore.previous_sessions.back() != Some(&previous.id) {
+                if st.restore.previous_sessions.len() == 8 {
+                    st.restore.previous_sessions.pop_front();
                 }
-                st.previous_sessions.push_back(previous.id);
+                st.restore.previous_sessions.push_back(previous.id);
             }
             *self.out.lock() = Out {
                 generation: st.generation,
@@ -458,52 +422,49 @@ impl Shared {
             }
             st.attached = false;
             st.down = Some(reason.to_owned());
-            st.generation += 1;
-            *self.out.lock() = Out {
-                generation: st.generation,
-                tx: None,
-            };
+            self.end_connection(&mut st);
             let st = &mut *st;
-            st.registration_ids.clear();
-            st.detached_registrations
-                .extend(st.registrations.drain().map(|(_, r)| r));
-            st.subscription_ids.clear();
-            for (_, locals) in st.subscriptions.drain() {
-                st.detached_subscriptions.extend(locals);
-            }
-            st.unsubscribing.clear();
-            st.inputs.clear();
-            st.ended_inputs.clear();
-            st.goodbye = None;
-            st.restoring = 0;
-            st.restore_failures.clear();
+            st.held.detach();
+            st.restore.reset();
+            let running = st.invocations.detach();
             let mut failed = Vec::new();
             let wait = self.config.wait_while_disconnected;
-            for (request, p) in std::mem::take(&mut st.pending) {
-                match p {
+            for (request, entry) in st.in_flight.drain() {
+                match entry.pending {
                     Pending::Subscribe {
                         locals,
                         reply: None,
                         ..
-                    } => st.detached_subscriptions.extend(locals),
+                    } => st.held.detached_subscriptions.extend(locals),
                     Pending::Register {
                         registered,
                         reply: None,
                         ..
-                    } => st.detached_registrations.push(registered),
-                    p @ (Pending::Subscribe { .. } | Pending::Register { .. }) if wait => {
-                        st.pending.insert(request, p);
+                    } => st.held.detached_registrations.push(registered),
+                    Pending::Subscribe { .. } | Pending::Register { .. } if wait => {
+                        st.in_flight.put(request, entry);
                     }
-                    p => failed.push(p),
+                    _ => failed.push(entry),
                 }
             }
-            (failed, std::mem::take(&mut st.running))
+            (failed, running)
         };
         tracing::info!(%reason, "connection lost");
         fail_all(failed, || Error::Disconnected(reason.to_owned()));
-        for (_, task) in running {
+        for task in running {
             task.abort();
         }
+    }
+
+    /// Closes the way out of the current connection: nothing more is sent on it, and what
+    /// it started is answered on no other.
+    fn end_connection(&self, st: &mut State) {
+        st.goodbye = None;
+        st.generation += 1;
+        *self.out.lock() = Out {
+            generation: st.generation,
+            tx: None,
+        };
     }
 
     /// Ends the session for good: every waiting request fails with `reason`,
@@ -518,27 +479,17 @@ impl Shared {
             }
             st.closed = Some(reason.clone());
             st.attached = false;
-            st.subscriptions.clear();
-            st.registrations.clear();
-            st.detached_subscriptions.clear();
-            st.detached_registrations.clear();
-            st.goodbye = None;
-            st.generation += 1;
-            *self.out.lock() = Out {
-                generation: st.generation,
-                tx: None,
-            };
-            (
-                std::mem::take(&mut st.pending),
-                std::mem::take(&mut st.running),
-            )
+            self.end_connection(&mut st);
+            st.held.clear();
+            let running = st.invocations.detach();
+            (st.in_flight.drain(), running)
         };
         tracing::debug!(session = self.info().id, %reason, "session closed");
         self.closed.cancel();
-        fail_all(pending.into_values().collect(), || {
+        fail_all(pending.into_iter().map(|(_, e)| e).collect(), || {
             Error::Closed(reason.clone())
         });
-        for (_, task) in running {
+        for task in running {
             task.abort();
         }
         self.emit(SessionEvent::Closed { reason });
@@ -551,25 +502,5 @@ impl Shared {
 
     pub fn is_closed(&self) -> bool {
         self.closed.is_cancelled()
-    }
-}
-
-/// Answers requests that can no longer be answered by the router.
-fn fail_all(pending: Vec<Pending>, err: impl Fn() -> Error) {
-    for p in pending {
-        match p {
-            Pending::Reply(tx) => drop(tx.send(Err(err()))),
-            Pending::Progress(tx) => drop(tx.send(Err(err()))),
-            Pending::Subscribe { reply, .. } | Pending::Register { reply, .. } => {
-                if let Some(tx) = reply {
-                    let _ = tx.send(Err(err()));
-                }
-            }
-            Pending::Unsubscribe { reply, .. } | Pending::Unregister(reply) => {
-                if let Some(tx) = reply {
-                    let _ = tx.send(Ok(()));
-                }
-            }
-        }
     }
 }
