@@ -7,10 +7,12 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
 use tests::{endpoints, join, start_router, until, WAIT};
 use wamp_runtime::proto::error;
-use wamp_runtime::{Args, CallDetails, Endpoint, Error, Serializer, Session, WampError};
+use wamp_runtime::{Args, CallDetails, Endpoint, Error, Progress, Serializer, Session, WampError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Greeting {
@@ -478,4 +480,56 @@ async fn progressive_call_invocations_stream_the_arguments() {
         }
     };
     assert_eq!(e.uri(), Some("com.example.refused"));
+}
+
+#[tokio::test]
+async fn progressive_results_and_uploads_time_out_and_the_callee_is_interrupted() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = stopped.clone();
+    let _trickle = callee
+        .register(
+            "com.example.trickle",
+            move |_: Args, d: CallDetails, progress: Progress| {
+                let guard = DropCounter(counter.clone());
+                async move {
+                    let _guard = guard;
+                    progress.send(1).await?;
+                    // Progressive inputs are read, then nothing more comes.
+                    while d.next_input().await.is_some() {}
+                    std::future::pending::<()>().await;
+                    Ok::<_, WampError>(())
+                }
+            },
+        )
+        .await
+        .unwrap();
+    // Progressive results: the first arrives, then the deadline ends the stream.
+    let mut results = caller
+        .call::<i64>("com.example.trickle", ())
+        .timeout(Duration::from_millis(300))
+        .progressive();
+    let first = results.next().await.expect("a first result");
+    assert_eq!(first.map_err(|e| e.to_string()), Ok(1));
+    let e = results.next().await.expect("an error").unwrap_err();
+    assert_eq!(e, Error::Timeout(Duration::from_millis(300)));
+    until("the first handler is stopped", || {
+        stopped.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // A progressive call: its timeout counts from `finish`.
+    let mut upload = caller
+        .progressive_call::<()>("com.example.trickle")
+        .timeout(Duration::from_millis(100));
+    upload.send((1,)).await.unwrap();
+    let e = upload.finish((2,)).await.unwrap_err();
+    assert_eq!(e, Error::Timeout(Duration::from_millis(100)));
+    until("the second handler is stopped", || {
+        stopped.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    // Neither call is left in flight at the router.
+    until("no call in flight", || r.calls_in_flight("realm1") == 0).await;
 }
