@@ -653,3 +653,62 @@ async fn a_procedure_another_session_took_meanwhile_is_not_taken_back() {
     );
     router.shutdown().await;
 }
+
+/// A listener on `addr` that takes connections and drops them at once: a router that
+/// cannot be reached. It stops once `n` were taken, and says how many it took.
+async fn refuse(listener: TcpListener, n: usize) -> usize {
+    let mut taken = 0;
+    while taken < n {
+        if let Ok((stream, _)) = listener.accept().await {
+            drop(stream);
+            taken += 1;
+        }
+    }
+    taken
+}
+
+#[tokio::test]
+async fn connecting_retries_a_router_that_cannot_be_reached_yet() {
+    // A router that drops every connection, within the attempt limit: the last error.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dropping = tokio::spawn(refuse(listener, 3));
+    let url = format!("ws://{addr}/ws");
+    let e = Session::builder(&url, "realm1")
+        .reconnect(fast().max_attempts(3))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e:?}");
+    assert_eq!(dropping.await.unwrap(), 3, "three attempts, no more");
+
+    // It drops the first two; then the router is there and the third attempt joins.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("ws://{addr}/ws");
+    let connecting = tokio::spawn(async move {
+        Session::builder(&url, "realm1")
+            .reconnect(fast())
+            .connect()
+            .await
+    });
+    assert_eq!(refuse(listener, 2).await, 2);
+    let router = router_on(addr).await;
+    let s = tokio::time::timeout(WAIT, connecting)
+        .await
+        .expect("joins in time")
+        .unwrap()
+        .expect("joins");
+    assert!(s.is_connected());
+    s.leave().await.unwrap();
+    router.shutdown().await;
+
+    // A refusal is final: an ABORT is not retried.
+    let router = router_on("127.0.0.1:0".parse().unwrap()).await;
+    let e = Session::builder(router.url(), "no.such.realm")
+        .reconnect(fast())
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(!matches!(e, Error::Transport(_)), "{e:?}");
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::auth::Credentials;
 use super::error::{Error, WampError};
-use super::reconnect::ReconnectPolicy;
+use super::reconnect::{open_retrying, GaveUp, ReconnectPolicy, Retrying};
 use super::shared::{SessionConfig, SessionInfo};
 use super::{task, Session};
 use crate::proto::{error as uris, is_valid_uri, Dict, Message, UriRule, Value};
@@ -191,27 +191,21 @@ impl SessionBuilder {
                 self.realm
             )));
         }
-        let mut failed: u32 = 0;
-        let (transport, info) = loop {
-            let e = match self.open().await {
-                Ok(joined) => break joined,
-                Err(e) => e,
-            };
-            let retry = matches!(e, Error::Transport(_) | Error::ConnectTimeout(_));
-            let Some(policy) = self.reconnect.as_ref().filter(|_| retry) else {
-                return Err(e);
-            };
-            failed += 1;
-            if !policy.allows(failed) {
-                return Err(e);
+        let (transport, info) = match &self.reconnect {
+            None => self.open().await?,
+            Some(policy) => {
+                let log = |attempt, delay| {
+                    tracing::info!(attempt, ?delay, "cannot reach the router, retrying");
+                };
+                match open_retrying(&self, policy, Retrying::Connect, log).await {
+                    Ok((joined, _)) => joined,
+                    Err(GaveUp { last, .. }) => {
+                        let none =
+                            || Error::Invalid("the reconnect policy allows no attempt".into());
+                        return Err(last.unwrap_or_else(none));
+                    }
+                }
             }
-            let delay = policy.delay(failed - 1);
-            tracing::info!(
-                attempt = failed,
-                ?delay,
-                "cannot reach the router, retrying: {e}"
-            );
-            tokio::time::sleep(delay).await;
         };
         let config = SessionConfig {
             request_timeout: self.request_timeout,

@@ -1,15 +1,19 @@
-//! Automatic reconnection: the [`ReconnectPolicy`] a session is built with, the
-//! [`SessionEvent`]s that tell the application where its session is, and the
-//! [`Lifecycle`] stream of them.
+//! Automatic reconnection: the [`ReconnectPolicy`] a session is built with, the one
+//! retry loop that opening a session and getting a lost one back both use, and the
+//! reconnection itself (what it restores is [`super::restore`]'s).
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 
-use crate::proto::Id;
+use super::connect::SessionBuilder;
+use super::error::Error;
+use super::lifecycle::SessionEvent;
+use super::restore::restore;
+use super::shared::{SessionInfo, Shared};
+use crate::proto::Message;
+use crate::transport::{Transport, TransportError};
 
 /// How a session comes back after its connection is lost: exponential backoff with
 /// jitter, a maximum delay and an optional attempt limit. Set it with
@@ -138,136 +142,104 @@ impl ReconnectPolicy {
     }
 }
 
-/// Where a session is in its life, as its [`Lifecycle`] stream tells it.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SessionEvent {
-    /// The session is joined: the first event of a stream made while it is.
-    Connected {
-        /// The session ID the router gave.
-        session: Id,
-    },
-    /// The connection was lost or the router ended the session. With a reconnect
-    /// policy, reconnection starts and calls that were in flight failed with
-    /// [`Error::Disconnected`](super::Error::Disconnected); without one, `Closed`
-    /// follows.
-    Disconnected {
-        /// Why.
-        reason: String,
-        /// Whether the session will try to come back.
-        reconnecting: bool,
-    },
-    /// An attempt to reconnect is about to be made, after `delay`.
-    Reconnecting {
-        /// The attempt's number, from 1.
-        attempt: u32,
-        /// How long the session waits before it.
-        delay: Duration,
-    },
-    /// The session joined again and restored its registrations and subscriptions.
-    Reconnected {
-        /// The new session ID.
-        session: Id,
-        /// How many attempts it took.
-        attempts: u32,
-        /// What could not be restored, by URI, with the router's answer (usually
-        /// nothing).
-        failed: Vec<(String, String)>,
-    },
-    /// The attempt limit was reached: the session is closed.
-    GaveUp {
-        /// How many attempts were made.
-        attempts: u32,
-        /// Why the last one failed.
-        error: String,
-    },
-    /// The router took a registration away (another session registered the procedure
-    /// with `force_reregister`, or `wamp.registration.remove_callee`): the session goes
-    /// on without it, and does not register it again after a reconnection.
-    RegistrationRevoked {
-        /// The procedure.
-        procedure: String,
-        /// The router's reason (`wamp.error.unregistered` when it gave none).
-        reason: String,
-    },
-    /// The router ended a subscription (`wamp.subscription.remove_subscriber`): its
-    /// stream ends with [`Error::Revoked`](super::Error::Revoked).
-    SubscriptionRevoked {
-        /// The topic or pattern.
-        topic: String,
-        /// The router's reason (`wamp.error.unsubscribed` when it gave none).
-        reason: String,
-    },
-    /// The session is over for good (left, dropped, ended without a reconnect policy,
-    /// or given up). It is the stream's last event.
-    Closed {
-        /// Why.
-        reason: String,
-    },
+/// Why a retry loop stopped without a session.
+pub(crate) struct GaveUp {
+    /// The attempts that failed.
+    pub attempts: u32,
+    /// The last failure (none when the policy allowed no attempt).
+    pub last: Option<Error>,
 }
 
-/// The stream of a session's [`SessionEvent`]s, from
-/// [`Session::lifecycle`](super::Session::lifecycle). It starts with the session's
-/// state when it was made ([`Connected`](SessionEvent::Connected),
-/// [`Disconnected`](SessionEvent::Disconnected) or [`Closed`](SessionEvent::Closed)) and
-/// ends after [`Closed`](SessionEvent::Closed). A consumer that falls far behind skips
-/// the events it missed (it is told by a log line).
-pub struct Lifecycle {
-    inner: Pin<Box<dyn Stream<Item = SessionEvent> + Send>>,
+/// What the retries are for: opening a session, where only a router that cannot be
+/// reached is tried again (a refusal is final), or getting a lost one back, where every
+/// failure is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retrying {
+    Connect,
+    Reconnect,
 }
 
-impl std::fmt::Debug for Lifecycle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lifecycle").finish_non_exhaustive()
-    }
-}
-
-impl Lifecycle {
-    pub(crate) fn new(first: SessionEvent, rx: broadcast::Receiver<SessionEvent>) -> Self {
-        struct State {
-            first: Option<SessionEvent>,
-            rx: broadcast::Receiver<SessionEvent>,
-            done: bool,
-        }
-        let done = matches!(first, SessionEvent::Closed { .. });
-        let state = State {
-            first: Some(first),
-            rx,
-            done: false,
-        };
-        let inner = futures_util::stream::unfold(state, move |mut st| async move {
-            if st.done {
-                return None;
+/// The one retry loop, used by [`SessionBuilder::connect`] and by reconnection: opens the
+/// session by `policy` (a reconnection waits before its first attempt too), calling
+/// `before` with each waited-for attempt's number and delay. The joined transport and
+/// the number of attempts it took.
+pub(crate) async fn open_retrying(
+    builder: &SessionBuilder,
+    policy: &ReconnectPolicy,
+    purpose: Retrying,
+    mut before: impl FnMut(u32, Duration),
+) -> Result<((Transport, SessionInfo), u32), GaveUp> {
+    let mut failed: u32 = 0;
+    let mut last = None;
+    loop {
+        if purpose == Retrying::Reconnect || failed > 0 {
+            if !policy.allows(failed) {
+                return Err(GaveUp {
+                    attempts: failed,
+                    last,
+                });
             }
-            let event = match st.first.take() {
-                Some(e) => e,
-                None => loop {
-                    match st.rx.recv().await {
-                        Ok(e) => break e,
-                        Err(broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::warn!(
-                                missed = n,
-                                "lifecycle consumer too slow: events skipped"
-                            );
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                    }
-                },
+            let waits = match purpose {
+                Retrying::Reconnect => failed,
+                Retrying::Connect => failed - 1,
             };
-            st.done = done || matches!(event, SessionEvent::Closed { .. });
-            Some((event, st))
-        });
-        Self {
-            inner: Box::pin(inner),
+            let delay = policy.delay(waits);
+            before(failed + 1, delay);
+            tokio::time::sleep(delay).await;
+        }
+        match builder.open().await {
+            Ok(joined) => return Ok((joined, failed + 1)),
+            Err(e) => {
+                let retry = purpose == Retrying::Reconnect
+                    || matches!(e, Error::Transport(_) | Error::ConnectTimeout(_));
+                if !retry {
+                    return Err(GaveUp {
+                        attempts: failed + 1,
+                        last: Some(e),
+                    });
+                }
+                failed += 1;
+                tracing::info!(attempt = failed, "opening the session failed: {e}");
+                last = Some(e);
+            }
         }
     }
 }
 
-impl Stream for Lifecycle {
-    type Item = SessionEvent;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
-        self.inner.as_mut().poll_next(cx)
+/// Reconnects a session whose connection was lost, by its policy: the new connection's
+/// incoming messages, once its registrations and subscriptions are on their way back
+/// ([`restore`]); `None` when the session closed meanwhile or the policy gave up (the
+/// session is then closed).
+pub(crate) async fn reconnect(
+    shared: &Arc<Shared>,
+) -> Option<mpsc::Receiver<Result<Message, TransportError>>> {
+    let builder = shared.rejoin.as_deref()?;
+    let policy = builder.reconnect_policy()?;
+    let announce = |attempt, delay| shared.emit(SessionEvent::Reconnecting { attempt, delay });
+    let result = tokio::select! {
+        _ = shared.closed() => return None,
+        r = open_retrying(builder, policy, Retrying::Reconnect, announce) => r,
+    };
+    match result {
+        Ok(((transport, info), attempts)) => {
+            let session = info.id;
+            let generation = shared.attach(transport.outgoing, info, false)?;
+            tracing::info!(session, attempts, "reconnected");
+            restore(shared, generation, attempts);
+            Some(transport.incoming)
+        }
+        Err(GaveUp { attempts, last }) => {
+            let last = last.map(|e| e.to_string()).unwrap_or_default();
+            tracing::warn!(attempts, "giving up reconnecting: {last}");
+            shared.emit(SessionEvent::GaveUp {
+                attempts,
+                error: last.clone(),
+            });
+            shared.close(format!(
+                "gave up reconnecting after {attempts} attempts: {last}"
+            ));
+            None
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use super::connect::SessionBuilder;
 use super::error::Error;
 use super::holdings::{LocalSub, Registered};
 use super::in_flight::{Deadline, Entry, Pending};
-use super::reconnect::SessionEvent;
+use super::lifecycle::SessionEvent;
 use super::shared::{Shared, State};
 use super::task::application_error;
 use crate::proto::{error as uris, Dict, Id, Message, Value};

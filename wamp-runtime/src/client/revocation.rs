@@ -2,7 +2,7 @@
 //! messages of the Advanced Profile): the handle learns the reason, the lifecycle says
 //! so, and the session goes on without it.
 
-use super::reconnect::SessionEvent;
+use super::lifecycle::SessionEvent;
 use super::shared::Shared;
 use crate::proto::{Dict, Value};
 

@@ -25,7 +25,7 @@ use super::connect::SessionBuilder;
 use super::error::Error;
 use super::holdings::Holdings;
 use super::in_flight::{fail_all, Deadline, Entry, InFlight, Pending};
-use super::reconnect::{Lifecycle, SessionEvent};
+use super::lifecycle::{Lifecycle, SessionEvent};
 use super::restore::Restoring;
 use crate::proto::{Dict, Id, IdSequence, Message};
 

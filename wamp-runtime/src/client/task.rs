@@ -1,8 +1,8 @@
 //! The background task of a session: it reads every message from the router and routes
 //! it to the request waiting for it, the subscription it is for, or the procedure it
 //! invokes ([`super::callee`]). When the connection is lost and the session has a
-//! reconnect policy, it reconnects and restores the session's registrations and
-//! subscriptions ([`super::restore`]); revocations are [`super::revocation`]'s.
+//! reconnect policy, it reconnects ([`super::reconnect`]) and reads the next connection;
+//! revocations are [`super::revocation`]'s.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,8 +15,9 @@ use super::connect::SessionBuilder;
 use super::error::{Error, WampError};
 use super::holdings::Registered;
 use super::in_flight::{Entry, Pending};
-use super::reconnect::SessionEvent;
-use super::restore::{register_failed, restore, settle, subscription_not_restored, After};
+use super::lifecycle::SessionEvent;
+use super::reconnect::reconnect;
+use super::restore::{register_failed, settle, subscription_not_restored, After};
 use super::revocation::{revoke_registration, revoke_subscription};
 use super::shared::{SessionConfig, SessionInfo, Shared};
 use super::subscribe::{EventDetails, RawEvent};
@@ -89,56 +90,6 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
                     return Some(format!("protocol violation by the router: {violation}"));
                 }
             },
-        }
-    }
-}
-
-/// Reconnects by the session's policy, with backoff: the new connection's incoming
-/// messages, once its registrations and subscriptions are on their way back; `None`
-/// when the session closed meanwhile or the policy gave up (the session is then closed).
-async fn reconnect(shared: &Arc<Shared>) -> Option<Incoming> {
-    let builder = shared.rejoin.as_deref()?;
-    let policy = builder.reconnect_policy()?;
-    let mut failed: u32 = 0;
-    let mut last = String::new();
-    loop {
-        if !policy.allows(failed) {
-            tracing::warn!(attempts = failed, "giving up reconnecting: {last}");
-            shared.emit(SessionEvent::GaveUp {
-                attempts: failed,
-                error: last.clone(),
-            });
-            shared.close(format!(
-                "gave up reconnecting after {failed} attempts: {last}"
-            ));
-            return None;
-        }
-        let delay = policy.delay(failed);
-        shared.emit(SessionEvent::Reconnecting {
-            attempt: failed + 1,
-            delay,
-        });
-        let attempt = async {
-            tokio::time::sleep(delay).await;
-            builder.open().await
-        };
-        let result = tokio::select! {
-            _ = shared.closed() => return None,
-            r = attempt => r,
-        };
-        match result {
-            Ok((transport, info)) => {
-                let session = info.id;
-                let generation = shared.attach(transport.outgoing, info, false)?;
-                tracing::info!(session, attempts = failed + 1, "reconnected");
-                restore(shared, generation, failed + 1);
-                return Some(transport.incoming);
-            }
-            Err(e) => {
-                failed += 1;
-                tracing::info!(attempt = failed, "reconnecting failed: {e}");
-                last = e.to_string();
-            }
         }
     }
 }
