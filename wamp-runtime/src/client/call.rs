@@ -7,10 +7,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::args::{Args, FromResult, IntoArgs};
+use super::error::application_error;
 use super::error::Error;
 use super::in_flight::{Deadline, Pending};
 use super::shared::Shared;
-use super::task::application_error;
 use super::Session;
 use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
 use crate::transport::BoxFuture;

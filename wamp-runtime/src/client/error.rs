@@ -147,3 +147,13 @@ impl From<ValueError> for WampError {
         WampError::with_message(uris::INVALID_ARGUMENT, e.to_string())
     }
 }
+
+/// The error a caller sees for an ERROR message's URI and payload.
+pub(crate) fn application_error(error: String, payload: &crate::proto::Payload) -> Error {
+    let a = super::args::Args::from_payload(payload).unwrap_or_default();
+    Error::Application(Box::new(WampError {
+        uri: error,
+        args: a.args,
+        kwargs: a.kwargs,
+    }))
+}

@@ -1,7 +1,8 @@
 //! What a session holds at the router and keeps across reconnections: its registrations
 //! (the handler, the options, a revocation signal) and its local subscribers (several may
-//! share one router subscription), by local key and by the router's current ID; and
-//! releasing them (UNREGISTER, UNSUBSCRIBE on the connection they belong to).
+//! share one router subscription), by local key and by the router's current ID; putting
+//! them in place when SUBSCRIBED or REGISTERED comes; and releasing them (UNREGISTER,
+//! UNSUBSCRIBE on the connection they belong to).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
@@ -13,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::error::Error;
 use super::in_flight::{Deadline, Entry, Pending};
 use super::register::ErasedHandler;
+use super::restore::{settle, After};
 use super::shared::{Shared, State};
 use super::subscribe::RawEvent;
 use crate::proto::{Dict, Id, Message};
@@ -264,4 +266,106 @@ impl Shared {
             self.send_soon_in(generation, msg);
         }
     }
+}
+
+/// SUBSCRIBED for `pending` (a [`Pending::Subscribe`]): its subscribers receive events
+/// from now on.
+pub(super) async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
+    let Pending::Subscribe {
+        mut locals,
+        topic,
+        options,
+        reply,
+    } = pending
+    else {
+        return;
+    };
+    let after = {
+        let mut st = shared.state.lock();
+        let generation = st.generation;
+        let mut after = After::default();
+        if st.held.unsubscribing.contains(&subscription) {
+            // The router answered with a subscription we are leaving: subscribe again
+            // once the UNSUBSCRIBE has gone through.
+            let request = shared.next_request();
+            let again = Message::Subscribe {
+                request,
+                options: options.clone(),
+                topic: topic.clone(),
+            };
+            let pending = Pending::Subscribe {
+                locals,
+                topic,
+                options,
+                reply,
+            };
+            st.in_flight.insert(request, pending, None);
+            after.send = Some((generation, again));
+            after
+        } else {
+            if reply.is_none() {
+                let st = &mut *st;
+                locals.retain(|l| !st.held.released.remove(&l.key));
+            }
+            if locals.is_empty() && !st.held.subscriptions.contains_key(&subscription) {
+                // Every subscriber went while it was being restored.
+                let request = shared.next_request();
+                st.held.unsubscribing.insert(subscription);
+                let unsubscribe = Pending::Unsubscribe {
+                    subscription,
+                    reply: None,
+                };
+                st.in_flight.insert(request, unsubscribe, None);
+                let msg = Message::Unsubscribe {
+                    request,
+                    subscription,
+                };
+                after.send = Some((generation, msg));
+            } else {
+                for l in &locals {
+                    st.held.subscription_ids.insert(l.key, subscription);
+                }
+                st.held
+                    .subscriptions
+                    .entry(subscription)
+                    .or_default()
+                    .extend(locals);
+            }
+            after.report = settle(&mut st, reply, subscription);
+            after
+        }
+    };
+    after.run(shared).await;
+}
+
+/// REGISTERED: the handler answers invocations from now on.
+pub(super) async fn registered_one(
+    shared: &Arc<Shared>,
+    registration: Id,
+    registered: Registered,
+    reply: Option<tokio::sync::oneshot::Sender<Result<Id, Error>>>,
+) {
+    let after = {
+        let mut st = shared.state.lock();
+        let mut after = After::default();
+        if reply.is_none() && st.held.released.remove(&registered.key) {
+            // Its handle went while it was being restored.
+            let request = shared.next_request();
+            st.in_flight
+                .insert(request, Pending::Unregister(None), None);
+            let msg = Message::Unregister {
+                request,
+                registration,
+            };
+            after.send = Some((st.generation, msg));
+        } else {
+            st.held
+                .registration_ids
+                .insert(registered.key, registration);
+            st.held.registrations.insert(registration, registered);
+        }
+        after.report = settle(&mut st, reply, registration);
+        after
+    };
+    after.run(shared).await;
 }

@@ -5,9 +5,9 @@ use std::future::IntoFuture;
 use tokio::sync::oneshot;
 
 use super::args::Args;
+use super::error::application_error;
 use super::error::Error;
 use super::in_flight::Pending;
-use super::task::application_error;
 use super::Session;
 use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
 use crate::transport::BoxFuture;

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use super::args::Args;
 use super::connect::SessionBuilder;
+use super::error::application_error;
 use super::error::Error;
 use super::holdings::{LocalSub, Registered};
 use super::in_flight::{Deadline, Entry, Pending};
 use super::lifecycle::SessionEvent;
 use super::shared::{Shared, State};
-use super::task::application_error;
 use crate::proto::{error as uris, Dict, Id, Message, Value};
 
 /// What restoring the session after a reconnection has to remember.

@@ -1,4 +1,5 @@
-//! Subscribing: the [`Subscribe`] builder and the [`Subscription`] stream of events.
+//! Subscribing: the [`Subscribe`] builder, the [`Subscription`] stream of events, and the
+//! delivery of each EVENT to the local subscribers of its subscription.
 
 use std::future::IntoFuture;
 use std::marker::PhantomData;
@@ -14,6 +15,7 @@ use super::args::{Args, FromArgs};
 use super::error::Error;
 use super::holdings::{LocalSub, SubShared};
 use super::in_flight::Pending;
+use super::shared::Shared;
 use super::Session;
 use crate::proto::{
     is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
@@ -288,6 +290,44 @@ impl<T> Drop for Subscription<T> {
         if self.active {
             let release = self.session.shared.drop_local_sub(self.key, None);
             self.session.shared.release_soon(release);
+        }
+    }
+}
+
+/// Passes an event to every local subscriber of its subscription; one whose buffer is full
+/// misses it (counted, and logged at powers of two).
+pub(super) fn deliver(
+    shared: &Shared,
+    subscription: Id,
+    publication: Id,
+    details: Dict,
+    payload: &crate::proto::Payload,
+) {
+    let st = shared.state.lock();
+    let Some(locals) = st.held.subscriptions.get(&subscription) else {
+        return;
+    };
+    let args = match Args::received(payload, &details) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(subscription, "event payload cannot be read: {e}");
+            return;
+        }
+    };
+    let event = RawEvent {
+        args,
+        details: EventDetails::new(subscription, publication, details),
+    };
+    for local in locals {
+        if local.tx.try_send(event.clone()).is_err() {
+            let n = local.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    subscription,
+                    dropped = n,
+                    "subscriber too slow: events dropped"
+                );
+            }
         }
     }
 }

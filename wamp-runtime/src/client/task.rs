@@ -1,27 +1,26 @@
 //! The background task of a session: it reads every message from the router and routes
-//! it to the request waiting for it, the subscription it is for, or the procedure it
-//! invokes ([`super::callee`]). When the connection is lost and the session has a
+//! it to the request waiting for it (SUBSCRIBED and REGISTERED put a holding in place,
+//! [`super::holdings`]), the subscription it is for ([`super::subscribe`]), or the
+//! procedure it invokes ([`super::callee`]). When the connection is lost and the session has a
 //! reconnect policy, it reconnects ([`super::reconnect`]) and reads the next connection;
 //! revocations are [`super::revocation`]'s.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::args::Args;
 use super::callee::invoke;
 use super::connect::SessionBuilder;
-use super::error::{Error, WampError};
-use super::holdings::Registered;
+use super::error::application_error;
+use super::holdings::{registered_one, subscribed};
 use super::in_flight::{Entry, Pending};
 use super::lifecycle::SessionEvent;
 use super::reconnect::reconnect;
-use super::restore::{register_failed, settle, subscription_not_restored, After};
+use super::restore::{register_failed, subscription_not_restored};
 use super::revocation::{revoke_registration, revoke_subscription};
 use super::shared::{SessionConfig, SessionInfo, Shared};
-use super::subscribe::{EventDetails, RawEvent};
-use crate::proto::{close, code, error as uris, Dict, Id, Message, Value};
+use super::subscribe::deliver;
+use crate::proto::{close, code, error as uris, Id, Message, Value};
 use crate::transport::{Transport, TransportError};
 
 type Incoming = mpsc::Receiver<Result<Message, TransportError>>;
@@ -92,16 +91,6 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
             },
         }
     }
-}
-
-/// The error a caller sees for an ERROR message's URI and payload.
-pub(crate) fn application_error(error: String, payload: &crate::proto::Payload) -> Error {
-    let a = Args::from_payload(payload).unwrap_or_default();
-    Error::Application(Box::new(WampError {
-        uri: error,
-        args: a.args,
-        kwargs: a.kwargs,
-    }))
 }
 
 /// Handles one message from the router: `Ok(Some(why))` when the router ended the
@@ -260,144 +249,4 @@ async fn answer(shared: &Arc<Shared>, request: Id, msg: Message) -> Result<(), S
         }
     }
     Ok(())
-}
-
-/// SUBSCRIBED for `pending` (a [`Pending::Subscribe`]): its subscribers receive events
-/// from now on.
-async fn subscribed(shared: &Arc<Shared>, subscription: Id, pending: Pending) {
-    let Pending::Subscribe {
-        mut locals,
-        topic,
-        options,
-        reply,
-    } = pending
-    else {
-        return;
-    };
-    let after = {
-        let mut st = shared.state.lock();
-        let generation = st.generation;
-        let mut after = After::default();
-        if st.held.unsubscribing.contains(&subscription) {
-            // The router answered with a subscription we are leaving: subscribe again
-            // once the UNSUBSCRIBE has gone through.
-            let request = shared.next_request();
-            let again = Message::Subscribe {
-                request,
-                options: options.clone(),
-                topic: topic.clone(),
-            };
-            let pending = Pending::Subscribe {
-                locals,
-                topic,
-                options,
-                reply,
-            };
-            st.in_flight.insert(request, pending, None);
-            after.send = Some((generation, again));
-            after
-        } else {
-            if reply.is_none() {
-                let st = &mut *st;
-                locals.retain(|l| !st.held.released.remove(&l.key));
-            }
-            if locals.is_empty() && !st.held.subscriptions.contains_key(&subscription) {
-                // Every subscriber went while it was being restored.
-                let request = shared.next_request();
-                st.held.unsubscribing.insert(subscription);
-                let unsubscribe = Pending::Unsubscribe {
-                    subscription,
-                    reply: None,
-                };
-                st.in_flight.insert(request, unsubscribe, None);
-                let msg = Message::Unsubscribe {
-                    request,
-                    subscription,
-                };
-                after.send = Some((generation, msg));
-            } else {
-                for l in &locals {
-                    st.held.subscription_ids.insert(l.key, subscription);
-                }
-                st.held
-                    .subscriptions
-                    .entry(subscription)
-                    .or_default()
-                    .extend(locals);
-            }
-            after.report = settle(&mut st, reply, subscription);
-            after
-        }
-    };
-    after.run(shared).await;
-}
-
-/// REGISTERED: the handler answers invocations from now on.
-async fn registered_one(
-    shared: &Arc<Shared>,
-    registration: Id,
-    registered: Registered,
-    reply: Option<tokio::sync::oneshot::Sender<Result<Id, Error>>>,
-) {
-    let after = {
-        let mut st = shared.state.lock();
-        let mut after = After::default();
-        if reply.is_none() && st.held.released.remove(&registered.key) {
-            // Its handle went while it was being restored.
-            let request = shared.next_request();
-            st.in_flight
-                .insert(request, Pending::Unregister(None), None);
-            let msg = Message::Unregister {
-                request,
-                registration,
-            };
-            after.send = Some((st.generation, msg));
-        } else {
-            st.held
-                .registration_ids
-                .insert(registered.key, registration);
-            st.held.registrations.insert(registration, registered);
-        }
-        after.report = settle(&mut st, reply, registration);
-        after
-    };
-    after.run(shared).await;
-}
-
-/// Passes an event to every local subscriber of its subscription; one whose buffer is full
-/// misses it (counted, and logged at powers of two).
-fn deliver(
-    shared: &Shared,
-    subscription: Id,
-    publication: Id,
-    details: Dict,
-    payload: &crate::proto::Payload,
-) {
-    let st = shared.state.lock();
-    let Some(locals) = st.held.subscriptions.get(&subscription) else {
-        return;
-    };
-    let args = match Args::received(payload, &details) {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(subscription, "event payload cannot be read: {e}");
-            return;
-        }
-    };
-    let event = RawEvent {
-        args,
-        details: EventDetails::new(subscription, publication, details),
-    };
-    for local in locals {
-        if local.tx.try_send(event.clone()).is_err() {
-            let n = local.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                tracing::warn!(
-                    subscription,
-                    dropped = n,
-                    "subscriber too slow: events dropped"
-                );
-            }
-        }
-    }
 }
