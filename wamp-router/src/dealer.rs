@@ -20,6 +20,10 @@ pub(crate) struct Callee {
     pub disclose_caller: bool,
     /// Whether invocations pass the caller's `timeout` on (`forward_timeout`).
     pub forward_timeout: bool,
+    /// What the callee announced that a call to it depends on (progressive call
+    /// invocations, payload passthru, INTERRUPT), so that the callee a routing decision
+    /// names can be checked without its session at hand.
+    pub features: crate::realm::Features,
 }
 
 /// One registration: a procedure (or pattern) and the sessions that serve it.
@@ -237,6 +241,7 @@ mod tests {
             session,
             disclose_caller: false,
             forward_timeout: false,
+            features: Default::default(),
         }
     }
 

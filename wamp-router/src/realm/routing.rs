@@ -190,6 +190,7 @@ mod tests {
             session,
             disclose_caller: false,
             forward_timeout: false,
+            features: Default::default(),
         }
     }
 

@@ -149,10 +149,14 @@ impl Realm {
         if options.force_reregister {
             st.force_reregister(procedure, policy);
         }
+        let Some(features) = st.sessions.get(&session).map(|p| p.features) else {
+            return;
+        };
         let callee = Callee {
             session,
             disclose_caller: options.disclose_caller,
             forward_timeout: options.forward_timeout,
+            features,
         };
         match st
             .routing
@@ -293,14 +297,11 @@ impl Realm {
             tracing::warn!(session, procedure, "call refused: {text}");
             return Err((error::TOO_MANY_CALLS, text));
         }
-        let route = st.routing.callee(procedure);
-        let Some((route, callee)) = route.and_then(|r| {
-            let features = st.sessions.get(&r.callee.session)?.features;
-            Some((r, features))
-        }) else {
+        let Some(route) = st.routing.callee(procedure) else {
             let text = format!("no callee registered procedure {procedure:?}");
             return Err((error::NO_SUCH_PROCEDURE, text));
         };
+        let callee = route.callee.features;
         if options.progress && !callee.progressive_calls.as_callee {
             let text = "the callee does not accept progressive call invocations";
             return Err((error::FEATURE_NOT_SUPPORTED, text.into()));

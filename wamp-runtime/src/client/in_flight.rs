@@ -136,17 +136,17 @@ impl InFlight {
 
     /// Puts an entry (back) in place, like [`InFlight::insert`].
     pub fn put(&mut self, request: Id, entry: Entry) -> bool {
-        let first = match entry.deadline {
+        let deadline = entry.deadline;
+        if let Some(old) = self.entries.insert(request, entry) {
+            self.forget_deadline(request, old.deadline);
+        }
+        match deadline {
             Some(d) => {
                 self.deadlines.insert((d.at, request));
                 self.deadlines.first() == Some(&(d.at, request))
             }
             None => false,
-        };
-        if let Some(old) = self.entries.insert(request, entry) {
-            self.forget_deadline(request, old.deadline);
         }
-        first
     }
 
     /// Takes the entry of `request` out, deadline and all.
@@ -282,6 +282,13 @@ mod tests {
         });
         assert!(matches!(rx2.try_recv(), Ok(Err(Error::Timeout(_)))));
         assert_eq!(t.next_deadline(), Some(at(300).at));
+        // Replacing a request's entry keeps one deadline, the new one.
+        let (again, _rx5) = reply();
+        t.insert(1, again, Some(at(300)));
+        assert_eq!(t.next_deadline(), Some(at(300).at));
+        assert_eq!(t.take_expired(at(300).at).len(), 1);
+        let (late, _rx6) = reply();
+        t.insert(1, late, Some(at(300)));
         assert_eq!(t.drain().len(), 2);
         assert_eq!((t.iter().count(), t.next_deadline()), (0, None));
     }
