@@ -28,11 +28,11 @@ pub mod __private {
     pub use crate::client::Publish;
     pub use crate::client::{Args, CallDetails, Error, Progress, Session, WampError};
     pub use crate::proto::MatchPolicy;
-    pub use crate::proto::ValueError;
+    pub use crate::proto::{Value, ValueError};
     pub use crate::typed::{
-        component, drive_progressive, error_field, param, parse_component, plain_result,
-        publish_topic, reply, typed_result, typed_stream, ApplicationError, ServiceError,
-        ServiceRegistration, Topic, TopicComponent, TopicSubscribe,
+        component, drive_progressive, error_field, param, parse_component, publish_topic, reply,
+        ApplicationError, CallDefaults, ServiceCall, ServiceError, ServiceRegistration,
+        ServiceStream, Topic, TopicComponent, TopicSubscribe,
     };
     pub use futures_util::Stream;
     pub use serde;
@@ -48,11 +48,11 @@ pub mod __private {
 }
 
 pub use client::{
-    Args, Call, CallDetails, CryptosignKey, Error, Event, EventDetails, Lifecycle, Opaque,
-    Progress, ProgressiveCall, ProgressiveResults, Publish, ReconnectPolicy, Register,
+    Args, Call, CallDetails, CancelHandle, CryptosignKey, Error, Event, EventDetails, Lifecycle,
+    Opaque, Progress, ProgressiveCall, ProgressiveResults, Publish, ReconnectPolicy, Register,
     Registration, Session, SessionBuilder, SessionEvent, Subscribe, Subscription, WampError,
 };
-pub use proto::{Dict, Id, List, MatchPolicy, Message, Payload, Value};
+pub use proto::{CancelMode, Dict, Id, List, MatchPolicy, Message, Payload, Value};
 pub use serializer::{DecodeError, EncodeError, Serializer};
 pub use transport::Endpoint;
 
@@ -63,6 +63,6 @@ pub use futures_util::{Stream, StreamExt};
 /// (with `#[serde(crate = "wamp_runtime::serde")]`).
 pub use serde;
 pub use typed::{
-    CallContext, ServiceError, ServiceRegistration, Topic, TopicComponent, TopicEvent,
-    TopicSubscription,
+    CallContext, ReadAnswer, ServiceCall, ServiceError, ServiceRegistration, ServiceStream, Topic,
+    TopicComponent, TopicEvent, TopicSubscription,
 };

@@ -189,27 +189,23 @@ fn client(s: &Service) -> TokenStream {
             p.options.timeout_ms.as_ref().map(
                 |(ms, _)| quote!(let __call = __call.timeout(#rt::Duration::from_millis(#ms));),
             );
-        let (ret, read) = match &p.output {
-            Output::Result { ok, err } => (quote!(#rt::Result<#ok, #rt::ServiceError<#err>>), {
-                let rt = rt_at(ok.span());
-                quote_spanned!(ok.span()=> #rt::typed_result::<#ok, #err>(__call.raw().await))
-            }),
-            Output::Plain(t) => (quote!(#rt::Result<#t, #rt::Error>), {
-                let rt = rt_at(t.span());
-                quote_spanned!(t.span()=> #rt::plain_result::<#t>(__call.raw().await))
-            }),
+        let (ret, make) = match &p.output {
+            Output::Result { ok, err } => (
+                quote!(#rt::ServiceCall<#ok, #err>),
+                quote!(#rt::ServiceCall::new(__call)),
+            ),
+            Output::Plain(t) => (
+                quote!(#rt::ServiceCall<#t>),
+                quote!(#rt::ServiceCall::new(__call)),
+            ),
             Output::Unit => (
-                quote!(#rt::Result<(), #rt::Error>),
-                quote!(#rt::plain_result::<()>(__call.raw().await)),
+                quote!(#rt::ServiceCall<()>),
+                quote!(#rt::ServiceCall::new(__call)),
             ),
             Output::Stream { ok, err, .. } => (
-                quote!(impl #rt::Stream<Item = #rt::Result<#ok, #rt::ServiceError<#err>>> + #rt::Send + 'static),
-                quote!(#rt::typed_stream::<#ok, #err>(__call.progressive())),
+                quote!(#rt::ServiceStream<#ok, #err>),
+                quote!(#rt::ServiceStream::new(__call)),
             ),
-        };
-        let asyncness = match &p.output {
-            Output::Stream { .. } => quote!(),
-            _ => quote!(async),
         };
         let calls_doc = if p.is_pattern() {
             format!(
@@ -226,10 +222,11 @@ fn client(s: &Service) -> TokenStream {
         quote! {
             #(#docs)*
             #pattern_doc
-            #vis #asyncness fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
+            #vis fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
                 let __call = self.session.call::<#rt::Args>(#uri_expr, (#(#idents,)*));
+                let __call = self.defaults.apply(__call);
                 #timeout
-                #read
+                #make
             }
         }
     });
@@ -238,17 +235,43 @@ fn client(s: &Service) -> TokenStream {
         #[derive(Debug, Clone)]
         #vis struct #name {
             session: #rt::Session,
+            defaults: #rt::CallDefaults,
         }
 
         impl #name {
             /// A stub that calls through `session`.
             #vis fn new(session: #rt::Session) -> Self {
-                Self { session }
+                Self { session, defaults: #rt::Default::default() }
             }
 
             /// The session calls go through.
             #vis fn session(&self) -> &#rt::Session {
                 &self.session
+            }
+
+            /// Every call of this stub gives up after `timeout` unless the call says
+            /// otherwise (a procedure's `timeout_ms` and a call's own `.timeout(…)` win).
+            #vis fn timeout(mut self, timeout: #rt::Duration) -> Self {
+                self.defaults.set_timeout(timeout);
+                self
+            }
+
+            /// Every call of this stub asks the router to disclose the caller.
+            #vis fn disclose_me(self) -> Self {
+                self.option("disclose_me", true)
+            }
+
+            /// Every call of this stub carries CALL option `key`.
+            #vis fn option(
+                mut self,
+                key: impl ::core::convert::Into<#rt::String>,
+                value: impl ::core::convert::Into<#rt::Value>,
+            ) -> Self {
+                self.defaults.set_option(
+                    ::core::convert::Into::into(key),
+                    ::core::convert::Into::into(value),
+                );
+                self
             }
 
             #(#methods)*

@@ -7,12 +7,13 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::args::{Args, FromResult, IntoArgs};
+use super::cancel::{cancel_message, CancelHandle};
 use super::error::application_error;
 use super::error::Error;
 use super::in_flight::{Deadline, Pending};
 use super::shared::Shared;
 use super::Session;
-use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
+use crate::proto::{is_valid_uri, CancelMode, Dict, Id, Message, UriRule, Value, ValueError};
 use crate::transport::BoxFuture;
 
 /// A call about to be made; `.await` it for the result, read as `R`.
@@ -39,6 +40,8 @@ pub struct Call<R> {
     args: Result<Args, ValueError>,
     options: Dict,
     timeout: Option<Duration>,
+    /// Made when asked for, told where the call went once it is sent.
+    cancel: std::sync::OnceLock<CancelHandle>,
     _result: PhantomData<fn() -> R>,
 }
 
@@ -51,6 +54,7 @@ impl<R> Call<R> {
             args,
             options: Dict::new(),
             timeout,
+            cancel: std::sync::OnceLock::new(),
             _result: PhantomData,
         }
     }
@@ -76,6 +80,17 @@ impl<R> Call<R> {
         self
     }
 
+    /// Asks the router to tell the callee who calls (`disclose_me`).
+    pub fn disclose_me(self) -> Self {
+        self.option("disclose_me", true)
+    }
+
+    /// A handle that cancels this call in a mode of its choosing, once it is awaited
+    /// (see [`CancelHandle`]).
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.get_or_init(CancelHandle::new).clone()
+    }
+
     /// Makes the call asking for progressive results: a stream of every partial result,
     /// then the final one (left out when it carries nothing), each read as `R`. The
     /// stream ends after the final result or the first error; the call's timeout bounds
@@ -85,7 +100,7 @@ impl<R> Call<R> {
     where
         R: FromResult + Send + 'static,
     {
-        let results = futures_util::stream::unfold(Stage::Start(self), |stage| async move {
+        let results = futures_util::stream::unfold(Stage::Start(Box::new(self)), |stage| async move {
             match stage {
                 Stage::Start(call) => match call.start_progressive().await {
                     Ok(receiving) => next_result(receiving).await,
@@ -134,6 +149,7 @@ impl<R> Call<R> {
             procedure,
             args,
             mut options,
+            cancel,
             ..
         } = self;
         let args = args.map_err(Error::Serialize)?;
@@ -154,12 +170,15 @@ impl<R> Call<R> {
             });
         // Waiting for the reconnection counts against the timeout; then the table of
         // requests in flight keeps the deadline.
-        let (_, request) = match deadline {
+        let (generation, request) = match deadline {
             Some(d) => tokio::time::timeout_at(d.at, sending)
                 .await
                 .map_err(|_| Error::Timeout(d.timeout))??,
             None => sending.await?,
         };
+        if let Some(handle) = cancel.get() {
+            handle.sent(&session.shared, generation, request);
+        }
         Ok((session, request))
     }
 
@@ -192,7 +211,7 @@ pub type ProgressiveResults<R> =
     std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<R, Error>> + Send>>;
 
 enum Stage<R> {
-    Start(Call<R>),
+    Start(Box<Call<R>>),
     Receiving(Receiving),
     Done,
 }
@@ -270,21 +289,10 @@ impl Drop for Outstanding<'_> {
         let Some(generation) = self.shared.remove_pending(self.request) else {
             return;
         };
-        if let Some(cancel) = cancel_message(self.shared, self.request) {
+        if let Some(cancel) = cancel_message(self.shared, self.request, CancelMode::KillNoWait) {
             self.shared.send_soon_in(generation, cancel);
         }
     }
-}
-
-/// The CANCEL (`killnowait`) for call `request` that nobody waits for any more, if the
-/// router takes cancels.
-pub(super) fn cancel_message(shared: &Shared, request: Id) -> Option<Message> {
-    if !shared.router_has("dealer", "call_canceling") {
-        return None;
-    }
-    let mut options = Dict::new();
-    options.insert("mode".into(), Value::Str("killnowait".into()));
-    Some(Message::Cancel { request, options })
 }
 
 impl<R: FromResult + Send + 'static> IntoFuture for Call<R> {

@@ -234,7 +234,8 @@ pub(crate) async fn expire(shared: Arc<Shared>) {
             tracing::debug!(request, ?deadline.timeout, "request timed out");
             entry.pending.answer_error(Error::Timeout(deadline.timeout));
             if deadline.cancel {
-                if let Some(cancel) = super::call::cancel_message(&shared, request) {
+                let mode = crate::proto::CancelMode::KillNoWait;
+                if let Some(cancel) = super::cancel::cancel_message(&shared, request, mode) {
                     shared.send_soon_in(generation, cancel);
                 }
             }

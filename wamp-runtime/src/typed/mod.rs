@@ -5,10 +5,12 @@
 //! called URI, for procedures that ask for it) and [`ApplicationError`] (implemented by
 //! `#[derive(WampError)]`). The rest of this module is called by generated code only.
 
+mod call;
 mod topic;
 
 use std::fmt;
 
+pub use call::{CallDefaults, ReadAnswer, ServiceCall, ServiceStream};
 pub use topic::{
     component, parse_component, publish_topic, Topic, TopicComponent, TopicEvent, TopicSubscribe,
     TopicSubscription,
@@ -18,8 +20,7 @@ use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::client::{
-    Args, CallDetails, Error, FromResult, IntoResult, Progress, ProgressiveResults, Registration,
-    WampError,
+    Args, CallDetails, Error, FromResult, IntoResult, Progress, Registration, WampError,
 };
 use crate::proto::{from_value, Value};
 
@@ -221,18 +222,6 @@ where
             ..Default::default()
         })
     }
-}
-
-/// Reads the results of a progressive call for a caller stub.
-#[doc(hidden)]
-pub fn typed_stream<T, E>(
-    results: ProgressiveResults<Args>,
-) -> impl Stream<Item = Result<T, ServiceError<E>>> + Send + 'static
-where
-    T: FromResult + Send + 'static,
-    E: ApplicationError + Send + 'static,
-{
-    results.map(typed_result::<T, E>)
 }
 
 /// Reads one field of an error variant: `args[index]` for tuple variants, `kwargs[name]`
