@@ -30,9 +30,9 @@ pub mod __private {
     pub use crate::proto::MatchPolicy;
     pub use crate::proto::{Value, ValueError};
     pub use crate::typed::{
-        component, drive_progressive, error_field, param, parse_component, publish_topic, reply,
-        ApplicationError, CallDefaults, ServiceCall, ServiceError, ServiceRegistration,
-        ServiceStream, Topic, TopicComponent, TopicSubscribe,
+        catch_all_from, catch_all_takes, catch_all_to, component, drive_progressive, error_field,
+        param, parse_component, publish_topic, reply, ApplicationError, CallDefaults, ServiceCall,
+        ServiceError, ServiceRegistration, ServiceStream, Topic, TopicComponent, TopicSubscribe,
     };
     pub use futures_util::Stream;
     pub use serde;

@@ -1,5 +1,5 @@
-//! The code of a WampError derive: `ApplicationError` (to and from the wire) and
-//! `From<T> for WampError`.
+//! The code of a WampError derive: `ApplicationError` (to and from the wire, the catch-all
+//! variant taking what the others do not) and `From<T> for WampError`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -14,7 +14,21 @@ pub(super) fn generate(input: &DeriveInput, cases: &[Case]) -> TokenStream {
     let mut to_arms = Vec::new();
     let mut from_arms = Vec::new();
     let mut checks = Vec::new();
+    let mut catch_all = quote!();
     for c in cases {
+        if c.other.is_some() {
+            let (Some(v), Some(f)) = (&c.variant, c.fields.first()) else {
+                continue;
+            };
+            // The field's type must be WampError: a mismatch is reported at it.
+            let rt_at = quote_spanned!(f.ty.span()=> ::wamp_runtime::__private);
+            to_arms
+                .push(quote_spanned!(f.ty.span()=> #name::#v(__e) => #rt_at::catch_all_to(__e),));
+            catch_all = quote_spanned! {f.ty.span()=>
+                _ if #rt_at::catch_all_takes(__e) => #rt::Option::Some(#name::#v(#rt_at::catch_all_from(__e))),
+            };
+            continue;
+        }
         let uri = c.uri.as_ref().map(|(u, _)| u.as_str()).unwrap_or_default();
         let path = match &c.variant {
             Some(v) => quote!(#name::#v),
@@ -79,6 +93,7 @@ pub(super) fn generate(input: &DeriveInput, cases: &[Case]) -> TokenStream {
             fn from_wamp_error(__e: &#rt::WampError) -> #rt::Option<Self> {
                 match __e.uri.as_str() {
                     #(#from_arms)*
+                    #catch_all
                     _ => #rt::Option::None,
                 }
             }

@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use syn::{Data, DeriveInput};
 
 use crate::diag::Errors;
-use model::{fields, style, uri_of, Case};
+use model::{case_attrs, fields, style, Case};
 
 pub(crate) fn expand(item: TokenStream) -> TokenStream {
     let mut input: DeriveInput = match syn::parse2(item) {
@@ -17,19 +17,24 @@ pub(crate) fn expand(item: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut errors = Errors::default();
-    let type_uri = uri_of(&mut input.attrs, &mut errors);
+    let on_type = case_attrs(&mut input.attrs, &mut errors);
     let cases: Vec<Case> = match &mut input.data {
         Data::Enum(e) => {
-            if let Some((_, span)) = &type_uri {
+            if let Some(span) = on_type.uri.as_ref().map(|u| u.1).or(on_type.other) {
                 errors.push(syn::Error::new(
-                    *span,
-                    "on an enum, each variant has its own `#[wamp(uri = \"...\")]`",
+                    span,
+                    "on an enum, each variant has its own `#[wamp(uri = \"...\")]` (or `#[wamp(other)]`)",
                 ));
             }
             e.variants
                 .iter_mut()
-                .map(|v| Case {
-                    uri: uri_of(&mut v.attrs, &mut errors),
+                .map(|v| {
+                    let attrs = case_attrs(&mut v.attrs, &mut errors);
+                    (v, attrs)
+                })
+                .map(|(v, attrs)| Case {
+                    uri: attrs.uri,
+                    other: attrs.other,
                     variant: Some(v.ident.clone()),
                     style: style(&v.fields),
                     fields: fields(&v.fields),
@@ -39,7 +44,8 @@ pub(crate) fn expand(item: TokenStream) -> TokenStream {
         }
         Data::Struct(s) => vec![Case {
             variant: None,
-            uri: type_uri,
+            uri: on_type.uri,
+            other: on_type.other,
             style: style(&s.fields),
             fields: fields(&s.fields),
             span: input.ident.span(),

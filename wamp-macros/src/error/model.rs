@@ -12,6 +12,8 @@ pub(super) struct Case {
     /// `None` for a struct.
     pub(super) variant: Option<Ident>,
     pub(super) uri: Option<(String, Span)>,
+    /// `#[wamp(other)]`: the catch-all for the URIs no other case has.
+    pub(super) other: Option<Span>,
     pub(super) fields: Vec<Field>,
     pub(super) style: Style,
     pub(super) span: Span,
@@ -37,23 +39,31 @@ pub(super) fn style(fields: &Fields) -> Style {
     }
 }
 
-pub(super) fn uri_of(
-    attrs: &mut Vec<syn::Attribute>,
-    errors: &mut Errors,
-) -> Option<(String, Span)> {
-    let mut uri = None;
+/// What a case's `#[wamp(...)]` says: its URI, or that it is the catch-all.
+#[derive(Default)]
+pub(super) struct CaseAttrs {
+    pub(super) uri: Option<(String, Span)>,
+    pub(super) other: Option<Span>,
+}
+
+pub(super) fn case_attrs(attrs: &mut Vec<syn::Attribute>, errors: &mut Errors) -> CaseAttrs {
+    let mut found = CaseAttrs::default();
     match attrs::take_wamp(attrs) {
         Ok(items) => {
-            for i in attrs::allowed(items, &["uri"], "error option", errors) {
-                match i.string() {
-                    Ok(u) => uri = Some(u),
-                    Err(e) => errors.push(e),
+            for i in attrs::allowed(items, &["uri", "other"], "error option", errors) {
+                let read = if i.name() == "uri" {
+                    i.string().map(|u| found.uri = Some(u))
+                } else {
+                    i.flag().map(|s| found.other = Some(s))
+                };
+                if let Err(e) = read {
+                    errors.push(e);
                 }
             }
         }
         Err(e) => errors.push(e),
     }
-    uri
+    found
 }
 
 pub(super) fn fields(f: &Fields) -> Vec<Field> {

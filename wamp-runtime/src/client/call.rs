@@ -100,16 +100,17 @@ impl<R> Call<R> {
     where
         R: FromResult + Send + 'static,
     {
-        let results = futures_util::stream::unfold(Stage::Start(Box::new(self)), |stage| async move {
-            match stage {
-                Stage::Start(call) => match call.start_progressive().await {
-                    Ok(receiving) => next_result(receiving).await,
-                    Err(e) => Some((Err(e), Stage::Done)),
-                },
-                Stage::Receiving(receiving) => next_result(receiving).await,
-                Stage::Done => None,
-            }
-        });
+        let results =
+            futures_util::stream::unfold(Stage::Start(Box::new(self)), |stage| async move {
+                match stage {
+                    Stage::Start(call) => match call.start_progressive().await {
+                        Ok(receiving) => next_result(receiving).await,
+                        Err(e) => Some((Err(e), Stage::Done)),
+                    },
+                    Stage::Receiving(receiving) => next_result(receiving).await,
+                    Stage::Done => None,
+                }
+            });
         Box::pin(results)
     }
 

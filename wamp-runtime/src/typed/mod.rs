@@ -224,6 +224,61 @@ where
     }
 }
 
+#[diagnostic::on_unimplemented(
+    message = "the `other` variant of an error type holds a `WampError`, not `{Self}`",
+    label = "write `Other(WampError)`: it keeps the URI, args and kwargs as they came"
+)]
+/// What the catch-all variant of an error type (`#[wamp(other)]`) holds: the error as it
+/// came ([`WampError`]).
+pub trait CatchAll {
+    #[doc(hidden)]
+    fn to_error(&self) -> WampError;
+    #[doc(hidden)]
+    fn from_error(error: &WampError) -> Self;
+}
+
+impl CatchAll for WampError {
+    fn to_error(&self) -> WampError {
+        self.clone()
+    }
+    fn from_error(error: &WampError) -> Self {
+        error.clone()
+    }
+}
+
+/// An error type's catch-all variant as it goes on the wire: the error it holds.
+#[doc(hidden)]
+pub fn catch_all_to<T: CatchAll>(field: &T) -> WampError {
+    field.to_error()
+}
+
+/// Whether an error type's catch-all variant takes `error`: any URI its other variants do
+/// not have, except the spec's own (`wamp.…`), which stay [`ServiceError::Wamp`] so that a
+/// caller still tells `wamp.error.no_such_procedure` or `wamp.error.canceled` apart.
+#[doc(hidden)]
+pub fn catch_all_takes(error: &WampError) -> bool {
+    !error.uri.starts_with("wamp.")
+}
+
+/// The catch-all variant's value for `error`.
+#[doc(hidden)]
+pub fn catch_all_from<T: CatchAll>(error: &WampError) -> T {
+    T::from_error(error)
+}
+
+/// A procedure may fail with any [`WampError`]: `Result<T, WampError>`. A caller stub
+/// reads every application error as [`ServiceError::App`], the router's own (`wamp.…`)
+/// as [`ServiceError::Wamp`].
+impl ApplicationError for WampError {
+    fn to_wamp_error(&self) -> WampError {
+        self.clone()
+    }
+
+    fn from_wamp_error(error: &WampError) -> Option<Self> {
+        catch_all_takes(error).then(|| error.clone())
+    }
+}
+
 /// Reads one field of an error variant: `args[index]` for tuple variants, `kwargs[name]`
 /// for struct variants.
 #[doc(hidden)]
