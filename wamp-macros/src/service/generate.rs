@@ -22,6 +22,19 @@ fn docs(attrs: &[Attribute]) -> Vec<&Attribute> {
     attrs.iter().filter(|a| a.path().is_ident("doc")).collect()
 }
 
+/// A method's `#[cfg(...)]` attributes: what it generates exists when the method does.
+fn cfgs(attrs: &[Attribute]) -> Vec<&Attribute> {
+    attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
+}
+
+/// A method's `#[deprecated]`, carried over to its stub method.
+fn deprecations(attrs: &[Attribute]) -> Vec<&Attribute> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("deprecated"))
+        .collect()
+}
+
 pub(crate) fn service(s: &Service) -> TokenStream {
     let tr = trait_item(s);
     let client = client(s);
@@ -63,6 +76,7 @@ fn trait_item(s: &Service) -> TokenStream {
     let register_on: syn::TraitItemFn = syn::parse_quote! {
         /// Registers every procedure of this service, as implemented by `self`, on
         /// `session`. Dropping the returned handle unregisters them all.
+        #[allow(deprecated)]
         fn register_on(
             self,
             session: &#rt::Session,
@@ -142,8 +156,10 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     if p.options.disclose_caller.is_some() {
         options.push(quote!(.option("disclose_caller", true)));
     }
+    let cfgs = cfgs(&p.method.attrs);
     quote! {
-        {
+        #(#cfgs)*
+        let () = {
             let __this = ::core::clone::Clone::clone(&__this);
             let __registration = __session
                 .register(#uri, move |__args: #rt::Args, __ctx: #rt::CallDetails, __progress: #rt::Progress| {
@@ -156,7 +172,7 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
                 #(#options)*
                 .await?;
             __registrations.push(__registration);
-        }
+        };
     }
 }
 
@@ -219,9 +235,13 @@ fn client(s: &Service) -> TokenStream {
         } else {
             quote!(#[doc = ""] #[doc = #calls_doc])
         };
+        let cfgs = cfgs(&p.method.attrs);
+        let deprecations = deprecations(&p.method.attrs);
         quote! {
+            #(#cfgs)*
             #(#docs)*
             #pattern_doc
+            #(#deprecations)*
             #vis fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
                 let __call = self.session.call::<#rt::Args>(#uri_expr, (#(#idents,)*));
                 let __call = self.defaults.apply(__call);
@@ -285,18 +305,21 @@ fn checks(s: &Service) -> TokenStream {
     let rt = rt();
     let mut lines = Vec::new();
     for p in &s.procedures {
+        let mut own = Vec::new();
         for param in &p.params {
             let ty = &param.ty;
-            lines.push(quote_spanned!(ty.span()=> __wire::<#ty>();));
+            own.push(quote_spanned!(ty.span()=> __wire::<#ty>();));
         }
         match &p.output {
             Output::Result { ok, err } | Output::Stream { ok, err, .. } => {
-                lines.push(quote_spanned!(ok.span()=> __wire::<#ok>();));
-                lines.push(quote_spanned!(err.span()=> __app_error::<#err>();));
+                own.push(quote_spanned!(ok.span()=> __wire::<#ok>();));
+                own.push(quote_spanned!(err.span()=> __app_error::<#err>();));
             }
-            Output::Plain(t) => lines.push(quote_spanned!(t.span()=> __wire::<#t>();)),
+            Output::Plain(t) => own.push(quote_spanned!(t.span()=> __wire::<#t>();)),
             Output::Unit => {}
         }
+        let cfgs = cfgs(&p.method.attrs);
+        lines.push(quote!(#(#cfgs)* let () = { #(#own)* };));
     }
     quote! {
         const _: () = {

@@ -27,7 +27,7 @@ pub(crate) fn check(service: &Service, errors: &mut Errors) {
     if !service.item.generics.params.is_empty() {
         errors.at(
             &service.item.generics,
-            "a service trait cannot be generic: its procedures have fixed wire types",
+            "a service trait cannot be generic: each procedure has one wire type for every caller (a stub, Autobahn, a browser), and one URI cannot serve several; write one trait per concrete type, each implemented by a generic helper if you like",
         );
     }
     let prefix = service.prefix.as_ref().map(|(p, _)| p.as_str());
