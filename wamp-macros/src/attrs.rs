@@ -1,4 +1,5 @@
-//! `#[wamp(key = "value", flag, n = 5)]` and the macro arguments of the same form.
+//! `#[wamp(key = "value", flag, n = 5, list(A, b::C))]` and the macro arguments of the
+//! same form.
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
@@ -8,22 +9,31 @@ use syn::{Attribute, Ident, Lit, Token};
 
 use crate::diag::Errors;
 
-/// One `key` or `key = literal` item. Keys may be Rust keywords (`match`).
+/// One `key`, `key = literal` or `key(Path, ...)` item. Keys may be Rust keywords
+/// (`match`).
 pub(crate) struct Item {
     pub key: Ident,
     pub value: Option<Lit>,
+    pub list: Option<Vec<syn::Path>>,
 }
 
 impl Parse for Item {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let key = Ident::parse_any(input)?;
+        let mut list = None;
         let value = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             Some(input.parse()?)
         } else {
+            if input.peek(syn::token::Paren) {
+                let inner;
+                syn::parenthesized!(inner in input);
+                let paths = Punctuated::<syn::Path, Token![,]>::parse_terminated(&inner)?;
+                list = Some(paths.into_iter().collect());
+            }
             None
         };
-        Ok(Item { key, value })
+        Ok(Item { key, value, list })
     }
 }
 
@@ -55,8 +65,29 @@ impl Item {
         }
     }
 
+    /// The paths of a `key(A, b::C)` item, or an error saying the key wants them.
+    pub fn paths(&self) -> syn::Result<&[syn::Path]> {
+        match &self.list {
+            Some(paths) => Ok(paths),
+            None => Err(syn::Error::new_spanned(
+                &self.key,
+                format!("write `{}(TypeA, TypeB)`", self.name()),
+            )),
+        }
+    }
+
     /// An error unless this is a bare flag.
     pub fn flag(&self) -> syn::Result<Span> {
+        if self.list.is_some() {
+            return Err(syn::Error::new_spanned(
+                &self.key,
+                format!(
+                    "`{}` takes no list: write just `{}`",
+                    self.name(),
+                    self.name()
+                ),
+            ));
+        }
         match &self.value {
             None => Ok(self.key.span()),
             Some(v) => Err(syn::Error::new_spanned(

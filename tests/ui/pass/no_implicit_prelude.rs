@@ -5,11 +5,20 @@
 enum CalcError {
     #[wamp(uri = "com.example.calc.overflow")]
     Overflow { limit: i64 },
+    #[wamp(uri = "wamp.error.not_authorized")]
+    NotAuthorized,
+    #[wamp(other)]
+    Other(::wamp_runtime::WampError),
 }
 
-#[::wamp_runtime::service(prefix = "com.example.calc")]
+#[::wamp_runtime::service(prefix = "com.example.calc", topics(Temperature))]
 trait Calculator {
     async fn add(&self, a: i64, b: i64) -> ::std::result::Result<i64, CalcError>;
+    async fn any(&self) -> ::std::result::Result<(), ::wamp_runtime::WampError>;
+    #[cfg(any())]
+    async fn never(&self);
+    #[deprecated]
+    async fn old(&self) -> u32;
     #[wamp(progressive)]
     fn count(
         &self,

@@ -250,6 +250,15 @@ fn client(s: &Service) -> TokenStream {
             }
         }
     });
+    let listed = s.procedures.iter().map(|p| {
+        let uri = p.uri(prefix).unwrap_or_default();
+        let cfgs = cfgs(&p.method.attrs);
+        quote!(#(#cfgs)* let () = __uris.push(#uri);)
+    });
+    let topics = s.topics.iter().map(|t| {
+        let rt = rt_at(t.span());
+        quote_spanned!(t.span()=> <#t as #rt::Topic>::PATTERN)
+    });
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone)]
@@ -267,6 +276,19 @@ fn client(s: &Service) -> TokenStream {
             /// The session calls go through.
             #vis fn session(&self) -> &#rt::Session {
                 &self.session
+            }
+
+            /// The URIs of the service's procedures (patterns for pattern procedures), in
+            /// declaration order.
+            #vis fn procedure_uris() -> #rt::Vec<&'static str> {
+                let mut __uris = #rt::Vec::new();
+                #(#listed)*
+                __uris
+            }
+
+            /// The URI patterns of the topics the service names (`topics(...)`).
+            #vis fn topic_patterns() -> #rt::Vec<&'static str> {
+                ::core::convert::From::from([#(#topics),*])
             }
 
             /// Every call of this stub gives up after `timeout` unless the call says

@@ -11,6 +11,8 @@ pub(crate) struct Service {
     /// The trait as written, with our attributes removed.
     pub item: syn::ItemTrait,
     pub prefix: Option<(String, Span)>,
+    /// The topic types the service names (`topics(Temperature, Alarm)`).
+    pub topics: Vec<syn::Path>,
     pub procedures: Vec<Procedure>,
 }
 
@@ -69,12 +71,18 @@ pub(crate) struct Options {
 impl Service {
     pub fn parse(attr: TokenStream, item: &mut syn::ItemTrait, errors: &mut Errors) -> Service {
         let mut prefix = None;
+        let mut topics = Vec::new();
         match attrs::parse_items(attr) {
             Ok(items) => {
-                for i in attrs::allowed(items, &["prefix"], "service option", errors) {
-                    match i.string() {
-                        Ok(p) => prefix = Some(p),
-                        Err(e) => errors.push(e),
+                let options = &["prefix", "topics"];
+                for i in attrs::allowed(items, options, "service option", errors) {
+                    let read = if i.name() == "topics" {
+                        i.paths().map(|p| topics = p.to_vec())
+                    } else {
+                        i.string().map(|p| prefix = Some(p))
+                    };
+                    if let Err(e) = read {
+                        errors.push(e);
                     }
                 }
             }
@@ -97,6 +105,7 @@ impl Service {
         Service {
             item: item.clone(),
             prefix,
+            topics,
             procedures,
         }
     }

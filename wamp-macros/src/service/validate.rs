@@ -14,7 +14,15 @@ const INVOKE_POLICIES: [&str; 5] = ["single", "roundrobin", "random", "first", "
 const MATCH_POLICIES: [&str; 3] = ["exact", "prefix", "wildcard"];
 /// Names the generated code uses: on the trait, and on the caller stub.
 const RESERVED_ON_TRAIT: [&str; 1] = ["register_on"];
-const RESERVED_ON_STUB: [&str; 5] = ["new", "session", "timeout", "disclose_me", "option"];
+const RESERVED_ON_STUB: [&str; 7] = [
+    "new",
+    "session",
+    "timeout",
+    "disclose_me",
+    "option",
+    "procedure_uris",
+    "topic_patterns",
+];
 
 pub(crate) fn check(service: &Service, errors: &mut Errors) {
     let mut prefix_ok = true;

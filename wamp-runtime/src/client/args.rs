@@ -17,6 +17,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::proto::value::Shape;
 use crate::proto::{from_value, to_value, Dict, List, Passthru, Payload, Value, ValueError};
 
 /// Positional and keyword arguments, as WAMP values.
@@ -176,6 +177,20 @@ pub trait FromArgs: Sized {
 
 impl<T: DeserializeOwned> FromArgs for T {
     fn from_args(a: Args) -> Result<Self, ValueError> {
+        if a.args.len() == 1 && a.kwargs.is_empty() {
+            // One argument is the whole value of a type that does not read a list: a
+            // scalar, or a newtype struct sent as `args = [x]` (which is how it goes out).
+            match crate::proto::value::shape_of::<T>() {
+                Shape::Scalar => return from_value(a.args.into_iter().next().unwrap_or_default()),
+                Shape::Wrapper => {
+                    // An Option or a newtype may hold a list: that reading comes first.
+                    let single = a.args[0].clone();
+                    let listed = from_value(Value::List(a.args));
+                    return listed.or_else(|e| from_value(single).map_err(|_| e));
+                }
+                Shape::Other => {}
+            }
+        }
         if !a.args.is_empty() {
             from_value(Value::List(a.args))
         } else if !a.kwargs.is_empty() {
@@ -237,5 +252,40 @@ impl<T: DeserializeOwned> FromResult for T {
 impl FromResult for Args {
     fn from_result(args: Args) -> Result<Self, ValueError> {
         Ok(args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Level(u32);
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Ids(Vec<u32>);
+
+    fn one(v: impl Into<Value>) -> Args {
+        Args {
+            args: vec![v.into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_argument_reads_as_the_value_or_as_the_list_by_the_type() {
+        assert_eq!(u32::from_args(one(5u64)), Ok(5));
+        assert_eq!(String::from_args(one("hi")), Ok("hi".to_owned()));
+        assert_eq!(Level::from_args(one(5u64)), Ok(Level(5)));
+        assert_eq!(<(u32,)>::from_args(one(5u64)), Ok((5,)));
+        assert_eq!(Vec::<u32>::from_args(one(7u64)), Ok(vec![7]));
+        assert_eq!(
+            Ids::from_args(one(7u64)),
+            Ok(Ids(vec![7])),
+            "the list first"
+        );
+        assert_eq!(Option::<Vec<u32>>::from_args(one(7u64)), Ok(Some(vec![7])));
+        assert_eq!(Option::<u32>::from_args(one(7u64)), Ok(Some(7)));
+        assert!(u32::from_args(one("five")).is_err());
     }
 }

@@ -74,6 +74,40 @@ impl Publish {
         self.option("eligible", ids)
     }
 
+    /// Sessions whose authid is one of these must not receive the event.
+    pub fn exclude_authid<S: Into<String>>(self, authids: impl IntoIterator<Item = S>) -> Self {
+        self.strings("exclude_authid", authids)
+    }
+
+    /// Sessions whose authrole is one of these must not receive the event.
+    pub fn exclude_authrole<S: Into<String>>(self, roles: impl IntoIterator<Item = S>) -> Self {
+        self.strings("exclude_authrole", roles)
+    }
+
+    /// Only sessions whose authid is one of these may receive the event.
+    pub fn eligible_authid<S: Into<String>>(self, authids: impl IntoIterator<Item = S>) -> Self {
+        self.strings("eligible_authid", authids)
+    }
+
+    /// Only sessions whose authrole is one of these may receive the event.
+    pub fn eligible_authrole<S: Into<String>>(self, roles: impl IntoIterator<Item = S>) -> Self {
+        self.strings("eligible_authrole", roles)
+    }
+
+    /// Asks the router to tell subscribers who published (`disclose_me`).
+    pub fn disclose_me(self) -> Self {
+        self.option("disclose_me", true)
+    }
+
+    /// Sets option `key` to a list of strings.
+    fn strings<S: Into<String>>(self, key: &str, items: impl IntoIterator<Item = S>) -> Self {
+        let list = items
+            .into_iter()
+            .map(|s| Value::Str(s.into()))
+            .collect::<Vec<_>>();
+        self.option(key, list)
+    }
+
     /// Sets a PUBLISH option (see the WAMP spec: `disclose_me`, `retain`…).
     pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.options.insert(key.into(), value.into());

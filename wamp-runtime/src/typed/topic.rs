@@ -19,6 +19,11 @@ use crate::transport::BoxFuture;
 
 /// A type whose values are published to, and received from, a topic of its own: derived
 /// by `#[topic("com.example.{placeholder}.name")]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a topic",
+    label = "a service's `topics(...)` names topic types",
+    note = "make it one: `#[topic(\"com.example.name\")]` above its derives"
+)]
 pub trait Topic: Serialize + DeserializeOwned + Send + 'static {
     /// The placeholders of the topic, each open (`None`) or fixed.
     type Key: Clone + Send + Unpin + 'static;
@@ -111,6 +116,8 @@ pub struct TopicSubscribe<T: Topic> {
     session: Session,
     key: T::Key,
     buffer: Option<usize>,
+    get_retained: bool,
+    options: Vec<(String, crate::proto::Value)>,
 }
 
 impl<T: Topic> TopicSubscribe<T> {
@@ -120,12 +127,28 @@ impl<T: Topic> TopicSubscribe<T> {
             session: session.clone(),
             key,
             buffer: None,
+            get_retained: false,
+            options: Vec::new(),
         }
     }
 
     /// How many unread events to buffer (see [`crate::Subscribe::buffer`]).
     pub fn buffer(mut self, events: usize) -> Self {
         self.buffer = Some(events);
+        self
+    }
+
+    /// Asks for the retained events the subscription matches, first (see
+    /// [`crate::Subscribe::get_retained`]).
+    pub fn get_retained(mut self) -> Self {
+        self.get_retained = true;
+        self
+    }
+
+    /// Sets a SUBSCRIBE option (see the WAMP spec). The match policy is the key's: exact
+    /// when every placeholder is fixed, wildcard when one is open.
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<crate::proto::Value>) -> Self {
+        self.options.push((key.into(), value.into()));
         self
     }
 }
@@ -140,6 +163,12 @@ impl<T: Topic> IntoFuture for TopicSubscribe<T> {
             let mut sub = self.session.subscribe::<T>(topic).match_policy(policy);
             if let Some(n) = self.buffer {
                 sub = sub.buffer(n);
+            }
+            if self.get_retained {
+                sub = sub.get_retained();
+            }
+            for (k, v) in self.options {
+                sub = sub.option(k, v);
             }
             Ok(TopicSubscription {
                 inner: sub.await?,

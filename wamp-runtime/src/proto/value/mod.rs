@@ -8,11 +8,13 @@
 
 mod de;
 mod ser;
+mod shape;
 
 use indexmap::IndexMap;
 
 pub use de::from_value;
 pub use ser::to_value;
+pub(crate) use shape::{shape_of, Shape};
 
 /// A Rust value that cannot be converted to or from a [`Value`] (a wrong type, a missing
 /// field, a non-string dictionary key…).
