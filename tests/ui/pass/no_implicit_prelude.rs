@@ -19,6 +19,12 @@ trait Calculator {
     async fn never(&self);
     #[deprecated]
     async fn old(&self) -> u32;
+    #[wamp(result = "args")]
+    async fn pair(
+        &self,
+        r#type: ::std::string::String,
+        #[wamp(kwarg, rename = "n")] count: u32,
+    ) -> (u32, u32);
     #[wamp(progressive)]
     fn count(
         &self,

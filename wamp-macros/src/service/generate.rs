@@ -117,27 +117,41 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     let rt = rt();
     let uri = p.uri(prefix).unwrap_or_default();
     let method = &p.ident;
-    let reads = p.params.iter().enumerate().map(|(i, param)| {
-        let ident = &param.ident;
-        let ty = &param.ty;
-        let name = ident.to_string();
-        let rt = rt_at(ty.span());
-        quote_spanned!(ty.span()=> let #ident: #ty = #rt::param(&__args, #i, #name)?;)
-    });
+    let mut positional = 0usize;
+    let reads: Vec<TokenStream> = p
+        .params
+        .iter()
+        .map(|param| {
+            let ident = &param.ident;
+            let ty = &param.ty;
+            let name = &param.wire;
+            let rt = rt_at(ty.span());
+            if param.kwarg {
+                quote_spanned!(ty.span()=> let #ident: #ty = #rt::kwarg_param(&__args, #name)?;)
+            } else {
+                let i = positional;
+                positional += 1;
+                quote_spanned!(ty.span()=> let #ident: #ty = #rt::param(&__args, #i, #name)?;)
+            }
+        })
+        .collect();
+    let names = p.params.iter().map(|x| x.wire.as_str());
+    let extras = quote!(#rt::check_extras(&__args, #positional, &[#(#names),*])?;);
+    let shape = result_shape(p);
     let args = call_args(p);
     let call = match &p.output {
         Output::Result { ok, .. } => {
             let rt = rt_at(ok.span());
-            quote_spanned!(ok.span()=> #rt::reply(__this.#method(#(#args),*).await))
+            quote_spanned!(ok.span()=> #rt::reply(__this.#method(#(#args),*).await, #shape))
         }
         Output::Plain(t) => {
             let rt = rt_at(t.span());
             quote_spanned! {t.span()=>
-                #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await))
+                #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await), #shape)
             }
         }
         Output::Unit => quote! {
-            #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await))
+            #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await), #shape)
         },
         Output::Stream { ok, .. } => {
             let rt = rt_at(ok.span());
@@ -165,6 +179,7 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
                 .register(#uri, move |__args: #rt::Args, __ctx: #rt::CallDetails, __progress: #rt::Progress| {
                     let __this = ::core::clone::Clone::clone(&__this);
                     async move {
+                        #extras
                         #(#reads)*
                         #call
                     }
@@ -173,6 +188,16 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
                 .await?;
             __registrations.push(__registration);
         };
+    }
+}
+
+/// The procedure's `ResultShape`, as an expression.
+fn result_shape(p: &Procedure) -> TokenStream {
+    let rt = rt();
+    match p.options.result.as_ref().map(|(s, _)| s.as_str()) {
+        Some("args") => quote!(#rt::ResultShape::Args),
+        Some("kwargs") => quote!(#rt::ResultShape::Kwargs),
+        _ => quote!(#rt::ResultShape::Value),
     }
 }
 
@@ -192,6 +217,16 @@ fn client(s: &Service) -> TokenStream {
         let method = &p.ident;
         let idents: Vec<_> = p.params.iter().map(|x| &x.ident).collect();
         let types: Vec<_> = p.params.iter().map(|x| &x.ty).collect();
+        let pushes = p.params.iter().map(|x| {
+            let ident = &x.ident;
+            let wire = &x.wire;
+            if x.kwarg {
+                quote!(.kwarg(#wire, &#ident))
+            } else {
+                quote!(.arg(&#ident))
+            }
+        });
+        let shape = result_shape(p);
         let uri = p.uri(prefix).unwrap_or_default();
         let (uri_param, uri_expr) = if p.is_pattern() {
             (
@@ -208,15 +243,15 @@ fn client(s: &Service) -> TokenStream {
         let (ret, make) = match &p.output {
             Output::Result { ok, err } => (
                 quote!(#rt::ServiceCall<#ok, #err>),
-                quote!(#rt::ServiceCall::new(__call)),
+                quote!(#rt::ServiceCall::new(__call).answer_as(#shape)),
             ),
             Output::Plain(t) => (
                 quote!(#rt::ServiceCall<#t>),
-                quote!(#rt::ServiceCall::new(__call)),
+                quote!(#rt::ServiceCall::new(__call).answer_as(#shape)),
             ),
             Output::Unit => (
                 quote!(#rt::ServiceCall<()>),
-                quote!(#rt::ServiceCall::new(__call)),
+                quote!(#rt::ServiceCall::new(__call).answer_as(#shape)),
             ),
             Output::Stream { ok, err, .. } => (
                 quote!(#rt::ServiceStream<#ok, #err>),
@@ -243,7 +278,8 @@ fn client(s: &Service) -> TokenStream {
             #pattern_doc
             #(#deprecations)*
             #vis fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
-                let __call = self.session.call::<#rt::Args>(#uri_expr, (#(#idents,)*));
+                let __uri: #rt::String = ::core::convert::Into::into(#uri_expr);
+                let __call = #rt::StubArgs::new() #(#pushes)* .call(&self.session, &__uri);
                 let __call = self.defaults.apply(__call);
                 #timeout
                 #make

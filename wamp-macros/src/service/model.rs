@@ -42,6 +42,12 @@ pub(crate) enum Receiver {
 pub(crate) struct Param {
     pub ident: Ident,
     pub ty: Type,
+    /// The name it travels under as a keyword argument: its own (a raw identifier
+    /// unraw: `r#type` is `type`), or its `rename`.
+    pub wire: String,
+    /// Whether it travels only as a keyword argument (`#[wamp(kwarg)]`, or the method's
+    /// `#[wamp(kwargs)]`), not as a positional one.
+    pub kwarg: bool,
 }
 
 // Built once per procedure at compile time: size does not matter.
@@ -66,6 +72,10 @@ pub(crate) struct Options {
     pub disclose_caller: Option<Span>,
     pub timeout_ms: Option<(u64, Span)>,
     pub progressive: Option<Span>,
+    /// Every parameter travels as a keyword argument.
+    pub kwargs: Option<Span>,
+    /// How the result travels: `"args"` or `"kwargs"` (default: one argument).
+    pub result: Option<(String, Span)>,
 }
 
 impl Service {
@@ -224,7 +234,8 @@ impl Procedure {
         let mut params = Vec::new();
         let mut context = None;
         let mut position = 0;
-        for input in &f.sig.inputs {
+        let all_kwargs = options.kwargs.is_some();
+        for input in &mut f.sig.inputs {
             match input {
                 FnArg::Receiver(r) => {
                     receiver = if r.colon_token.is_some() || r.reference.is_none() {
@@ -248,15 +259,19 @@ impl Procedure {
                             continue;
                         }
                     };
+                    let (rename, kwarg) = param_attrs(&mut pt.attrs, errors);
                     if is_context(&pt.ty) {
                         if context.is_some() {
                             errors.at(&pt.ty, "only one `CallContext` parameter is allowed");
                         }
                         context = Some(position);
                     } else {
+                        use syn::ext::IdentExt;
                         params.push(Param {
+                            wire: rename.unwrap_or_else(|| ident.unraw().to_string()),
                             ident,
                             ty: (*pt.ty).clone(),
+                            kwarg: kwarg || all_kwargs,
                         });
                     }
                     position += 1;
@@ -275,6 +290,35 @@ impl Procedure {
     }
 }
 
+/// A parameter's `#[wamp(rename = "...", kwarg)]`, taken off it.
+fn param_attrs(attrs: &mut Vec<syn::Attribute>, errors: &mut Errors) -> (Option<String>, bool) {
+    let (mut rename, mut kwarg) = (None, false);
+    match attrs::take_wamp(attrs) {
+        Ok(items) => {
+            for i in attrs::allowed(items, &["rename", "kwarg"], "parameter option", errors) {
+                let read = if i.name() == "rename" {
+                    i.string().map(|(name, span)| {
+                        if crate::uri::problem(&format!("x.{name}")).is_some() || name.is_empty() {
+                            errors.push(syn::Error::new(
+                                span,
+                                format!("{name:?} cannot be a keyword argument's name"),
+                            ));
+                        }
+                        rename = Some(name);
+                    })
+                } else {
+                    i.flag().map(|_| kwarg = true)
+                };
+                if let Err(e) = read {
+                    errors.push(e);
+                }
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    (rename, kwarg)
+}
+
 impl Options {
     fn from_items(items: Vec<Item>, errors: &mut Errors) -> Options {
         let mut o = Options::default();
@@ -285,6 +329,8 @@ impl Options {
             "disclose_caller",
             "timeout_ms",
             "progressive",
+            "kwargs",
+            "result",
         ];
         for i in attrs::allowed(items, &keys, "procedure option", errors) {
             let r = match i.name().as_str() {
@@ -293,6 +339,8 @@ impl Options {
                 "match" => i.string().map(|v| o.match_policy = Some(v)),
                 "disclose_caller" => i.flag().map(|s| o.disclose_caller = Some(s)),
                 "timeout_ms" => i.integer().map(|v| o.timeout_ms = Some(v)),
+                "kwargs" => i.flag().map(|s| o.kwargs = Some(s)),
+                "result" => i.string().map(|v| o.result = Some(v)),
                 _ => i.flag().map(|s| o.progressive = Some(s)),
             };
             if let Err(e) = r {

@@ -12,6 +12,7 @@ use crate::uri;
 
 const INVOKE_POLICIES: [&str; 5] = ["single", "roundrobin", "random", "first", "last"];
 const MATCH_POLICIES: [&str; 3] = ["exact", "prefix", "wildcard"];
+const RESULT_SHAPES: [&str; 2] = ["args", "kwargs"];
 /// Names the generated code uses: on the trait, and on the caller stub.
 const RESERVED_ON_TRAIT: [&str; 1] = ["register_on"];
 const RESERVED_ON_STUB: [&str; 7] = [
@@ -113,7 +114,30 @@ fn procedure(p: &Procedure, prefix: Option<&str>, prefix_ok: bool, errors: &mut 
             format!("procedures are async: write `async fn {name}(...)` (or return `impl Stream<Item = Result<T, E>> + Send` for progressive results)"),
         );
     }
+    if let Some((shape, span)) = &p.options.result {
+        if is_stream {
+            errors.push(syn::Error::new(
+                *span,
+                "progressive results travel one by one, each as one argument: `result` does not apply",
+            ));
+        } else if !RESULT_SHAPES.contains(&shape.as_str()) {
+            errors.push(syn::Error::new(
+                *span,
+                format!("unknown result shape {shape:?}: use \"args\" (a tuple or list as several arguments) or \"kwargs\" (a struct or map as keyword arguments)"),
+            ));
+        }
+    }
+    let mut wires: HashMap<&str, &syn::Ident> = HashMap::new();
     for param in &p.params {
+        if let Some(first) = wires.insert(param.wire.as_str(), &param.ident) {
+            errors.at(
+                &param.ident,
+                format!(
+                    "`{}` and `{first}` both travel as {:?}: rename one (`#[wamp(rename = \"...\")]`)",
+                    param.ident, param.wire
+                ),
+            );
+        }
         if let Type::Reference(r) = &param.ty {
             errors.at(
                 r,

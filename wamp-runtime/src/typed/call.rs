@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use super::{plain_result, typed_result, ApplicationError, ServiceError};
+use super::{plain_result, typed_result, ApplicationError, ResultShape, ServiceError};
 use crate::client::{Args, Call, CancelHandle, Error, FromResult, ProgressiveResults};
 use crate::proto::{Dict, Value};
 use crate::transport::BoxFuture;
@@ -102,6 +102,7 @@ impl CallDefaults {
 #[must_use = "a call does nothing until it is awaited"]
 pub struct ServiceCall<T, E = Infallible> {
     call: Call<Args>,
+    shape: ResultShape,
     _types: PhantomData<fn() -> (T, E)>,
 }
 
@@ -110,24 +111,41 @@ impl<T, E> ServiceCall<T, E> {
     pub fn new(call: Call<Args>) -> Self {
         Self {
             call,
+            shape: ResultShape::Value,
             _types: PhantomData,
+        }
+    }
+
+    /// The call's result travels as `shape` (the procedure's `result` option).
+    #[doc(hidden)]
+    pub fn answer_as(mut self, shape: ResultShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// The same call, configured by `f`.
+    fn map(self, f: impl FnOnce(Call<Args>) -> Call<Args>) -> Self {
+        Self {
+            call: f(self.call),
+            ..self
         }
     }
 
     /// Gives up waiting after `timeout`, with [`Error::Timeout`], and cancels the call at
     /// the router (see [`Call::timeout`]).
     pub fn timeout(self, timeout: Duration) -> Self {
-        Self::new(self.call.timeout(timeout))
+        self.map(|c| c.timeout(timeout))
     }
 
     /// Asks the router to tell the callee who calls (`disclose_me`).
     pub fn disclose_me(self) -> Self {
-        Self::new(self.call.disclose_me())
+        self.map(Call::disclose_me)
     }
 
     /// Sets a CALL option (see the WAMP spec).
     pub fn option(self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        Self::new(self.call.option(key, value))
+        let (key, value) = (key.into(), value.into());
+        self.map(|c| c.option(key, value))
     }
 
     /// A handle that cancels this call in a mode of its choosing (see [`CancelHandle`]).
@@ -146,7 +164,8 @@ where
     type IntoFuture = BoxFuture<'static, E::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { E::read(self.call.raw().await) })
+        let shape = self.shape;
+        Box::pin(async move { E::read(self.call.raw().await.map(|a| shape.received(a))) })
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod call;
 mod topic;
+mod wire;
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ pub use topic::{
     component, parse_component, publish_topic, Topic, TopicComponent, TopicEvent, TopicSubscribe,
     TopicSubscription,
 };
+pub use wire::{check_extras, kwarg_param, ResultShape, StubArgs};
 
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -163,14 +165,12 @@ pub fn param<T: DeserializeOwned>(args: &Args, index: usize, name: &str) -> Resu
 
 /// Turns a procedure's outcome into what the session sends back.
 #[doc(hidden)]
-pub fn reply<T: IntoResult, E: Into<WampError>>(outcome: Result<T, E>) -> Result<Args, WampError> {
+pub fn reply<T: serde::Serialize, E: Into<WampError>>(
+    outcome: Result<T, E>,
+    shape: ResultShape,
+) -> Result<Args, WampError> {
     match outcome {
-        Ok(v) => v.into_result().map_err(|e| {
-            WampError::with_message(
-                crate::proto::error::RUNTIME_ERROR,
-                format!("the result cannot be serialized: {e}"),
-            )
-        }),
+        Ok(v) => shape.send(v),
         Err(e) => Err(e.into()),
     }
 }
