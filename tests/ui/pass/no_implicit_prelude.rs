@@ -19,6 +19,8 @@ trait Calculator {
     async fn never(&self);
     #[deprecated]
     async fn old(&self) -> u32;
+    #[wamp(uri = "com.example.calc.{unit}.convert")]
+    async fn convert(&self, unit: ::std::string::String, value: f64) -> f64;
     #[wamp(result = "args")]
     async fn pair(
         &self,

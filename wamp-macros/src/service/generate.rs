@@ -115,7 +115,7 @@ fn call_args(p: &Procedure) -> Vec<TokenStream> {
 /// One procedure's registration inside `register_on`.
 fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     let rt = rt();
-    let uri = p.uri(prefix).unwrap_or_default();
+    let uri = p.registered_uri(prefix).unwrap_or_default();
     let method = &p.ident;
     let mut positional = 0usize;
     let reads: Vec<TokenStream> = p
@@ -126,7 +126,9 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
             let ty = &param.ty;
             let name = &param.wire;
             let rt = rt_at(ty.span());
-            if param.kwarg {
+            if let Some(index) = param.placeholder {
+                quote_spanned!(ty.span()=> let #ident: #ty = #rt::uri_param(&__ctx.procedure, #index, #name)?;)
+            } else if param.kwarg {
                 quote_spanned!(ty.span()=> let #ident: #ty = #rt::kwarg_param(&__args, #name)?;)
             } else {
                 let i = positional;
@@ -135,7 +137,11 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
             }
         })
         .collect();
-    let names = p.params.iter().map(|x| x.wire.as_str());
+    let names = p
+        .params
+        .iter()
+        .filter(|x| x.placeholder.is_none())
+        .map(|x| x.wire.as_str());
     let extras = quote!(#rt::check_extras(&__args, #positional, &[#(#names),*])?;);
     let shape = result_shape(p);
     let args = call_args(p);
@@ -165,6 +171,9 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     match p.options.match_policy.as_ref().map(|(m, _)| m.as_str()) {
         Some("prefix") => options.push(quote!(.match_policy(#rt::MatchPolicy::Prefix))),
         Some("wildcard") => options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard))),
+        _ if p.has_placeholders() => {
+            options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard)))
+        }
         _ => {}
     }
     if p.options.disclose_caller.is_some() {
@@ -217,24 +226,51 @@ fn client(s: &Service) -> TokenStream {
         let method = &p.ident;
         let idents: Vec<_> = p.params.iter().map(|x| &x.ident).collect();
         let types: Vec<_> = p.params.iter().map(|x| &x.ty).collect();
-        let pushes = p.params.iter().map(|x| {
-            let ident = &x.ident;
-            let wire = &x.wire;
-            if x.kwarg {
-                quote!(.kwarg(#wire, &#ident))
-            } else {
-                quote!(.arg(&#ident))
-            }
-        });
+        let pushes = p
+            .params
+            .iter()
+            .filter(|x| x.placeholder.is_none())
+            .map(|x| {
+                let ident = &x.ident;
+                let wire = &x.wire;
+                if x.kwarg {
+                    quote!(.kwarg(#wire, &#ident))
+                } else {
+                    quote!(.arg(&#ident))
+                }
+            });
         let shape = result_shape(p);
         let uri = p.uri(prefix).unwrap_or_default();
-        let (uri_param, uri_expr) = if p.is_pattern() {
+        let (uri_param, uri_build) = if p.is_pattern() {
             (
                 quote!(procedure_uri: impl ::core::convert::Into<#rt::String>,),
-                quote!(procedure_uri),
+                quote!(let __uri = #rt::Result::Ok(::core::convert::Into::into(procedure_uri));),
+            )
+        } else if p.has_placeholders() {
+            // The concrete URI, each placeholder filled from its parameter.
+            let parts =
+                uri.split('.').map(|c| {
+                    match p.params.iter().find(|x| {
+                        x.placeholder.is_some() && c.len() > 2 && c[1..c.len() - 1] == x.wire
+                    }) {
+                        Some(x) => {
+                            let ident = &x.ident;
+                            let name = &x.wire;
+                            let rt = rt_at(x.ty.span());
+                            quote_spanned!(x.ty.span()=> #rt::component(&#ident, #name))
+                        }
+                        None => quote!(#rt::Result::Ok(<#rt::String as ::core::convert::From<&str>>::from(#c))),
+                    }
+                });
+            (
+                quote!(),
+                quote!(let __uri = #rt::join_components([#(#parts),*]);),
             )
         } else {
-            (quote!(), quote!(#uri))
+            (
+                quote!(),
+                quote!(let __uri = #rt::Result::Ok(<#rt::String as ::core::convert::From<&str>>::from(#uri));),
+            )
         };
         let timeout =
             p.options.timeout_ms.as_ref().map(
@@ -262,6 +298,8 @@ fn client(s: &Service) -> TokenStream {
             format!(
                 "Calls a procedure matching `{uri}`: `procedure_uri` is the concrete URI to call."
             )
+        } else if p.has_placeholders() {
+            format!("Calls `{uri}`, each placeholder filled from the argument of its name.")
         } else {
             format!("Calls `{uri}`.")
         };
@@ -278,8 +316,8 @@ fn client(s: &Service) -> TokenStream {
             #pattern_doc
             #(#deprecations)*
             #vis fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
-                let __uri: #rt::String = ::core::convert::Into::into(#uri_expr);
-                let __call = #rt::StubArgs::new() #(#pushes)* .call(&self.session, &__uri);
+                #uri_build
+                let __call = #rt::StubArgs::new() #(#pushes)* .call_at(&self.session, __uri);
                 let __call = self.defaults.apply(__call);
                 #timeout
                 #make

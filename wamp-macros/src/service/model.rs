@@ -48,6 +48,11 @@ pub(crate) struct Param {
     /// Whether it travels only as a keyword argument (`#[wamp(kwarg)]`, or the method's
     /// `#[wamp(kwargs)]`), not as a positional one.
     pub kwarg: bool,
+    /// The component of the URI it fills, for a `{name}` placeholder of the procedure's URI
+    /// (then it travels in the URI, not as an argument).
+    pub placeholder: Option<usize>,
+    /// Whether `rename` or `kwarg` was written on it.
+    pub shaped: bool,
 }
 
 // Built once per procedure at compile time: size does not matter.
@@ -260,6 +265,7 @@ impl Procedure {
                         }
                     };
                     let (rename, kwarg) = param_attrs(&mut pt.attrs, errors);
+                    let shaped = rename.is_some() || kwarg;
                     if is_context(&pt.ty) {
                         if context.is_some() {
                             errors.at(&pt.ty, "only one `CallContext` parameter is allowed");
@@ -272,9 +278,20 @@ impl Procedure {
                             ident,
                             ty: (*pt.ty).clone(),
                             kwarg: kwarg || all_kwargs,
+                            placeholder: None,
+                            shaped,
                         });
                     }
                     position += 1;
+                }
+            }
+        }
+        if let Some((uri, _)) = &options.uri {
+            for (index, name) in placeholders(uri) {
+                use syn::ext::IdentExt;
+                if let Some(p) = params.iter_mut().find(|p| p.ident.unraw() == name) {
+                    p.placeholder = Some(index);
+                    p.kwarg = false;
                 }
             }
         }
@@ -352,20 +369,59 @@ impl Options {
 }
 
 impl Procedure {
-    /// The procedure's URI: its `uri` option, else the prefix and the method name.
+    /// The procedure's URI as written: its `uri` option (maybe with `{placeholders}`),
+    /// else the prefix and the method name.
     pub fn uri(&self, prefix: Option<&str>) -> Option<String> {
+        use syn::ext::IdentExt;
         match (&self.options.uri, prefix) {
             (Some((u, _)), _) => Some(u.clone()),
-            (None, Some(p)) => Some(format!("{p}.{}", self.ident)),
+            (None, Some(p)) => Some(format!("{p}.{}", self.ident.unraw())),
             (None, None) => None,
         }
     }
 
-    /// Whether the procedure is registered with a prefix or wildcard pattern.
+    /// The URI as registered: each `{placeholder}` an empty component of a wildcard
+    /// pattern.
+    pub fn registered_uri(&self, prefix: Option<&str>) -> Option<String> {
+        let uri = self.uri(prefix)?;
+        Some(
+            uri.split('.')
+                .map(|c| if is_placeholder(c) { "" } else { c })
+                .collect::<Vec<_>>()
+                .join("."),
+        )
+    }
+
+    /// Whether the URI has `{placeholders}` filled by parameters.
+    pub fn has_placeholders(&self) -> bool {
+        self.params.iter().any(|p| p.placeholder.is_some())
+            || self
+                .options
+                .uri
+                .as_ref()
+                .is_some_and(|(u, _)| !placeholders(u).is_empty())
+    }
+
+    /// Whether the procedure is registered with a prefix or wildcard pattern, and called
+    /// through a stub with the concrete URI as its first argument (`match = ...`).
     pub fn is_pattern(&self) -> bool {
         self.options
             .match_policy
             .as_ref()
             .is_some_and(|(m, _)| m != "exact")
     }
+}
+
+/// Whether a URI component is a `{placeholder}`.
+pub(crate) fn is_placeholder(component: &str) -> bool {
+    component.len() > 2 && component.starts_with('{') && component.ends_with('}')
+}
+
+/// The `{placeholders}` of a URI: each component's index and name.
+pub(crate) fn placeholders(uri: &str) -> Vec<(usize, String)> {
+    uri.split('.')
+        .enumerate()
+        .filter(|(_, c)| is_placeholder(c))
+        .map(|(i, c)| (i, c[1..c.len() - 1].to_owned()))
+        .collect()
 }

@@ -59,6 +59,33 @@ pub(crate) fn check(service: &Service, errors: &mut Errors) {
     }
 }
 
+/// Why the `{placeholders}` of `uri` do not fit `p`'s parameters, if they do not.
+fn placeholder_problem(p: &Procedure, uri: &str) -> Option<String> {
+    use syn::ext::IdentExt;
+    for component in uri.split('.') {
+        let braces = component.contains('{') || component.contains('}');
+        if braces && !super::model::is_placeholder(component) {
+            return Some(format!(
+                "{component:?}: a placeholder is a whole component, like \"com.example.{{name}}.read\""
+            ));
+        }
+    }
+    let mut seen = Vec::new();
+    for (_, name) in super::model::placeholders(uri) {
+        if seen.contains(&name) {
+            return Some(format!("the placeholder {{{name}}} is there twice"));
+        }
+        if !p.params.iter().any(|x| x.ident.unraw() == name) {
+            return Some(format!(
+                "the placeholder {{{name}}} names no parameter of `{}`: add `{name}: String` (or another URI component type)",
+                p.ident
+            ));
+        }
+        seen.push(name);
+    }
+    None
+}
+
 fn procedure(p: &Procedure, prefix: Option<&str>, prefix_ok: bool, errors: &mut Errors) {
     let sig = &p.method.sig;
     let name = p.ident.to_string();
@@ -160,14 +187,36 @@ fn procedure(p: &Procedure, prefix: Option<&str>, prefix_ok: bool, errors: &mut 
         Some(_) if !prefix_ok && p.options.uri.is_none() => {}
         Some(u) => {
             let span = p.options.uri.as_ref().map_or(p.ident.span(), |(_, s)| *s);
+            let registered = p.registered_uri(prefix).unwrap_or_default();
             let problem = match &p.options.match_policy {
                 Some((m, _)) if m != "exact" => uri::pattern_problem(&u, m),
+                _ if u.contains('{') || u.contains('}') => placeholder_problem(p, &u)
+                    .or_else(|| uri::pattern_problem(&registered, "wildcard")),
                 _ => uri::problem(&u),
             };
             if let Some(problem) = problem {
                 errors.push(syn::Error::new(span, format!("invalid procedure URI: {problem}")));
             }
         }
+    }
+    if let (true, Some((_, span))) = (p.has_placeholders(), &p.options.match_policy) {
+        errors.push(syn::Error::new(
+            *span,
+            "the URI's `{placeholders}` make it a wildcard registration: leave `match` out",
+        ));
+    }
+    for param in p
+        .params
+        .iter()
+        .filter(|x| x.placeholder.is_some() && x.shaped)
+    {
+        errors.at(
+            &param.ident,
+            format!(
+                "`{}` travels in the URI, not as an argument: `kwarg` and `rename` do not apply",
+                param.ident
+            ),
+        );
     }
     if let Some((invoke, span)) = &p.options.invoke {
         if !INVOKE_POLICIES.contains(&invoke.as_str()) {

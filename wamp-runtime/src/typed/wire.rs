@@ -6,7 +6,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::WampError;
+use super::{parse_component, TopicComponent, WampError};
 use crate::client::{Args, Call, IntoResult, Session};
 
 use crate::proto::{error, from_value, to_value, Dict, Value, ValueError};
@@ -141,16 +141,43 @@ impl StubArgs {
         self
     }
 
-    /// The call to `procedure` with these arguments.
-    pub fn call(self, session: &Session, procedure: &str) -> Call<Args> {
-        let args = match self.error {
-            Some(e) => Err(e),
-            None => Ok(Args {
-                args: self.args,
-                kwargs: self.kwargs,
-                ..Default::default()
-            }),
+    /// The call to `procedure` (or the reason it cannot be built) with these arguments.
+    pub fn call_at(self, session: &Session, procedure: Result<String, ValueError>) -> Call<Args> {
+        let (procedure, args) = match (procedure, self.error) {
+            (Ok(p), None) => (
+                p,
+                Ok(Args {
+                    args: self.args,
+                    kwargs: self.kwargs,
+                    ..Default::default()
+                }),
+            ),
+            (Ok(p), Some(e)) => (p, Err(e)),
+            (Err(e), _) => (String::new(), Err(e)),
         };
-        Call::new(session.clone(), procedure.to_owned(), args)
+        Call::new(session.clone(), procedure, args)
     }
+}
+
+/// Reads the parameter that fills placeholder `name`, component `index` of the URI
+/// called (a typed pattern procedure's `{name}`).
+#[doc(hidden)]
+pub fn uri_param<T: TopicComponent>(
+    procedure: &str,
+    index: usize,
+    name: &str,
+) -> Result<T, WampError> {
+    let component = procedure.split('.').nth(index).unwrap_or_default();
+    parse_component(component, name)
+        .map_err(|e| WampError::with_message(error::INVALID_ARGUMENT, e.0))
+}
+
+/// The URI of a typed pattern procedure, from its components (each fixed, or filled from
+/// an argument).
+#[doc(hidden)]
+pub fn join_components<const N: usize>(
+    parts: [Result<String, ValueError>; N],
+) -> Result<String, ValueError> {
+    let parts: Vec<String> = parts.into_iter().collect::<Result<_, _>>()?;
+    Ok(parts.join("."))
 }

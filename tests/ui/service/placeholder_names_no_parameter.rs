@@ -1,0 +1,9 @@
+use wamp_runtime::service;
+
+#[service(prefix = "com.example")]
+trait Files {
+    #[wamp(uri = "com.example.files.{bucket}.read")]
+    async fn read(&self, path: String) -> String;
+}
+
+fn main() {}
