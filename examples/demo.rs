@@ -1,18 +1,21 @@
-//! The whole picture in one program: an embedded router, the example service and a
-//! subscriber joined in-process (no socket), and a caller and publisher joined over
-//! WebSocket, as a separate program would.
+//! The whole picture in one program, typed end to end: an embedded router; the calculator
+//! and home services and a temperature subscriber joined in-process (no socket); and a
+//! caller joined over WebSocket with MessagePack, as a separate program would, calling
+//! through the generated stubs and publishing the typed topic.
 //!
 //! `cargo run -p examples --example demo`  (`-- --listen 127.0.0.1:8080 --keep-running`
-//! leaves the router up for the other examples and for other WAMP clients)
+//! leaves the router and the services up for the other examples and other WAMP clients)
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use examples::{init_logs, register_example_service, Greeting, Tick};
+use examples::calculator::{Calc, Calculator, CalculatorClient};
+use examples::home::{Home, HomeClient, House, Temperature, TemperatureKey};
+use examples::init_logs;
 use futures_util::StreamExt;
 use wamp_router::Router;
-use wamp_runtime::{Serializer, Session};
+use wamp_runtime::{Serializer, ServiceError, Session};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -22,7 +25,7 @@ struct Args {
     /// The realm to serve and join.
     #[arg(long, default_value = "realm1")]
     realm: String,
-    /// Keep the router and the example service running after the demo (until Ctrl-C).
+    /// Keep the router and the services running after the demo (until Ctrl-C).
     #[arg(long)]
     keep_running: bool,
 }
@@ -38,58 +41,64 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("demo: router on {} ({})", router.url(), args.realm);
 
-    // The service and a subscriber live in this process: they join in-process.
-    let service = Session::builder(router.endpoint(), args.realm.as_str())
+    // The services and a subscriber live in this process: they join in-process.
+    let services = Session::builder(router.endpoint(), args.realm.as_str())
         .connect()
         .await?;
-    let _registrations = register_example_service(&service).await?;
-    let mut ticks = service.subscribe::<Tick>("com.example.tick").await?;
+    let _calculator = Calc.register_on(&services).await?;
+    let _home = House.register_on(&services).await?;
+    let mut temperatures = Temperature::subscribe(&services, TemperatureKey::any()).await?;
 
-    // The client joins over WebSocket with MessagePack, like another program would.
+    // The caller joins over WebSocket with MessagePack, like another program would, and
+    // calls through the stubs generated from the contracts.
     let client = Session::builder(router.url(), args.realm.as_str())
         .serializer(Serializer::MsgPack)
-        .call_timeout(Duration::from_secs(5))
         .connect()
         .await?;
-    let sum: i64 = client.call("com.example.add", (2, 3)).await?;
-    println!("demo: add(2, 3) = {sum}");
-    let hello: String = client
-        .call(
-            "com.example.greet",
-            Greeting {
-                name: "WAMP".into(),
-                excitement: 3,
-            },
-        )
-        .await?;
-    println!("demo: greet = {hello:?}");
-    if let Err(e) = client.call::<f64>("com.example.divide", (1.0, 0.0)).await {
-        println!("demo: divide(1, 0) -> {e}");
+    let calc = CalculatorClient::new(client.clone()).timeout(Duration::from_secs(5));
+    println!("demo: calc.add(2, 3) = {}", calc.add(2, 3).await?);
+    match calc.divide(1.0, 0.0).await {
+        Err(ServiceError::App(e)) => println!("demo: calc.divide(1, 0) -> {e:?}"),
+        other => println!("demo: calc.divide(1, 0) -> {other:?}"),
     }
-    for n in 1..=3 {
-        let tick = Tick {
-            n,
-            source: "demo".into(),
-        };
-        client
-            .publish("com.example.tick", tick)
-            .acknowledge()
-            .await?;
+    let home = HomeClient::new(client.clone()).timeout(Duration::from_secs(5));
+    let r = home.read("kitchen".into(), Some("F".into())).await?;
+    println!(
+        "demo: home.read(room=kitchen, unit=F) = {} {} (keyword arguments both ways)",
+        r.temperature, r.unit
+    );
+    let on = home.switch("hall".into(), true).await?;
+    println!("demo: home.switch(hall, true) called com.example.home.light.hall.switch -> {on}");
+    match home.unlock().await {
+        Err(ServiceError::App(e)) => println!("demo: home.unlock() -> {e:?}"),
+        other => println!("demo: home.unlock() -> {other:?}"),
+    }
+    for (room, celsius) in [("kitchen", 21.5), ("hall", 18.0), ("attic", 12.0)] {
+        Temperature {
+            room: room.into(),
+            celsius,
+        }
+        .publish(&client)
+        .acknowledge()
+        .await?;
     }
     for _ in 0..3 {
-        match tokio::time::timeout(Duration::from_secs(5), ticks.next()).await {
-            Ok(Some(Ok(e))) => println!("demo: event tick {} from {}", e.data.n, e.data.source),
+        match tokio::time::timeout(Duration::from_secs(5), temperatures.next()).await {
+            Ok(Some(Ok(e))) => println!(
+                "demo: event {}: {} °C (from the topic com.example.sensor.{{room}}.temperature)",
+                e.data.room, e.data.celsius
+            ),
             other => return Err(format!("expected an event, got {other:?}").into()),
         }
     }
     client.leave().await?;
 
     if args.keep_running {
-        println!("demo: the router and the example service keep running (Ctrl-C to stop)");
+        println!("demo: the router and the services keep running (Ctrl-C to stop)");
         tokio::signal::ctrl_c().await?;
     }
-    drop(ticks);
-    service.leave().await?;
+    drop(temperatures);
+    services.leave().await?;
     router.shutdown().await;
     println!("demo: done");
     Ok(())

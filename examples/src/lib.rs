@@ -12,6 +12,8 @@
 use serde::{Deserialize, Serialize};
 use wamp_runtime::Session;
 
+pub mod home;
+
 /// The command line every example takes: `--url`, `--realm`, `--serializer` and the
 /// authentication options, as the `wamp` command-line client takes them.
 pub use wamp_cli::ConnectOpts as Opts;

@@ -82,10 +82,12 @@ async fn line_containing<R: tokio::io::AsyncRead + Unpin>(
 async fn the_demo_runs_from_start_to_end() {
     let out = run("demo", &[]).await;
     for expected in [
-        "add(2, 3) = 5",
-        "greet = \"Hello, WAMP!!!\"",
-        "com.example.division_by_zero",
-        "event tick 3 from demo",
+        "calc.add(2, 3) = 5",
+        "calc.divide(1, 0) -> DivisionByZero",
+        "home.read(room=kitchen, unit=F) = 70.7 F",
+        "com.example.home.light.hall.switch -> true",
+        "home.unlock() -> NotAuthorized(\"only admins open the door, not anonymous\")",
+        "event attic: 12 °C",
         "demo: done",
     ] {
         assert!(out.contains(expected), "{expected:?} missing in:\n{out}");
