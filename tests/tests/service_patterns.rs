@@ -13,6 +13,9 @@ trait Files {
     /// Reads `path` from `bucket`, which is in the URI.
     #[wamp(uri = "com.example.files.{bucket}.read")]
     async fn read(&self, bucket: String, path: String) -> String;
+    /// A prefix registration: `path` is every component after the prefix.
+    #[wamp(uri = "com.example.logs.{*path}")]
+    async fn log(&self, path: String, line: String) -> String;
     /// Two placeholders, one of them a number, and the call context.
     #[wamp(uri = "com.example.shelf.{shelf}.slot.{slot}.get")]
     async fn slot(&self, ctx: CallContext, shelf: String, slot: u32) -> (String, u32, String);
@@ -26,6 +29,9 @@ impl Files for Store {
     }
     async fn slot(&self, ctx: CallContext, shelf: String, slot: u32) -> (String, u32, String) {
         (shelf, slot, ctx.procedure)
+    }
+    async fn log(&self, path: String, line: String) -> String {
+        format!("{path}: {line}")
     }
 }
 
@@ -42,8 +48,12 @@ async fn placeholders_travel_in_the_uri() {
         .collect();
     assert_eq!(
         patterns,
-        ["com.example.files..read", "com.example.shelf..slot..get"],
-        "registered as wildcard patterns"
+        [
+            "com.example.files..read",
+            "com.example.logs",
+            "com.example.shelf..slot..get"
+        ],
+        "registered as wildcard and prefix patterns"
     );
     let files = FilesClient::new(caller.clone());
     // The stub fills the URI; the rest are the arguments.
@@ -67,10 +77,24 @@ async fn placeholders_travel_in_the_uri() {
     // A value that is not one URI component cannot be called.
     let e = files.read("a.b".into(), "x".into()).await.unwrap_err();
     assert!(matches!(e, Error::Serialize(_)), "{e:?}");
+    // A tail: several components, through the stub and from an untyped caller.
+    let logged = files.log("app.db.slow".into(), "hi".into()).await.unwrap();
+    assert_eq!(logged, "app.db.slow: hi");
+    let text: String = caller.call("com.example.logs.web", ("up",)).await.unwrap();
+    assert_eq!(text, "web: up");
+    // The prefix matches `com.example.logsX` too: no tail, an invalid argument.
+    let e = caller
+        .call::<String>("com.example.logsbook", ("x",))
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::INVALID_ARGUMENT));
+    let e = files.log("a..b".into(), "x".into()).await.unwrap_err();
+    assert!(matches!(e, Error::Serialize(_)), "{e:?}");
     assert_eq!(
         FilesClient::procedure_uris(),
         [
             "com.example.files.{bucket}.read",
+            "com.example.logs.{*path}",
             "com.example.shelf.{shelf}.slot.{slot}.get"
         ]
     );

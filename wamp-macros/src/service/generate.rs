@@ -126,7 +126,9 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
             let ty = &param.ty;
             let name = &param.wire;
             let rt = rt_at(ty.span());
-            if let Some(index) = param.placeholder {
+            if param.tail {
+                quote_spanned!(ty.span()=> let #ident: #ty = #rt::uri_tail(&__ctx.procedure, #uri, #name)?;)
+            } else if let Some(index) = param.placeholder {
                 quote_spanned!(ty.span()=> let #ident: #ty = #rt::uri_param(&__ctx.procedure, #index, #name)?;)
             } else if param.kwarg {
                 quote_spanned!(ty.span()=> let #ident: #ty = #rt::kwarg_param(&__args, #name)?;)
@@ -171,6 +173,7 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     match p.options.match_policy.as_ref().map(|(m, _)| m.as_str()) {
         Some("prefix") => options.push(quote!(.match_policy(#rt::MatchPolicy::Prefix))),
         Some("wildcard") => options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard))),
+        _ if p.has_tail() => options.push(quote!(.match_policy(#rt::MatchPolicy::Prefix))),
         _ if p.has_placeholders() => {
             options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard)))
         }
@@ -245,6 +248,15 @@ fn client(s: &Service) -> TokenStream {
             (
                 quote!(procedure_uri: impl ::core::convert::Into<#rt::String>,),
                 quote!(let __uri = #rt::Result::Ok(::core::convert::Into::into(procedure_uri));),
+            )
+        } else if let Some(tail) = p.params.iter().find(|x| x.tail) {
+            // The prefix, then the tail.
+            let registered = p.registered_uri(prefix).unwrap_or_default();
+            let ident = &tail.ident;
+            let rt_t = rt_at(tail.ty.span());
+            (
+                quote!(),
+                quote_spanned!(tail.ty.span()=> let __uri = #rt_t::with_tail(#registered, &#ident);),
             )
         } else if p.has_placeholders() {
             // The concrete URI, each placeholder filled from its parameter.

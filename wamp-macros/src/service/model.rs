@@ -51,6 +51,9 @@ pub(crate) struct Param {
     /// The component of the URI it fills, for a `{name}` placeholder of the procedure's URI
     /// (then it travels in the URI, not as an argument).
     pub placeholder: Option<usize>,
+    /// Whether that placeholder is the URI's tail (`{*name}`: every component from there
+    /// on, a prefix registration).
+    pub tail: bool,
     /// Whether `rename` or `kwarg` was written on it.
     pub shaped: bool,
 }
@@ -279,6 +282,7 @@ impl Procedure {
                             ty: (*pt.ty).clone(),
                             kwarg: kwarg || all_kwargs,
                             placeholder: None,
+                            tail: false,
                             shaped,
                         });
                     }
@@ -287,10 +291,11 @@ impl Procedure {
             }
         }
         if let Some((uri, _)) = &options.uri {
-            for (index, name) in placeholders(uri) {
+            for (index, name, tail) in placeholders(uri) {
                 use syn::ext::IdentExt;
                 if let Some(p) = params.iter_mut().find(|p| p.ident.unraw() == name) {
                     p.placeholder = Some(index);
+                    p.tail = tail;
                     p.kwarg = false;
                 }
             }
@@ -382,14 +387,23 @@ impl Procedure {
 
     /// The URI as registered: each `{placeholder}` an empty component of a wildcard
     /// pattern.
+    /// With a tail (`{*name}`), the components before it: a prefix pattern.
     pub fn registered_uri(&self, prefix: Option<&str>) -> Option<String> {
         let uri = self.uri(prefix)?;
-        Some(
-            uri.split('.')
-                .map(|c| if is_placeholder(c) { "" } else { c })
-                .collect::<Vec<_>>()
-                .join("."),
-        )
+        let parts: Vec<&str> = uri
+            .split('.')
+            .take_while(|c| !is_tail(c))
+            .map(|c| if is_placeholder(c) { "" } else { c })
+            .collect();
+        Some(parts.join("."))
+    }
+
+    /// Whether the URI ends in a tail placeholder (`{*name}`): a prefix registration.
+    pub fn has_tail(&self) -> bool {
+        self.options
+            .uri
+            .as_ref()
+            .is_some_and(|(u, _)| u.split('.').any(is_tail))
     }
 
     /// Whether the URI has `{placeholders}` filled by parameters.
@@ -417,11 +431,20 @@ pub(crate) fn is_placeholder(component: &str) -> bool {
     component.len() > 2 && component.starts_with('{') && component.ends_with('}')
 }
 
-/// The `{placeholders}` of a URI: each component's index and name.
-pub(crate) fn placeholders(uri: &str) -> Vec<(usize, String)> {
+/// Whether a URI component is a tail placeholder, `{*name}`.
+pub(crate) fn is_tail(component: &str) -> bool {
+    is_placeholder(component) && component.starts_with("{*")
+}
+
+/// The `{placeholders}` of a URI: each component's index and name, and whether it is the
+/// tail (`{*name}`).
+pub(crate) fn placeholders(uri: &str) -> Vec<(usize, String, bool)> {
     uri.split('.')
         .enumerate()
         .filter(|(_, c)| is_placeholder(c))
-        .map(|(i, c)| (i, c[1..c.len() - 1].to_owned()))
+        .map(|(i, c)| {
+            let name = &c[1..c.len() - 1];
+            (i, name.trim_start_matches('*').to_owned(), is_tail(c))
+        })
         .collect()
 }

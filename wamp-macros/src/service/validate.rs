@@ -70,8 +70,18 @@ fn placeholder_problem(p: &Procedure, uri: &str) -> Option<String> {
             ));
         }
     }
+    let all = super::model::placeholders(uri);
+    let last = uri.split('.').count().saturating_sub(1);
+    if let Some((i, name, _)) = all.iter().find(|(_, _, tail)| *tail) {
+        if *i != last {
+            return Some(format!("the tail {{*{name}}} is the last component: it takes every component from there on"));
+        }
+        if all.len() > 1 {
+            return Some(format!("the tail {{*{name}}} makes a prefix registration, which cannot also have wildcard placeholders"));
+        }
+    }
     let mut seen = Vec::new();
-    for (_, name) in super::model::placeholders(uri) {
+    for (_, name, _) in all {
         if seen.contains(&name) {
             return Some(format!("the placeholder {{{name}}} is there twice"));
         }
@@ -190,8 +200,10 @@ fn procedure(p: &Procedure, prefix: Option<&str>, prefix_ok: bool, errors: &mut 
             let registered = p.registered_uri(prefix).unwrap_or_default();
             let problem = match &p.options.match_policy {
                 Some((m, _)) if m != "exact" => uri::pattern_problem(&u, m),
-                _ if u.contains('{') || u.contains('}') => placeholder_problem(p, &u)
-                    .or_else(|| uri::pattern_problem(&registered, "wildcard")),
+                _ if u.contains('{') || u.contains('}') => {
+                    let kind = if p.has_tail() { "prefix" } else { "wildcard" };
+                    placeholder_problem(p, &u).or_else(|| uri::pattern_problem(&registered, kind))
+                }
                 _ => uri::problem(&u),
             };
             if let Some(problem) = problem {

@@ -16,7 +16,10 @@ pub use topic::{
     component, parse_component, publish_topic, Topic, TopicComponent, TopicEvent, TopicSubscribe,
     TopicSubscription,
 };
-pub use wire::{check_extras, join_components, kwarg_param, uri_param, ResultShape, StubArgs};
+pub use wire::{
+    check_extras, join_components, kwarg_param, uri_param, uri_tail, with_tail, ResultShape,
+    StubArgs,
+};
 
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;

@@ -172,6 +172,37 @@ pub fn uri_param<T: TopicComponent>(
         .map_err(|e| WampError::with_message(error::INVALID_ARGUMENT, e.0))
 }
 
+/// Reads the tail placeholder `name` (`{*name}`) of the URI called: what follows `prefix`
+/// and a dot.
+#[doc(hidden)]
+pub fn uri_tail(procedure: &str, prefix: &str, name: &str) -> Result<String, WampError> {
+    match procedure
+        .strip_prefix(prefix)
+        .and_then(|t| t.strip_prefix('.'))
+    {
+        Some(tail) if !tail.is_empty() => Ok(tail.to_owned()),
+        _ => Err(WampError::with_message(
+            error::INVALID_ARGUMENT,
+            format!("{procedure:?} has no {{*{name}}} after {prefix:?}"),
+        )),
+    }
+}
+
+/// The URI of a prefix procedure with its tail (`{*name}`): one or more components.
+#[doc(hidden)]
+pub fn with_tail(prefix: &str, tail: &impl AsRef<str>) -> Result<String, ValueError> {
+    let tail = tail.as_ref();
+    let bad = tail
+        .split('.')
+        .any(|c| c.is_empty() || c.chars().any(|ch| ch == '#' || ch.is_whitespace()));
+    if bad {
+        return Err(ValueError(format!(
+            "{tail:?} is not a URI's tail (components, not empty, without '#' or whitespace)"
+        )));
+    }
+    Ok(format!("{prefix}.{tail}"))
+}
+
 /// The URI of a typed pattern procedure, from its components (each fixed, or filled from
 /// an argument).
 #[doc(hidden)]
