@@ -94,6 +94,20 @@ async fn the_demo_runs_from_start_to_end() {
     }
 }
 
+#[tokio::test]
+async fn the_readme_typed_tour_runs() {
+    let out = run("typed_tour", &[]).await;
+    for expected in [
+        "tour: overflow past 9223372036854775807",
+        "tour: add(2, 3) = 5, with options 5",
+        "tour: Some(\"kitchen\"): 21.5 °C",
+        "tour: the kitchen subscription got 21.5 °C",
+        "tour: done",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing in:\n{out}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callee_caller_publisher_and_subscriber_against_a_router() {
     let router = wamp_router::Router::builder()
