@@ -9,9 +9,10 @@
 use std::future::IntoFuture;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use wamp_router::Router;
-use wamp_runtime::{service, topic, CallContext, CancelMode, ServiceError, Session, WampError};
+use wamp_runtime::{
+    service, topic, CallContext, CancelMode, ServiceError, Session, StreamExt, WampError,
+};
 
 #[derive(Debug, Clone, PartialEq, WampError)]
 pub enum CalcError {
