@@ -233,16 +233,24 @@ impl Dealer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn callee(session: Id) -> Callee {
+impl Callee {
+    /// A callee that asked for nothing and announced nothing, for tests.
+    pub(crate) fn plain(session: Id) -> Self {
         Callee {
             session,
             disclose_caller: false,
             forward_timeout: false,
             features: Default::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn callee(session: Id) -> Callee {
+        Callee::plain(session)
     }
 
     #[test]

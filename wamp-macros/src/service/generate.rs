@@ -18,21 +18,10 @@ fn rt_at(span: proc_macro2::Span) -> TokenStream {
     quote_spanned!(span=> ::wamp_runtime::__private)
 }
 
-fn docs(attrs: &[Attribute]) -> Vec<&Attribute> {
-    attrs.iter().filter(|a| a.path().is_ident("doc")).collect()
-}
-
-/// A method's `#[cfg(...)]` attributes: what it generates exists when the method does.
-fn cfgs(attrs: &[Attribute]) -> Vec<&Attribute> {
-    attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
-}
-
-/// A method's `#[deprecated]`, carried over to its stub method.
-fn deprecations(attrs: &[Attribute]) -> Vec<&Attribute> {
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("deprecated"))
-        .collect()
+/// A method's attributes named `name`: its docs and `#[deprecated]` carry over to its stub
+/// method; what it generates exists under its `#[cfg(...)]`s.
+fn named<'a>(attrs: &'a [Attribute], name: &str) -> Vec<&'a Attribute> {
+    attrs.iter().filter(|a| a.path().is_ident(name)).collect()
 }
 
 pub(crate) fn service(s: &Service) -> TokenStream {
@@ -182,7 +171,7 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     if p.options.disclose_caller.is_some() {
         options.push(quote!(.option("disclose_caller", true)));
     }
-    let cfgs = cfgs(&p.method.attrs);
+    let cfgs = named(&p.method.attrs, "cfg");
     quote! {
         #(#cfgs)*
         let () = {
@@ -225,7 +214,7 @@ fn client(s: &Service) -> TokenStream {
          procedure's argument and result types, so a call with the wrong types does not compile."
     );
     let methods = s.procedures.iter().map(|p| {
-        let docs = docs(&p.method.attrs);
+        let docs = named(&p.method.attrs, "doc");
         let method = &p.ident;
         let idents: Vec<_> = p.params.iter().map(|x| &x.ident).collect();
         let types: Vec<_> = p.params.iter().map(|x| &x.ty).collect();
@@ -261,10 +250,8 @@ fn client(s: &Service) -> TokenStream {
         } else if p.has_placeholders() {
             // The concrete URI, each placeholder filled from its parameter.
             let parts =
-                uri.split('.').map(|c| {
-                    match p.params.iter().find(|x| {
-                        x.placeholder.is_some() && c.len() > 2 && c[1..c.len() - 1] == x.wire
-                    }) {
+                uri.split('.').enumerate().map(|(i, c)| {
+                    match p.params.iter().find(|x| x.placeholder == Some(i)) {
                         Some(x) => {
                             let ident = &x.ident;
                             let name = &x.wire;
@@ -320,8 +307,8 @@ fn client(s: &Service) -> TokenStream {
         } else {
             quote!(#[doc = ""] #[doc = #calls_doc])
         };
-        let cfgs = cfgs(&p.method.attrs);
-        let deprecations = deprecations(&p.method.attrs);
+        let cfgs = named(&p.method.attrs, "cfg");
+        let deprecations = named(&p.method.attrs, "deprecated");
         quote! {
             #(#cfgs)*
             #(#docs)*
@@ -338,7 +325,7 @@ fn client(s: &Service) -> TokenStream {
     });
     let listed = s.procedures.iter().map(|p| {
         let uri = p.uri(prefix).unwrap_or_default();
-        let cfgs = cfgs(&p.method.attrs);
+        let cfgs = named(&p.method.attrs, "cfg");
         quote!(#(#cfgs)* let () = __uris.push(#uri);)
     });
     let topics = s.topics.iter().map(|t| {
@@ -426,7 +413,7 @@ fn checks(s: &Service) -> TokenStream {
             Output::Plain(t) => own.push(quote_spanned!(t.span()=> __wire::<#t>();)),
             Output::Unit => {}
         }
-        let cfgs = cfgs(&p.method.attrs);
+        let cfgs = named(&p.method.attrs, "cfg");
         lines.push(quote!(#(#cfgs)* let () = { #(#own)* };));
     }
     quote! {

@@ -186,12 +186,7 @@ mod tests {
     use super::*;
 
     fn callee(session: Id) -> Callee {
-        Callee {
-            session,
-            disclose_caller: false,
-            forward_timeout: false,
-            features: Default::default(),
-        }
+        Callee::plain(session)
     }
 
     #[test]

@@ -83,15 +83,20 @@ parsed_components!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isiz
 #[doc(hidden)]
 pub fn component<T: TopicComponent>(value: &T, name: &str) -> Result<String, ValueError> {
     let c = value.to_component();
-    if c.is_empty()
-        || c.chars()
-            .any(|ch| ch == '.' || ch == '#' || ch.is_whitespace())
-    {
+    if !is_component(&c) {
         return Err(ValueError(format!(
             "placeholder {{{name}}} = {c:?} is not one URI component (empty, or with '.', '#' or whitespace)"
         )));
     }
     Ok(c)
+}
+
+/// Whether `c` is one URI component: not empty, without '.', '#' or whitespace.
+pub(crate) fn is_component(c: &str) -> bool {
+    !c.is_empty()
+        && !c
+            .chars()
+            .any(|ch| ch == '.' || ch == '#' || ch.is_whitespace())
 }
 
 /// Reads placeholder `name` from a topic component.

@@ -192,10 +192,7 @@ pub fn uri_tail(procedure: &str, prefix: &str, name: &str) -> Result<String, Wam
 #[doc(hidden)]
 pub fn with_tail(prefix: &str, tail: &impl AsRef<str>) -> Result<String, ValueError> {
     let tail = tail.as_ref();
-    let bad = tail
-        .split('.')
-        .any(|c| c.is_empty() || c.chars().any(|ch| ch == '#' || ch.is_whitespace()));
-    if bad {
+    if !tail.split('.').all(super::topic::is_component) {
         return Err(ValueError(format!(
             "{tail:?} is not a URI's tail (components, not empty, without '#' or whitespace)"
         )));
