@@ -3,13 +3,14 @@
 //! the procedure's URI, the spec's `wamp.error.not_authorized` for a door only admins
 //! open, and the temperature topic it publishes.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wamp_runtime::{service, CallContext, WampError};
 
 pub use crate::sensors::{Temperature, TemperatureKey};
 
 /// What a reading of a room says; travels as keyword arguments.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Reading {
     /// The room read.
     pub room: String,

@@ -9,6 +9,7 @@
 //! cargo run -p examples --example caller -- --serializer msgpack
 //! ```
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wamp_runtime::Session;
 
@@ -38,7 +39,7 @@ pub async fn connect_long_running(
 }
 
 /// The kwargs of `com.example.greet`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Greeting {
     /// Who to greet.
     pub name: String,
@@ -47,7 +48,7 @@ pub struct Greeting {
 }
 
 /// The payload of `com.example.tick` events.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Tick {
     /// Counts up from 1.
     pub n: u64,
@@ -155,11 +156,12 @@ pub mod calculator {
 
 /// The sensors contract: one topic per room, the room a typed placeholder.
 pub mod sensors {
+    use schemars::JsonSchema;
     use serde::{Deserialize, Serialize};
 
     /// A temperature reading, published to `com.example.sensor.{room}.temperature`.
     #[wamp_runtime::topic("com.example.sensor.{room}.temperature")]
-    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
     pub struct Temperature {
         /// The room: one URI component of the topic.
         pub room: String,

@@ -8,6 +8,7 @@
 
 mod attrs;
 mod diag;
+mod docs;
 mod error;
 mod service;
 mod topic;

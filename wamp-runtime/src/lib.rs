@@ -9,6 +9,7 @@
 //!   the compiler checks.
 
 pub mod client;
+pub mod interface;
 pub mod proto;
 pub mod serializer;
 pub mod transport;
@@ -27,6 +28,12 @@ pub use wamp_macros::WampError;
 pub mod __private {
     pub use crate::client::Publish;
     pub use crate::client::{Args, CallDetails, Error, Progress, Session, WampError};
+    pub use crate::interface::{
+        open_pattern, Describer, ErrorCase, HasSchema, Interface, Match as InterfaceMatch,
+        NoSchema, Param as InterfaceParam, Payload as InterfacePayload,
+        Placeholder as InterfacePlaceholder, Probe, Procedure as InterfaceProcedure,
+        Shape as InterfaceShape, Topic as InterfaceTopic,
+    };
     pub use crate::proto::MatchPolicy;
     pub use crate::proto::{Value, ValueError};
     pub use crate::typed::{
@@ -37,6 +44,7 @@ pub mod __private {
         TopicSubscribe,
     };
     pub use futures_util::Stream;
+    pub use schemars::SchemaGenerator;
     pub use serde;
     pub use std::default::Default;
     pub use std::future::Future;

@@ -82,6 +82,7 @@ pub(super) fn generate(input: &DeriveInput, cases: &[Case]) -> TokenStream {
             checks.push(quote_spanned!(ty.span()=> __wire::<#ty>();));
         }
     }
+    let cases = error_cases(name, cases);
     quote! {
         impl #rt::ApplicationError for #name {
             fn to_wamp_error(&self) -> #rt::WampError {
@@ -97,6 +98,8 @@ pub(super) fn generate(input: &DeriveInput, cases: &[Case]) -> TokenStream {
                     _ => #rt::Option::None,
                 }
             }
+
+            #cases
         }
 
         impl ::core::convert::From<#name> for #rt::WampError {
@@ -112,5 +115,60 @@ pub(super) fn generate(input: &DeriveInput, cases: &[Case]) -> TokenStream {
                 #(#checks)*
             }
         };
+    }
+}
+
+/// `ApplicationError::error_cases`: each case's URI, name, doc comment and fields (tuple
+/// fields as args, named ones as kwargs), for the interface description.
+fn error_cases(name: &Ident, cases: &[Case]) -> TokenStream {
+    let rt = quote!(::wamp_runtime::__private);
+    let gen = quote!(__g);
+    let made = cases.iter().filter(|c| c.other.is_none()).map(|c| {
+        let uri = c.uri.as_ref().map(|(u, _)| u.as_str()).unwrap_or_default();
+        let rust = match &c.variant {
+            Some(v) => format!("{name}::{v}"),
+            None => name.to_string(),
+        };
+        let description = crate::docs::optional(c.docs.as_deref());
+        let mut args = Vec::new();
+        let mut kwargs = Vec::new();
+        for (i, f) in c.fields.iter().enumerate() {
+            let schema = crate::docs::schema(&f.ty, &gen);
+            let required = !crate::docs::is_option(&f.ty);
+            let description = crate::docs::optional(f.docs.as_deref());
+            let field = match &f.ident {
+                Some(n) => n.to_string(),
+                None => i.to_string(),
+            };
+            let param = quote! {
+                #rt::InterfaceParam {
+                    name: ::core::convert::From::from(#field),
+                    schema: #schema,
+                    required: #required,
+                    description: #description,
+                }
+            };
+            if f.ident.is_some() {
+                kwargs.push(param);
+            } else {
+                args.push(param);
+            }
+        }
+        quote! {
+            #rt::ErrorCase {
+                uri: ::core::convert::From::from(#uri),
+                name: #rt::Option::Some(::core::convert::From::from(#rust)),
+                description: #description,
+                args: #rt::Vec::from([#(#args),*]),
+                kwargs: #rt::Vec::from([#(#kwargs),*]),
+            }
+        }
+    });
+    quote! {
+        fn error_cases(__g: &mut #rt::SchemaGenerator) -> #rt::Vec<#rt::ErrorCase> {
+            #[allow(unused_imports)]
+            use #rt::{HasSchema as _, NoSchema as _};
+            #rt::Vec::from([#(#made),*])
+        }
     }
 }

@@ -39,6 +39,7 @@ pub(crate) fn expand(item: TokenStream) -> TokenStream {
                     style: style(&v.fields),
                     fields: fields(&v.fields),
                     span: v.ident.span(),
+                    docs: crate::docs::text(&v.attrs),
                 })
                 .collect()
         }
@@ -49,6 +50,7 @@ pub(crate) fn expand(item: TokenStream) -> TokenStream {
             style: style(&s.fields),
             fields: fields(&s.fields),
             span: input.ident.span(),
+            docs: crate::docs::text(&input.attrs),
         }],
         Data::Union(_) => {
             errors.at(

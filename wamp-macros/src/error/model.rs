@@ -17,11 +17,14 @@ pub(super) struct Case {
     pub(super) fields: Vec<Field>,
     pub(super) style: Style,
     pub(super) span: Span,
+    /// The case's doc comment.
+    pub(super) docs: Option<String>,
 }
 
 pub(super) struct Field {
     pub(super) ident: Option<Ident>,
     pub(super) ty: Type,
+    pub(super) docs: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -71,6 +74,7 @@ pub(super) fn fields(f: &Fields) -> Vec<Field> {
         .map(|f| Field {
             ident: f.ident.clone(),
             ty: f.ty.clone(),
+            docs: crate::docs::text(&f.attrs),
         })
         .collect()
 }

@@ -159,13 +159,9 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     if let Some((invoke, _)) = &p.options.invoke {
         options.push(quote!(.invoke(#invoke)));
     }
-    match p.options.match_policy.as_ref().map(|(m, _)| m.as_str()) {
-        Some("prefix") => options.push(quote!(.match_policy(#rt::MatchPolicy::Prefix))),
-        Some("wildcard") => options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard))),
-        _ if p.has_tail() => options.push(quote!(.match_policy(#rt::MatchPolicy::Prefix))),
-        _ if p.has_placeholders() => {
-            options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard)))
-        }
+    match p.match_policy() {
+        "prefix" => options.push(quote!(.match_policy(#rt::MatchPolicy::Prefix))),
+        "wildcard" => options.push(quote!(.match_policy(#rt::MatchPolicy::Wildcard))),
         _ => {}
     }
     if p.options.disclose_caller.is_some() {
@@ -332,6 +328,7 @@ fn client(s: &Service) -> TokenStream {
         let rt = rt_at(t.span());
         quote_spanned!(t.span()=> <#t as #rt::Topic>::PATTERN)
     });
+    let interface = super::describe::interface(s);
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone)]
@@ -357,6 +354,12 @@ fn client(s: &Service) -> TokenStream {
                 let mut __uris = #rt::Vec::new();
                 #(#listed)*
                 __uris
+            }
+
+            /// The service's interface description: its procedures, the topics it names
+            /// and the errors they answer with, with the JSON Schema of every type.
+            #vis fn interface() -> #rt::Interface {
+                #interface
             }
 
             /// The URI patterns of the topics the service names (`topics(...)`).
@@ -408,6 +411,7 @@ fn checks(s: &Service) -> TokenStream {
         match &p.output {
             Output::Result { ok, err } | Output::Stream { ok, err, .. } => {
                 own.push(quote_spanned!(ok.span()=> __wire::<#ok>();));
+                // (`interface()` requires `ApplicationError`, at the same type.)
                 own.push(quote_spanned!(err.span()=> __app_error::<#err>();));
             }
             Output::Plain(t) => own.push(quote_spanned!(t.span()=> __wire::<#t>();)),
@@ -419,7 +423,7 @@ fn checks(s: &Service) -> TokenStream {
     quote! {
         const _: () = {
             fn __wire<T: #rt::serde::Serialize + #rt::serde::de::DeserializeOwned>() {}
-            fn __app_error<E: #rt::ApplicationError + ::core::convert::Into<#rt::WampError>>() {}
+            fn __app_error<E: ::core::convert::Into<#rt::WampError>>() {}
             #[allow(dead_code)]
             fn __checks() {
                 #(#lines)*

@@ -1,5 +1,6 @@
 //! `#[service]`: parse the trait into a [`model::Service`], validate it, generate.
 
+mod describe;
 mod generate;
 mod model;
 mod validate;

@@ -416,6 +416,18 @@ impl Procedure {
                 .is_some_and(|(u, _)| !placeholders(u).is_empty())
     }
 
+    /// How the registered URI is matched: the `match` option, else `prefix` for a tail,
+    /// `wildcard` for placeholders, `exact` otherwise.
+    pub fn match_policy(&self) -> &'static str {
+        match self.options.match_policy.as_ref().map(|(m, _)| m.as_str()) {
+            Some("prefix") => "prefix",
+            Some("wildcard") => "wildcard",
+            _ if self.has_tail() => "prefix",
+            _ if self.has_placeholders() => "wildcard",
+            _ => "exact",
+        }
+    }
+
     /// Whether the procedure is registered with a prefix or wildcard pattern, and called
     /// through a stub with the concrete URI as its first argument (`match = ...`).
     pub fn is_pattern(&self) -> bool {

@@ -15,8 +15,9 @@ const MATCH_POLICIES: [&str; 3] = ["exact", "prefix", "wildcard"];
 const RESULT_SHAPES: [&str; 2] = ["args", "kwargs"];
 /// Names the generated code uses: on the trait, and on the caller stub.
 const RESERVED_ON_TRAIT: [&str; 1] = ["register_on"];
-const RESERVED_ON_STUB: [&str; 7] = [
+const RESERVED_ON_STUB: [&str; 8] = [
     "new",
+    "interface",
     "session",
     "timeout",
     "disclose_me",

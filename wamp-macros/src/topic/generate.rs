@@ -89,6 +89,7 @@ pub(crate) fn topic(t: &TopicDef) -> TokenStream {
          published with."
     );
 
+    let describe = describe(t);
     quote! {
         #item
 
@@ -150,6 +151,8 @@ pub(crate) fn topic(t: &TopicDef) -> TokenStream {
                     #(#read_key)*
                 })
             }
+
+            #describe
         }
 
         impl #name {
@@ -171,5 +174,53 @@ pub(crate) fn topic(t: &TopicDef) -> TokenStream {
                 #(#checks)*
             }
         };
+    }
+}
+
+/// `Topic::describe`: the pattern, its placeholders with their fields' schemas, and the
+/// payload (named fields travel as kwargs, several unnamed ones as args).
+fn describe(t: &TopicDef) -> TokenStream {
+    let rt = quote!(::wamp_runtime::__private);
+    let gen = quote!(__g);
+    let name = t.item.ident.to_string();
+    let pattern = &t.pattern;
+    let description = crate::docs::optional(crate::docs::text(&t.item.attrs).as_deref());
+    let placeholders = t.components.iter().enumerate().filter_map(|(i, c)| {
+        let Component::Placeholder(p) = c else {
+            return None;
+        };
+        let (_, ty) = t.field(p)?;
+        let schema = crate::docs::schema(ty, &gen);
+        Some(quote! {
+            #rt::InterfacePlaceholder {
+                name: ::core::convert::From::from(#p),
+                component: #i,
+                tail: false,
+                schema: #schema,
+            }
+        })
+    });
+    let shape = match &t.item.fields {
+        syn::Fields::Named(_) => quote!(#rt::InterfaceShape::Kwargs),
+        syn::Fields::Unnamed(f) if f.unnamed.len() > 1 => quote!(#rt::InterfaceShape::Args),
+        _ => quote!(#rt::InterfaceShape::Auto),
+    };
+    let this: syn::Type = syn::parse_quote!(Self);
+    let payload = crate::docs::schema(&this, &gen);
+    quote! {
+        fn describe(__g: &mut #rt::SchemaGenerator) -> #rt::InterfaceTopic {
+            #[allow(unused_imports)]
+            use #rt::{HasSchema as _, NoSchema as _};
+            let (__pattern, __match) = #rt::open_pattern(#pattern);
+            #rt::InterfaceTopic {
+                uri: ::core::convert::From::from(#pattern),
+                pattern: __pattern,
+                match_policy: __match,
+                name: #rt::Option::Some(::core::convert::From::from(#name)),
+                description: #description,
+                placeholders: #rt::Vec::from([#(#placeholders),*]),
+                payload: #rt::InterfacePayload { shape: #shape, schema: #payload },
+            }
+        }
     }
 }

@@ -46,6 +46,13 @@ pub trait ApplicationError: Sized {
     fn to_wamp_error(&self) -> WampError;
     /// The error read back from the wire, if its URI and arguments are one of ours.
     fn from_wamp_error(error: &WampError) -> Option<Self>;
+
+    /// The cases of the type, for its interface description: each URI with its fields
+    /// (none known, by default).
+    fn error_cases(generator: &mut schemars::SchemaGenerator) -> Vec<crate::interface::ErrorCase> {
+        let _ = generator;
+        Vec::new()
+    }
 }
 
 /// What a generated caller stub returns on failure: the procedure's own error, read back

@@ -38,6 +38,13 @@ pub trait Topic: Serialize + DeserializeOwned + Send + 'static {
 
     /// The placeholders read back from a concrete topic.
     fn key_of(topic: &str) -> Result<Self::Key, ValueError>;
+
+    /// The topic for its interface description (by default its URI only, the payload
+    /// any value).
+    fn describe(generator: &mut schemars::SchemaGenerator) -> crate::interface::Topic {
+        let _ = generator;
+        crate::interface::bare_topic::<Self>(Self::PATTERN)
+    }
 }
 
 /// A value that can fill a topic placeholder: it is written as one URI component (no
