@@ -32,6 +32,7 @@ mod listener;
 mod metrics;
 mod outbox;
 mod realm;
+mod reflection;
 mod running;
 mod session;
 mod timestamp;

@@ -508,6 +508,7 @@ fn router_roles() -> Dict {
                 "subscription_revocation",
                 "payload_passthru_mode",
                 "payload_transparency",
+                "reflection",
             ],
         ),
         (
@@ -525,6 +526,7 @@ fn router_roles() -> Dict {
                 "registration_revocation",
                 "payload_passthru_mode",
                 "payload_transparency",
+                "reflection",
             ],
         ),
     ])

@@ -159,8 +159,8 @@ fn error_cases(name: &Ident, cases: &[Case]) -> TokenStream {
                 uri: ::core::convert::From::from(#uri),
                 name: #rt::Option::Some(::core::convert::From::from(#rust)),
                 description: #description,
-                args: #rt::Vec::from([#(#args),*]),
-                kwargs: #rt::Vec::from([#(#kwargs),*]),
+                args: ::core::convert::From::from([#(#args),*]),
+                kwargs: ::core::convert::From::from([#(#kwargs),*]),
             }
         }
     });
@@ -168,7 +168,7 @@ fn error_cases(name: &Ident, cases: &[Case]) -> TokenStream {
         fn error_cases(__g: &mut #rt::SchemaGenerator) -> #rt::Vec<#rt::ErrorCase> {
             #[allow(unused_imports)]
             use #rt::{HasSchema as _, NoSchema as _};
-            #rt::Vec::from([#(#made),*])
+            ::core::convert::From::from([#(#made),*])
         }
     }
 }

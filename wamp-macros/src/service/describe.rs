@@ -30,9 +30,7 @@ pub(super) fn interface(s: &Service) -> TokenStream {
     quote! {
         #[allow(unused_imports)]
         use #rt::{HasSchema as _, NoSchema as _};
-        let __description: #rt::Option<#rt::String> = #description;
-        let __prefix: #rt::Option<#rt::String> = #prefix;
-        let mut __d = #rt::Describer::new(#name, __description.as_deref(), __prefix.as_deref());
+        let mut __d = #rt::Describer::new(#name, #description, #prefix);
         #(#procedures)*
         #(#topics)*
         __d.finish()
@@ -124,9 +122,9 @@ fn procedure(p: &Procedure, prefix: Option<&str>) -> TokenStream {
                 match_policy: #policy,
                 invoke: #invoke,
                 description: #description,
-                placeholders: #rt::Vec::from([#(#placeholders),*]),
-                args: #rt::Vec::from([#(#args),*]),
-                kwargs: #rt::Vec::from([#(#kwargs),*]),
+                placeholders: ::core::convert::From::from([#(#placeholders),*]),
+                args: ::core::convert::From::from([#(#args),*]),
+                kwargs: ::core::convert::From::from([#(#kwargs),*]),
                 result: #rt::InterfacePayload { shape: #shape, schema: #result },
                 progressive: #progressive,
                 errors: #errors,

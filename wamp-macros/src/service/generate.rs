@@ -62,9 +62,12 @@ fn trait_item(s: &Service) -> TokenStream {
     item.supertraits.push(syn::parse_quote!(#rt::Sync));
     item.supertraits.push(syn::parse_quote!('static));
     let registrations = s.procedures.iter().map(|p| registration(p, prefix));
+    let client = format_ident!("{}Client", s.item.ident);
     let register_on: syn::TraitItemFn = syn::parse_quote! {
         /// Registers every procedure of this service, as implemented by `self`, on
-        /// `session`. Dropping the returned handle unregisters them all.
+        /// `session`, and hands the service's description to the router (see
+        /// [`ServiceRegistration`](::wamp_runtime::ServiceRegistration)). Dropping the
+        /// returned handle unregisters them all.
         #[allow(deprecated)]
         fn register_on(
             self,
@@ -78,7 +81,7 @@ fn trait_item(s: &Service) -> TokenStream {
                 let __this = #rt::Arc::new(self);
                 let mut __registrations = #rt::Vec::new();
                 #(#registrations)*
-                #rt::Result::Ok(#rt::ServiceRegistration::new(__registrations))
+                #rt::ServiceRegistration::described(&__session, __registrations, #client::interface()).await
             }
         }
     };

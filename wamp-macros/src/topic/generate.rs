@@ -218,7 +218,7 @@ fn describe(t: &TopicDef) -> TokenStream {
                 match_policy: __match,
                 name: #rt::Option::Some(::core::convert::From::from(#name)),
                 description: #description,
-                placeholders: #rt::Vec::from([#(#placeholders),*]),
+                placeholders: ::core::convert::From::from([#(#placeholders),*]),
                 payload: #rt::InterfacePayload { shape: #shape, schema: #payload },
             }
         }

@@ -232,6 +232,11 @@ pub(super) enum Revoked {
 impl State {
     /// Publishes a meta event to whoever subscribed to `topic`.
     pub(super) fn meta_event(&self, topic: &str, args: List) {
+        self.meta_event_where(topic, Payload::args(args), |_| true);
+    }
+
+    /// Publishes a meta event to the subscribers to `topic` that `to` lets through.
+    pub(super) fn meta_event_where(&self, topic: &str, payload: Payload, to: impl Fn(Id) -> bool) {
         let publication = global_id();
         for m in self.routing.receivers(topic) {
             let mut details = Dict::new();
@@ -239,12 +244,15 @@ impl State {
                 details.insert("topic".into(), Value::Str(topic.to_owned()));
             }
             for &sid in &m.sub.subscribers {
+                if !to(sid) {
+                    continue;
+                }
                 if let Some(peer) = self.sessions.get(&sid) {
                     let event = Message::Event {
                         subscription: m.id,
                         publication,
                         details: details.clone(),
-                        payload: Payload::args(args.clone()),
+                        payload: payload.clone(),
                     };
                     peer.outbox.push(sid, event);
                 }
@@ -270,8 +278,11 @@ impl State {
     }
 
     /// The meta events of a registration change, like [`State::subscription_events`].
-    pub(super) fn registration_events(&self, session: Id, change: Change, registered: bool) {
+    pub(super) fn registration_events(&mut self, session: Id, change: Change, registered: bool) {
         let Change { id, first_or_last } = change;
+        if !registered {
+            self.registration_left(session, id);
+        }
         let details = || registration_details(self.routing.registrations(), id);
         let names = ["register", "unregister"];
         self.membership_events(
@@ -472,6 +483,9 @@ impl State {
                     .filter(|id| *id != session)
                     .collect();
                 self.kill(&ids, &kwargs).map(id_list)
+            }
+            p if p.starts_with("wamp.reflect") => {
+                return self.reflection_call(session, p, &args, &kwargs)
             }
             "wamp.registration.remove_callee" => self.remove_callee(&args, &kwargs),
             "wamp.subscription.remove_subscriber" => self.remove_subscriber(&args, &kwargs),

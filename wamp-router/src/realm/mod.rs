@@ -14,6 +14,7 @@
 
 mod meta;
 mod pubsub;
+mod reflect;
 mod routing;
 mod rpc;
 mod timeouts;
@@ -58,13 +59,16 @@ struct State {
     /// Subscriptions and registrations, and the decisions they make.
     routing: Box<dyn routing::Routing>,
     calls: Calls,
+    /// Who may do what (empty: everyone everything).
+    roles: crate::authorizer::Roles,
+    /// The interface descriptions of what is registered.
+    reflection: crate::reflection::Reflection,
 }
 
 /// One realm of the router.
 pub(crate) struct Realm {
     name: String,
     uri_rule: UriRule,
-    roles: crate::authorizer::Roles,
     disclose_caller: bool,
     disclose_publisher: bool,
     max_pending_calls: usize,
@@ -108,6 +112,8 @@ impl State {
         for change in held.registrations {
             self.registration_events(session, change, false);
         }
+        let undefined = self.reflection.session_gone(session);
+        self.reflection_events(undefined, false);
         let gone = self.calls.remove_session(session);
         // Calls it was waiting for: their callees may stop working on them.
         for (invocation, p) in gone.called {
@@ -145,6 +151,20 @@ impl State {
                 format!("{role}_authrole"),
                 Value::Str(peer.authrole.clone()),
             );
+        }
+    }
+
+    /// Whether `session` may do `action` on `target` (`Err`: why not).
+    fn authorize(
+        &self,
+        session: Id,
+        action: crate::authorizer::Action,
+        target: &str,
+    ) -> Result<(), String> {
+        match self.sessions.get(&session) {
+            Some(p) if p.trusted => Ok(()),
+            Some(p) => self.roles.check(&p.authrole, action, target),
+            None => self.roles.check("", action, target),
         }
     }
 
@@ -222,18 +242,14 @@ impl Realm {
         action: crate::authorizer::Action,
         target: &str,
     ) -> Result<(), String> {
-        match st.sessions.get(&session) {
-            Some(p) if p.trusted => Ok(()),
-            Some(p) => self.roles.check(&p.authrole, action, target),
-            None => self.roles.check("", action, target),
-        }
+        st.authorize(session, action, target)
     }
 
     /// Whether a call (`caller`) or publication (`!caller`) by `session` discloses it,
     /// unasked: its role's setting, else the router's.
     fn discloses(&self, st: &State, session: Id, caller: bool) -> bool {
         let role = st.sessions.get(&session).map(|p| p.authrole.as_str());
-        let by_role = role.and_then(|r| self.roles.disclosure(r, caller));
+        let by_role = role.and_then(|r| st.roles.disclosure(r, caller));
         by_role.unwrap_or(if caller {
             self.disclose_caller
         } else {
@@ -250,7 +266,6 @@ impl Realm {
         Self {
             name,
             uri_rule: policy.uri_rule,
-            roles: policy.roles,
             disclose_caller: policy.disclose_caller,
             disclose_publisher: policy.disclose_publisher,
             max_pending_calls: policy.max_pending_calls,
@@ -261,6 +276,8 @@ impl Realm {
                 sessions: HashMap::new(),
                 routing: Box::new(routing::Local::new(ids)),
                 calls: Calls::default(),
+                roles: policy.roles,
+                reflection: Default::default(),
             }),
             timer: timeouts::CallTimer::default(),
         }

@@ -27,6 +27,7 @@ impl State {
         let last = callees.len().saturating_sub(1);
         for (i, callee) in callees.into_iter().enumerate() {
             self.revoke(callee, Revoked::Registration, id, "wamp.error.unregistered");
+            self.registration_left(callee, id);
             let pair = vec![Value::from(callee), Value::from(id)];
             self.meta_event("wamp.registration.on_unregister", pair.clone());
             if i == last {

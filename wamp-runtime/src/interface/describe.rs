@@ -16,10 +16,10 @@ pub struct Describer {
 
 impl Describer {
     /// An interface called `name`, with the trait's doc comment and URI prefix.
-    pub fn new(name: &str, description: Option<&str>, prefix: Option<&str>) -> Self {
+    pub fn new(name: &str, description: Option<String>, prefix: Option<String>) -> Self {
         let mut interface = Interface::new(name);
-        interface.description = description.map(str::to_owned);
-        interface.prefix = prefix.map(str::to_owned);
+        interface.description = description;
+        interface.prefix = prefix;
         Describer {
             interface,
             generator: generator(),

@@ -6,12 +6,14 @@
 //! `#[derive(WampError)]`). The rest of this module is called by generated code only.
 
 mod call;
+mod registration;
 mod topic;
 mod wire;
 
 use std::fmt;
 
 pub use call::{CallDefaults, ReadAnswer, ServiceCall, ServiceStream};
+pub use registration::ServiceRegistration;
 pub use topic::{
     component, parse_component, publish_topic, Topic, TopicComponent, TopicEvent, TopicSubscribe,
     TopicSubscription,
@@ -24,9 +26,7 @@ pub use wire::{
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
-use crate::client::{
-    Args, CallDetails, Error, FromResult, IntoResult, Progress, Registration, WampError,
-};
+use crate::client::{Args, CallDetails, Error, FromResult, IntoResult, Progress, WampError};
 use crate::proto::{from_value, Value};
 
 /// The caller's identity and the URI called, for a procedure that takes a `CallContext`
@@ -89,66 +89,6 @@ impl<E> ServiceError<E> {
         match self {
             ServiceError::App(e) => Some(e),
             ServiceError::Wamp(_) => None,
-        }
-    }
-}
-
-/// Every procedure of a service registered on one session. Dropping it unregisters them
-/// all (without waiting); [`unregister`](ServiceRegistration::unregister) waits.
-#[derive(Debug)]
-pub struct ServiceRegistration {
-    registrations: Vec<Registration>,
-}
-
-impl ServiceRegistration {
-    #[doc(hidden)]
-    pub fn new(registrations: Vec<Registration>) -> Self {
-        Self { registrations }
-    }
-
-    /// The registrations, one per procedure, in declaration order.
-    pub fn registrations(&self) -> &[Registration] {
-        &self.registrations
-    }
-
-    /// Unregisters every procedure and waits for the router; the first error, if any.
-    pub async fn unregister(self) -> Result<(), Error> {
-        let mut first = Ok(());
-        for r in self.registrations {
-            if let Err(e) = r.unregister().await {
-                if first.is_ok() {
-                    first = Err(e);
-                }
-            }
-        }
-        first
-    }
-
-    /// The procedures the router took away (registration revocation), with its reasons.
-    pub fn revoked(&self) -> Vec<(String, String)> {
-        self.registrations
-            .iter()
-            .filter_map(|r| r.revoked().map(|why| (r.procedure().to_owned(), why)))
-            .collect()
-    }
-
-    /// Waits until the router revokes one of the procedures: that procedure and the
-    /// router's reason.
-    pub async fn revocation(&self) -> (String, String) {
-        if self.registrations.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = self
-            .registrations
-            .iter()
-            .map(|r| Box::pin(async move { (r.procedure().to_owned(), r.revocation().await) }));
-        futures_util::future::select_all(waits).await.0
-    }
-
-    /// Keeps every procedure registered until the session ends.
-    pub fn detach(self) {
-        for r in self.registrations {
-            r.detach();
         }
     }
 }

@@ -1,0 +1,353 @@
+//! The interface descriptions a realm knows: each procedure, topic and error defined by a
+//! session (`wamp.reflect.define`), as long as something backs it.
+//!
+//! A definition is one `define` call of one session. Its procedures are tied to the
+//! session's registrations: when the session no longer holds a registration (unregister,
+//! revocation, leaving), its description of that procedure goes, and a definition with
+//! no procedure left goes whole (its topics and errors too). An item stays defined while
+//! at least one definition holds it. Two definitions of the same item must agree on the
+//! wire (descriptions aside): a `define` that disagrees with what is there is refused.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value as Json;
+use wamp_runtime::interface::Kind;
+use wamp_runtime::proto::uri::MatchPolicy;
+use wamp_runtime::proto::Id;
+
+/// An item's key: its kind and its URI as written.
+pub(crate) type Key = (Kind, String);
+
+/// An item defined or undefined: its key and its pattern (who may see it depends on it).
+pub(crate) type Changed = (Key, String);
+
+/// One defined procedure, topic or error.
+#[derive(Debug)]
+pub(crate) struct Item {
+    /// Its self-contained description, as `describe` answers.
+    pub json: Json,
+    /// The URI as registered or subscribed (placeholders empty), and how it is matched.
+    pub pattern: String,
+    pub policy: MatchPolicy,
+    /// For a procedure: the URIs of the errors it answers with.
+    pub errors: Vec<String>,
+    /// What definitions hold it could disagree on: its description without the prose.
+    wire: Json,
+    /// The definitions that hold it.
+    definers: Vec<u64>,
+}
+
+/// An item offered by a `define` call, with the registration it describes (procedures).
+pub(crate) struct Offered {
+    pub key: Key,
+    pub json: Json,
+    pub pattern: String,
+    pub policy: MatchPolicy,
+    pub errors: Vec<String>,
+    pub registration: Option<Id>,
+}
+
+/// One `define` call.
+#[derive(Debug)]
+struct Definition {
+    session: Id,
+    /// Its procedures and the registration each describes.
+    procedures: Vec<(Key, Id)>,
+    /// Its topics and errors.
+    others: Vec<Key>,
+}
+
+/// The descriptions of one realm.
+#[derive(Debug, Default)]
+pub(crate) struct Reflection {
+    items: BTreeMap<Key, Item>,
+    definitions: HashMap<u64, Definition>,
+    last: u64,
+}
+
+/// Why a `define` was refused: the item it disagrees on, and how.
+#[derive(Debug)]
+pub(crate) struct Conflict {
+    pub text: String,
+}
+
+impl Reflection {
+    /// Adds what `session` defines: the items defined anew (for `on_define`), or the first
+    /// item that disagrees with the realm's description of it (then nothing is added).
+    pub fn define(&mut self, session: Id, offered: Vec<Offered>) -> Result<Vec<Changed>, Conflict> {
+        for o in &offered {
+            if let Some(item) = self.items.get(&o.key) {
+                if item.wire != wire(&o.json) {
+                    let text = format!(
+                        "the {} {:?} is already described otherwise: {}",
+                        o.key.0.as_str(),
+                        o.key.1,
+                        difference(&item.wire, &wire(&o.json))
+                    );
+                    return Err(Conflict { text });
+                }
+            }
+        }
+        self.last += 1;
+        let id = self.last;
+        let mut definition = Definition {
+            session,
+            procedures: Vec::new(),
+            others: Vec::new(),
+        };
+        let mut added = Vec::new();
+        for o in offered {
+            match o.registration {
+                Some(r) => definition.procedures.push((o.key.clone(), r)),
+                None => definition.others.push(o.key.clone()),
+            }
+            let item = self.items.entry(o.key.clone()).or_insert_with(|| {
+                added.push((o.key.clone(), o.pattern.clone()));
+                Item {
+                    wire: wire(&o.json),
+                    json: o.json,
+                    pattern: o.pattern,
+                    policy: o.policy,
+                    errors: o.errors,
+                    definers: Vec::new(),
+                }
+            });
+            if !item.definers.contains(&id) {
+                item.definers.push(id);
+            }
+        }
+        self.definitions.insert(id, definition);
+        Ok(added)
+    }
+
+    /// `session` no longer holds `registration`: its descriptions of it go. The items no
+    /// longer defined (for `on_undefine`).
+    pub fn registration_gone(&mut self, session: Id, registration: Id) -> Vec<Changed> {
+        let mut gone = Vec::new();
+        let ids: Vec<u64> = self
+            .definitions
+            .iter()
+            .filter(|(_, d)| d.session == session)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let Some(d) = self.definitions.get_mut(&id) else {
+                continue;
+            };
+            let before = d.procedures.len();
+            let (left, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut d.procedures)
+                .into_iter()
+                .partition(|(_, r)| *r == registration);
+            d.procedures = kept;
+            if left.is_empty() {
+                continue;
+            }
+            let last = d.procedures.is_empty() && before > 0;
+            for (key, _) in left {
+                gone.extend(self.release(&key, id));
+            }
+            if last {
+                gone.extend(self.drop_definition(id));
+            }
+        }
+        gone
+    }
+
+    /// `session` left: everything it defined goes. The items no longer defined.
+    pub fn session_gone(&mut self, session: Id) -> Vec<Changed> {
+        let ids: Vec<u64> = self
+            .definitions
+            .iter()
+            .filter(|(_, d)| d.session == session)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.into_iter()
+            .flat_map(|id| self.drop_definition(id))
+            .collect()
+    }
+
+    fn drop_definition(&mut self, id: u64) -> Vec<Changed> {
+        let Some(d) = self.definitions.remove(&id) else {
+            return Vec::new();
+        };
+        let keys = d.procedures.into_iter().map(|(k, _)| k).chain(d.others);
+        let keys: Vec<Key> = keys.collect();
+        keys.iter().filter_map(|k| self.release(k, id)).collect()
+    }
+
+    /// Definition `id` no longer holds `key`; the item if nothing holds it any more.
+    fn release(&mut self, key: &Key, id: u64) -> Option<Changed> {
+        let item = self.items.get_mut(key)?;
+        item.definers.retain(|d| *d != id);
+        if item.definers.is_empty() {
+            let item = self.items.remove(key)?;
+            return Some((key.clone(), item.pattern));
+        }
+        None
+    }
+
+    /// The items of `kind`, by URI.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&str, &Item)> {
+        self.items
+            .iter()
+            .filter(move |((k, _), _)| *k == kind)
+            .map(|((_, uri), item)| (uri.as_str(), item))
+    }
+
+    /// The item of `kind` whose URI, as written or as registered, is `uri`.
+    pub fn get(&self, kind: Kind, uri: &str) -> Option<(&str, &Item)> {
+        if let Some((key, item)) = self.items.get_key_value(&(kind, uri.to_owned())) {
+            return Some((key.1.as_str(), item));
+        }
+        self.of_kind(kind).find(|(_, item)| item.pattern == uri)
+    }
+
+    /// The procedure described for the registration of `pattern` matched by `policy`.
+    pub fn procedure_at(&self, pattern: &str, policy: MatchPolicy) -> Option<(&str, &Item)> {
+        self.of_kind(Kind::Procedure)
+            .find(|(_, i)| i.pattern == pattern && i.policy == policy)
+    }
+}
+
+/// What two descriptions of one item must agree on: everything but `description`s (and
+/// the name of the interface it came in).
+fn wire(json: &Json) -> Json {
+    match json {
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .filter(|(k, _)| *k != "description" && *k != "interface")
+                .map(|(k, v)| (k.clone(), wire(v)))
+                .collect(),
+        ),
+        Json::Array(items) => Json::Array(items.iter().map(wire).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Where two descriptions first differ, as a JSON pointer and the two values.
+fn difference(ours: &Json, theirs: &Json) -> String {
+    fn walk(a: &Json, b: &Json, at: &mut String) -> Option<String> {
+        match (a, b) {
+            (Json::Object(x), Json::Object(y)) => {
+                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(k);
+                    match (x.get(k), y.get(k)) {
+                        (Some(p), Some(q)) => {
+                            if let Some(d) = walk(p, q, at) {
+                                return Some(d);
+                            }
+                        }
+                        (p, q) => return Some(format!("at {at}: {p:?} here, {q:?} offered")),
+                    }
+                    at.truncate(len);
+                }
+                None
+            }
+            (Json::Array(x), Json::Array(y)) if x.len() == y.len() => {
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    let len = at.len();
+                    at.push_str(&format!("/{i}"));
+                    if let Some(d) = walk(p, q, at) {
+                        return Some(d);
+                    }
+                    at.truncate(len);
+                }
+                None
+            }
+            _ if a == b => None,
+            _ => Some(format!("at {}: {a} here, {b} offered", display(at))),
+        }
+    }
+    fn display(at: &str) -> &str {
+        if at.is_empty() {
+            "/"
+        } else {
+            at
+        }
+    }
+    let mut at = String::new();
+    walk(ours, theirs, &mut at).unwrap_or_else(|| "they differ".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offered(uri: &str, json: Json, registration: Option<Id>) -> Offered {
+        let kind = if registration.is_some() {
+            Kind::Procedure
+        } else {
+            Kind::Topic
+        };
+        Offered {
+            key: (kind, uri.into()),
+            json,
+            pattern: uri.into(),
+            policy: MatchPolicy::Exact,
+            errors: Vec::new(),
+            registration,
+        }
+    }
+
+    #[test]
+    fn an_item_lasts_while_a_definition_holds_it() {
+        let mut r = Reflection::default();
+        let add = || serde_json::json!({"uri": "a.add", "args": [1]});
+        let topic = || serde_json::json!({"uri": "a.news"});
+        let first = r.define(
+            1,
+            vec![
+                offered("a.add", add(), Some(10)),
+                offered("a.news", topic(), None),
+            ],
+        );
+        assert_eq!(first.map(|k| k.len()).ok(), Some(2));
+        // A second callee of the same registration, described the same (prose aside).
+        let mut same = add();
+        same["description"] = "Adds.".into();
+        assert_eq!(
+            r.define(2, vec![offered("a.add", same, Some(10))]).ok(),
+            Some(vec![])
+        );
+        assert_eq!(
+            r.registration_gone(1, 10),
+            [((Kind::Topic, "a.news".to_owned()), "a.news".to_owned())],
+            "the topic went with session 1's last procedure; session 2 still holds that"
+        );
+        assert!(
+            r.get(Kind::Procedure, "a.add").is_some(),
+            "session 2 still holds it"
+        );
+        assert_eq!(r.session_gone(2).len(), 1);
+        assert!(r.get(Kind::Procedure, "a.add").is_none());
+    }
+
+    #[test]
+    fn a_disagreeing_definition_is_refused_and_says_where() {
+        let mut r = Reflection::default();
+        let ok = r.define(
+            1,
+            vec![offered(
+                "a.add",
+                serde_json::json!({"args": [{"name": "a"}]}),
+                Some(10),
+            )],
+        );
+        assert!(ok.is_ok());
+        let other = serde_json::json!({"args": [{"name": "b"}]});
+        let refused = r.define(2, vec![offered("a.add", other, Some(10))]);
+        let Err(conflict) = refused else {
+            panic!("not refused");
+        };
+        assert!(conflict.text.contains("/args/0/name"), "{}", conflict.text);
+        assert!(
+            r.session_gone(2).is_empty(),
+            "nothing of session 2 was added"
+        );
+    }
+}
