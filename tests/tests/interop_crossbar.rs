@@ -199,3 +199,42 @@ async fn meta_kill_wrappers_against_crossbar() {
     meta.session_kill(victim.id(), None, None).await.unwrap();
     assert!(!admin.is_closed());
 }
+
+/// Crossbar.io has no reflection API: a service serves its own description under its
+/// prefix instead (`{prefix}._description`), so tools still find it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_serves_its_own_description_on_crossbar() {
+    use examples::calculator::{Calc, Calculator, CalculatorClient};
+    use wamp_runtime::interface::Interface;
+    use wamp_runtime::Session;
+    let node = Crossbar::start().await;
+    let services = Session::builder(node.url(), "realm1")
+        .connect()
+        .await
+        .unwrap();
+    assert!(!services.router_supports("dealer", "reflection"));
+    let calc = Calc.register_on(&services).await.unwrap();
+    let caller = Session::builder(node.url(), "realm1")
+        .serializer(Serializer::Cbor)
+        .connect()
+        .await
+        .unwrap();
+    let served: Interface = caller
+        .call("com.example.calc._description", ())
+        .await
+        .unwrap();
+    assert_eq!(served, CalculatorClient::interface());
+    assert_eq!(
+        CalculatorClient::new(caller.clone())
+            .add(2, 3)
+            .await
+            .unwrap(),
+        5
+    );
+    calc.unregister().await.unwrap();
+    let gone = caller
+        .call::<Interface>("com.example.calc._description", ())
+        .await
+        .unwrap_err();
+    assert_eq!(gone.uri(), Some("wamp.error.no_such_procedure"));
+}

@@ -387,3 +387,24 @@ async fn a_session_sees_only_what_its_role_may_call_or_subscribe_to() {
         ]
     );
 }
+
+async fn autobahn_reflects(serializer: &str) {
+    let r = start_router().await;
+    let services = join(r.endpoint(), Serializer::Json).await;
+    let _calc = Calc.register_on(&services).await.unwrap();
+    let mut py = tests::PythonPeer::start("autobahn_reflection.py", &[&r.url(), serializer]);
+    py.line_starting("WATCHING").await;
+    let _home = House.register_on(&services).await.unwrap();
+    py.line_starting("ALL OK").await;
+    py.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_reflects_over_json() {
+    autobahn_reflects("json").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_python_reflects_over_cbor() {
+    autobahn_reflects("cbor").await;
+}

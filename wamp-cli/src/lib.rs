@@ -3,6 +3,8 @@
 //! between shell words, WAMP values and JSON output. The `wamp` binary is built on it,
 //! and so are the examples.
 
+pub mod describe;
+
 use clap::Parser;
 use wamp_runtime::client::Args;
 use wamp_runtime::proto::{from_value, to_value};

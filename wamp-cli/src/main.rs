@@ -6,6 +6,7 @@
 //! wamp subscribe com.example. --match prefix          # one JSON line per event
 //! wamp register com.example.date --exec 'date -u'     # answers with the command's output
 //! wamp sessions                                       # sessions, registrations, subscriptions
+//! wamp describe com.example.calc                      # the services' interfaces (--json)
 //! ```
 //!
 //! Exit codes: 0 done; 1 the router or a callee answered with an ERROR; 2 the command line
@@ -94,6 +95,19 @@ enum Command {
     /// Prints the realm's sessions, registrations and subscriptions as one JSON document,
     /// from the WAMP meta API.
     Sessions,
+    /// Prints what the router knows of its services' interfaces (procedures, topics,
+    /// errors, with their types), from the reflection API; from a router without one
+    /// (Crossbar.io), from the description a service serves as `{prefix}._description`
+    /// (give that prefix).
+    Describe {
+        /// A URI or URI prefix (`com.example.calc`), or a concrete URI of a pattern
+        /// procedure; everything when left out.
+        uri: Option<String>,
+        /// Print JSON: {"procedures": [...], "topics": [...], "errors": [...]}, each
+        /// description as the reflection API gives it.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_policy(s: &str) -> Result<MatchPolicy, String> {
@@ -196,6 +210,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Subscribe { uri, policy, count } => subscribe(&session, uri, policy, count).await,
         Command::Register { uri, exec, policy } => register(&session, uri, exec, policy).await,
         Command::Sessions => sessions(&session, timeout).await,
+        Command::Describe { uri, json } => describe(&session, uri.as_deref(), json, timeout).await,
     };
     let _ = session.leave().await;
     result
@@ -300,6 +315,28 @@ async fn run_command(exec: &str, args: &Args, procedure: &str) -> Result<Value, 
             wamp_runtime::proto::error::RUNTIME_ERROR,
             text,
         ))
+    }
+}
+
+/// Prints the descriptions under `filter`; nothing found is an error (exit 1).
+async fn describe(
+    session: &Session,
+    filter: Option<&str>,
+    json: bool,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let found = wamp_cli::describe::fetch(session, filter, timeout).await?;
+    if json {
+        println!("{}", found.to_json());
+    } else if !found.is_empty() {
+        println!("{}", wamp_cli::describe::render(&found));
+    }
+    match (found.is_empty(), filter) {
+        (true, Some(f)) => Err(Failure::Wamp(WampError::with_message(
+            wamp_runtime::proto::error::NO_SUCH_PROCEDURE,
+            format!("nothing is described as {f:?}"),
+        ))),
+        _ => Ok(()),
     }
 }
 
