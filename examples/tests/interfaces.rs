@@ -1,7 +1,8 @@
 //! Snapshot tests of the example contracts' interface descriptions: a change to a
 //! contract that changes its wire shape shows here as a changed description. After an
 //! intended change, write them again with
-//! `cargo run -p examples --example export_interfaces` and review the diff.
+//! `cargo run -p examples --example export_interfaces` and review the diff. The browser
+//! page's TypeScript client is generated from them, and checked the same way.
 
 #![allow(clippy::expect_used)]
 
@@ -30,6 +31,20 @@ fn calculator_description_is_the_snapshot() {
 #[test]
 fn home_description_with_the_sensor_topic_is_the_snapshot() {
     snapshot("home.json", &HomeClient::interface());
+}
+
+#[test]
+fn the_pages_typescript_client_is_generated_from_the_contracts() {
+    use wamp_cli::codegen::{typescript, Contract};
+    let contract =
+        Contract::from_interfaces(&[CalculatorClient::interface(), HomeClient::interface()]);
+    let path = format!("{}/web/services.ts", env!("CARGO_MANIFEST_DIR"));
+    let stored = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        stored == typescript::generate(&contract),
+        "{path} is not what `wamp codegen typescript` writes from the contracts: run \
+         `cargo run -p examples --example export_interfaces` and review the diff"
+    );
 }
 
 #[test]

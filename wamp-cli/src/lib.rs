@@ -3,6 +3,7 @@
 //! between shell words, WAMP values and JSON output. The `wamp` binary is built on it,
 //! and so are the examples.
 
+pub mod codegen;
 pub mod describe;
 
 use clap::Parser;

@@ -7,6 +7,7 @@
 //! wamp register com.example.date --exec 'date -u'     # answers with the command's output
 //! wamp sessions                                       # sessions, registrations, subscriptions
 //! wamp describe com.example.calc                      # the services' interfaces (--json)
+//! wamp codegen typescript --from calc.json --out calc.ts   # a typed Autobahn|JS client
 //! ```
 //!
 //! Exit codes: 0 done; 1 the router or a callee answered with an ERROR; 2 the command line
@@ -108,6 +109,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Writes a typed client for another language from interface descriptions: read
+    /// from files (`--from`, as a contract crate exports them), else from the router
+    /// (the reflection API, or a service's `{prefix}._description`).
+    Codegen {
+        #[command(subcommand)]
+        target: Target,
+    },
+}
+
+/// The languages `wamp codegen` writes.
+#[derive(Debug, Subcommand)]
+enum Target {
+    /// A TypeScript module over Autobahn|JS: a class per service, an error class per
+    /// error URI, a class per topic.
+    Typescript {
+        /// What to generate from the router: a URI or prefix (everything when left out).
+        uri: Option<String>,
+        /// A description file (one interface, or a JSON array of them); repeatable. No
+        /// router is needed then.
+        #[arg(long, value_name = "FILE")]
+        from: Vec<std::path::PathBuf>,
+        /// Write the module here instead of to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn parse_policy(s: &str) -> Result<MatchPolicy, String> {
@@ -129,6 +155,9 @@ enum Failure {
     Timeout(ClientError),
     #[error("{0}")]
     Other(ClientError),
+    /// A file to read or write, or what it holds.
+    #[error("{0}")]
+    Input(String),
 }
 
 impl Failure {
@@ -138,6 +167,7 @@ impl Failure {
             Failure::Connect { .. } => 3,
             Failure::Timeout(_) => 4,
             Failure::Other(_) => 1,
+            Failure::Input(_) => 2,
         }
     }
 }
@@ -167,6 +197,16 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let timeout = Duration::from_secs_f64(cli.timeout.max(0.001));
+    if let Command::Codegen {
+        target: Target::Typescript { from, out, .. },
+    } = &cli.command
+    {
+        if !from.is_empty() {
+            let interfaces = wamp_cli::codegen::read_files(from).map_err(Failure::Input)?;
+            let contract = wamp_cli::codegen::Contract::from_interfaces(&interfaces);
+            return write_module(&contract, out.as_deref());
+        }
+    }
     let session = cli
         .connect
         .session()
@@ -211,6 +251,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Register { uri, exec, policy } => register(&session, uri, exec, policy).await,
         Command::Sessions => sessions(&session, timeout).await,
         Command::Describe { uri, json } => describe(&session, uri.as_deref(), json, timeout).await,
+        Command::Codegen {
+            target: Target::Typescript { uri, out, .. },
+        } => {
+            let found = wamp_cli::describe::fetch(&session, uri.as_deref(), timeout).await?;
+            if found.is_empty() {
+                Err(Failure::Input(
+                    "the router describes nothing to generate from".into(),
+                ))
+            } else {
+                let contract = wamp_cli::codegen::Contract::from_described(&found);
+                write_module(&contract, out.as_deref())
+            }
+        }
     };
     let _ = session.leave().await;
     result
@@ -315,6 +368,22 @@ async fn run_command(exec: &str, args: &Args, procedure: &str) -> Result<Value, 
             wamp_runtime::proto::error::RUNTIME_ERROR,
             text,
         ))
+    }
+}
+
+/// Writes the TypeScript module of `contract` to `out`, or to standard output.
+fn write_module(
+    contract: &wamp_cli::codegen::Contract,
+    out: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let module = wamp_cli::codegen::typescript::generate(contract);
+    match out {
+        None => {
+            print!("{module}");
+            Ok(())
+        }
+        Some(path) => std::fs::write(path, module)
+            .map_err(|e| Failure::Input(format!("cannot write {}: {e}", path.display()))),
     }
 }
 

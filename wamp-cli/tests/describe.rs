@@ -102,3 +102,58 @@ async fn describe_reads_what_a_service_serves_on_crossbar() {
     assert_eq!(code, 1, "without reflection, a prefix is needed");
     assert!(err.contains("give the service's URI prefix"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codegen_writes_typescript_from_a_file_or_the_router() {
+    let r = wamp_router::Router::builder()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .realm("realm1")
+        .start()
+        .await
+        .unwrap();
+    let services = Session::builder(r.url(), "realm1").connect().await.unwrap();
+    let _shop = Corner.register_on(&services).await.unwrap();
+    let url = r.url();
+
+    let (code, module, err) = run(&url, &["codegen", "typescript", "com.cli.shop"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(module.contains("export class ShopClient {"), "{module}");
+    assert!(
+        module.contains("async price(item: string, currency?: string | null): Promise<number>"),
+        "{module}"
+    );
+    assert!(
+        module.contains("async open(shelf: number): Promise<boolean>")
+            && module.contains("`com.cli.shop.shelf.${component(shelf, \"shelf\")}.open`"),
+        "{module}"
+    );
+
+    // From a description file: no router needed (this URL has none).
+    let dir = std::env::temp_dir().join(format!("wamp-cli-codegen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shop.json");
+    std::fs::write(&file, ShopClient::interface().to_json_pretty()).unwrap();
+    let out = dir.join("shop.ts");
+    let args = [
+        "codegen",
+        "typescript",
+        "--from",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, _, err) = run("ws://127.0.0.1:9/ws", &args).await;
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.contains("What an item costs, in cents."),
+        "{written}"
+    );
+    assert!(written.contains("async price(item: string"), "{written}");
+
+    std::fs::write(&file, "{\"not\": \"a description\"}").unwrap();
+    let (code, _, err) = run("ws://127.0.0.1:9/ws", &args).await;
+    assert_eq!(code, 2, "a bad file is a usage error");
+    assert!(err.contains("not a wamp-interface description"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -49,6 +49,10 @@ fn procedure(p: &Procedure, prefix: Option<&str>) -> TokenStream {
         _ => quote!(#rt::InterfaceMatch::Exact),
     };
     let invoke = docs::optional(p.options.invoke.as_ref().map(|(i, _)| i.as_str()));
+    let method = {
+        use syn::ext::IdentExt;
+        docs::optional(Some(p.ident.unraw().to_string().as_str()))
+    };
     let description = docs::optional(docs::text(&p.method.attrs).as_deref());
     let deprecated = docs::optional(docs::deprecated(&p.method.attrs).as_deref());
     let mut placeholders = Vec::new();
@@ -120,6 +124,7 @@ fn procedure(p: &Procedure, prefix: Option<&str>) -> TokenStream {
                 uri: ::core::convert::From::from(#uri),
                 pattern: ::core::convert::From::from(#pattern),
                 match_policy: #policy,
+                name: #method,
                 invoke: #invoke,
                 description: #description,
                 placeholders: ::core::convert::From::from([#(#placeholders),*]),

@@ -80,6 +80,9 @@ pub struct Procedure {
     /// placeholders is called at any URI it matches.
     #[serde(rename = "match", default)]
     pub match_policy: Match,
+    /// The method's name in the service (`add`), for generated clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The `invoke` policy it is registered with (`None`: the router's default, `single`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoke: Option<String>,
