@@ -94,7 +94,7 @@ pub async fn register_example_service(
 /// The calculator contract: both the callee and the caller programs depend on it. From it,
 /// `#[service]` generates `Calculator::register_on` and `CalculatorClient`.
 pub mod calculator {
-    use wamp_runtime::{service, CallContext};
+    use wamp_runtime::{service, CallContext, Stream};
 
     /// What can go wrong in the calculator; each case travels as its own WAMP error URI.
     #[derive(Debug, Clone, PartialEq, wamp_runtime::WampError)]
@@ -122,6 +122,10 @@ pub mod calculator {
         /// Says who is calling (`com.example.calc.whoami`).
         #[wamp(disclose_caller)]
         async fn whoami(&self, ctx: CallContext) -> String;
+        /// Counts from 1 to `n` in progressive results (`com.example.calc.count_to`); at
+        /// most 1000.
+        #[wamp(progressive)]
+        fn count_to(&self, n: u32) -> impl Stream<Item = Result<u32, CalcError>> + Send;
     }
 
     /// The calculator, implemented.
@@ -150,6 +154,15 @@ pub mod calculator {
                 (Some(id), None) => format!("session {id}"),
                 _ => "someone the router does not disclose".into(),
             }
+        }
+
+        fn count_to(&self, n: u32) -> impl Stream<Item = Result<u32, CalcError>> + Send {
+            let counted: Vec<Result<u32, CalcError>> = if n > 1000 {
+                vec![Err(CalcError::Overflow { limit: 1000 })]
+            } else {
+                (1..=n).map(Ok).collect()
+            };
+            futures_util::stream::iter(counted)
         }
     }
 }

@@ -1,5 +1,5 @@
 // The demo page: Autobahn|JS joins realm1 on the WebSocket endpoint of the page's own
-// origin, calls the typed Rust calculator and shows the typed Rust temperature topic,
+// origin, calls the typed Rust calculator (one result, and progressive results) and shows the typed Rust temperature topic,
 // both through the client generated from the Rust contracts (services.ts, written by
 // `wamp codegen typescript`): a call with the wrong types does not compile.
 
@@ -39,6 +39,17 @@ connection.onopen = (session) => {
       else $("sum").textContent = "error: " + String(e);
     }
   };
+  button("count").disabled = false;
+  button("count").onclick = async () => {
+    $("counted").textContent = "";
+    try {
+      for await (const n of calc.countTo(Number(input("n").value))) {
+        $("counted").textContent = ($("counted").textContent + " " + n).trim();
+      }
+    } catch (e) {
+      $("counted").textContent = e instanceof CalcErrorOverflow ? "at most " + e.limit : String(e);
+    }
+  };
   let count = 0;
   void TemperatureTopic.subscribe(session, (reading) => {
     count += 1;
@@ -53,6 +64,7 @@ connection.onopen = (session) => {
 connection.onclose = (reason) => {
   $("status").textContent = "disconnected (" + reason + "), retrying…";
   button("add").disabled = true;
+  button("count").disabled = true;
 };
 
 connection.open();

@@ -345,6 +345,19 @@ export class CalculatorClient {
     const r = await invoke(this.session, this.options, "com.example.calc.whoami", [], {}, {});
     return r.args[0] as string;
   }
+
+  /**
+   * Counts from 1 to `n` in progressive results (`com.example.calc.count_to`); at
+   * most 1000.
+   *
+   * Calls `com.example.calc.count_to`.
+   * @throws the error class of com.example.calc.division_by_zero, com.example.calc.overflow, or WampError
+   */
+  countTo(n: number): AsyncIterable<number> {
+    return progressive<number>(() =>
+      this.session.call("com.example.calc.count_to", [n], {}, { ...this.options, receive_progress: true }),
+    );
+  }
 }
 
 /** The home service. */

@@ -1,5 +1,6 @@
 // Drives the demo page in headless Chromium: the page must join, call the Rust
-// calculator when the button is clicked, and show live events from the Rust topic.
+// calculator when the button is clicked, show its progressive results (and its typed
+// error), and show live events from the Rust topic.
 // Usage: node test.mjs http://127.0.0.1:PORT/   (CHROMIUM overrides /usr/bin/chromium)
 import { chromium } from "playwright-core";
 
@@ -21,10 +22,15 @@ try {
   await page.fill("#b", "2");
   await page.click("#add");
   await page.waitForFunction(() => document.getElementById("sum").textContent === "42", null, { timeout: 10000 });
+  await page.click("#count");
+  await page.waitForFunction(() => document.getElementById("counted").textContent === "1 2 3 4 5", null, { timeout: 10000 });
+  await page.fill("#n", "5000");
+  await page.click("#count");
+  await page.waitForFunction(() => document.getElementById("counted").textContent === "at most 1000", null, { timeout: 10000 });
   await page.waitForFunction(() => Number(document.getElementById("count").textContent) >= 2, null, { timeout: 15000 });
   const first = await page.textContent("#events li");
   if (!/^lab: -?[0-9.]+ °C$/.test(first)) throw new Error("unexpected event line: " + first);
-  console.log("browser demo ok: 40 + 2 = 42, events:", await page.textContent("#count"));
+  console.log("browser demo ok: 40 + 2 = 42, counted 1 to 5 progressively, events:", await page.textContent("#count"));
 } finally {
   await browser.close();
 }

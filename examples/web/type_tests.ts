@@ -23,6 +23,12 @@ export async function typeTests(session: WampSession): Promise<void> {
   // @ts-expect-error add answers a number
   const wrong: string = await calc.add(2, 3);
   const total: number = await calc.sum([1, 2, sum]);
+  for await (const n of calc.countTo(3)) {
+    const counted: number = n;
+    void counted;
+  }
+  // @ts-expect-error progressive results come one by one, not as a list
+  for await (const ns of calc.countTo(3)) ns.length;
   // @ts-expect-error sum takes a list of numbers
   await calc.sum(["1"]);
 

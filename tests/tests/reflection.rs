@@ -145,11 +145,11 @@ async fn definitions_come_and_go_with_their_registrations() {
     let first = next_event(&mut defined).await.data;
     assert_eq!(first.args, [Value::from("com.example.calc.add")]);
     assert_eq!(first.kwargs.get("type"), Some(&Value::from("procedure")));
-    assert_eq!(list(&watcher, "procedure").await.len(), 4);
+    assert_eq!(list(&watcher, "procedure").await.len(), 5);
 
     calc.unregister().await.unwrap();
     let mut gone = Vec::new();
-    while gone.len() < 6 {
+    while gone.len() < 7 {
         gone.push(uri_of(next_event(&mut undefined).await));
     }
     assert!(
@@ -187,7 +187,7 @@ async fn a_description_comes_back_after_a_reconnection() {
         }
     }
     assert_ne!(services.id(), old);
-    listed(&admin, "procedure", 4).await;
+    listed(&admin, "procedure", 5).await;
 }
 
 mod v1 {
@@ -371,7 +371,7 @@ async fn a_session_sees_only_what_its_role_may_call_or_subscribe_to() {
     );
     let hidden = describe(&guest, "procedure", "com.example.calc.divide").await;
     assert_eq!(hidden.unwrap_err().uri(), Some(error::NO_SUCH_PROCEDURE));
-    assert_eq!(list(&services, "procedure").await.len(), 7);
+    assert_eq!(list(&services, "procedure").await.len(), 8);
     // Its events: only what it may see, in definition order.
     let mut seen = Vec::new();
     while seen.len() < 4 {

@@ -137,18 +137,19 @@ fn method(p: &Json, names: &mut Vec<String>) -> String {
     let mut out = String::from("\n");
     out.push_str(&doc(Some(&text), "  "));
     let args = format!("[{}]", args_expr.join(", "));
+    if progressive {
+        let own: String = own.iter().map(|o| format!(" {o},")).collect();
+        out.push_str(&format!(
+            "  {name}({}): AsyncIterable<{ty}> {{\n    return progressive<{ty}>(() =>\n      this.session.call({uri_expr}, {args}, {kwargs_expr}, {{ ...this.options,{own} receive_progress: true }}),\n    );\n  }}\n",
+            signature.join(", ")
+        ));
+        return out;
+    }
     let own = if own.is_empty() {
         "{}".to_owned()
     } else {
         format!("{{ {} }}", own.join(", "))
     };
-    if progressive {
-        out.push_str(&format!(
-            "  {name}({}): AsyncIterable<{ty}> {{\n    return progressive<{ty}>(() =>\n      this.session.call({uri_expr}, {args}, {kwargs_expr}, {{\n        ...this.options,\n        ...{own},\n        receive_progress: true,\n      }}),\n    );\n  }}\n",
-            signature.join(", ")
-        ));
-        return out;
-    }
     let (ret, read) = match result["shape"].as_str() {
         Some("args") => (ty.clone(), format!("return r.args as unknown as {ty};")),
         Some("kwargs") => (ty.clone(), format!("return r.kwargs as unknown as {ty};")),
