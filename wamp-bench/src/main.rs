@@ -44,6 +44,11 @@ enum Command {
         /// Callee sessions (more than one: a round-robin shared registration).
         #[arg(long, default_value_t = 1)]
         callees: usize,
+        /// The callees describe the procedure (`wamp.reflect.define`: one string
+        /// argument), and the payload is a string: what a router that validates payloads
+        /// checks.
+        #[arg(long)]
+        describe: bool,
     },
     /// Publishers with acknowledged publications and a bounded window, N subscribers.
     Pubsub {
@@ -122,6 +127,8 @@ pub(crate) struct Load {
     pub(crate) warmup: Duration,
     pub(crate) background: usize,
     pub(crate) background_match: MatchPolicy,
+    /// Payloads are strings whatever the serializer.
+    pub(crate) strings: bool,
 }
 
 impl Load {
@@ -135,13 +142,16 @@ impl Load {
             warmup: Duration::from_secs_f64(a.warmup.max(0.0)),
             background: a.background,
             background_match: a.background_match,
+            strings: false,
         }
     }
 
-    /// The payload value: bytes in binary serializers, a string in JSON.
+    /// The payload value: bytes in binary serializers, a string in JSON (or always, with
+    /// `strings`).
     pub(crate) fn bytes(&self) -> Value {
         match self.serializer {
             Serializer::Json => Value::Str("x".repeat(self.payload_bytes)),
+            _ if self.strings => Value::Str("x".repeat(self.payload_bytes)),
             _ => Value::Bytes(vec![0x2a; self.payload_bytes]),
         }
     }
@@ -170,19 +180,22 @@ async fn main() -> std::process::ExitCode {
             callers,
             in_flight,
             callees,
+            describe,
         } => {
-            let load = Load::new(load);
-            match rpc::run(&load, callers, in_flight, callees).await {
+            let mut load = Load::new(load);
+            load.strings |= describe;
+            match rpc::run(&load, callers, in_flight, callees, describe).await {
                 Ok(mut r) => {
                     let rate = r.calls as f64 / r.elapsed.as_secs_f64();
                     println!(
-                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}: {rate:.0} calls/s  {}",
+                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}{}: {rate:.0} calls/s  {}",
                         callers,
                         in_flight,
                         callees,
                         load.payload_bytes,
                         load.serializer.name(),
                         load.background_label(),
+                        if describe { ", described" } else { "" },
                         r.latencies.summary()
                     );
                     Ok(())

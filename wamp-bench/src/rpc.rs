@@ -27,6 +27,7 @@ pub(crate) async fn run(
     callers: usize,
     in_flight: usize,
     callees: usize,
+    describe: bool,
 ) -> Result<Report, ConnError> {
     let mut options = Dict::new();
     if callees > 1 {
@@ -43,6 +44,11 @@ pub(crate) async fn run(
             },
         )
         .await?;
+        let (tx, rx) = if describe {
+            define(tx, rx).await?
+        } else {
+            (tx, rx)
+        };
         serving.push(tokio::spawn(serve(tx, rx)));
     }
     let _background = crate::background::install(
@@ -85,6 +91,41 @@ pub(crate) async fn run(
         elapsed: load.duration,
         latencies,
     })
+}
+
+/// Describes the procedure as taking one string (`wamp.reflect.define`), on the callee's
+/// connection.
+async fn define(mut tx: conn::Tx, mut rx: conn::Rx) -> Result<(conn::Tx, conn::Rx), ConnError> {
+    use wamp_runtime::interface::{Interface, Param, Payload as Described, Procedure};
+    let mut interface = Interface::new("Bench");
+    interface.procedures.push(Procedure {
+        uri: PROCEDURE.into(),
+        pattern: PROCEDURE.into(),
+        args: vec![Param {
+            name: "payload".into(),
+            schema: serde_json::json!({"type": "string"}),
+            required: true,
+            description: None,
+        }],
+        result: Described {
+            schema: serde_json::json!({"type": "string"}),
+            ..Described::default()
+        },
+        ..Procedure::default()
+    });
+    let value = wamp_runtime::proto::to_value(&interface)
+        .map_err(|e| ConnError::Unexpected(e.to_string()))?;
+    tx.send(&Message::Call {
+        request: 2,
+        options: Dict::new(),
+        procedure: "wamp.reflect.define".into(),
+        payload: Payload::args(vec![value]),
+    })
+    .await?;
+    match rx.recv().await? {
+        Message::Result { .. } => Ok((tx, rx)),
+        other => Err(ConnError::Unexpected(format!("define: {other:?}"))),
+    }
 }
 
 /// A callee: every INVOCATION is answered with its own arguments.

@@ -63,6 +63,8 @@ pub struct RouterConfig {
     pub(crate) auth: auth::AuthConfig,
     /// The roles of each realm (a realm without roles is open to every session).
     pub(crate) roles: HashMap<String, authorizer::Roles>,
+    /// The realms that check payloads against interface descriptions.
+    pub(crate) validated: std::collections::HashSet<String>,
     /// Where the HTTP endpoint for health and metrics listens (default: nowhere).
     pub metrics: Option<SocketAddr>,
 }
@@ -89,6 +91,7 @@ impl Default for RouterConfig {
             auth: auth::AuthConfig::default(),
             metrics: None,
             roles: HashMap::new(),
+            validated: Default::default(),
         }
     }
 }
@@ -222,6 +225,16 @@ impl RouterBuilder {
             .entry(realm.to_owned())
             .or_default()
             .define(role, permissions);
+        self
+    }
+
+    /// Checks CALL and PUBLISH payloads in `realm` against the interface descriptions its
+    /// services define (`wamp.reflect.define`, which `register_on` does): a call or
+    /// publication they do not admit gets ERROR `wamp.error.invalid_argument` with the
+    /// schema's complaint, and no callee or subscriber sees it. Off by default: it decodes
+    /// every described payload instead of forwarding its bytes (see BENCHMARKS.md).
+    pub fn validate_payloads(mut self, realm: &str) -> Self {
+        self.config.validated.insert(realm.to_owned());
         self
     }
 
@@ -382,6 +395,7 @@ impl RouterBuilder {
                         max_pending_calls: self.config.max_pending_calls,
                         max_subscriptions: self.config.max_subscriptions,
                         max_registrations: self.config.max_registrations,
+                        validate_payloads: self.config.validated.contains(name),
                     },
                     ids.clone(),
                     stats.clone(),

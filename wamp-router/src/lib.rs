@@ -38,6 +38,7 @@ mod session;
 mod timestamp;
 mod tls;
 mod uri_index;
+mod validation;
 
 use std::net::SocketAddr;
 

@@ -29,6 +29,8 @@ pub(crate) struct Stats {
     pub slow_disconnects: AtomicU64,
     pub payloads_passed_through: AtomicU64,
     pub payloads_transcoded: AtomicU64,
+    /// CALLs and PUBLISHes refused by payload validation.
+    pub refused_payloads: AtomicU64,
     received: [AtomicU64; CODES],
     sent: [AtomicU64; CODES],
     bytes_received: AtomicU64,
@@ -44,6 +46,7 @@ impl Default for Stats {
             slow_disconnects: AtomicU64::new(0),
             payloads_passed_through: AtomicU64::new(0),
             payloads_transcoded: AtomicU64::new(0),
+            refused_payloads: AtomicU64::new(0),
             received: std::array::from_fn(|_| AtomicU64::new(0)),
             sent: std::array::from_fn(|_| AtomicU64::new(0)),
             bytes_received: AtomicU64::new(0),
@@ -123,6 +126,7 @@ impl Stats {
             slow_disconnects: self.slow_disconnects.load(Ordering::Relaxed),
             payloads_passed_through: self.payloads_passed_through.load(Ordering::Relaxed),
             payloads_transcoded: self.payloads_transcoded.load(Ordering::Relaxed),
+            refused_payloads: self.refused_payloads.load(Ordering::Relaxed),
             messages_received: sum(&self.received),
             messages_sent: sum(&self.sent),
             bytes_received: self.bytes_received.load(Ordering::Relaxed),
@@ -146,6 +150,9 @@ pub struct RouterStats {
     /// Payloads decoded and re-encoded for a peer of another serializer (once per
     /// serializer for an event's fan-out).
     pub payloads_transcoded: u64,
+    /// Calls and publications refused because their payload does not fit the interface
+    /// description (realms that validate payloads).
+    pub refused_payloads: u64,
     /// Messages read from peers over the network.
     pub messages_received: u64,
     /// Messages written to peers over the network.
@@ -266,6 +273,11 @@ pub(crate) fn render(router: &RouterInner) -> String {
             "wamp_payloads_transcoded_total",
             "Payloads transcoded for a peer of another serializer.",
             &stats.payloads_transcoded,
+        ),
+        (
+            "wamp_payloads_refused_total",
+            "Calls and publications refused by payload validation.",
+            &stats.refused_payloads,
         ),
     ] {
         head(&mut text, name, "counter", help);

@@ -15,6 +15,8 @@ use wamp_runtime::interface::Kind;
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::Id;
 
+use crate::validation::{CallCheck, EventCheck};
+
 /// An item's key: its kind and its URI as written.
 pub(crate) type Key = (Kind, String);
 
@@ -33,8 +35,25 @@ pub(crate) struct Item {
     pub errors: Vec<String>,
     /// What definitions hold it could disagree on: its description without the prose.
     wire: Json,
+    /// Its payload check, when the realm validates payloads.
+    pub check: Option<Check>,
     /// The definitions that hold it.
     definers: Vec<u64>,
+}
+
+/// A compiled payload check.
+pub(crate) enum Check {
+    Call(CallCheck),
+    Event(EventCheck),
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Check::Call(_) => "Check::Call",
+            Check::Event(_) => "Check::Event",
+        })
+    }
 }
 
 /// An item offered by a `define` call, with the registration it describes (procedures).
@@ -63,19 +82,46 @@ pub(crate) struct Reflection {
     items: BTreeMap<Key, Item>,
     definitions: HashMap<u64, Definition>,
     last: u64,
+    /// Whether payloads are checked against the descriptions.
+    validates: bool,
 }
 
-/// Why a `define` was refused: the item it disagrees on, and how.
+/// Why a `define` was refused: the item it disagrees on and how, or a schema that does
+/// not compile.
 #[derive(Debug)]
-pub(crate) struct Conflict {
+pub(crate) struct Refused {
     pub text: String,
 }
 
 impl Reflection {
+    /// The descriptions of a realm that checks payloads against them (`validates`) or not.
+    pub fn new(validates: bool) -> Self {
+        Reflection {
+            validates,
+            ..Self::default()
+        }
+    }
+
+    /// Whether payloads are checked against the descriptions.
+    pub fn validates(&self) -> bool {
+        self.validates
+    }
+
     /// Adds what `session` defines: the items defined anew (for `on_define`), or the first
     /// item that disagrees with the realm's description of it (then nothing is added).
-    pub fn define(&mut self, session: Id, offered: Vec<Offered>) -> Result<Vec<Changed>, Conflict> {
+    pub fn define(&mut self, session: Id, offered: Vec<Offered>) -> Result<Vec<Changed>, Refused> {
+        let mut checks = Vec::new();
         for o in &offered {
+            let check = match o.key.0 {
+                _ if !self.validates || self.items.contains_key(&o.key) => None,
+                Kind::Procedure => Some(CallCheck::compile(&o.json).map(Check::Call)),
+                Kind::Topic => Some(EventCheck::compile(&o.json).map(Check::Event)),
+                Kind::Error => None,
+            };
+            let check = check.transpose().map_err(|e| Refused {
+                text: format!("the {} {:?}: {e}", o.key.0.as_str(), o.key.1),
+            })?;
+            checks.push(check);
             if let Some(item) = self.items.get(&o.key) {
                 if item.wire != wire(&o.json) {
                     let text = format!(
@@ -84,7 +130,7 @@ impl Reflection {
                         o.key.1,
                         difference(&item.wire, &wire(&o.json))
                     );
-                    return Err(Conflict { text });
+                    return Err(Refused { text });
                 }
             }
         }
@@ -96,7 +142,7 @@ impl Reflection {
             others: Vec::new(),
         };
         let mut added = Vec::new();
-        for o in offered {
+        for (o, check) in offered.into_iter().zip(checks) {
             match o.registration {
                 Some(r) => definition.procedures.push((o.key.clone(), r)),
                 None => definition.others.push(o.key.clone()),
@@ -110,6 +156,7 @@ impl Reflection {
                     policy: o.policy,
                     errors: o.errors,
                     definers: Vec::new(),
+                    check,
                 }
             });
             if !item.definers.contains(&id) {
@@ -200,6 +247,31 @@ impl Reflection {
             return Some((key.1.as_str(), item));
         }
         self.of_kind(kind).find(|(_, item)| item.pattern == uri)
+    }
+
+    /// The checks of an event published to `topic`: those of each topic described whose
+    /// pattern it matches.
+    pub fn event_checks<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a EventCheck)> {
+        self.of_kind(Kind::Topic)
+            .filter_map(move |(uri, i)| match &i.check {
+                Some(Check::Event(c))
+                    if wamp_runtime::proto::uri::matches(&i.pattern, i.policy, topic) =>
+                {
+                    Some((uri, c))
+                }
+                _ => None,
+            })
+    }
+
+    /// The check of calls to the registration of `pattern` matched by `policy`.
+    pub fn call_check(&self, pattern: &str, policy: MatchPolicy) -> Option<&CallCheck> {
+        match &self.procedure_at(pattern, policy)?.1.check {
+            Some(Check::Call(c)) => Some(c),
+            _ => None,
+        }
     }
 
     /// The procedure described for the registration of `pattern` matched by `policy`.

@@ -241,6 +241,9 @@ fn realm_sections<'m>(
         if let Some(a) = &realm.anonymous {
             b = b.anonymous_in(name, a.role());
         }
+        if realm.validate_payloads {
+            b = b.validate_payloads(name);
+        }
         for role in &realm.role {
             let permissions = role_permissions(role, at)?;
             b = b.role(name, role.name.get_ref(), permissions);

@@ -154,6 +154,9 @@ pub(super) struct AuthenticatorSection {
 pub(super) struct RealmSection {
     pub(super) name: Spanned<String>,
     pub(super) anonymous: Option<Anonymous>,
+    /// Check CALL and PUBLISH payloads against the services' interface descriptions.
+    #[serde(default)]
+    pub(super) validate_payloads: bool,
     #[serde(default)]
     pub(super) role: Vec<RoleSection>,
 }

@@ -231,6 +231,8 @@ pub(crate) struct RealmPolicy {
     pub max_subscriptions: Option<usize>,
     /// How many procedures one session may register.
     pub max_registrations: Option<usize>,
+    /// Check CALL and PUBLISH payloads against the interface descriptions.
+    pub validate_payloads: bool,
 }
 
 impl Realm {
@@ -277,7 +279,7 @@ impl Realm {
                 routing: Box::new(routing::Local::new(ids)),
                 calls: Calls::default(),
                 roles: policy.roles,
-                reflection: Default::default(),
+                reflection: crate::reflection::Reflection::new(policy.validate_payloads),
             }),
             timer: timeouts::CallTimer::default(),
         }

@@ -139,6 +139,21 @@ impl Realm {
             return fail(error::NOT_AUTHORIZED, text);
         }
         let passthru = options.passthru.is_set();
+        if !passthru {
+            if let Err(text) = st.validate_event(topic, &payload) {
+                self.stats
+                    .refused_payloads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if !acknowledge {
+                    tracing::warn!(
+                        session,
+                        topic,
+                        "unacknowledged publication refused by its description: {text}"
+                    );
+                }
+                return fail(error::INVALID_ARGUMENT, text);
+            }
+        }
         let publication = global_id();
         let mut identity = Dict::new();
         if self.discloses(&st, session, false) || options.disclose_me {

@@ -25,7 +25,7 @@
 
 use wamp_runtime::interface::{Document, Interface, Kind, Match, FORMAT, VERSION};
 use wamp_runtime::proto::uri::{self, MatchPolicy};
-use wamp_runtime::proto::{error, from_value, Dict, Id, List, Payload, Value};
+use wamp_runtime::proto::{error, from_value, Dict, Id, List, Payload, PayloadValues, Value};
 
 use super::meta::MetaResult;
 use super::State;
@@ -254,6 +254,45 @@ impl State {
         }
     }
 
+    /// Whether the description of the procedure a call to `procedure` goes to admits
+    /// `payload` (`Ok` when the realm does not validate, or nothing describes it).
+    pub(super) fn validate_call(&self, procedure: &str, payload: &Payload) -> Result<(), String> {
+        if !self.reflection.validates() {
+            return Ok(());
+        }
+        let dealer = self.routing.registrations();
+        let Some(r) = dealer.find(procedure).and_then(|id| dealer.get(id)) else {
+            return Ok(());
+        };
+        let Some(check) = self.reflection.call_check(&r.procedure, r.policy) else {
+            return Ok(());
+        };
+        match arguments(payload)? {
+            Some((args, kwargs)) => check.check(&args, &kwargs),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the descriptions of the topics `topic` matches admit `payload`.
+    pub(super) fn validate_event(&self, topic: &str, payload: &Payload) -> Result<(), String> {
+        if !self.reflection.validates() {
+            return Ok(());
+        }
+        let mut checks = self.reflection.event_checks(topic).peekable();
+        if checks.peek().is_none() {
+            return Ok(());
+        }
+        let Some((args, kwargs)) = arguments(payload)? else {
+            return Ok(());
+        };
+        for (uri, check) in checks {
+            check
+                .check(&args, &kwargs)
+                .map_err(|e| format!("{e} (topic {uri})"))?;
+        }
+        Ok(())
+    }
+
     /// `session` no longer holds `registration`: its descriptions of it go.
     pub(super) fn registration_left(&mut self, session: Id, registration: Id) {
         let undefined = self.reflection.registration_gone(session, registration);
@@ -276,6 +315,16 @@ impl State {
                 kind == Kind::Error || self.sees(sid, kind, &uri, &pattern)
             });
         }
+    }
+}
+
+/// A payload's args and kwargs, decoded; `None` for an opaque one (not looked into).
+fn arguments(payload: &Payload) -> Result<Option<(List, Dict)>, String> {
+    match payload.to_values() {
+        Ok(PayloadValues::Empty) => Ok(Some((List::new(), Dict::new()))),
+        Ok(PayloadValues::Args { args, kwargs }) => Ok(Some((args, kwargs.unwrap_or_default()))),
+        Ok(PayloadValues::Transparent(_)) => Ok(None),
+        Err(e) => Err(format!("the payload does not decode: {e}")),
     }
 }
 

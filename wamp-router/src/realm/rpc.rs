@@ -2,6 +2,7 @@
 //! `force_reregister`), CALL and its INVOCATION, progressive calls and results, CANCEL in
 //! its three modes, the dealer's timeouts, and the callee's YIELD or ERROR.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use wamp_runtime::proto::uri::{self, MatchPolicy};
@@ -264,6 +265,19 @@ impl Realm {
                     Err((uri, text)) => error_reply(code::CALL, request, uri, text),
                 };
                 st.send(session, reply);
+                return Ok(());
+            }
+        }
+        if !passthru {
+            if let Err(text) = st.validate_call(procedure, &payload) {
+                self.stats.refused_payloads.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    session,
+                    procedure,
+                    "call refused by its description: {text}"
+                );
+                let refusal = error_reply(code::CALL, request, error::INVALID_ARGUMENT, text);
+                st.send(session, refusal);
                 return Ok(());
             }
         }
