@@ -245,11 +245,9 @@ fn object(map: &Map<String, Json>) -> String {
         } else {
             "?"
         };
-        out.push_str(&format!(
-            "  {}{optional}: {};\n",
-            property(name),
-            ts_type(schema)
-        ));
+        // A nested object's lines one level in.
+        let ty = ts_type(schema).replace('\n', "\n  ");
+        out.push_str(&format!("  {}{optional}: {ty};\n", property(name)));
     }
     out.push('}');
     out
