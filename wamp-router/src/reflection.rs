@@ -23,6 +23,9 @@ pub(crate) type Key = (Kind, String);
 /// An item defined or undefined: its key and its pattern (who may see it depends on it).
 pub(crate) type Changed = (Key, String);
 
+/// How many definitions one session may hold (a service defines one per `register_on`).
+const MAX_DEFINITIONS: usize = 1024;
+
 /// One defined procedure, topic or error.
 #[derive(Debug)]
 pub(crate) struct Item {
@@ -133,6 +136,29 @@ impl Reflection {
                     return Err(Refused { text });
                 }
             }
+        }
+        let procedures: Vec<(Key, Id)> = offered
+            .iter()
+            .filter_map(|o| Some((o.key.clone(), o.registration?)))
+            .collect();
+        let others: Vec<Key> = offered
+            .iter()
+            .filter(|o| o.registration.is_none())
+            .map(|o| o.key.clone())
+            .collect();
+        let mine = self.definitions.values().filter(|d| d.session == session);
+        let mut count = 0;
+        for d in mine {
+            if d.procedures == procedures && d.others == others {
+                // The same definition again (a repeated `define`): nothing changes.
+                return Ok(Vec::new());
+            }
+            count += 1;
+        }
+        if count >= MAX_DEFINITIONS {
+            return Err(Refused {
+                text: format!("a session may hold {MAX_DEFINITIONS} definitions at most"),
+            });
         }
         self.last += 1;
         let id = self.last;
@@ -281,19 +307,27 @@ impl Reflection {
     }
 }
 
-/// What two descriptions of one item must agree on: everything but `description`s (and
-/// the name of the interface it came in).
+/// What two descriptions of one item must agree on: everything but the prose
+/// (`description` texts) and the names that only one language sees (the item's Rust
+/// `name`, the `interface` it came in).
 fn wire(json: &Json) -> Json {
-    match json {
-        Json::Object(map) => Json::Object(
-            map.iter()
-                .filter(|(k, _)| *k != "description" && *k != "interface")
-                .map(|(k, v)| (k.clone(), wire(v)))
-                .collect(),
-        ),
-        Json::Array(items) => Json::Array(items.iter().map(wire).collect()),
-        other => other.clone(),
+    fn strip(json: &Json, top: bool) -> Json {
+        match json {
+            Json::Object(map) => Json::Object(
+                map.iter()
+                    .filter(|(k, v)| {
+                        let prose = *k == "description" && v.is_string();
+                        let naming = top && (*k == "interface" || *k == "name");
+                        !prose && !naming
+                    })
+                    .map(|(k, v)| (k.clone(), strip(v, false)))
+                    .collect(),
+            ),
+            Json::Array(items) => Json::Array(items.iter().map(|v| strip(v, false)).collect()),
+            other => other.clone(),
+        }
     }
+    strip(json, true)
 }
 
 /// Where two descriptions first differ, as a JSON pointer and the two values.
@@ -397,6 +431,33 @@ mod tests {
         );
         assert_eq!(r.session_gone(2).len(), 1);
         assert!(r.get(Kind::Procedure, "a.add").is_none());
+    }
+
+    #[test]
+    fn a_repeated_definition_and_other_rust_names_change_nothing() {
+        let mut r = Reflection::default();
+        let topic =
+            |name: &str| serde_json::json!({"uri": "a.news", "name": name, "description": "News."});
+        assert_eq!(
+            r.define(1, vec![offered("a.news", topic("News"), None)])
+                .map(|a| a.len())
+                .ok(),
+            Some(1)
+        );
+        assert_eq!(
+            r.define(1, vec![offered("a.news", topic("News"), None)])
+                .ok(),
+            Some(vec![])
+        );
+        assert_eq!(r.definitions.len(), 1, "defined once");
+        let renamed = r.define(2, vec![offered("a.news", topic("Headlines"), None)]);
+        assert!(renamed.is_ok(), "the Rust name is not the wire");
+        let mut field = topic("News");
+        field["payload"] = serde_json::json!({"properties": {"description": {"type": "string"}}});
+        assert!(
+            r.define(3, vec![offered("a.news", field, None)]).is_err(),
+            "a field called description is"
+        );
     }
 
     #[test]
