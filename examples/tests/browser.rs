@@ -8,77 +8,15 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-/// Node.js, Chromium and the npm packages set up (the first time, as the Python
-/// virtualenvs are: with apt-get when missing, as root), and the page built from the
-/// current sources: once per run of this file's tests.
-async fn web() -> PathBuf {
-    static BUILT: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
-    BUILT
-        .get_or_init(|| async {
-            let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
-            let needed = [
-                web.join("node_modules/.bin/tsc"),
-                web.join("node_modules/playwright-core"),
-                PathBuf::from(chromium()),
-            ];
-            let script = if needed.iter().all(|p| p.exists()) {
-                "build.sh"
-            } else {
-                "setup.sh"
-            };
-            let status = Command::new("bash")
-                .arg(web.join(script))
-                .status()
-                .await
-                .expect("bash runs");
-            assert!(status.success(), "examples/web/{script} failed");
-            web
-        })
-        .await
-        .clone()
-}
+mod web;
 
-fn chromium() -> String {
-    std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
-}
-
-/// The compiler options of the page's `tsconfig.json`, for files checked elsewhere.
-const STRICT: [&str; 12] = [
-    "--strict",
-    "--noUnusedLocals",
-    "--noUnusedParameters",
-    "--target",
-    "ES2020",
-    "--module",
-    "ES2020",
-    "--moduleResolution",
-    "bundler",
-    "--lib",
-    "ES2020,DOM",
-    "--skipLibCheck",
-];
-
-/// `tsc --noEmit` with `args` in `dir`: its exit status and output.
-async fn tsc(web: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(web.join("node_modules/.bin/tsc"))
-        .arg("--noEmit")
-        .args(args)
-        .current_dir(dir)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("tsc runs");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
+use web::{chromium, tsc, web, STRICT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_and_the_generated_client_type_check() {
@@ -100,18 +38,7 @@ async fn a_wrongly_typed_call_does_not_type_check() {
                  export async function wrong(session: WampSession): Promise<number> {\n\
                  \x20 return new CalculatorClient(session).add(\"2\", 3);\n}\n";
     std::fs::write(dir.join("wrong.ts"), wrong).unwrap();
-    let flags = [
-        "--strict",
-        "--target",
-        "ES2020",
-        "--module",
-        "ES2020",
-        "--moduleResolution",
-        "bundler",
-        "--lib",
-        "ES2020,DOM",
-    ];
-    let mut args = flags.to_vec();
+    let mut args = STRICT.to_vec();
     args.push("services.ts");
     let (ok, out) = tsc(&web, &dir, &args).await;
     assert!(ok, "the generated client alone type-checks:\n{out}");

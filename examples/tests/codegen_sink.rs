@@ -1,17 +1,18 @@
 //! A contract with every shape serde and the service macro know, as a new service would
 //! have: its generated TypeScript client type-checks under strict settings, and its
 //! methods, errors and topic have the types the contract says (`tsc` from the page's
-//! npm packages, set up as the browser test sets them up).
+//! npm packages, set up and built as for the browser test).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, dead_code, missing_docs)]
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wamp_cli::codegen::{typescript, Contract};
 use wamp_runtime::{service, topic, CallContext, Stream, WampError};
+
+mod web;
 
 /// A colour, as serde tags enums.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -115,16 +116,7 @@ export async function use(session: WampSession, order: Order): Promise<void> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_contracts_client_type_checks() {
-    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
-    let tsc = web.join("node_modules/.bin/tsc");
-    if !tsc.exists() {
-        let status = tokio::process::Command::new("bash")
-            .arg(web.join("setup.sh"))
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success(), "examples/web/setup.sh failed");
-    }
+    let web = web::web().await;
     let module = typescript::generate(&Contract::from_interfaces(&[ShopClient::interface()]));
     if std::env::var_os("SHOW_MODULE").is_some() {
         println!("{module}");
@@ -133,31 +125,9 @@ async fn a_new_contracts_client_type_checks() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("services.ts"), &module).unwrap();
     std::fs::write(dir.join("use.ts"), USE).unwrap();
-    let out = tokio::process::Command::new(&tsc)
-        .args([
-            "--noEmit",
-            "--strict",
-            "--noUnusedLocals",
-            "--noUnusedParameters",
-            "--target",
-            "ES2020",
-            "--module",
-            "ES2020",
-            "--moduleResolution",
-            "bundler",
-            "--lib",
-            "ES2020,DOM",
-            "services.ts",
-            "use.ts",
-        ])
-        .current_dir(&dir)
-        .output()
-        .await
-        .unwrap();
+    let mut args = web::STRICT.to_vec();
+    args.extend(["services.ts", "use.ts"]);
+    let (ok, out) = web::tsc(&web, &dir, &args).await;
     std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.status.success(),
-        "{}\n--- the module:\n{module}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(ok, "{out}\n--- the module:\n{module}");
 }

@@ -197,13 +197,7 @@ impl Reflection {
     /// longer defined (for `on_undefine`).
     pub fn registration_gone(&mut self, session: Id, registration: Id) -> Vec<Changed> {
         let mut gone = Vec::new();
-        let ids: Vec<u64> = self
-            .definitions
-            .iter()
-            .filter(|(_, d)| d.session == session)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
+        for id in self.definitions_of(session) {
             let Some(d) = self.definitions.get_mut(&id) else {
                 continue;
             };
@@ -228,15 +222,19 @@ impl Reflection {
 
     /// `session` left: everything it defined goes. The items no longer defined.
     pub fn session_gone(&mut self, session: Id) -> Vec<Changed> {
-        let ids: Vec<u64> = self
-            .definitions
-            .iter()
-            .filter(|(_, d)| d.session == session)
-            .map(|(id, _)| *id)
-            .collect();
-        ids.into_iter()
+        self.definitions_of(session)
+            .into_iter()
             .flat_map(|id| self.drop_definition(id))
             .collect()
+    }
+
+    /// The IDs of `session`'s definitions.
+    fn definitions_of(&self, session: Id) -> Vec<u64> {
+        let mine = self
+            .definitions
+            .iter()
+            .filter(|(_, d)| d.session == session);
+        mine.map(|(id, _)| *id).collect()
     }
 
     fn drop_definition(&mut self, id: u64) -> Vec<Changed> {
