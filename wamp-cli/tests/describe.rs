@@ -36,8 +36,8 @@ impl Shop for Corner {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn describe_reads_the_reflection_api() {
+/// A router with the shop registered (and so described).
+async fn shop() -> (wamp_router::RouterHandle, wamp_runtime::ServiceRegistration) {
     let r = wamp_router::Router::builder()
         .listen("127.0.0.1:0".parse().unwrap())
         .realm("realm1")
@@ -45,7 +45,13 @@ async fn describe_reads_the_reflection_api() {
         .await
         .unwrap();
     let services = Session::builder(r.url(), "realm1").connect().await.unwrap();
-    let _shop = Corner.register_on(&services).await.unwrap();
+    let shop = Corner.register_on(&services).await.unwrap();
+    (r, shop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_reads_the_reflection_api() {
+    let (r, _shop) = shop().await;
     let url = r.url();
 
     let (code, out, err) = run(&url, &["describe", "com.cli.shop"]).await;
@@ -105,14 +111,7 @@ async fn describe_reads_what_a_service_serves_on_crossbar() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codegen_writes_typescript_from_a_file_or_the_router() {
-    let r = wamp_router::Router::builder()
-        .listen("127.0.0.1:0".parse().unwrap())
-        .realm("realm1")
-        .start()
-        .await
-        .unwrap();
-    let services = Session::builder(r.url(), "realm1").connect().await.unwrap();
-    let _shop = Corner.register_on(&services).await.unwrap();
+    let (r, _shop) = shop().await;
     let url = r.url();
 
     let (code, module, err) = run(&url, &["codegen", "typescript", "com.cli.shop"]).await;
