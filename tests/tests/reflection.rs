@@ -408,3 +408,15 @@ async fn autobahn_python_reflects_over_json() {
 async fn autobahn_python_reflects_over_cbor() {
     autobahn_reflects("cbor").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_service_does_not_keep_its_session_open() {
+    let r = start_router().await;
+    let watcher = join(r.endpoint(), Serializer::Json).await;
+    let services = join(r.endpoint(), Serializer::Json).await;
+    Calc.register_on(&services).await.unwrap().detach();
+    listed(&watcher, "procedure", 5).await;
+    drop(services);
+    // The last handle went: the session leaves, and its descriptions with it.
+    listed(&watcher, "procedure", 0).await;
+}

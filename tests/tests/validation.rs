@@ -154,3 +154,41 @@ async fn without_validation_the_callee_decides() {
     assert_eq!(seen.load(Ordering::SeqCst), 1);
     assert_eq!(r.stats().refused_payloads, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realm_that_validates_refuses_a_schema_it_cannot_compile() {
+    let broken = || {
+        let mut interface = CalculatorClient::interface();
+        interface
+            .procedures
+            .retain(|p| p.uri == "com.example.calc.add");
+        interface.procedures[0].args[0].schema = serde_json::json!({"type": 5});
+        interface
+    };
+    for validates in [true, false] {
+        let builder = router();
+        let builder = if validates {
+            builder.validate_payloads("realm1")
+        } else {
+            builder
+        };
+        let r = builder.start().await.unwrap();
+        let s = join(r.endpoint(), Serializer::Json).await;
+        let _reg = s
+            .register("com.example.calc.add", |a: Args| async move {
+                Ok::<_, WampError>(a)
+            })
+            .await
+            .unwrap();
+        let answer = s.call::<Value>("wamp.reflect.define", (&broken(),)).await;
+        if validates {
+            let text = refused(answer.unwrap_err());
+            assert!(text.contains("does not compile"), "{text}");
+        } else {
+            assert!(
+                answer.is_ok(),
+                "kept as it is when nothing checks against it"
+            );
+        }
+    }
+}

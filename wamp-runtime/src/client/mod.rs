@@ -80,6 +80,23 @@ pub struct Session {
 /// Closes the session when the last handle goes.
 struct LastHandle(Arc<Shared>);
 
+/// A handle that does not keep the session open (for tasks that serve it while it lives).
+#[derive(Clone)]
+pub(crate) struct WeakSession {
+    shared: Arc<Shared>,
+    last: std::sync::Weak<LastHandle>,
+}
+
+impl WeakSession {
+    /// The session, unless its last handle went.
+    pub(crate) fn upgrade(&self) -> Option<Session> {
+        Some(Session {
+            shared: self.shared.clone(),
+            _last: self.last.upgrade()?,
+        })
+    }
+}
+
 impl Drop for LastHandle {
     fn drop(&mut self) {
         if !self.0.is_closed() {
@@ -110,6 +127,14 @@ impl Session {
         Self {
             _last: Arc::new(LastHandle(shared.clone())),
             shared,
+        }
+    }
+
+    /// A handle that does not keep the session open.
+    pub(crate) fn downgrade(&self) -> WeakSession {
+        WeakSession {
+            shared: self.shared.clone(),
+            last: Arc::downgrade(&self._last),
         }
     }
 

@@ -133,12 +133,16 @@ async fn define(session: &Session, interface: &Interface) -> Result<(), Error> {
 
 /// Defines `interface` again each time the session comes back (the router forgot it with
 /// the old session).
+/// It holds no strong handle: a detached service does not keep the session open.
 fn redefine_on_reconnect(session: &Session, interface: Interface) -> AbortOnDropHandle<()> {
-    let session = session.clone();
+    let weak = session.downgrade();
     let mut lifecycle = session.lifecycle();
     AbortOnDropHandle::new(tokio::spawn(async move {
         while let Some(event) = lifecycle.next().await {
             if let SessionEvent::Reconnected { .. } = event {
+                let Some(session) = weak.upgrade() else {
+                    return;
+                };
                 if session.router_supports("dealer", "reflection") {
                     let _ = define(&session, &interface).await;
                 }
