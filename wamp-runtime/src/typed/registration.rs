@@ -10,8 +10,11 @@ use crate::interface::Interface;
 use crate::proto::error;
 use crate::StreamExt;
 
-/// Every procedure of a service registered on one session. Dropping it unregisters them
-/// all (without waiting); [`unregister`](ServiceRegistration::unregister) waits.
+/// Every procedure of a service registered on one session, and the service's description
+/// handed to the router: through `wamp.reflect.define` when the router has the reflection
+/// API (again after each reconnection), else served by the service as
+/// `{prefix}._description` (see [`crate::interface`]). Dropping it unregisters them all
+/// (without waiting); [`unregister`](ServiceRegistration::unregister) waits.
 #[derive(Debug)]
 pub struct ServiceRegistration {
     registrations: Vec<Registration>,
