@@ -23,7 +23,7 @@
 //!   `kwargs = {"type": "procedure" | "topic" | "error"}`, sent only to subscribers who may
 //!   see the item.
 
-use wamp_runtime::interface::{Document, Interface, Kind, Match, FORMAT, VERSION};
+use wamp_runtime::interface::{Document, Interface, Kind, FORMAT, VERSION};
 use wamp_runtime::proto::uri::{self, MatchPolicy};
 use wamp_runtime::proto::{error, from_value, Dict, Id, List, Payload, PayloadValues, Value};
 
@@ -36,14 +36,6 @@ fn invalid(text: impl Into<String>) -> (&'static str, String) {
     (error::INVALID_ARGUMENT, text.into())
 }
 
-fn policy(m: Match) -> MatchPolicy {
-    match m {
-        Match::Exact => MatchPolicy::Exact,
-        Match::Prefix => MatchPolicy::Prefix,
-        Match::Wildcard => MatchPolicy::Wildcard,
-    }
-}
-
 fn kind_named(name: &str) -> Option<Kind> {
     match name {
         "procedure" => Some(Kind::Procedure),
@@ -51,6 +43,15 @@ fn kind_named(name: &str) -> Option<Kind> {
         "error" => Some(Kind::Error),
         _ => None,
     }
+}
+
+/// What becomes of one item of a definition.
+enum Offer {
+    /// The store keeps it.
+    Keep(Offered),
+    /// Left out (a topic the session's role may neither publish nor subscribe to, a spec
+    /// error): its URI.
+    Skip(String),
 }
 
 impl State {
@@ -114,8 +115,8 @@ impl State {
         let mut skipped = Vec::new();
         for doc in interface.documents() {
             match self.offer(session, &interface, doc)? {
-                Ok(o) => offered.push(o),
-                Err(uri) => skipped.push(Value::Str(uri)),
+                Offer::Keep(o) => offered.push(o),
+                Offer::Skip(uri) => skipped.push(Value::Str(uri)),
             }
         }
         let mut defined: [List; 3] = Default::default();
@@ -137,15 +138,13 @@ impl State {
         Ok(vec![Value::Dict(answer)])
     }
 
-    /// One item of a definition: what the store keeps (`Ok(Ok)`), an item left out
-    /// (`Ok(Err(uri))`), or why the definition is refused.
-    #[allow(clippy::type_complexity)]
+    /// One item of a definition: kept, left out, or (`Err`) why the definition is refused.
     fn offer(
         &self,
         session: Id,
         interface: &Interface,
         doc: Document,
-    ) -> Result<Result<Offered, String>, (&'static str, String)> {
+    ) -> Result<Offer, (&'static str, String)> {
         let key: Key = (doc.kind, doc.uri.clone());
         let made = |pattern: String, policy, errors, registration| Offered {
             key: key.clone(),
@@ -158,9 +157,9 @@ impl State {
         Ok(match doc.kind {
             Kind::Procedure => {
                 let Some(p) = interface.procedure(&doc.uri) else {
-                    return Ok(Err(doc.uri));
+                    return Ok(Offer::Skip(doc.uri));
                 };
-                let policy = policy(p.match_policy);
+                let policy = MatchPolicy::from(p.match_policy);
                 let dealer = self.routing.registrations();
                 let registration = dealer.lookup(&p.pattern, policy).filter(|id| {
                     dealer
@@ -175,7 +174,7 @@ impl State {
                         p.pattern
                     )));
                 };
-                Ok(made(
+                Offer::Keep(made(
                     p.pattern.clone(),
                     policy,
                     p.errors.clone(),
@@ -184,21 +183,21 @@ impl State {
             }
             Kind::Topic => {
                 let Some(t) = interface.topic(&doc.uri) else {
-                    return Ok(Err(doc.uri));
+                    return Ok(Offer::Skip(doc.uri));
                 };
                 let may = |a| self.authorize(session, a, &t.pattern).is_ok();
                 if !may(Action::Publish) && !may(Action::Subscribe) {
-                    return Ok(Err(doc.uri));
+                    return Ok(Offer::Skip(doc.uri));
                 }
-                Ok(made(
+                Offer::Keep(made(
                     t.pattern.clone(),
-                    policy(t.match_policy),
+                    t.match_policy.into(),
                     Vec::new(),
                     None,
                 ))
             }
-            Kind::Error if doc.uri.starts_with("wamp.") => Err(doc.uri),
-            Kind::Error => Ok(made(doc.uri.clone(), MatchPolicy::Exact, Vec::new(), None)),
+            Kind::Error if doc.uri.starts_with("wamp.") => Offer::Skip(doc.uri),
+            Kind::Error => Offer::Keep(made(doc.uri.clone(), MatchPolicy::Exact, Vec::new(), None)),
         })
     }
 

@@ -69,6 +69,16 @@ impl Match {
     }
 }
 
+impl From<Match> for crate::proto::MatchPolicy {
+    fn from(m: Match) -> Self {
+        match m {
+            Match::Exact => Self::Exact,
+            Match::Prefix => Self::Prefix,
+            Match::Wildcard => Self::Wildcard,
+        }
+    }
+}
+
 /// One procedure.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Procedure {

@@ -2,7 +2,7 @@
 
 use serde_json::Value as Json;
 
-use super::types::{camel, doc, ident, member, ts_type};
+use super::types::{camel, doc, ident, member, ts_type, uri_template};
 use crate::codegen::Service;
 
 /// One parameter of a method: its TypeScript name and type, and whether it may be left
@@ -100,7 +100,10 @@ fn method(p: &Json, names: &mut Vec<String>) -> String {
     let uri_expr = if by_uri {
         "procedure".to_owned()
     } else {
-        uri_template(uri)
+        uri_template(uri, |name, tail| {
+            let helper = if tail { "tail" } else { "component" };
+            format!("{helper}({}, {name:?})", ident(name))
+        })
     };
     let kwargs_expr = if kw_wire.is_empty() {
         "{}".to_owned()
@@ -161,27 +164,4 @@ fn method(p: &Json, names: &mut Vec<String>) -> String {
         signature.join(", ")
     ));
     out
-}
-
-/// The URI to call as a template literal: each `{name}` placeholder filled from its
-/// parameter, a `{*name}` tail from its.
-fn uri_template(uri: &str) -> String {
-    let parts: Vec<String> = uri
-        .split('.')
-        .map(
-            |c| match c.strip_prefix('{').and_then(|c| c.strip_suffix('}')) {
-                Some(tail) if tail.starts_with('*') => {
-                    let name = &tail[1..];
-                    format!("${{tail({}, {name:?})}}", ident(name))
-                }
-                Some(name) => format!("${{component({}, {name:?})}}", ident(name)),
-                None => c.replace('`', "\\`").replace("${", "\\${"),
-            },
-        )
-        .collect();
-    if parts.iter().any(|p| p.starts_with("${")) {
-        format!("`{}`", parts.join("."))
-    } else {
-        Json::String(uri.to_owned()).to_string()
-    }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value as Json;
 
-use super::types::{doc, ident, pascal, ts_type};
+use super::types::{doc, ident, pascal, ts_type, uri_template};
 
 pub fn generate(t: &Json) -> String {
     let Some(uri) = t["uri"].as_str() else {
@@ -22,19 +22,6 @@ pub fn generate(t: &Json) -> String {
         .flatten()
         .filter_map(|p| Some((p["name"].as_str()?.to_owned(), ts_type(&p["schema"]))))
         .collect();
-    // The URI with each placeholder filled from `source.{name}` (or left empty).
-    let template = |fill: &dyn Fn(&str) -> String| {
-        let parts: Vec<String> = uri
-            .split('.')
-            .map(
-                |c| match c.strip_prefix('{').and_then(|c| c.strip_suffix('}')) {
-                    Some(name) => format!("${{{}}}", fill(name)),
-                    None => c.replace('`', "\\`").replace("${", "\\${"),
-                },
-            )
-            .collect();
-        format!("`{}`", parts.join("."))
-    };
     let (args, kwargs, read) = match t["payload"]["shape"].as_str() {
         Some("kwargs") => (
             "[]".to_owned(),
@@ -52,8 +39,10 @@ pub fn generate(t: &Json) -> String {
             format!("(_args.length === 0 ? _kwargs : _args[0]) as {payload}"),
         ),
     };
-    let publish_uri = template(&|name| format!("component(value.{}, {:?})", ident(name), name));
-    let subscribe_uri = template(&|name| {
+    let publish_uri = uri_template(uri, |name, _| {
+        format!("component(value.{}, {:?})", ident(name), name)
+    });
+    let subscribe_uri = uri_template(uri, |name, _| {
         let key = ident(name);
         format!("key.{key} === undefined ? \"\" : component(key.{key}, {name:?})")
     });

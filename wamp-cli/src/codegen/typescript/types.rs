@@ -121,6 +121,33 @@ fn property(name: &str) -> String {
     }
 }
 
+/// A URI with `{placeholders}` as a TypeScript expression: a template literal whose
+/// placeholders are `fill(name, tail)` (`tail` for a `{*name}`), or a plain string when it
+/// has none.
+pub fn uri_template(uri: &str, fill: impl Fn(&str, bool) -> String) -> String {
+    let mut filled = false;
+    let parts: Vec<String> = uri
+        .split('.')
+        .map(
+            |c| match c.strip_prefix('{').and_then(|c| c.strip_suffix('}')) {
+                Some(name) => {
+                    filled = true;
+                    match name.strip_prefix('*') {
+                        Some(tail) => format!("${{{}}}", fill(tail, true)),
+                        None => format!("${{{}}}", fill(name, false)),
+                    }
+                }
+                None => c.replace('`', "\\`").replace("${", "\\${"),
+            },
+        )
+        .collect();
+    if filled {
+        format!("`{}`", parts.join("."))
+    } else {
+        Json::String(uri.to_owned()).to_string()
+    }
+}
+
 /// A doc comment (`/** ... */`) at `indent`, or nothing for no text.
 pub fn doc(text: Option<&str>, indent: &str) -> String {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
