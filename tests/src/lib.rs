@@ -18,10 +18,12 @@ use wamp_runtime::proto::{Dict, Id, Message, Value};
 use wamp_runtime::Serializer;
 
 mod crossbar;
+mod nats;
 pub mod scenarios;
 mod venv;
 
 pub use crossbar::Crossbar;
+pub use nats::Nats;
 pub use venv::{crossbar_bin, python};
 
 /// The workspace root.

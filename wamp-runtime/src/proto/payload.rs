@@ -95,6 +95,23 @@ impl Payload {
         }
     }
 
+    /// A payload from `args` (a list) and `kwargs` (a dict) bytes of `serializer` that
+    /// were taken from another payload with [`Payload::encoded_parts`], say by another
+    /// node of a router cluster. The bytes are not checked here: reading the payload
+    /// reports malformed ones, and a router forwards them as they are.
+    pub fn from_encoded(serializer: Serializer, args: Bytes, kwargs: Option<Bytes>) -> Self {
+        Self::encoded(serializer, args, kwargs)
+    }
+
+    /// The encoded `args` and `kwargs` bytes and their serializer, when the payload holds
+    /// encoded bytes (it arrived in a frame): what a router passes on unchanged.
+    pub fn encoded_parts(&self) -> Option<(Serializer, &Bytes, Option<&Bytes>)> {
+        match &self.repr {
+            Repr::Encoded(e) => Some((e.serializer, &e.args, e.kwargs.as_ref())),
+            _ => None,
+        }
+    }
+
     /// Whether no payload is on the wire.
     pub fn is_empty(&self) -> bool {
         matches!(self.repr, Repr::Empty)

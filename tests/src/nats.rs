@@ -1,0 +1,129 @@
+//! A `nats-server` with JetStream on free loopback ports, for the cluster tests, and the
+//! router nodes that join through it.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+use wamp_router::{Cluster, RouterHandle};
+
+/// A running `nats-server`, stopped (and its store removed) when dropped.
+pub struct Nats {
+    child: Child,
+    dir: PathBuf,
+    /// `nats://127.0.0.1:PORT`.
+    pub url: String,
+    port: u16,
+    monitor: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The `nats-server` to run: `$NATS_SERVER`, else Debian's (`/usr/sbin`) or the one on
+/// the `PATH`, installed by `tests/setup-nats.sh` the first time it is missing.
+fn nats_server() -> PathBuf {
+    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            if find().is_none() {
+                let script = crate::workspace().join("tests").join("setup-nats.sh");
+                let status = std::process::Command::new("bash").arg(script).status();
+                assert!(
+                    status.is_ok_and(|s| s.success()),
+                    "tests/setup-nats.sh could not install nats-server"
+                );
+            }
+            find().unwrap_or_else(|| PathBuf::from("nats-server"))
+        })
+        .clone()
+}
+
+fn find() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("NATS_SERVER") {
+        return Some(p.into());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(["/usr/sbin".into(), "/usr/bin".into()]);
+    dirs.map(|d| d.join("nats-server")).find(|p| p.is_file())
+}
+
+impl Nats {
+    /// Starts a server and waits until JetStream answers.
+    pub async fn start() -> Nats {
+        Self::start_on(free_port(), free_port()).await
+    }
+
+    /// Stops the server and starts a new one on the same port (an empty store: what a
+    /// NATS restart with a memory store looks like to the routers).
+    pub async fn restart(mut self) -> Nats {
+        let (port, monitor) = (self.port, self.monitor);
+        let _ = self.child.kill().await;
+        drop(self);
+        Self::start_on(port, monitor).await
+    }
+
+    async fn start_on(port: u16, monitor: u16) -> Nats {
+        let dir = std::env::temp_dir().join(format!("wamp-nats-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("store directory");
+        let child = Command::new(nats_server())
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-m", &monitor.to_string(), "-sd"])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("nats-server starts (install it: apt-get install nats-server)");
+        let nats = Nats {
+            child,
+            dir,
+            url: format!("nats://127.0.0.1:{port}"),
+            port,
+            monitor,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let health = std::net::SocketAddr::from(([127, 0, 0, 1], monitor));
+        loop {
+            if tokio::net::TcpStream::connect(health).await.is_ok() {
+                let ask = "GET /healthz?js-enabled-only=true HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+                let answer = crate::http_request(health, ask).await;
+                if answer.starts_with("HTTP/1.1 200") {
+                    return nats;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not become ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The cluster configuration of a node joining through this server.
+    pub fn cluster(&self) -> Cluster {
+        Cluster::nats(self.url.clone()).name("test")
+    }
+
+    /// An embedded router node of the cluster, on a free port, serving `realm1`.
+    pub async fn node(&self) -> RouterHandle {
+        crate::router()
+            .cluster(self.cluster())
+            .start()
+            .await
+            .expect("the node starts")
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
