@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use wamp_runtime::proto::uri::{self, MatchPolicy};
-use wamp_runtime::proto::{Dict, Id, IdSequence, Payload};
+use wamp_runtime::proto::{Dict, Id, Payload};
 
 use crate::uri_index::UriIndex;
 
@@ -74,11 +74,11 @@ impl Broker {
         }
     }
 
-    /// Adds `session` to the subscription for `(policy, topic)`, creating it if needed;
-    /// the subscription's ID and whether it was created.
+    /// Adds `session` to the subscription for `(policy, topic)`, creating it if needed
+    /// with the ID `new_id` gives; the subscription's ID and whether it was created.
     pub fn subscribe(
         &mut self,
-        ids: &IdSequence,
+        new_id: impl FnOnce() -> Id,
         session: Id,
         topic: &str,
         policy: MatchPolicy,
@@ -88,7 +88,7 @@ impl Broker {
             Some(id) => id,
             None => {
                 created = true;
-                let id = ids.next_id();
+                let id = new_id();
                 self.index.insert(policy, topic, id);
                 self.subs.insert(
                     id,
@@ -160,6 +160,11 @@ impl Broker {
         out
     }
 
+    /// The subscriptions `session` holds.
+    pub fn of_session(&self, session: Id) -> impl Iterator<Item = Id> + '_ {
+        self.by_session.get(&session).into_iter().flatten().copied()
+    }
+
     /// Every subscription, for the meta API.
     pub fn all(&self) -> impl Iterator<Item = (Id, &Subscription)> {
         self.subs.iter().map(|(id, s)| (*id, s))
@@ -193,13 +198,13 @@ mod tests {
 
     #[test]
     fn shared_ids_and_cleanup() {
-        let ids = IdSequence::new();
+        let ids = wamp_runtime::proto::IdSequence::new();
         let mut b = Broker::default();
-        let (a, created) = b.subscribe(&ids, 1, "com.t", MatchPolicy::Exact);
+        let (a, created) = b.subscribe(|| ids.next_id(), 1, "com.t", MatchPolicy::Exact);
         assert!(created);
-        let (a2, created) = b.subscribe(&ids, 2, "com.t", MatchPolicy::Exact);
+        let (a2, created) = b.subscribe(|| ids.next_id(), 2, "com.t", MatchPolicy::Exact);
         assert!(!created);
-        let (p, _) = b.subscribe(&ids, 2, "com", MatchPolicy::Prefix);
+        let (p, _) = b.subscribe(|| ids.next_id(), 2, "com", MatchPolicy::Prefix);
         assert_eq!(a, a2);
         assert_ne!(a, p);
         assert_eq!(b.matching("com.t").len(), 2);

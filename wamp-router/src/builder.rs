@@ -67,6 +67,8 @@ pub struct RouterConfig {
     pub(crate) validated: std::collections::HashSet<String>,
     /// Where the HTTP endpoint for health and metrics listens (default: nowhere).
     pub metrics: Option<SocketAddr>,
+    /// The cluster this router is a node of (default: none, a single router).
+    pub(crate) cluster: Option<crate::Cluster>,
 }
 
 /// The WebSocket listener a router gets when none is configured.
@@ -92,6 +94,7 @@ impl Default for RouterConfig {
             metrics: None,
             roles: HashMap::new(),
             validated: Default::default(),
+            cluster: None,
         }
     }
 }
@@ -238,6 +241,14 @@ impl RouterBuilder {
         self
     }
 
+    /// Makes this router a node of a cluster over NATS: it serves its realms together
+    /// with the other nodes of the cluster (see [`crate::Cluster`]). Without it nothing
+    /// about NATS is loaded.
+    pub fn cluster(mut self, cluster: crate::Cluster) -> Self {
+        self.config.cluster = Some(cluster);
+        self
+    }
+
     /// A principal of `realm` authenticating with a ticket (`ticket` method).
     pub fn ticket_principal(mut self, realm: &str, authid: &str, ticket: &str, role: &str) -> Self {
         self.add_principal(realm, authid, role, auth::Secret::Ticket(ticket.into()));
@@ -378,6 +389,10 @@ impl RouterBuilder {
         }
         let ids = Arc::new(IdSequence::new());
         let stats = Arc::new(Stats::default());
+        let node = match &self.config.cluster {
+            Some(c) => Some(crate::cluster::Node::join(c, &self.realms).await?),
+            None => None,
+        };
         let mut realms = HashMap::new();
         for name in &self.realms {
             if !wamp_runtime::proto::is_valid_uri(name, UriRule::Loose) {
@@ -399,6 +414,7 @@ impl RouterBuilder {
                     },
                     ids.clone(),
                     stats.clone(),
+                    node.as_ref().map(|n| n.link(name)),
                 )),
             );
         }
@@ -409,7 +425,11 @@ impl RouterBuilder {
             tasks: TaskTracker::new(),
             stats,
             internal: tokio::sync::Mutex::new(HashMap::new()),
+            cluster: node,
         });
+        if let Some(node) = &inner.cluster {
+            node.attach(&inner.realms).await?;
+        }
         let mut bound = Vec::new();
         let mut accept = Vec::new();
         for l in &self.listeners {

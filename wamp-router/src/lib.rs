@@ -23,6 +23,7 @@ mod authorizer;
 mod broker;
 mod builder;
 mod calls;
+mod cluster;
 mod config;
 mod dealer;
 mod fanout;
@@ -45,6 +46,7 @@ use std::net::SocketAddr;
 pub use crate::auth::{AuthMethod, Authenticator};
 pub use crate::authorizer::{Action, Permission};
 pub use crate::builder::{RouterBuilder, RouterConfig};
+pub use crate::cluster::Cluster;
 pub use crate::config::ConfigError;
 pub use crate::listener::settings::Listener;
 pub use crate::metrics::RouterStats;
@@ -79,6 +81,9 @@ pub enum RouterError {
     /// A TLS certificate or key could not be used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The cluster could not be joined (NATS unreachable, JetStream off).
+    #[error("cluster: {0}")]
+    Cluster(String),
 }
 
 /// The entry point: `Router::builder()`.

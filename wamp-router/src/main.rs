@@ -43,6 +43,22 @@ struct Cli {
     /// The largest message accepted, in bytes.
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_message_size: usize,
+    /// Join a cluster of routers through this NATS server (nats://HOST:PORT, JetStream
+    /// on): the nodes of a cluster serve their realms together. With --config too; it
+    /// overrides the file's [cluster].
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
+    /// The cluster's name, for several clusters on one NATS server.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "wamp",
+        requires = "cluster"
+    )]
+    cluster_name: String,
+    /// This node's label in logs (a fresh suffix is added at each start).
+    #[arg(long, value_name = "LABEL", requires = "cluster")]
+    cluster_node: Option<String>,
     /// Log lines as text, or as JSON objects (one per line, with the session's peer, ID,
     /// realm, authid and authrole under "span").
     #[arg(long, value_enum, default_value = "text")]
@@ -119,6 +135,16 @@ async fn main() -> std::process::ExitCode {
     };
     let builder = match cli.metrics {
         Some(addr) => builder.metrics(addr),
+        None => builder,
+    };
+    let builder = match cli.cluster {
+        Some(url) => {
+            let mut cluster = wamp_router::Cluster::nats(url).name(cli.cluster_name);
+            if let Some(label) = cli.cluster_node {
+                cluster = cluster.node(label);
+            }
+            builder.cluster(cluster)
+        }
         None => builder,
     };
     let router = match builder.start().await {

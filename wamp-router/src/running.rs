@@ -23,6 +23,8 @@ pub(crate) struct RouterInner {
     pub stats: Arc<Stats>,
     /// The router's own sessions, by realm (see `internal.rs`).
     pub internal: tokio::sync::Mutex<HashMap<String, wamp_runtime::Session>>,
+    /// This router's membership of a cluster, if it is a node of one.
+    pub cluster: Option<Arc<crate::cluster::Node>>,
 }
 
 /// A running router.
@@ -119,6 +121,9 @@ impl RouterHandle {
         }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
+        if let Some(node) = &self.inner.cluster {
+            node.leave().await;
+        }
         tracing::info!("router stopped");
     }
 }

@@ -33,6 +33,9 @@ pub(crate) enum Handled {
     Done(Flow),
     /// A handshake message, for [`Session::handshake`].
     Handshake(Message),
+    /// A request that waits for the other nodes of a cluster: the transport loop awaits
+    /// it before it reads on, so the session's requests keep their order.
+    Wait(Box<crate::realm::PendingSubscribe>),
 }
 
 /// Where a session is in its opening handshake (each has its own deadline).
@@ -182,6 +185,23 @@ impl Session {
             State::Handshake | State::Authenticating { .. } => return Handled::Handshake(msg),
             State::Established { realm, id } => {
                 let (realm, id) = (realm.clone(), *id);
+                if let Message::Subscribe {
+                    request,
+                    options,
+                    topic,
+                } = msg
+                {
+                    return match SubscribeOptions::parse(&options) {
+                        Ok(o) => match realm.subscribe(id, request, &o, &topic) {
+                            Some(pending) => Handled::Wait(Box::new(pending)),
+                            None => Handled::Done(Flow::Continue),
+                        },
+                        Err(e) => {
+                            self.refuse(code::SUBSCRIBE, request, e);
+                            Handled::Done(Flow::Continue)
+                        }
+                    };
+                }
                 self.established(&realm, id, msg)
             }
             State::ShuttingDown { .. } => match msg {
@@ -227,6 +247,10 @@ impl Session {
             _ => match self.handle(msg) {
                 Handled::Done(flow) => flow,
                 Handled::Handshake(_) => Flow::Close,
+                Handled::Wait(pending) => {
+                    pending.finish().await;
+                    Flow::Continue
+                }
             },
         }
     }
@@ -381,14 +405,6 @@ impl Session {
 
     fn established(&mut self, realm: &Arc<Realm>, id: Id, msg: Message) -> Flow {
         match msg {
-            Message::Subscribe {
-                request,
-                options,
-                topic,
-            } => match SubscribeOptions::parse(&options) {
-                Ok(o) => realm.subscribe(id, request, &o, &topic),
-                Err(e) => self.refuse(code::SUBSCRIBE, request, e),
-            },
             Message::Unsubscribe {
                 request,
                 subscription,

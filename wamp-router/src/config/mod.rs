@@ -14,8 +14,8 @@ use crate::{
     Action, AuthMethod, Authenticator, Listener, Permission, RouterBuilder, ServerTls, SlowConsumer,
 };
 use model::{
-    ActionName, DurationValue, File, ListenerSection, ListenerType, PolicyName, RoleSection,
-    RouterSection, SlowConsumerValue,
+    ActionName, ClusterSection, DurationValue, File, ListenerSection, ListenerType, PolicyName,
+    RoleSection, RouterSection, SlowConsumerValue,
 };
 
 /// A configuration file that cannot be used: where, and why.
@@ -155,7 +155,29 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
     for l in &model.listener {
         b = b.listener(listener_section(l, &realms, at, base)?);
     }
+    if let Some(c) = &model.cluster {
+        b = b.cluster(cluster_section(c, at)?);
+    }
     Ok(b)
+}
+
+/// `[cluster]`: NATS, the cluster's name, this node's label.
+fn cluster_section(c: &ClusterSection, at: &Locator) -> Result<crate::Cluster, ConfigError> {
+    let mut cluster = crate::Cluster::nats(c.nats.clone());
+    if let Some(name) = &c.name {
+        cluster = cluster.name(name.get_ref().clone());
+        let checked = cluster.validate();
+        checked.map_err(|e| at.at(name, "cluster.name", e))?;
+    }
+    if let Some(node) = &c.node {
+        cluster = cluster.node(node.get_ref().clone());
+        let checked = cluster.validate();
+        checked.map_err(|e| at.at(node, "cluster.node", e))?;
+    }
+    if let Some(t) = &c.node_timeout {
+        cluster = cluster.node_timeout(duration(at, t, "cluster.node_timeout")?);
+    }
+    Ok(cluster)
 }
 
 /// `[router]`: limits, timeouts and defaults.
@@ -496,6 +518,28 @@ mod tests {
             .expect_err("duration");
         assert_eq!((e.line, e.key.as_str()), (2, "router.hello_timeout"), "{e}");
         assert!(e.to_string().starts_with("router.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn the_cluster_section() {
+        let realm = "[[realm]]\nname = \"r\"\n";
+        let text = format!("{realm}[cluster]\nnats = \"nats://10.0.0.1:4222\"\nname = \"eu\"\nnode = \"a-1\"\nnode_timeout = \"6s\"\n");
+        let c = check(&text)
+            .expect("valid")
+            .config
+            .cluster
+            .expect("a cluster");
+        assert_eq!(
+            (c.nats.as_str(), c.name.as_str(), c.node.as_str()),
+            ("nats://10.0.0.1:4222", "eu", "a-1")
+        );
+        assert_eq!(c.node_timeout, Duration::from_secs(6));
+        let bad = format!("{realm}[cluster]\nnats = \"nats://x\"\nname = \"e.u\"\n");
+        let e = check(&bad).expect_err("a dot in the name");
+        assert_eq!((e.line, e.key.as_str()), (5, "cluster.name"), "{e}");
+        let missing = format!("{realm}[cluster]\nname = \"eu\"\n");
+        assert!(check(&missing).is_err(), "nats is required");
+        assert!(check(realm).expect("valid").config.cluster.is_none());
     }
 
     #[test]

@@ -19,6 +19,17 @@ pub(super) struct File {
     pub(super) realm: Vec<RealmSection>,
     #[serde(default)]
     pub(super) principal: Vec<PrincipalSection>,
+    pub(super) cluster: Option<ClusterSection>,
+}
+
+/// `[cluster]`: this router as a node of a cluster over NATS.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ClusterSection {
+    pub(super) nats: String,
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) node: Option<Spanned<String>>,
+    pub(super) node_timeout: Option<Spanned<DurationValue>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

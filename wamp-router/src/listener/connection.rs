@@ -278,6 +278,10 @@ pub(crate) async fn drive(
             Incoming::Message(msg) => match session.handle(msg) {
                 Handled::Done(flow) => flow,
                 Handled::Handshake(msg) => Box::pin(session.handshake(msg)).await,
+                Handled::Wait(pending) => {
+                    Box::pin(pending.finish()).await;
+                    Flow::Continue
+                }
             },
             Incoming::Violation(text) => session.violation(text),
             Incoming::Closed => break,

@@ -19,6 +19,9 @@ mod routing;
 mod rpc;
 mod timeouts;
 
+pub(crate) use pubsub::PendingSubscribe;
+pub(crate) use routing::{Change, Holdings, Local, Routing};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -259,12 +262,19 @@ impl Realm {
         })
     }
 
+    /// A realm routing through `cluster` when the router is a cluster node.
     pub fn new(
         name: String,
         policy: RealmPolicy,
         ids: Arc<IdSequence>,
         stats: Arc<crate::metrics::Stats>,
+        cluster: Option<crate::cluster::RealmLink>,
     ) -> Self {
+        let local = routing::Local::new(ids);
+        let routing: Box<dyn routing::Routing> = match cluster {
+            Some(link) => Box::new(crate::cluster::Clustered::new(local, link)),
+            None => Box::new(local),
+        };
         Self {
             name,
             uri_rule: policy.uri_rule,
@@ -276,7 +286,7 @@ impl Realm {
             stats,
             state: Mutex::new(State {
                 sessions: HashMap::new(),
-                routing: Box::new(routing::Local::new(ids)),
+                routing,
                 calls: Calls::default(),
                 roles: policy.roles,
                 reflection: crate::reflection::Reflection::new(policy.validate_payloads),

@@ -6,12 +6,53 @@ use wamp_runtime::proto::{
     code, error, global_id, Dict, Id, Message, Payload, PublishOptions, SubscribeOptions, Value,
 };
 
+use std::sync::Arc;
+
 use super::{error_reply, Realm, State};
 use crate::broker::Retained;
+use crate::cluster::{EventRef, RemoteEvent, SubscribeClaim};
 use crate::fanout::FanOut;
 use crate::metrics::Stats;
 
 impl State {
+    /// Delivers an event to this realm's subscribers it reaches: `Err` when it cannot be
+    /// encoded for one of them.
+    fn fan_out(&self, stats: &Stats, e: &EventRef<'_>) -> Result<(), String> {
+        // Transcoded once per serializer, and each subscription's EVENT encoded once per
+        // serializer, whatever the number of subscribers.
+        let mut fanout = FanOut::new(e.payload, e.publication, stats);
+        for m in self.routing.receivers(e.topic) {
+            let mut details = e.identity.clone();
+            if m.sub.policy != MatchPolicy::Exact {
+                details.insert("topic".into(), Value::Str(e.topic.to_owned()));
+            }
+            let mut event = fanout.subscription(m.id, details);
+            for &sid in &m.sub.subscribers {
+                if e.filter.exclude_me && sid == e.publisher {
+                    continue;
+                }
+                let Some(peer) = self.sessions.get(&sid) else {
+                    continue;
+                };
+                if !e.filter.admits(sid, &peer.authid, &peer.authrole) {
+                    continue;
+                }
+                if e.passthru && !peer.features.passthru.subscriber {
+                    tracing::debug!(
+                        session = sid,
+                        topic = e.topic,
+                        "event with an opaque payload not sent: the subscriber did not announce payload passthru mode"
+                    );
+                    continue;
+                }
+                if let Err(err) = event.send(&peer.outbox, sid, peer.serializer) {
+                    return Err(format!("event cannot be delivered: {err}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sends a new subscription the retained events it matches, marked `retained`.
     pub(super) fn send_retained(
         &self,
@@ -45,24 +86,117 @@ impl State {
     }
 }
 
+/// A SUBSCRIBE that waits for the cluster (this node's first subscriber to the pattern):
+/// [`PendingSubscribe::finish`] settles the claim and answers.
+pub(crate) struct PendingSubscribe {
+    realm: Arc<Realm>,
+    session: Id,
+    request: Id,
+    topic: String,
+    policy: MatchPolicy,
+    get_retained: bool,
+    claim: SubscribeClaim,
+}
+
+impl std::fmt::Debug for PendingSubscribe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSubscribe")
+            .field("session", &self.session)
+            .field("topic", &self.topic)
+            .finish()
+    }
+}
+
+impl PendingSubscribe {
+    /// Settles the claim, then subscribes and answers (or answers with an ERROR).
+    pub async fn finish(self) {
+        let settled = self.claim.settle().await;
+        let realm = &self.realm;
+        let mut st = realm.state.lock();
+        if !st.sessions.contains_key(&self.session) {
+            // It left meanwhile: the claim's end lets the record lose this node.
+            return;
+        }
+        match settled {
+            Ok(id) => realm.subscribed(
+                &mut st,
+                self.session,
+                self.request,
+                &self.topic,
+                self.policy,
+                self.get_retained,
+                Some(id),
+            ),
+            Err(e) => {
+                tracing::warn!(topic = self.topic, "subscription refused: {e}");
+                let text = format!("the cluster could not take the subscription: {e}");
+                st.send(
+                    self.session,
+                    error_reply(code::SUBSCRIBE, self.request, CLUSTER_UNAVAILABLE, text),
+                );
+            }
+        }
+        drop(st);
+        drop(self.claim);
+    }
+}
+
+/// The error of a request the cluster could not serve (its shared store is unreachable).
+const CLUSTER_UNAVAILABLE: &str = "wamp.error.unavailable";
+
 impl Realm {
-    pub fn subscribe(&self, session: Id, request: Id, options: &SubscribeOptions, topic: &str) {
+    /// Subscribes `session`, or hands back the subscription to finish once the cluster
+    /// took it.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        session: Id,
+        request: Id,
+        options: &SubscribeOptions,
+        topic: &str,
+    ) -> Option<PendingSubscribe> {
         let policy = options.policy;
         let mut st = self.state.lock();
+        if let Err((uri, text)) = self.admit_subscription(&st, session, topic, policy) {
+            st.send(session, error_reply(code::SUBSCRIBE, request, uri, text));
+            return None;
+        }
+        if let Some(claim) = st.routing.subscription_claim(topic, policy) {
+            return Some(PendingSubscribe {
+                realm: self.clone(),
+                session,
+                request,
+                topic: topic.to_owned(),
+                policy,
+                get_retained: options.get_retained,
+                claim,
+            });
+        }
+        self.subscribed(
+            &mut st,
+            session,
+            request,
+            topic,
+            policy,
+            options.get_retained,
+            None,
+        );
+        None
+    }
+
+    /// The checks of a SUBSCRIBE: `Err` is the error URI and text to answer.
+    fn admit_subscription(
+        &self,
+        st: &State,
+        session: Id,
+        topic: &str,
+        policy: MatchPolicy,
+    ) -> Result<(), (&'static str, String)> {
         if !uri::is_valid_pattern(topic, self.uri_rule, policy) {
-            let text = format!("invalid topic URI {topic:?}");
-            return st.send(
-                session,
-                error_reply(code::SUBSCRIBE, request, error::INVALID_URI, text),
-            );
+            return Err((error::INVALID_URI, format!("invalid topic URI {topic:?}")));
         }
-        if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Subscribe, topic)
-        {
-            return st.send(
-                session,
-                error_reply(code::SUBSCRIBE, request, error::NOT_AUTHORIZED, text),
-            );
-        }
+        let action = crate::authorizer::Action::Subscribe;
+        self.authorize(st, session, action, topic)
+            .map_err(|text| (error::NOT_AUTHORIZED, text))?;
         if let Some(max) = self.max_subscriptions {
             let table = st.routing.subscriptions();
             if table.subscriptions_of(session) >= max
@@ -70,13 +204,25 @@ impl Realm {
             {
                 let text = format!("too many subscriptions: this router allows {max} per session");
                 tracing::warn!(session, topic, "subscription refused: {text}");
-                return st.send(
-                    session,
-                    error_reply(code::SUBSCRIBE, request, error::NOT_AUTHORIZED, text),
-                );
+                return Err((error::NOT_AUTHORIZED, text));
             }
         }
-        let change = st.routing.subscribe(session, topic, policy);
+        Ok(())
+    }
+
+    /// Subscribes an admitted SUBSCRIBE and answers it.
+    #[allow(clippy::too_many_arguments)]
+    fn subscribed(
+        &self,
+        st: &mut State,
+        session: Id,
+        request: Id,
+        topic: &str,
+        policy: MatchPolicy,
+        get_retained: bool,
+        id: Option<Id>,
+    ) {
+        let change = st.routing.subscribe(session, topic, policy, id);
         let subscription = change.id;
         st.send(
             session,
@@ -86,9 +232,15 @@ impl Realm {
             },
         );
         st.subscription_events(session, change, true);
-        if options.get_retained {
+        if get_retained {
             st.send_retained(&self.stats, session, subscription, topic, policy);
         }
+    }
+
+    /// Whether a session here subscribes to `(policy, topic)`.
+    pub fn has_local_subscription(&self, topic: &str, policy: MatchPolicy) -> bool {
+        let st = self.state.lock();
+        st.routing.subscriptions().lookup(topic, policy).is_some()
     }
 
     pub fn unsubscribe(&self, session: Id, request: Id, subscription: Id) {
@@ -160,39 +312,19 @@ impl Realm {
             st.identify(session, "publisher", &mut identity);
         }
         options.passthru.apply(&mut identity);
-        // Transcoded once per serializer, and each subscription's EVENT encoded once per
-        // serializer, whatever the number of subscribers.
-        let mut fanout = FanOut::new(&payload, publication, &self.stats);
-        for m in st.routing.receivers(topic) {
-            let mut details = identity.clone();
-            if m.sub.policy != MatchPolicy::Exact {
-                details.insert("topic".into(), Value::Str(topic.to_owned()));
-            }
-            let mut event = fanout.subscription(m.id, details);
-            for &sid in &m.sub.subscribers {
-                if options.exclude_me && sid == session {
-                    continue;
-                }
-                let Some(peer) = st.sessions.get(&sid) else {
-                    continue;
-                };
-                if !options.admits(sid, &peer.authid, &peer.authrole) {
-                    continue;
-                }
-                if passthru && !peer.features.passthru.subscriber {
-                    tracing::debug!(
-                        session = sid,
-                        topic,
-                        "event with an opaque payload not sent: the subscriber did not announce payload passthru mode"
-                    );
-                    continue;
-                }
-                if let Err(e) = event.send(&peer.outbox, sid, peer.serializer) {
-                    let text = format!("event cannot be delivered: {e}");
-                    return fail(error::INVALID_ARGUMENT, text);
-                }
-            }
+        let event = EventRef {
+            topic,
+            publication,
+            publisher: session,
+            identity: &identity,
+            filter: &options,
+            passthru,
+            payload: &payload,
+        };
+        if let Err(text) = st.fan_out(&self.stats, &event) {
+            return fail(error::INVALID_ARGUMENT, text);
         }
+        st.routing.forward_event(&event);
         if options.retain {
             st.routing.retain(
                 topic,
@@ -213,6 +345,15 @@ impl Realm {
                     publication,
                 },
             );
+        }
+    }
+
+    /// Delivers an event published on another node of the cluster to this realm's
+    /// subscribers.
+    pub fn deliver_remote(&self, event: RemoteEvent) {
+        let st = self.state.lock();
+        if let Err(e) = st.fan_out(&self.stats, &event.as_ref()) {
+            tracing::debug!(topic = event.topic, "event from another node: {e}");
         }
     }
 }

@@ -5,15 +5,15 @@
 //!
 //! Pub/sub and RPC ([`super::pubsub`], [`super::rpc`]) and the meta API decide through
 //! this interface only; the tables behind it ([`crate::broker`], [`crate::dealer`]) are
-//! its implementation's business. Today's implementation, [`Local`], keeps them in this
-//! process. A cluster backend implements the same trait over NATS (see `CLUSTER.md`),
-//! keeping mirrors of the cluster's tables in the same table types, which is why reads
-//! for limits and the meta API hand out those tables.
+//! its implementation's business. [`Local`] keeps them in this process; on a node of a
+//! cluster, [`crate::cluster::Clustered`] wraps it with what the other nodes must know
+//! (which subscriptions this node holds) and forwards events to them.
 //!
 //! Every method is called under the realm's lock and returns at once: the interface is
 //! synchronous so that the order of decisions is the order of delivery, and nothing is
-//! held across an `.await`. A backend that must first claim something elsewhere (a
-//! `single` registration, a session ID) does so outside the lock and then applies here.
+//! held across an `.await`. What must first be settled elsewhere (a node's first
+//! subscriber to a pattern, with [`Routing::subscription_claim`]) is settled outside the
+//! lock, then applied here.
 
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Id, IdSequence};
 
 use crate::broker::{Broker, Match, Retained};
+use crate::cluster::{EventRef, SubscribeClaim};
 use crate::dealer::{Callee, Dealer, Invoke, RegisterError, Route};
 
 /// What adding or removing a subscriber or callee did.
@@ -56,8 +57,28 @@ pub(crate) trait Routing: Send {
     /// (which callee gets this call).
     fn callee(&mut self, procedure: &str) -> Option<Route>;
 
-    /// Subscribes `session` to `topic` under `policy` (again: the same subscription).
-    fn subscribe(&mut self, session: Id, topic: &str, policy: MatchPolicy) -> Change;
+    /// Subscribes `session` to `topic` under `policy` (again: the same subscription). A
+    /// new subscription takes `id` when given (the cluster's), else one of this router's.
+    fn subscribe(
+        &mut self,
+        session: Id,
+        topic: &str,
+        policy: MatchPolicy,
+        id: Option<Id>,
+    ) -> Change;
+
+    /// What a subscription to `(policy, topic)` that this node does not hold yet must
+    /// settle elsewhere before [`Routing::subscribe`] (`None`: nothing, subscribe now).
+    fn subscription_claim(&self, topic: &str, policy: MatchPolicy) -> Option<SubscribeClaim> {
+        let _ = (topic, policy);
+        None
+    }
+
+    /// Passes an event published here, once delivered to local subscribers, on to
+    /// wherever else it must go.
+    fn forward_event(&self, event: &EventRef<'_>) {
+        let _ = event;
+    }
 
     /// Ends `session`'s subscription `id`; `None` if it holds no such subscription.
     fn unsubscribe(&mut self, session: Id, id: Id) -> Option<Change>;
@@ -125,8 +146,16 @@ impl Routing for Local {
         self.dealer.route(procedure)
     }
 
-    fn subscribe(&mut self, session: Id, topic: &str, policy: MatchPolicy) -> Change {
-        Change::from(self.broker.subscribe(&self.ids, session, topic, policy))
+    fn subscribe(
+        &mut self,
+        session: Id,
+        topic: &str,
+        policy: MatchPolicy,
+        id: Option<Id>,
+    ) -> Change {
+        let ids = &self.ids;
+        let new_id = || id.unwrap_or_else(|| ids.next_id());
+        Change::from(self.broker.subscribe(new_id, session, topic, policy))
     }
 
     fn unsubscribe(&mut self, session: Id, id: Id) -> Option<Change> {
@@ -193,8 +222,8 @@ mod tests {
     fn transitions_report_the_first_and_the_last() {
         let mut r: Box<dyn Routing> = Box::new(Local::new(Arc::new(IdSequence::new())));
         let exact = MatchPolicy::Exact;
-        let a = r.subscribe(1, "t", exact);
-        let b = r.subscribe(2, "t", exact);
+        let a = r.subscribe(1, "t", exact, None);
+        let b = r.subscribe(2, "t", exact, None);
         assert!(a.first_or_last && !b.first_or_last && a.id == b.id);
         assert_eq!(r.receivers("t").len(), 1);
         assert_eq!(r.unsubscribe(1, a.id).map(|c| c.first_or_last), Some(false));

@@ -1,0 +1,174 @@
+//! Publish and subscribe across the nodes of a cluster: a real `nats-server` and three
+//! router nodes, subscribers with JSON on one node and MessagePack on another, the
+//! publisher on a third.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use tests::{join, next_event, Nats};
+use wamp_runtime::{Endpoint, MatchPolicy, Serializer, Session};
+
+/// A NATS server and three nodes of one cluster.
+struct Three {
+    _nats: Nats,
+    nodes: Vec<wamp_router::RouterHandle>,
+}
+
+impl Three {
+    async fn start() -> Three {
+        let nats = Nats::start().await;
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(nats.node().await);
+        }
+        Three { _nats: nats, nodes }
+    }
+
+    async fn session(&self, node: usize, serializer: Serializer) -> Session {
+        join(Endpoint::from(self.nodes[node].url()), serializer).await
+    }
+}
+
+/// The next event on `sub` is `marker`.
+async fn next_is(sub: &mut wamp_runtime::Subscription<(String,)>, marker: &str) {
+    assert_eq!(next_event(sub).await.data.0, marker);
+}
+
+#[tokio::test]
+async fn events_reach_subscribers_on_other_nodes_in_publish_order() {
+    let c = Three::start().await;
+    let publisher = c.session(0, Serializer::Json).await;
+    let json = c.session(1, Serializer::Json).await;
+    let msgpack = c.session(2, Serializer::MsgPack).await;
+    let mut exact = json.subscribe::<(String,)>("com.shop.t").await.unwrap();
+    let mut prefix = msgpack
+        .subscribe::<(String,)>("com.shop")
+        .match_policy(MatchPolicy::Prefix)
+        .await
+        .unwrap();
+    let mut same = msgpack.subscribe::<(String,)>("com.shop.t").await.unwrap();
+    assert_eq!(
+        exact.id(),
+        same.id(),
+        "one subscription, one ID, on every node"
+    );
+
+    // Subscribed on other nodes, then published here: none of it is lost, and one
+    // publisher's events keep their order across topics.
+    for i in 0..50 {
+        let topic = if i % 2 == 0 {
+            "com.shop.t"
+        } else {
+            "com.shopping"
+        };
+        publisher
+            .publish(topic, (format!("{i}"),))
+            .acknowledge()
+            .await
+            .unwrap();
+    }
+    for i in (0..50).step_by(2) {
+        let e = next_event(&mut exact).await;
+        assert_eq!(e.data.0, i.to_string());
+        assert_eq!(e.details.topic, None);
+        assert_eq!(next_event(&mut same).await.data.0, i.to_string());
+    }
+    for i in 0..50 {
+        let e = next_event(&mut prefix).await;
+        assert_eq!(e.data.0, i.to_string(), "prefix events in publish order");
+        let topic = if i % 2 == 0 {
+            "com.shop.t"
+        } else {
+            "com.shopping"
+        };
+        assert_eq!(e.details.topic.as_deref(), Some(topic));
+    }
+}
+
+#[tokio::test]
+async fn exclusion_eligibility_and_disclosure_apply_on_the_receiving_node() {
+    let c = Three::start().await;
+    let publisher = c.session(0, Serializer::Json).await;
+    let b = c.session(1, Serializer::Json).await;
+    let other = c.session(2, Serializer::MsgPack).await;
+    let mut on_b = b.subscribe::<(String,)>("com.shop.news").await.unwrap();
+    let mut on_c = other.subscribe::<(String,)>("com.shop.news").await.unwrap();
+    let mut wild = other
+        .subscribe::<(String,)>("com..news")
+        .match_policy(MatchPolicy::Wildcard)
+        .await
+        .unwrap();
+    let send = |text: &'static str| publisher.publish("com.shop.news", (text,));
+
+    send("not b").exclude([b.id()]).await.unwrap();
+    send("only b").eligible([b.id()]).await.unwrap();
+    send("nobody")
+        .exclude_authrole(["anonymous"])
+        .await
+        .unwrap();
+    send("everybody").disclose_me().acknowledge().await.unwrap();
+
+    next_is(&mut on_b, "only b").await;
+    let disclosed = next_event(&mut on_b).await;
+    assert_eq!(disclosed.data.0, "everybody");
+    assert_eq!(disclosed.details.publisher, Some(publisher.id()));
+    assert!(disclosed.details.details.contains_key("publisher_authrole"));
+    // Events of one publisher arrive in order: what came between was not sent.
+    for sub in [&mut on_c, &mut wild] {
+        next_is(sub, "not b").await;
+        next_is(sub, "everybody").await;
+    }
+}
+
+#[tokio::test]
+async fn a_node_that_unsubscribes_and_subscribes_again_still_receives() {
+    let c = Three::start().await;
+    let publisher = c.session(0, Serializer::Json).await;
+    let b = c.session(1, Serializer::Json).await;
+    let sub = b.subscribe::<(String,)>("com.shop.again").await.unwrap();
+    sub.unsubscribe().await.unwrap();
+    let mut sub = b.subscribe::<(String,)>("com.shop.again").await.unwrap();
+    publisher
+        .publish("com.shop.again", ("back",))
+        .acknowledge()
+        .await
+        .unwrap();
+    next_is(&mut sub, "back").await;
+
+    // A second subscriber on the same node, then the first leaves: the node keeps
+    // receiving for the second.
+    let b2 = c.session(1, Serializer::Cbor).await;
+    let mut sub2 = b2.subscribe::<(String,)>("com.shop.again").await.unwrap();
+    sub.unsubscribe().await.unwrap();
+    publisher
+        .publish("com.shop.again", ("still",))
+        .acknowledge()
+        .await
+        .unwrap();
+    next_is(&mut sub2, "still").await;
+}
+
+#[tokio::test]
+async fn autobahn_on_a_third_node_takes_and_sends_events() {
+    let c = Three::start().await;
+    let publisher = c.session(0, Serializer::Json).await;
+    let listener = c.session(1, Serializer::MsgPack).await;
+    let mut from_python = listener
+        .subscribe::<(String,)>("com.cluster.py")
+        .await
+        .unwrap();
+    for ser in ["json", "msgpack", "cbor"] {
+        let url = c.nodes[2].url();
+        let mut py = tests::PythonPeer::start("autobahn_cluster.py", &[&url, "realm1", ser, "40"]);
+        py.line_starting("READY").await;
+        for i in 0..40u32 {
+            let topic = if i % 2 == 0 {
+                "com.cluster.news"
+            } else {
+                "com.cluster.other"
+            };
+            publisher.publish(topic, (i,)).acknowledge().await.unwrap();
+        }
+        py.line_starting("ALL OK").await;
+        assert_eq!(next_event(&mut from_python).await.data.0, "from python");
+    }
+}

@@ -1,0 +1,303 @@
+//! The binary envelope that carries a message from one node to another.
+//!
+//! ```text
+//! version u8 | kind u8 | sequence u64 | meta length u32 | meta (MessagePack dict) | payload
+//! payload:  0                                            no payload
+//!           1 serializer u8 | args length u32 | args | kwargs flag u8 [| length u32 | kwargs]
+//!           2 value (MessagePack)                        an opaque (transparent) payload
+//! ```
+//!
+//! The payload keeps the bytes it arrived in, tagged with their serializer, so the
+//! receiving node forwards them untouched to peers of that serializer and transcodes them
+//! once per other serializer, as a single router does. The header (version, kind,
+//! sequence) is written per destination; the rest is encoded once per message and shared.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use wamp_runtime::proto::{Dict, Payload, Value};
+use wamp_runtime::Serializer;
+
+/// The envelope format this node writes and reads.
+const VERSION: u8 = 1;
+/// Version, kind, sequence.
+pub(crate) const HEADER_LEN: usize = 10;
+
+/// What an envelope carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An event of a publication, for the destination's subscribers.
+    Event = 1,
+}
+
+impl Kind {
+    fn from_u8(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(Self::Event),
+            _ => None,
+        }
+    }
+}
+
+/// A message between nodes.
+#[derive(Debug, Clone)]
+pub(crate) struct Envelope {
+    pub kind: Kind,
+    /// Its place among the envelopes its sender sent to this destination (from 1).
+    pub sequence: u64,
+    /// What the kind needs besides the payload (realm, URI, IDs, options).
+    pub meta: Dict,
+    pub payload: Payload,
+}
+
+/// An envelope that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EnvelopeError {
+    #[error("envelope too short")]
+    Truncated,
+    #[error("envelope version {0} is not version {VERSION}: the nodes run different releases")]
+    Version(u8),
+    #[error("unknown envelope kind {0}")]
+    Kind(u8),
+    #[error("unknown payload form {0}")]
+    PayloadForm(u8),
+    #[error("unknown serializer {0}")]
+    Serializer(u8),
+    #[error("envelope metadata: {0}")]
+    Meta(String),
+}
+
+/// The part of an envelope shared by every destination: kind, metadata and payload.
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    pub kind: Kind,
+    pub bytes: Bytes,
+}
+
+fn serializer_tag(s: Serializer) -> u8 {
+    match s {
+        Serializer::Json => 1,
+        Serializer::MsgPack => 2,
+        Serializer::Cbor => 3,
+    }
+}
+
+fn serializer_from(tag: u8) -> Result<Serializer, EnvelopeError> {
+    match tag {
+        1 => Ok(Serializer::Json),
+        2 => Ok(Serializer::MsgPack),
+        3 => Ok(Serializer::Cbor),
+        other => Err(EnvelopeError::Serializer(other)),
+    }
+}
+
+/// Encodes what follows the header. Fails only when a value cannot be encoded at all.
+pub(crate) fn body(kind: Kind, meta: &Dict, payload: &Payload) -> Result<Body, String> {
+    let mut out = Vec::with_capacity(128);
+    let mut meta_bytes = Vec::new();
+    Serializer::MsgPack
+        .encode_value(&Value::Dict(meta.clone()), &mut meta_bytes)
+        .map_err(|e| e.to_string())?;
+    out.put_u32(len32(meta_bytes.len())?);
+    out.extend_from_slice(&meta_bytes);
+    if payload.is_empty() {
+        out.put_u8(0);
+    } else if let Some(v) = payload.as_transparent() {
+        out.put_u8(2);
+        Serializer::MsgPack
+            .encode_value(v, &mut out)
+            .map_err(|e| e.to_string())?;
+    } else {
+        // Decoded values (from an in-process session) travel as MessagePack.
+        let owned;
+        let (serializer, args, kwargs) = match payload.encoded_parts() {
+            Some(parts) => parts,
+            None => {
+                owned = payload
+                    .encoded_for(Serializer::MsgPack)
+                    .map_err(|e| e.to_string())?;
+                owned
+                    .encoded_parts()
+                    .ok_or_else(|| "payload could not be encoded".to_owned())?
+            }
+        };
+        out.put_u8(1);
+        out.put_u8(serializer_tag(serializer));
+        out.put_u32(len32(args.len())?);
+        out.extend_from_slice(args);
+        match kwargs {
+            None => out.put_u8(0),
+            Some(k) => {
+                out.put_u8(1);
+                out.put_u32(len32(k.len())?);
+                out.extend_from_slice(k);
+            }
+        }
+    }
+    Ok(Body {
+        kind,
+        bytes: Bytes::from(out),
+    })
+}
+
+fn len32(n: usize) -> Result<u32, String> {
+    u32::try_from(n).map_err(|_| format!("{n} bytes do not fit an envelope"))
+}
+
+/// The whole envelope for one destination: the header, then the shared body.
+pub(crate) fn frame(body: &Body, sequence: u64) -> Bytes {
+    let mut out = BytesMut::with_capacity(HEADER_LEN + body.bytes.len());
+    out.put_u8(VERSION);
+    out.put_u8(body.kind as u8);
+    out.put_u64(sequence);
+    out.extend_from_slice(&body.bytes);
+    out.freeze()
+}
+
+impl Envelope {
+    /// Reads an envelope; never panics on bad bytes.
+    pub fn decode(mut frame: Bytes) -> Result<Self, EnvelopeError> {
+        if frame.len() < HEADER_LEN + 4 {
+            return Err(EnvelopeError::Truncated);
+        }
+        let version = frame.get_u8();
+        if version != VERSION {
+            return Err(EnvelopeError::Version(version));
+        }
+        let kind_byte = frame.get_u8();
+        let kind = Kind::from_u8(kind_byte).ok_or(EnvelopeError::Kind(kind_byte))?;
+        let sequence = frame.get_u64();
+        let meta_bytes = take(&mut frame)?;
+        let meta = match Serializer::MsgPack.decode_value(&meta_bytes) {
+            Ok(Value::Dict(d)) => d,
+            Ok(_) => return Err(EnvelopeError::Meta("not a dict".into())),
+            Err(e) => return Err(EnvelopeError::Meta(e.to_string())),
+        };
+        let payload = match byte(&mut frame)? {
+            0 => Payload::empty(),
+            1 => {
+                let serializer = serializer_from(byte(&mut frame)?)?;
+                let args = take(&mut frame)?;
+                let kwargs = match byte(&mut frame)? {
+                    0 => None,
+                    _ => Some(take(&mut frame)?),
+                };
+                Payload::from_encoded(serializer, args, kwargs)
+            }
+            2 => match Serializer::MsgPack.decode_value(&frame) {
+                Ok(v) => Payload::transparent(v),
+                Err(e) => return Err(EnvelopeError::Meta(e.to_string())),
+            },
+            other => return Err(EnvelopeError::PayloadForm(other)),
+        };
+        Ok(Self {
+            kind,
+            sequence,
+            meta,
+            payload,
+        })
+    }
+}
+
+fn byte(frame: &mut Bytes) -> Result<u8, EnvelopeError> {
+    if frame.is_empty() {
+        return Err(EnvelopeError::Truncated);
+    }
+    Ok(frame.get_u8())
+}
+
+/// A length-prefixed part.
+fn take(frame: &mut Bytes) -> Result<Bytes, EnvelopeError> {
+    if frame.len() < 4 {
+        return Err(EnvelopeError::Truncated);
+    }
+    let n = frame.get_u32() as usize;
+    if frame.len() < n {
+        return Err(EnvelopeError::Truncated);
+    }
+    Ok(frame.split_to(n))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use wamp_runtime::proto::Message;
+
+    fn meta() -> Dict {
+        let mut d = Dict::new();
+        d.insert("realm".into(), Value::Str("realm1".into()));
+        d.insert("publication".into(), Value::from(7u64));
+        d
+    }
+
+    /// A payload as it arrives in a frame of `serializer`.
+    fn arrived(serializer: Serializer) -> Payload {
+        let mut kwargs = Dict::new();
+        kwargs.insert("k".into(), Value::Str("v".into()));
+        let msg = Message::Publish {
+            request: 1,
+            options: Dict::new(),
+            topic: "t".into(),
+            payload: Payload::new(vec![Value::from(1u64), Value::Str("é".into())], kwargs),
+        };
+        match serializer
+            .decode(&serializer.encode(&msg).unwrap())
+            .unwrap()
+        {
+            Message::Publish { payload, .. } => payload,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_payload_keeps_its_bytes_and_serializer() {
+        for s in [Serializer::Json, Serializer::MsgPack, Serializer::Cbor] {
+            let payload = arrived(s);
+            let b = body(Kind::Event, &meta(), &payload).unwrap();
+            let e = Envelope::decode(frame(&b, 42)).unwrap();
+            assert_eq!(e.kind, Kind::Event);
+            assert_eq!(e.sequence, 42);
+            assert_eq!(e.meta, meta());
+            let (ser, args, kwargs) = e.payload.encoded_parts().unwrap();
+            let (ser0, args0, kwargs0) = payload.encoded_parts().unwrap();
+            assert_eq!((ser, args, kwargs), (ser0, args0, kwargs0));
+        }
+    }
+
+    #[test]
+    fn empty_decoded_and_transparent_payloads_cross() {
+        let values = Payload::args(vec![Value::from(3u64)]);
+        let opaque = Payload::transparent(Value::Bytes(vec![1, 2, 3]));
+        for p in [Payload::empty(), values, opaque] {
+            let e = Envelope::decode(frame(&body(Kind::Event, &meta(), &p).unwrap(), 1)).unwrap();
+            assert_eq!(e.payload, p);
+            assert_eq!(e.payload.is_empty(), p.is_empty());
+            assert_eq!(e.payload.as_transparent(), p.as_transparent());
+        }
+    }
+
+    #[test]
+    fn bad_bytes_are_an_error_never_a_panic() {
+        let good = frame(
+            &body(Kind::Event, &meta(), &arrived(Serializer::Cbor)).unwrap(),
+            1,
+        );
+        for n in 0..good.len() {
+            let _ = Envelope::decode(good.slice(..n));
+        }
+        let mut wrong = good.to_vec();
+        wrong[0] = 9;
+        assert!(matches!(
+            Envelope::decode(wrong.into()),
+            Err(EnvelopeError::Version(9))
+        ));
+        let mut kind = good.to_vec();
+        kind[1] = 200;
+        assert!(matches!(
+            Envelope::decode(kind.into()),
+            Err(EnvelopeError::Kind(200))
+        ));
+        let mut lengths = good.to_vec();
+        lengths[HEADER_LEN..HEADER_LEN + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(Envelope::decode(lengths.into()).is_err());
+    }
+}

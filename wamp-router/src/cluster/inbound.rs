@@ -1,0 +1,96 @@
+//! What arrives on this node's subject: envelopes from the other nodes, taken in the
+//! order they arrive (one task, so a sender's order is kept), and barrier requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use wamp_runtime::proto::{Dict, PublishOptions, Value};
+
+use super::envelope::{Envelope, Kind};
+use super::{Node, RemoteEvent, BARRIER_WAIT};
+
+/// Takes everything sent to this node until the subscription ends.
+pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
+    let own = format!("{}.n.{}.", node.prefix, node.name);
+    // The last sequence seen from each sender.
+    let mut last: HashMap<String, u64> = HashMap::new();
+    while let Some(msg) = sub.next().await {
+        let Some(rest) = msg.subject.as_str().strip_prefix(&own) else {
+            continue;
+        };
+        if rest == "b" {
+            barrier(&node, msg);
+        } else if let Some(from) = rest.strip_prefix("e.") {
+            let envelope = match Envelope::decode(msg.payload) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(from, "cluster: envelope dropped: {e}");
+                    continue;
+                }
+            };
+            let seen = last.entry(from.to_owned()).or_insert(0);
+            if *seen != 0 && envelope.sequence > *seen + 1 {
+                tracing::warn!(
+                    from,
+                    missed = envelope.sequence - *seen - 1,
+                    "cluster: envelopes lost on the way (NATS is at most once)"
+                );
+            }
+            *seen = envelope.sequence;
+            deliver(&node, envelope);
+        }
+    }
+}
+
+/// Answers a barrier once the subscription mirror applied the revision asked for.
+fn barrier(node: &Arc<Node>, msg: async_nats::Message) {
+    let Some(reply) = msg.reply else { return };
+    let revision = <[u8; 8]>::try_from(msg.payload.as_ref()).map_or(0, u64::from_be_bytes);
+    let node2 = node.clone();
+    node.tasks.spawn(async move {
+        if !node2.interest.applied(revision, BARRIER_WAIT).await {
+            tracing::warn!(revision, "cluster barrier: revision not applied in time");
+        }
+        if let Err(e) = node2.client.publish(reply, bytes::Bytes::new()).await {
+            tracing::debug!("cluster barrier: {e}");
+        }
+    });
+}
+
+fn text(meta: &Dict, key: &str) -> Option<String> {
+    meta.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn deliver(node: &Node, e: Envelope) {
+    let Some(realm) = text(&e.meta, "realm").and_then(|r| node.realm(&r)) else {
+        tracing::debug!("cluster: envelope for a realm not served here");
+        return;
+    };
+    match e.kind {
+        Kind::Event => {
+            let id = |k: &str| e.meta.get(k).and_then(Value::as_u64);
+            let empty = Dict::new();
+            let dict = |k: &str| e.meta.get(k).and_then(Value::as_dict);
+            let filter = PublishOptions::parse(dict("filter").unwrap_or(&empty));
+            let (Some(topic), Some(publication), Some(publisher), Ok(filter)) = (
+                text(&e.meta, "topic"),
+                id("publication"),
+                id("publisher"),
+                filter,
+            ) else {
+                tracing::warn!("cluster: malformed event envelope dropped");
+                return;
+            };
+            realm.deliver_remote(RemoteEvent {
+                topic,
+                publication,
+                publisher,
+                identity: dict("details").cloned().unwrap_or_default(),
+                filter,
+                passthru: e.meta.get("passthru").and_then(Value::as_bool) == Some(true),
+                payload: e.payload,
+            });
+        }
+    }
+}

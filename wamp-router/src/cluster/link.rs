@@ -1,0 +1,191 @@
+//! A realm's handle on the cluster: what it calls under its lock (forward an event) and
+//! around it (make and end this node's interest in a subscription).
+
+use std::sync::Arc;
+
+use wamp_runtime::proto::uri::MatchPolicy;
+use wamp_runtime::proto::{Dict, Id, Payload, PublishOptions, Value};
+
+use super::envelope::{self, Kind};
+use super::interest::{self, RemoteIndex};
+use super::Node;
+
+/// An event published on another node, for this node's subscribers.
+#[derive(Debug)]
+pub(crate) struct RemoteEvent {
+    pub topic: String,
+    pub publication: Id,
+    pub publisher: Id,
+    /// The details every EVENT carries (the publisher when disclosed, passthru keys).
+    pub identity: Dict,
+    /// The publisher's black- and white-lists, and `exclude_me`.
+    pub filter: PublishOptions,
+    /// The payload is opaque (payload passthru mode).
+    pub passthru: bool,
+    pub payload: Payload,
+}
+
+impl RemoteEvent {
+    /// The event as the fan-out takes it.
+    pub fn as_ref(&self) -> EventRef<'_> {
+        EventRef {
+            topic: &self.topic,
+            publication: self.publication,
+            publisher: self.publisher,
+            identity: &self.identity,
+            filter: &self.filter,
+            passthru: self.passthru,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// A publication on its way to subscribers, here or on other nodes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventRef<'a> {
+    pub topic: &'a str,
+    pub publication: Id,
+    pub publisher: Id,
+    /// The details every EVENT carries (the publisher when disclosed, passthru keys).
+    pub identity: &'a Dict,
+    /// The publisher's black- and white-lists, and `exclude_me`.
+    pub filter: &'a PublishOptions,
+    /// The payload is opaque (payload passthru mode).
+    pub passthru: bool,
+    pub payload: &'a Payload,
+}
+
+/// A realm's handle on its node.
+#[derive(Debug, Clone)]
+pub(crate) struct RealmLink {
+    node: Arc<Node>,
+    realm: Arc<str>,
+    remote: Arc<parking_lot::Mutex<RemoteIndex>>,
+}
+
+/// A local subscription being made: until it is dropped, this node stays in the
+/// subscription's record whatever else happens here. [`SubscribeClaim::settle`] puts it
+/// there.
+#[derive(Debug)]
+pub(crate) struct SubscribeClaim {
+    link: RealmLink,
+    key: String,
+    topic: String,
+    policy: MatchPolicy,
+}
+
+impl Drop for SubscribeClaim {
+    fn drop(&mut self) {
+        self.link.node.interest.settled(&self.key);
+    }
+}
+
+impl SubscribeClaim {
+    /// Puts this node in the subscription's record and waits until every live node knows:
+    /// the subscription's cluster-wide ID.
+    pub async fn settle(&self) -> Result<Id, String> {
+        let node = &self.link.node;
+        let (id, written) = node
+            .interest
+            .join(&self.link.realm, self.policy, &self.topic)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(revision) = written {
+            node.barrier(revision).await;
+        }
+        Ok(id)
+    }
+}
+
+fn list_of<T: Clone>(l: &Option<Vec<T>>, v: impl Fn(T) -> Value) -> Option<Value> {
+    l.as_ref()
+        .map(|l| Value::List(l.iter().cloned().map(v).collect()))
+}
+
+/// The parts of `o` a receiving node applies, as `PUBLISH.Options` it can parse.
+fn filter_dict(o: &PublishOptions) -> Dict {
+    let mut d = Dict::new();
+    d.insert("exclude_me".into(), Value::Bool(o.exclude_me));
+    let ids = [("exclude", &o.exclude), ("eligible", &o.eligible)];
+    for (k, l) in ids {
+        if let Some(v) = list_of(l, Value::from) {
+            d.insert(k.into(), v);
+        }
+    }
+    let names = [
+        ("exclude_authid", &o.exclude_authid),
+        ("exclude_authrole", &o.exclude_authrole),
+        ("eligible_authid", &o.eligible_authid),
+        ("eligible_authrole", &o.eligible_authrole),
+    ];
+    for (k, l) in names {
+        if let Some(v) = list_of(l, Value::Str) {
+            d.insert(k.into(), v);
+        }
+    }
+    d
+}
+
+impl RealmLink {
+    pub(super) fn new(node: Arc<Node>, realm: &str) -> Self {
+        Self {
+            remote: node.interest.mirror(realm),
+            node,
+            realm: Arc::from(realm),
+        }
+    }
+
+    /// Sends an event published here to every other node with subscribers it reaches:
+    /// one envelope per node, queued in decision order. Called under the realm's lock.
+    pub fn forward_event(&self, event: &EventRef<'_>) {
+        let nodes = self.remote.lock().nodes_for(event.topic);
+        if nodes.is_empty() {
+            return;
+        }
+        let mut meta = Dict::new();
+        meta.insert("realm".into(), Value::Str(self.realm.to_string()));
+        meta.insert("topic".into(), Value::Str(event.topic.to_owned()));
+        meta.insert("publication".into(), Value::from(event.publication));
+        meta.insert("publisher".into(), Value::from(event.publisher));
+        meta.insert("details".into(), Value::Dict(event.identity.clone()));
+        meta.insert("filter".into(), Value::Dict(filter_dict(event.filter)));
+        meta.insert("passthru".into(), Value::Bool(event.passthru));
+        match envelope::body(Kind::Event, &meta, event.payload) {
+            Ok(body) => {
+                for n in nodes {
+                    self.node.outbound.push(n, body.clone());
+                }
+            }
+            Err(e) => tracing::warn!(topic = event.topic, "cluster: event not forwarded: {e}"),
+        }
+    }
+
+    /// Starts making this node's first local subscription to `(policy, topic)`.
+    pub fn claim(&self, topic: &str, policy: MatchPolicy) -> SubscribeClaim {
+        let key = interest::key(&self.realm, policy, topic);
+        self.node.interest.begin(&key);
+        SubscribeClaim {
+            link: self.clone(),
+            key,
+            topic: topic.to_owned(),
+            policy,
+        }
+    }
+
+    /// This node's last local subscriber to `(policy, topic)` left: the record loses the
+    /// node, unless a subscriber came back meanwhile. Runs in the background.
+    pub fn unsubscribed(&self, topic: &str, policy: MatchPolicy) {
+        let key = interest::key(&self.realm, policy, topic);
+        let node = self.node.clone();
+        let (realm, topic) = (self.realm.clone(), topic.to_owned());
+        self.node.tasks.spawn(async move {
+            let keep = || {
+                node.realm(&realm)
+                    .is_some_and(|r| r.has_local_subscription(&topic, policy))
+            };
+            if let Err(e) = node.interest.leave(&key, &node.name, keep).await {
+                tracing::warn!(topic, "cluster: subscription record not updated: {e}");
+            }
+        });
+    }
+}

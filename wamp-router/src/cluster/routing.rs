@@ -1,0 +1,122 @@
+//! Routing for a node of a cluster: this node's own tables, as a single router keeps
+//! them, plus what the cluster adds: subscriptions take the cluster's IDs, a first local
+//! subscriber puts the node in the subscription's record, a last one takes it out, and
+//! events go on to the other nodes whose subscribers they reach.
+
+use wamp_runtime::proto::uri::MatchPolicy;
+use wamp_runtime::proto::Id;
+
+use super::{EventRef, RealmLink, SubscribeClaim};
+use crate::broker::{Broker, Match, Retained};
+use crate::dealer::{Callee, Dealer, Invoke, RegisterError, Route};
+use crate::realm::{Change, Holdings, Local, Routing};
+
+/// A realm's routing on a cluster node.
+#[derive(Debug)]
+pub(crate) struct Clustered {
+    local: Local,
+    link: RealmLink,
+}
+
+impl Clustered {
+    pub fn new(local: Local, link: RealmLink) -> Self {
+        Self { local, link }
+    }
+
+    /// The pattern of local subscription `id`.
+    fn pattern(&self, id: Id) -> Option<(String, MatchPolicy)> {
+        let sub = self.local.subscriptions().get(id)?;
+        Some((sub.topic.clone(), sub.policy))
+    }
+}
+
+impl Routing for Clustered {
+    fn receivers<'a>(&'a self, topic: &str) -> Vec<Match<'a>> {
+        self.local.receivers(topic)
+    }
+
+    fn callee(&mut self, procedure: &str) -> Option<Route> {
+        self.local.callee(procedure)
+    }
+
+    fn subscribe(
+        &mut self,
+        session: Id,
+        topic: &str,
+        policy: MatchPolicy,
+        id: Option<Id>,
+    ) -> Change {
+        self.local.subscribe(session, topic, policy, id)
+    }
+
+    fn subscription_claim(&self, topic: &str, policy: MatchPolicy) -> Option<SubscribeClaim> {
+        let held = self.local.subscriptions().lookup(topic, policy).is_some();
+        (!held).then(|| self.link.claim(topic, policy))
+    }
+
+    fn forward_event(&self, event: &EventRef<'_>) {
+        self.link.forward_event(event);
+    }
+
+    fn unsubscribe(&mut self, session: Id, id: Id) -> Option<Change> {
+        let pattern = self.pattern(id);
+        let change = self.local.unsubscribe(session, id)?;
+        if let (true, Some((topic, policy))) = (change.first_or_last, pattern) {
+            self.link.unsubscribed(&topic, policy);
+        }
+        Some(change)
+    }
+
+    fn register(
+        &mut self,
+        procedure: &str,
+        policy: MatchPolicy,
+        invoke: Invoke,
+        callee: Callee,
+    ) -> Result<Change, RegisterError> {
+        self.local.register(procedure, policy, invoke, callee)
+    }
+
+    fn unregister(&mut self, callee: Id, id: Id) -> Option<Change> {
+        self.local.unregister(callee, id)
+    }
+
+    fn take_over(&mut self, procedure: &str, policy: MatchPolicy) -> Option<(Id, Vec<Id>)> {
+        self.local.take_over(procedure, policy)
+    }
+
+    fn leave(&mut self, session: Id) -> Holdings {
+        let held: Vec<(Id, String, MatchPolicy)> = self
+            .local
+            .subscriptions()
+            .of_session(session)
+            .filter_map(|id| self.pattern(id).map(|(t, p)| (id, t, p)))
+            .collect();
+        let holdings = self.local.leave(session);
+        for change in &holdings.subscriptions {
+            if !change.first_or_last {
+                continue;
+            }
+            if let Some((_, topic, policy)) = held.iter().find(|(id, ..)| *id == change.id) {
+                self.link.unsubscribed(topic, *policy);
+            }
+        }
+        holdings
+    }
+
+    fn retain(&mut self, topic: &str, event: Retained) {
+        self.local.retain(topic, event);
+    }
+
+    fn retained_for(&self, topic: &str, policy: MatchPolicy) -> Vec<(&str, &Retained)> {
+        self.local.retained_for(topic, policy)
+    }
+
+    fn subscriptions(&self) -> &Broker {
+        self.local.subscriptions()
+    }
+
+    fn registrations(&self) -> &Dealer {
+        self.local.registrations()
+    }
+}

@@ -1,0 +1,154 @@
+//! The cluster's shared records: JSON values in JetStream key-value buckets, changed only
+//! by compare-and-set, so that nodes racing on one record agree without a coordinator.
+//!
+//! Keys are hashes (a KV key allows only a few characters; the record holds the text).
+//! A bucket keeps one version per key, in memory: after a NATS restart the nodes write
+//! again what they hold.
+
+use async_nats::jetstream::{self, kv};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// How often a compare-and-set is retried when other nodes keep winning.
+const ATTEMPTS: usize = 64;
+
+/// A shared record could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error("cluster store {bucket}: {message}")]
+    Nats { bucket: String, message: String },
+    #[error("cluster store {bucket}: gave up after {ATTEMPTS} conflicting writes")]
+    Contended { bucket: String },
+}
+
+/// What an edit does with a record.
+pub(crate) enum Edit<T> {
+    /// Leave it as it is.
+    Keep,
+    /// Write this version.
+    Put(T),
+    /// Delete it.
+    Delete,
+}
+
+/// One bucket of records.
+#[derive(Debug, Clone)]
+pub(crate) struct Records {
+    pub kv: kv::Store,
+    bucket: String,
+}
+
+/// A key for `parts`: the hex of their SHA-256, cut to 128 bits.
+pub(crate) fn key(parts: &[&str]) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for p in parts {
+        ctx.update(&(p.len() as u64).to_be_bytes());
+        ctx.update(p.as_bytes());
+    }
+    hex::encode(&ctx.finish().as_ref()[..16])
+}
+
+impl Records {
+    /// Opens bucket `bucket`, creating it if no node has yet.
+    ///
+    /// The bucket's stream is created here rather than by `create_key_value`, which first
+    /// reads the account's limits in a form NATS 2.9 does not send; the stream is the one
+    /// a key-value bucket is made of (`KV_<bucket>` on `$KV.<bucket>.>`, one version per
+    /// key, rollups, direct reads).
+    pub async fn open(js: &jetstream::Context, bucket: String) -> Result<Self, StoreError> {
+        let fail = |e: &dyn std::fmt::Display| StoreError::Nats {
+            bucket: bucket.clone(),
+            message: e.to_string(),
+        };
+        let config = jetstream::stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            storage: jetstream::stream::StorageType::Memory,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: jetstream::stream::DiscardPolicy::New,
+            num_replicas: 1,
+            ..Default::default()
+        };
+        js.get_or_create_stream(config)
+            .await
+            .map_err(|e| fail(&e))?;
+        let kv = js
+            .get_key_value(bucket.clone())
+            .await
+            .map_err(|e| fail(&e))?;
+        Ok(Self { kv, bucket })
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Nats {
+            bucket: self.bucket.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Reads the record at `key`, hands it (with its revision) to `edit`, and writes what
+    /// `edit` decides with compare-and-set, again from a fresh read when another node
+    /// wrote first. Returns what `edit` returned for the version it decided on, and the
+    /// revision written, if anything was. A value that is not a `T` counts as absent.
+    pub async fn edit<T, R>(
+        &self,
+        key: &str,
+        mut edit: impl FnMut(Option<(T, u64)>) -> (Edit<T>, R),
+    ) -> Result<(R, Option<u64>), StoreError>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        for _ in 0..ATTEMPTS {
+            let entry = self.kv.entry(key).await.map_err(|e| self.error(e))?;
+            let current = entry.filter(|e| e.operation == kv::Operation::Put);
+            let revision = current.as_ref().map(|e| e.revision);
+            let record = current.and_then(|e| match serde_json::from_slice::<T>(&e.value) {
+                Ok(r) => Some((r, e.revision)),
+                Err(err) => {
+                    tracing::warn!(key, "cluster store: unreadable record replaced: {err}");
+                    None
+                }
+            });
+            let (decision, out) = edit(record);
+            let written = match decision {
+                Edit::Keep => return Ok((out, None)),
+                Edit::Put(value) => {
+                    let bytes = Bytes::from(serde_json::to_vec(&value).map_err(|e| self.error(e))?);
+                    match revision {
+                        Some(rev) => match self.kv.update(key, bytes, rev).await {
+                            Ok(r) => Ok(Some(r)),
+                            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Err(()),
+                            Err(e) => return Err(self.error(e)),
+                        },
+                        None => match self.kv.create(key, bytes).await {
+                            Ok(r) => Ok(Some(r)),
+                            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Err(()),
+                            Err(e) => return Err(self.error(e)),
+                        },
+                    }
+                }
+                Edit::Delete => match revision {
+                    None => return Ok((out, None)),
+                    // A conflict is not told apart from other failures here: read again.
+                    Some(rev) => match self.kv.delete_expect_revision(key, Some(rev)).await {
+                        Ok(()) => Ok(None),
+                        Err(e) => {
+                            tracing::debug!(key, "cluster store: delete retried: {e}");
+                            Err(())
+                        }
+                    },
+                },
+            };
+            if let Ok(revision) = written {
+                return Ok((out, revision));
+            }
+        }
+        Err(StoreError::Contended {
+            bucket: self.bucket.clone(),
+        })
+    }
+}
