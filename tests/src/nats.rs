@@ -127,3 +127,60 @@ impl Drop for Nats {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A router node run as its own process (`target/…/wamp-router`), to be killed.
+pub struct NodeProcess {
+    child: Child,
+    /// `ws://127.0.0.1:PORT/ws`.
+    pub url: String,
+}
+
+/// The `wamp-router` binary next to the test executable, as `cargo test --workspace`
+/// builds it.
+fn router_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("the target directory");
+    let bin = dir.join("wamp-router");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p wamp-router` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
+
+impl NodeProcess {
+    /// Starts a node of `nats`'s test cluster and waits until it listens.
+    pub async fn start(nats: &Nats) -> NodeProcess {
+        let port = free_port();
+        let child = Command::new(router_binary())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--cluster", &nats.url, "--cluster-name", "test"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("wamp-router starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "the node did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        NodeProcess {
+            child,
+            url: format!("ws://127.0.0.1:{port}/ws"),
+        }
+    }
+
+    /// Kills the node at once (SIGKILL): no goodbye, no clean leave.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+}

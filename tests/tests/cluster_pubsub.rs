@@ -172,3 +172,44 @@ async fn autobahn_on_a_third_node_takes_and_sends_events() {
         assert_eq!(next_event(&mut from_python).await.data.0, "from python");
     }
 }
+
+#[tokio::test]
+async fn session_ids_come_from_each_nodes_own_share() {
+    let c = Three::start().await;
+    let mut shares = Vec::new();
+    for node in 0..3 {
+        let mut residues = Vec::new();
+        for ser in Serializer::ALL {
+            let s = c.session(node, ser).await;
+            residues.push(s.id() % 1024);
+        }
+        residues.dedup();
+        assert_eq!(residues.len(), 1, "one share per node");
+        shares.push(residues[0]);
+    }
+    shares.sort_unstable();
+    shares.dedup();
+    assert_eq!(shares.len(), 3, "no two nodes share session IDs");
+}
+
+#[tokio::test]
+async fn messages_too_large_for_nats_are_refused_at_the_edge() {
+    let c = Three::start().await;
+    let publisher = c.session(0, Serializer::MsgPack).await;
+    let far = c.session(1, Serializer::Json).await;
+    let mut sub = far.subscribe::<(String,)>("com.big").await.unwrap();
+    // Under NATS's 1 MiB (less the envelope's room): it crosses whole.
+    let big = "x".repeat(900 * 1024);
+    publisher
+        .publish("com.big", (big.clone(),))
+        .acknowledge()
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut sub).await.data.0.len(), big.len());
+    // Over it: refused where it arrives, the publisher's session ended, nothing lost
+    // silently between the nodes.
+    let huge = "x".repeat(1100 * 1024);
+    let refused = publisher.publish("com.big", (huge,)).acknowledge().await;
+    assert!(refused.is_err(), "{refused:?}");
+    tests::until("the oversize publisher is closed", || publisher.is_closed()).await;
+}

@@ -393,6 +393,28 @@ impl RouterBuilder {
             Some(c) => Some(crate::cluster::Node::join(c, &self.realms).await?),
             None => None,
         };
+        if let Some(node) = &node {
+            // What crosses NATS must fit its limit: larger messages are refused at the
+            // edge (ABORT with a clear reason), never lost between nodes.
+            let limit = node.max_message_size();
+            let clamp = |size: &mut usize, what: &str| {
+                if *size > limit {
+                    tracing::info!(
+                        what,
+                        from = *size,
+                        to = limit,
+                        "max message size lowered to what NATS carries (its max_payload, less the envelope)"
+                    );
+                    *size = limit;
+                }
+            };
+            clamp(&mut self.config.max_message_size, "router");
+            for l in &mut self.listeners {
+                if let Some(size) = &mut l.max_message_size {
+                    clamp(size, "listener");
+                }
+            }
+        }
         let mut realms = HashMap::new();
         for name in &self.realms {
             if !wamp_runtime::proto::is_valid_uri(name, UriRule::Loose) {

@@ -26,6 +26,10 @@ pub(crate) struct Pending {
     /// Whether the caller canceled it in `kill` mode: the callee's answer ends it with
     /// `wamp.error.canceled`.
     pub canceled: bool,
+    /// The cluster node serving the call when the callee is on another node: this node
+    /// keeps only the caller's half (the callee's node has the invocation, its timeout
+    /// and its answers).
+    pub remote: Option<crate::cluster::NodeRef>,
 }
 
 /// When a call times out, and the `timeout` it was given (for the caller's error).
@@ -203,6 +207,18 @@ impl Calls {
         self.take(request)
     }
 
+    /// Ends every call served on `node` (it left the cluster): they are the callers' to
+    /// hear of.
+    pub fn take_remote(&mut self, node: crate::cluster::NodeRef) -> Vec<Pending> {
+        let ids: Vec<Id> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.remote == Some(node))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.into_iter().filter_map(|id| self.take(id)).collect()
+    }
+
     /// Ends every call a leaving session takes part in: the calls it was serving (their
     /// callers must hear of it) and the invocations it was waiting on as a caller.
     pub fn remove_session(&mut self, session: Id) -> Departure {
@@ -236,6 +252,7 @@ mod tests {
             registration: 1,
             input_open: false,
             canceled: false,
+            remote: None,
         }
     }
 

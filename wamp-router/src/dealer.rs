@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use wamp_runtime::proto::uri::MatchPolicy;
-use wamp_runtime::proto::{Id, IdSequence};
+use wamp_runtime::proto::Id;
 
 use crate::uri_index::UriIndex;
 
@@ -24,6 +24,8 @@ pub(crate) struct Callee {
     /// invocations, payload passthru, INTERRUPT), so that the callee a routing decision
     /// names can be checked without its session at hand.
     pub features: crate::realm::Features,
+    /// The cluster node the callee is on (this one, or another).
+    pub node: crate::cluster::NodeRef,
 }
 
 /// One registration: a procedure (or pattern) and the sessions that serve it.
@@ -98,7 +100,7 @@ impl Dealer {
     /// callee of a shared one (same registration ID). The ID, and whether it is new.
     pub fn register(
         &mut self,
-        ids: &IdSequence,
+        new_id: impl FnOnce() -> Id,
         procedure: &str,
         policy: MatchPolicy,
         invoke: Invoke,
@@ -123,7 +125,7 @@ impl Dealer {
             reg.callees.push(callee);
             return Ok((id, false));
         }
-        let id = ids.next_id();
+        let id = new_id();
         self.by_session
             .entry(callee.session)
             .or_default()
@@ -170,6 +172,11 @@ impl Dealer {
                 self.by_session.remove(&session);
             }
         }
+    }
+
+    /// The registrations `session` is a callee of.
+    pub fn of_session(&self, session: Id) -> impl Iterator<Item = Id> + '_ {
+        self.by_session.get(&session).into_iter().flatten().copied()
     }
 
     /// How many registrations `session` is a callee of.
@@ -222,6 +229,92 @@ impl Dealer {
         })
     }
 
+    /// Makes the registration of `(policy, procedure)` what the cluster's record says:
+    /// its callees in the record's order, of which this node's are kept only while they
+    /// still serve it here (or are `joining`), and this node's that the record does not
+    /// list yet after them. No callee left: the registration goes. Whether it exists.
+    pub fn mirror(
+        &mut self,
+        procedure: &str,
+        policy: MatchPolicy,
+        invoke: Invoke,
+        id: Id,
+        record: Vec<Callee>,
+        joining: Option<Id>,
+    ) -> bool {
+        let current = self.index.get(policy, procedure);
+        let here: Vec<Callee> = current
+            .and_then(|id| self.regs.get(&id))
+            .map(|r| {
+                r.callees
+                    .iter()
+                    .filter(|c| c.node.is_local())
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let serves = |c: &Callee| here.iter().any(|h| h.session == c.session);
+        let mut callees: Vec<Callee> = record
+            .iter()
+            .filter(|c| !c.node.is_local() || serves(c) || joining == Some(c.session))
+            .copied()
+            .collect();
+        for h in &here {
+            if !record.iter().any(|c| c.session == h.session) {
+                callees.push(*h);
+            }
+        }
+        let id = current.unwrap_or(id);
+        if callees.is_empty() {
+            if let Some(r) = self.regs.remove(&id) {
+                self.index.remove(r.policy, &r.procedure);
+            }
+            return false;
+        }
+        for c in callees.iter().filter(|c| c.node.is_local()) {
+            self.by_session.entry(c.session).or_default().insert(id);
+        }
+        match self.regs.get_mut(&id) {
+            Some(reg) => {
+                reg.invoke = invoke;
+                reg.callees = callees;
+            }
+            None => {
+                self.index.insert(policy, procedure, id);
+                self.regs.insert(
+                    id,
+                    Registration {
+                        procedure: procedure.to_owned(),
+                        policy,
+                        invoke,
+                        callees,
+                        cursor: 0,
+                        created: crate::timestamp::now(),
+                    },
+                );
+            }
+        }
+        true
+    }
+
+    /// Takes every callee of `node` off every registration (it left the cluster): the
+    /// registrations that went with them.
+    pub fn remove_node(&mut self, node: crate::cluster::NodeRef) -> Vec<Id> {
+        let mut gone = Vec::new();
+        for (id, reg) in &mut self.regs {
+            reg.callees.retain(|c| c.node != node);
+            if reg.callees.is_empty() {
+                gone.push(*id);
+            }
+        }
+        for id in &gone {
+            if let Some(r) = self.regs.remove(id) {
+                self.index.remove(r.policy, &r.procedure);
+            }
+        }
+        gone
+    }
+
     /// Takes a leaving session off every registration it serves: each registration's ID,
     /// with whether it went with its last callee.
     pub fn remove_session(&mut self, session: Id) -> Vec<(Id, bool)> {
@@ -241,6 +334,7 @@ impl Callee {
             disclose_caller: false,
             forward_timeout: false,
             features: Default::default(),
+            node: Default::default(),
         }
     }
 }
@@ -255,15 +349,27 @@ mod tests {
 
     #[test]
     fn register_and_leave() {
-        let ids = IdSequence::new();
+        let ids = wamp_runtime::proto::IdSequence::new();
         let mut d = Dealer::default();
         let exact = MatchPolicy::Exact;
         let (r, created) = d
-            .register(&ids, "com.add", exact, Invoke::Single, callee(7))
+            .register(
+                || ids.next_id(),
+                "com.add",
+                exact,
+                Invoke::Single,
+                callee(7),
+            )
             .expect("registers");
         assert!(created);
         assert_eq!(
-            d.register(&ids, "com.add", exact, Invoke::Single, callee(8)),
+            d.register(
+                || ids.next_id(),
+                "com.add",
+                exact,
+                Invoke::Single,
+                callee(8)
+            ),
             Err(RegisterError::AlreadyExists)
         );
         assert_eq!(d.unregister(8, r), None);
@@ -274,29 +380,29 @@ mod tests {
 
     #[test]
     fn shared_registrations_follow_their_policy() {
-        let ids = IdSequence::new();
+        let ids = wamp_runtime::proto::IdSequence::new();
         let mut d = Dealer::default();
         let exact = MatchPolicy::Exact;
         let (a, _) = d
-            .register(&ids, "p", exact, Invoke::RoundRobin, callee(1))
+            .register(|| ids.next_id(), "p", exact, Invoke::RoundRobin, callee(1))
             .unwrap();
         let (b, created) = d
-            .register(&ids, "p", exact, Invoke::RoundRobin, callee(2))
+            .register(|| ids.next_id(), "p", exact, Invoke::RoundRobin, callee(2))
             .unwrap();
         assert_eq!(a, b, "one registration, two callees");
         assert!(!created);
         assert_eq!(
-            d.register(&ids, "p", exact, Invoke::Last, callee(3)),
+            d.register(|| ids.next_id(), "p", exact, Invoke::Last, callee(3)),
             Err(RegisterError::DifferentPolicy(Invoke::RoundRobin)),
             "another policy is refused"
         );
         assert_eq!(
-            d.register(&ids, "p", exact, Invoke::Single, callee(3)),
+            d.register(|| ids.next_id(), "p", exact, Invoke::Single, callee(3)),
             Err(RegisterError::DifferentPolicy(Invoke::RoundRobin)),
             "single on a shared registration is another policy"
         );
         assert_eq!(
-            d.register(&ids, "p", exact, Invoke::RoundRobin, callee(2)),
+            d.register(|| ids.next_id(), "p", exact, Invoke::RoundRobin, callee(2)),
             Err(RegisterError::AlreadyExists),
             "the same session twice is refused"
         );
@@ -310,40 +416,70 @@ mod tests {
         assert!(d.route("p").is_none());
 
         let f = d
-            .register(&ids, "q", exact, Invoke::First, callee(1))
+            .register(|| ids.next_id(), "q", exact, Invoke::First, callee(1))
             .unwrap();
-        d.register(&ids, "q", exact, Invoke::First, callee(2))
+        d.register(|| ids.next_id(), "q", exact, Invoke::First, callee(2))
             .unwrap();
         assert_eq!(d.route("q").unwrap().callee.session, 1);
         let l = d
-            .register(&ids, "r", exact, Invoke::Last, callee(1))
+            .register(|| ids.next_id(), "r", exact, Invoke::Last, callee(1))
             .unwrap();
-        d.register(&ids, "r", exact, Invoke::Last, callee(2))
+        d.register(|| ids.next_id(), "r", exact, Invoke::Last, callee(2))
             .unwrap();
         assert_eq!(d.route("r").unwrap().callee.session, 2);
         assert_ne!(f, l);
-        d.register(&ids, "s", exact, Invoke::Random, callee(1))
+        d.register(|| ids.next_id(), "s", exact, Invoke::Random, callee(1))
             .unwrap();
-        d.register(&ids, "s", exact, Invoke::Random, callee(2))
+        d.register(|| ids.next_id(), "s", exact, Invoke::Random, callee(2))
             .unwrap();
         assert!([1, 2].contains(&d.route("s").unwrap().callee.session));
     }
 
     #[test]
     fn exact_beats_longest_prefix_beats_wildcard() {
-        let ids = IdSequence::new();
+        let ids = wamp_runtime::proto::IdSequence::new();
         let mut d = Dealer::default();
         let single = Invoke::Single;
-        d.register(&ids, "a.b", MatchPolicy::Prefix, single, callee(1))
-            .unwrap();
-        d.register(&ids, "a.b.c", MatchPolicy::Prefix, single, callee(2))
-            .unwrap();
-        d.register(&ids, "a..c.d", MatchPolicy::Wildcard, single, callee(3))
-            .unwrap();
-        d.register(&ids, "...d", MatchPolicy::Wildcard, single, callee(4))
-            .unwrap();
-        d.register(&ids, "a.b.c.d", MatchPolicy::Exact, single, callee(5))
-            .unwrap();
+        d.register(
+            || ids.next_id(),
+            "a.b",
+            MatchPolicy::Prefix,
+            single,
+            callee(1),
+        )
+        .unwrap();
+        d.register(
+            || ids.next_id(),
+            "a.b.c",
+            MatchPolicy::Prefix,
+            single,
+            callee(2),
+        )
+        .unwrap();
+        d.register(
+            || ids.next_id(),
+            "a..c.d",
+            MatchPolicy::Wildcard,
+            single,
+            callee(3),
+        )
+        .unwrap();
+        d.register(
+            || ids.next_id(),
+            "...d",
+            MatchPolicy::Wildcard,
+            single,
+            callee(4),
+        )
+        .unwrap();
+        d.register(
+            || ids.next_id(),
+            "a.b.c.d",
+            MatchPolicy::Exact,
+            single,
+            callee(5),
+        )
+        .unwrap();
         let to = |d: &mut Dealer, p: &str| d.route(p).map(|r| (r.callee.session, r.pattern));
         assert_eq!(to(&mut d, "a.b.c.d"), Some((5, false)));
         assert_eq!(to(&mut d, "a.b.c.e"), Some((2, true)));

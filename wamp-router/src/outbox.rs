@@ -84,10 +84,23 @@ impl Drop for SenderGuard {
 }
 
 /// The sending side of a session's outbound queue (one pointer: the realm keeps one per
-/// session).
+/// session). A session of another node of the cluster has a remote outbox instead: what
+/// is pushed goes to its node.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
-    shared: Arc<SenderGuard>,
+    sink: Sink,
+}
+
+#[derive(Debug, Clone)]
+enum Sink {
+    Local(Arc<SenderGuard>),
+    Remote(Arc<dyn RemoteSink>),
+}
+
+/// Where the messages for a session of another node go.
+pub(crate) trait RemoteSink: Send + Sync + std::fmt::Debug {
+    /// Passes `msg` for `session` on to its node, without waiting.
+    fn push(&self, session: Id, msg: Message);
 }
 
 /// The receiving side, owned by the session's writer.
@@ -165,70 +178,89 @@ pub(crate) fn outbox(
         stats,
     });
     let out = Outbox {
-        shared: Arc::new(SenderGuard(shared.clone())),
+        sink: Sink::Local(Arc::new(SenderGuard(shared.clone()))),
     };
     (out, OutboxReceiver { shared })
 }
 
 impl Outbox {
+    /// The outbox of a session of another node.
+    pub fn remote(sink: Arc<dyn RemoteSink>) -> Self {
+        Self {
+            sink: Sink::Remote(sink),
+        }
+    }
+
     /// Queues a message for `session` without waiting (see the module docs for the limits).
     pub fn push(&self, session: Id, msg: Message) {
-        let event = matches!(msg, Message::Event { .. });
-        self.queue(session, Outbound::Message(Box::new(msg)), event);
+        match &self.sink {
+            Sink::Local(guard) => {
+                let event = matches!(msg, Message::Event { .. });
+                queue(&guard.0, session, Outbound::Message(Box::new(msg)), event);
+            }
+            Sink::Remote(sink) => sink.push(session, msg),
+        }
     }
 
     /// Queues an EVENT already encoded for this peer (dropped like any event when the
     /// queue is full).
     pub fn push_event(&self, session: Id, frame: Bytes) {
-        self.queue(session, Outbound::Event(frame), true);
-    }
-
-    fn queue(&self, session: Id, item: Outbound, event: bool) {
-        let shared = &*self.shared.0;
-        if shared.closed.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut q = shared.queue.lock();
-        if q.receiver_gone {
-            return;
-        }
-        let depth = q.items.len();
-        if shared.policy == SlowConsumer::Disconnect && depth >= shared.event_limit {
-            drop(q);
-            if shared.closed.swap(true, Ordering::Relaxed) {
-                return;
-            }
-            tracing::warn!(
-                session,
-                queued = depth,
-                "outbound queue full: disconnecting a slow consumer"
-            );
-            shared
-                .stats
-                .slow_disconnects
-                .fetch_add(1, Ordering::Relaxed);
-            shared.kill.cancel();
-            return;
-        }
-        if event && depth >= shared.event_limit {
-            drop(q);
-            let n = shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            shared.stats.dropped_events.fetch_add(1, Ordering::Relaxed);
-            if n.is_power_of_two() {
-                tracing::warn!(
+        match &self.sink {
+            Sink::Local(guard) => queue(&guard.0, session, Outbound::Event(frame), true),
+            Sink::Remote(_) => {
+                tracing::debug!(
                     session,
-                    dropped = n,
-                    "outbound queue full: events dropped for a slow subscriber"
+                    "an encoded event is not for another node's session"
                 );
             }
+        }
+    }
+}
+
+fn queue(shared: &Shared, session: Id, item: Outbound, event: bool) {
+    if shared.closed.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut q = shared.queue.lock();
+    if q.receiver_gone {
+        return;
+    }
+    let depth = q.items.len();
+    if shared.policy == SlowConsumer::Disconnect && depth >= shared.event_limit {
+        drop(q);
+        if shared.closed.swap(true, Ordering::Relaxed) {
             return;
         }
-        q.items.push_back(item);
+        tracing::warn!(
+            session,
+            queued = depth,
+            "outbound queue full: disconnecting a slow consumer"
+        );
+        shared
+            .stats
+            .slow_disconnects
+            .fetch_add(1, Ordering::Relaxed);
+        shared.kill.cancel();
+        return;
+    }
+    if event && depth >= shared.event_limit {
         drop(q);
-        // The writer drains the whole queue before it waits again, so only the first
-        // message after it went idle needs to wake it.
-        if depth == 0 {
-            shared.waker.wake();
+        let n = shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        shared.stats.dropped_events.fetch_add(1, Ordering::Relaxed);
+        if n.is_power_of_two() {
+            tracing::warn!(
+                session,
+                dropped = n,
+                "outbound queue full: events dropped for a slow subscriber"
+            );
         }
+        return;
+    }
+    q.items.push_back(item);
+    drop(q);
+    // The writer drains the whole queue before it waits again, so only the first
+    // message after it went idle needs to wake it.
+    if depth == 0 {
+        shared.waker.wake();
     }
 }

@@ -27,6 +27,16 @@ pub(crate) struct RouterInner {
     pub cluster: Option<Arc<crate::cluster::Node>>,
 }
 
+impl RouterInner {
+    /// A new session ID: random, and on a node of a cluster unique in the cluster.
+    pub fn session_id(&self) -> wamp_runtime::proto::Id {
+        match &self.cluster {
+            Some(node) => node.session_id(),
+            None => wamp_runtime::proto::global_id(),
+        }
+    }
+}
+
 /// A running router.
 pub struct RouterHandle {
     pub(crate) listeners: Vec<BoundListener>,

@@ -35,7 +35,7 @@ pub(crate) enum Handled {
     Handshake(Message),
     /// A request that waits for the other nodes of a cluster: the transport loop awaits
     /// it before it reads on, so the session's requests keep their order.
-    Wait(Box<crate::realm::PendingSubscribe>),
+    Wait(Box<crate::realm::Waiting>),
 }
 
 /// Where a session is in its opening handshake (each has its own deadline).
@@ -185,24 +185,39 @@ impl Session {
             State::Handshake | State::Authenticating { .. } => return Handled::Handshake(msg),
             State::Established { realm, id } => {
                 let (realm, id) = (realm.clone(), *id);
-                if let Message::Subscribe {
-                    request,
-                    options,
-                    topic,
-                } = msg
-                {
-                    return match SubscribeOptions::parse(&options) {
-                        Ok(o) => match realm.subscribe(id, request, &o, &topic) {
-                            Some(pending) => Handled::Wait(Box::new(pending)),
-                            None => Handled::Done(Flow::Continue),
-                        },
+                let waiting = match msg {
+                    Message::Subscribe {
+                        request,
+                        options,
+                        topic,
+                    } => match SubscribeOptions::parse(&options) {
+                        Ok(o) => realm.subscribe(id, request, &o, &topic),
                         Err(e) => {
                             self.refuse(code::SUBSCRIBE, request, e);
-                            Handled::Done(Flow::Continue)
+                            None
                         }
-                    };
-                }
-                self.established(&realm, id, msg)
+                    },
+                    Message::Register {
+                        request,
+                        options,
+                        procedure,
+                    } => match RegisterOptions::parse(&options) {
+                        Ok(o) => realm.register(id, request, &o, &procedure),
+                        Err(e) => {
+                            self.refuse(code::REGISTER, request, e);
+                            None
+                        }
+                    },
+                    Message::Unregister {
+                        request,
+                        registration,
+                    } => realm.unregister(id, request, registration),
+                    other => return Handled::Done(self.established(&realm, id, other)),
+                };
+                return match waiting {
+                    Some(w) => Handled::Wait(Box::new(w)),
+                    None => Handled::Done(Flow::Continue),
+                };
             }
             State::ShuttingDown { .. } => match msg {
                 Message::Goodbye { .. } | Message::Abort { .. } => {
@@ -256,7 +271,7 @@ impl Session {
     }
 
     async fn hello(&mut self, realm_name: String, details: Dict) -> Flow {
-        self.next_id = wamp_runtime::proto::global_id();
+        self.next_id = self.router.session_id();
         let announced = roles::Announced::of(&details);
         if !ROLES.iter().any(|r| announced.has_role(r)) {
             return self
@@ -421,18 +436,6 @@ impl Session {
                 }
                 Err(e) => tracing::debug!(session = id, topic, "publication refused: {e}"),
             },
-            Message::Register {
-                request,
-                options,
-                procedure,
-            } => match RegisterOptions::parse(&options) {
-                Ok(o) => realm.register(id, request, &o, &procedure),
-                Err(e) => self.refuse(code::REGISTER, request, e),
-            },
-            Message::Unregister {
-                request,
-                registration,
-            } => realm.unregister(id, request, registration),
             Message::Call {
                 request,
                 options,

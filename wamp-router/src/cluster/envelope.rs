@@ -26,14 +26,29 @@ pub(crate) const HEADER_LEN: usize = 10;
 pub(crate) enum Kind {
     /// An event of a publication, for the destination's subscribers.
     Event = 1,
+    /// A call routed to a callee of the destination.
+    Call = 2,
+    /// The next part of a progressive call invocation.
+    Continue = 3,
+    /// The caller canceled a call.
+    Cancel = 4,
+    /// A RESULT or ERROR for a caller on the destination.
+    Reply = 5,
+    /// A caller left: the calls it waits for end.
+    CallerGone = 6,
 }
 
 impl Kind {
     fn from_u8(b: u8) -> Option<Self> {
-        match b {
-            1 => Some(Self::Event),
-            _ => None,
-        }
+        Some(match b {
+            1 => Self::Event,
+            2 => Self::Call,
+            3 => Self::Continue,
+            4 => Self::Cancel,
+            5 => Self::Reply,
+            6 => Self::CallerGone,
+            _ => return None,
+        })
     }
 }
 

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use wamp_runtime::proto::{Dict, PublishOptions, Value};
+use wamp_runtime::proto::{CancelMode, Dict, Payload, PublishOptions, Value};
 
 use super::envelope::{Envelope, Kind};
-use super::{Node, RemoteEvent, BARRIER_WAIT};
+use super::remote::{reply, Fields};
+use super::RemoteCall;
+use super::{Bucket, Node, RemoteEvent, BARRIER_WAIT};
 
 /// Takes everything sent to this node until the subscription ends.
 pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
@@ -21,6 +23,8 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
         };
         if rest == "b" {
             barrier(&node, msg);
+        } else if rest == "m" {
+            super::meta::answer(&node, msg);
         } else if let Some(from) = rest.strip_prefix("e.") {
             let envelope = match Envelope::decode(msg.payload) {
                 Ok(e) => e,
@@ -38,7 +42,7 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
                 );
             }
             *seen = envelope.sequence;
-            deliver(&node, envelope);
+            deliver(&node, from, envelope);
         }
     }
 }
@@ -46,10 +50,18 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
 /// Answers a barrier once the subscription mirror applied the revision asked for.
 fn barrier(node: &Arc<Node>, msg: async_nats::Message) {
     let Some(reply) = msg.reply else { return };
-    let revision = <[u8; 8]>::try_from(msg.payload.as_ref()).map_or(0, u64::from_be_bytes);
+    let (bucket, revision) = match msg.payload.split_first() {
+        Some((b, rest)) => (*b, <[u8; 8]>::try_from(rest).map_or(0, u64::from_be_bytes)),
+        None => (0, 0),
+    };
     let node2 = node.clone();
     node.tasks.spawn(async move {
-        if !node2.interest.applied(revision, BARRIER_WAIT).await {
+        let applied = if bucket == Bucket::Registrations as u8 {
+            node2.registry.applied(revision, BARRIER_WAIT).await
+        } else {
+            node2.interest.applied(revision, BARRIER_WAIT).await
+        };
+        if !applied {
             tracing::warn!(revision, "cluster barrier: revision not applied in time");
         }
         if let Err(e) = node2.client.publish(reply, bytes::Bytes::new()).await {
@@ -62,7 +74,7 @@ fn text(meta: &Dict, key: &str) -> Option<String> {
     meta.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn deliver(node: &Node, e: Envelope) {
+fn deliver(node: &Node, from: &str, e: Envelope) {
     let Some(realm) = text(&e.meta, "realm").and_then(|r| node.realm(&r)) else {
         tracing::debug!("cluster: envelope for a realm not served here");
         return;
@@ -92,5 +104,57 @@ fn deliver(node: &Node, e: Envelope) {
                 payload: e.payload,
             });
         }
+        Kind::Call => {
+            let f = Fields(&e.meta);
+            let call = (|| {
+                Some(RemoteCall {
+                    from: node.node_ref(from),
+                    caller: f.id("caller")?,
+                    caller_request: f.id("caller_request")?,
+                    callee: f.id("callee")?,
+                    registration: f.id("registration")?,
+                    details: f.dict("details"),
+                    options: f.options()?,
+                    authid: f.text("authid").unwrap_or_default(),
+                    authrole: f.text("authrole").unwrap_or_default(),
+                    caller_passthru: f.flag("caller_passthru"),
+                    payload: Payload::empty(),
+                })
+            })();
+            match call {
+                Some(mut call) => {
+                    call.payload = e.payload;
+                    realm.call_from_node(call);
+                }
+                None => tracing::warn!("cluster: malformed call envelope dropped"),
+            }
+        }
+        Kind::Continue => {
+            let f = Fields(&e.meta);
+            match (f.id("caller"), f.id("caller_request"), f.options()) {
+                (Some(caller), Some(request), Some(options)) => {
+                    realm.continue_from_node(caller, request, &options, e.payload);
+                }
+                _ => tracing::warn!("cluster: malformed call part dropped"),
+            }
+        }
+        Kind::Cancel => {
+            let f = Fields(&e.meta);
+            let mode = f.text("mode").and_then(|m| CancelMode::parse(&m));
+            match (f.id("caller"), f.id("caller_request"), mode) {
+                (Some(caller), Some(request), Some(mode)) => {
+                    realm.cancel_from_node(caller, request, mode);
+                }
+                _ => tracing::warn!("cluster: malformed cancel dropped"),
+            }
+        }
+        Kind::Reply => match reply(e) {
+            Some((session, msg)) => realm.reply_from_node(session, msg),
+            None => tracing::warn!("cluster: malformed reply dropped"),
+        },
+        Kind::CallerGone => match Fields(&e.meta).id("caller") {
+            Some(caller) => realm.caller_gone(caller),
+            None => tracing::warn!("cluster: malformed caller-gone dropped"),
+        },
     }
 }

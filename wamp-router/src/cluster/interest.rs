@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::Id;
@@ -239,33 +238,12 @@ impl Interest {
     /// Follows the bucket into the mirrors: first everything stored, then each change.
     /// `named` hears every node a record names. Returns when the watch ends.
     pub async fn watch(&self, ready: tokio::sync::oneshot::Sender<()>, named: impl Fn(&str)) {
-        let status = self.records.kv.status().await;
-        let last = status.map_or(0, |s| s.info.state.last_sequence);
-        let mut ready = Some(ready);
-        if last == 0 {
-            ready.take().map(|r| r.send(()));
-        }
-        let mut watch = match self.records.kv.watch_all_from_revision(1).await {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::error!("cluster: cannot watch the subscriptions: {e}");
-                return;
-            }
-        };
-        while let Some(entry) = watch.next().await {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!("cluster: subscription watch: {e}");
-                    continue;
-                }
-            };
-            self.apply(&entry, &named);
-            self.applied.send_replace(entry.revision);
-            if entry.revision >= last {
-                ready.take().map(|r| r.send(()));
-            }
-        }
+        self.records
+            .follow(ready, |entry| {
+                self.apply(entry, &named);
+                self.applied.send_replace(entry.revision);
+            })
+            .await;
     }
 
     fn apply(&self, entry: &async_nats::jetstream::kv::Entry, named: &impl Fn(&str)) {

@@ -58,8 +58,8 @@ pub(crate) struct EventRef<'a> {
 /// A realm's handle on its node.
 #[derive(Debug, Clone)]
 pub(crate) struct RealmLink {
-    node: Arc<Node>,
-    realm: Arc<str>,
+    pub(super) node: Arc<Node>,
+    pub(super) realm: Arc<str>,
     remote: Arc<parking_lot::Mutex<RemoteIndex>>,
 }
 
@@ -91,7 +91,7 @@ impl SubscribeClaim {
             .await
             .map_err(|e| e.to_string())?;
         if let Some(revision) = written {
-            node.barrier(revision).await;
+            node.barrier(super::Bucket::Subscriptions, revision).await;
         }
         Ok(id)
     }
@@ -133,6 +133,11 @@ impl RealmLink {
             node,
             realm: Arc::from(realm),
         }
+    }
+
+    /// A new session ID, unique in the cluster.
+    pub fn session_id(&self) -> Id {
+        self.node.session_id()
     }
 
     /// Sends an event published here to every other node with subscribers it reaches:

@@ -28,6 +28,8 @@ pub(crate) struct Members {
     timeout: Duration,
     /// Last heard, by node (never this node).
     seen: parking_lot::Mutex<HashMap<Arc<str>, Instant>>,
+    /// The nodes that left or died: what the shared records still say of them is stale.
+    gone: parking_lot::Mutex<std::collections::HashSet<Arc<str>>>,
 }
 
 impl Members {
@@ -36,7 +38,13 @@ impl Members {
             me,
             timeout,
             seen: parking_lot::Mutex::new(HashMap::new()),
+            gone: parking_lot::Mutex::new(Default::default()),
         }
+    }
+
+    /// Whether `node` left or died (a record naming it is stale).
+    pub fn is_gone(&self, node: &str) -> bool {
+        self.gone.lock().contains(node)
     }
 
     /// Takes in a heartbeat: `Some(node)` when it says the node is leaving (it is gone at
@@ -47,7 +55,11 @@ impl Members {
         }
         let mut seen = self.seen.lock();
         if hb.state == "leaving" {
-            return seen.remove_entry(hb.node.as_str()).map(|(n, _)| n);
+            let left = seen.remove_entry(hb.node.as_str()).map(|(n, _)| n);
+            if let Some(n) = &left {
+                self.gone.lock().insert(n.clone());
+            }
+            return left;
         }
         match seen.get_mut(hb.node.as_str()) {
             Some(at) => *at = Instant::now(),
@@ -61,7 +73,7 @@ impl Members {
 
     /// Notes a node named in a shared record: it must be heard within the timeout.
     pub fn named(&self, node: &str) {
-        if *node == *self.me {
+        if *node == *self.me || self.is_gone(node) {
             return;
         }
         let mut seen = self.seen.lock();
@@ -81,6 +93,7 @@ impl Members {
             }
             alive
         });
+        self.gone.lock().extend(gone.iter().cloned());
         gone
     }
 
@@ -119,5 +132,8 @@ mod tests {
         assert!(m.sweep().is_empty());
         assert_eq!(m.heard(&hb("a", "leaving")).as_deref(), Some("a"));
         assert!(m.others().is_empty());
+        assert!(m.is_gone("a") && m.is_gone("b") && !m.is_gone("me"));
+        m.named("b");
+        assert!(m.others().is_empty(), "a gone node named again stays gone");
     }
 }

@@ -18,7 +18,10 @@ mod inbound;
 mod interest;
 mod link;
 mod members;
+mod meta;
 mod outbound;
+mod registry;
+mod remote;
 mod routing;
 mod store;
 
@@ -31,13 +34,74 @@ use tokio_util::task::TaskTracker;
 
 pub use config::Cluster;
 pub(crate) use link::{EventRef, RealmLink, RemoteEvent, SubscribeClaim};
+pub(crate) use meta::Answer;
+pub(crate) use registry::JoinError;
+pub(crate) use registry::{Mirror, Registry};
+pub(crate) use remote::{OutgoingCall, RegisterClaim, RemoteCall};
 pub(crate) use routing::Clustered;
 
 use crate::realm::Realm;
 use crate::RouterError;
 
+/// Room kept in a NATS message for an envelope's header and metadata.
+const ENVELOPE_ROOM: usize = 16 * 1024;
+
 /// How long a barrier waits for the other nodes.
 const BARRIER_WAIT: Duration = Duration::from_secs(2);
+
+/// A node of the cluster as a realm's tables name it: this one, or another, by a small
+/// number this node gave it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub(crate) struct NodeRef(u32);
+
+impl NodeRef {
+    /// This node.
+    pub const LOCAL: Self = Self(0);
+
+    /// Whether it is this node.
+    pub fn is_local(self) -> bool {
+        self == Self::LOCAL
+    }
+}
+
+/// How many shares the session IDs are split into: a node's sessions have IDs equal to
+/// its slot modulo this, so IDs are unique across the cluster without a write per
+/// session (and still drawn at random within the share).
+const SLOTS: u64 = 1024;
+
+/// The node-list keys that claim a slot: `slot-<n>`, holding the node's name.
+const SLOT_KEY: &str = "slot-";
+
+/// Claims a free slot for `name`: a key created, so no two nodes share one.
+async fn claim_slot(nodes: &store::Records, name: &str) -> Result<u64, String> {
+    for _ in 0..256 {
+        let slot = rand::random_range(0..SLOTS);
+        let value = bytes::Bytes::from(name.to_owned());
+        match nodes.kv.create(format!("{SLOT_KEY}{slot}"), value).await {
+            Ok(_) => return Ok(slot),
+            Err(e) if e.kind() == async_nats::jetstream::kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Err(format!(
+        "no free slot of {SLOTS}: too many nodes, or stale ones"
+    ))
+}
+
+/// The shared records a barrier waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bucket {
+    Subscriptions = 1,
+    Registrations = 2,
+}
+
+/// The names of the nodes this one has numbered.
+#[derive(Debug, Default)]
+struct NodeNames {
+    by_name: HashMap<Arc<str>, NodeRef>,
+    /// By number; the first is this node.
+    names: Vec<Arc<str>>,
+}
 
 /// This router's membership of a cluster.
 pub(crate) struct Node {
@@ -49,6 +113,15 @@ pub(crate) struct Node {
     outbound: outbound::Outbound,
     members: members::Members,
     interest: interest::Interest,
+    registry: registry::Registry,
+    /// The nodes of the cluster, one key each: a node starting knows the others at once,
+    /// before their next heartbeat.
+    nodes: store::Records,
+    /// This node's share of the session IDs: those equal to it modulo [`SLOTS`].
+    slot: u64,
+    /// The other nodes' slots, by node.
+    slots: parking_lot::Mutex<HashMap<String, u64>>,
+    names: parking_lot::RwLock<NodeNames>,
     /// The realms served here, set once they exist.
     realms: OnceLock<HashMap<String, Weak<Realm>>>,
     heartbeat: Duration,
@@ -79,19 +152,32 @@ impl Node {
             .await
             .map_err(|e| fail("cannot connect to NATS", &e))?;
         let js = async_nats::jetstream::new(client.clone());
-        let bucket = format!("wr_{}_subscriptions", config.name);
-        let records = store::Records::open(&js, bucket).await.map_err(|e| {
-            fail(
-                "JetStream key-value store (is nats-server run with -js?)",
-                &e,
-            )
-        })?;
+        let open = |what: &str| store::Records::open(&js, format!("wr_{}_{what}", config.name));
+        let no_kv = "JetStream key-value store (is nats-server run with -js?)";
+        let records = open("subscriptions").await.map_err(|e| fail(no_kv, &e))?;
+        let registrations = open("registrations").await.map_err(|e| fail(no_kv, &e))?;
+        let nodes = open("nodes").await.map_err(|e| fail(no_kv, &e))?;
+        let slot = claim_slot(&nodes, &name)
+            .await
+            .map_err(|e| fail("cannot take a session ID range", &e))?;
+        // Listed before anything else: a node that starts now knows this one at once.
+        let listing = bytes::Bytes::from(slot.to_string());
+        let listed = nodes.kv.put(name.to_string(), listing).await;
+        listed.map_err(|e| fail("cannot list this node", &e))?;
         let prefix = format!("wr.{}", config.name);
         let (outbound, drain) =
             outbound::Outbound::new(client.clone(), prefix.clone(), name.clone());
         let node = Arc::new(Self {
             members: members::Members::new(name.clone(), config.node_timeout),
             interest: interest::Interest::new(records, name.clone(), realms),
+            registry: registry::Registry::new(registrations),
+            nodes,
+            slot,
+            slots: parking_lot::Mutex::new(HashMap::new()),
+            names: parking_lot::RwLock::new(NodeNames {
+                by_name: HashMap::from([(name.clone(), NodeRef::LOCAL)]),
+                names: vec![name.clone()],
+            }),
             name,
             prefix,
             client,
@@ -112,6 +198,29 @@ impl Node {
             .await
             .map_err(|_| RouterError::Cluster("the subscription records did not load".into()))?
             .map_err(|_| RouterError::Cluster("the subscription watch ended".into()))?;
+        let (ready, loaded) = tokio::sync::oneshot::channel();
+        let watcher = node.clone();
+        node.spawn(async move {
+            let nodes = watcher.nodes.clone();
+            nodes
+                .follow(ready, |e| {
+                    let put = e.operation == async_nats::jetstream::kv::Operation::Put;
+                    if put && !e.key.starts_with(SLOT_KEY) {
+                        watcher.members.named(&e.key);
+                        let slot = std::str::from_utf8(&e.value)
+                            .ok()
+                            .and_then(|s| s.parse().ok());
+                        if let Some(slot) = slot {
+                            watcher.slots.lock().insert(e.key.clone(), slot);
+                        }
+                    }
+                })
+                .await;
+        });
+        tokio::time::timeout(Duration::from_secs(10), loaded)
+            .await
+            .map_err(|_| RouterError::Cluster("the node list did not load".into()))?
+            .map_err(|_| RouterError::Cluster("the node list watch ended".into()))?;
         node.start_members().await?;
         tracing::info!(node = %node.name, cluster = %config.name, nats = %config.nats, "joined the cluster");
         Ok(node)
@@ -150,6 +259,13 @@ impl Node {
             .map_err(|e| RouterError::Cluster(format!("cannot subscribe to NATS: {e}")))?;
         let node = self.clone();
         self.spawn(async move { inbound::serve(node, sub).await });
+        let (ready, loaded) = tokio::sync::oneshot::channel();
+        let node = self.clone();
+        self.spawn(async move { node.follow_registrations(ready).await });
+        tokio::time::timeout(Duration::from_secs(10), loaded)
+            .await
+            .map_err(|_| RouterError::Cluster("the registration records did not load".into()))?
+            .map_err(|_| RouterError::Cluster("the registration watch ended".into()))?;
         // Everything subscribed before the first envelope can arrive.
         self.client
             .flush()
@@ -159,6 +275,93 @@ impl Node {
 
     fn realm(&self, name: &str) -> Option<Arc<Realm>> {
         self.realms.get()?.get(name)?.upgrade()
+    }
+
+    /// The realms served here.
+    fn realms(&self) -> impl Iterator<Item = Arc<Realm>> + '_ {
+        self.realms
+            .get()
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(Weak::upgrade)
+    }
+
+    /// The number this node gives node `name`.
+    pub fn node_ref(&self, name: &str) -> NodeRef {
+        if let Some(r) = self.names.read().by_name.get(name) {
+            return *r;
+        }
+        let mut names = self.names.write();
+        if let Some(r) = names.by_name.get(name) {
+            return *r;
+        }
+        let r = NodeRef(names.names.len() as u32);
+        let name: Arc<str> = Arc::from(name);
+        names.names.push(name.clone());
+        names.by_name.insert(name, r);
+        r
+    }
+
+    /// The name of node `r`.
+    pub fn node_name(&self, r: NodeRef) -> Option<Arc<str>> {
+        self.names.read().names.get(r.0 as usize).cloned()
+    }
+
+    /// Follows the registration records into the realms' dealer tables.
+    async fn follow_registrations(&self, ready: tokio::sync::oneshot::Sender<()>) {
+        self.registry
+            .records
+            .clone()
+            .follow(ready, |entry| {
+                let record = match entry.operation {
+                    async_nats::jetstream::kv::Operation::Put => {
+                        match serde_json::from_slice::<registry::Record>(&entry.value) {
+                            Ok(r) => Some(r),
+                            Err(e) => {
+                                tracing::warn!(
+                                    key = entry.key,
+                                    "cluster: unreadable registration: {e}"
+                                );
+                                None
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                let old = self.registry.saw(&entry.key, record.as_ref());
+                if let Some(r) = &record {
+                    for c in &r.callees {
+                        self.members.named(&c.node);
+                    }
+                }
+                let Some(shown) = record.as_ref().or(old.as_ref()) else {
+                    self.registry.watched(entry.revision);
+                    return;
+                };
+                if let Some(realm) = self.realm(&shown.realm) {
+                    let mirror = self.mirror_of(shown, record.is_some(), entry.revision);
+                    realm.mirror_registration(&self.registry, &entry.key, entry.revision, &mirror);
+                }
+                self.registry.watched(entry.revision);
+            })
+            .await;
+    }
+
+    /// A record as a dealer table takes it (`present: false`, a deleted one: no callees).
+    fn mirror_of(&self, r: &registry::Record, present: bool, revision: u64) -> registry::Mirror {
+        let callees = if present {
+            let callees = r.callees.iter();
+            callees.map(|c| c.callee(self.node_ref(&c.node))).collect()
+        } else {
+            Vec::new()
+        };
+        registry::Mirror {
+            procedure: r.uri.clone(),
+            policy: r.policy(),
+            invoke: r.invoke(),
+            id: r.id.unwrap_or(revision),
+            callees,
+        }
     }
 
     /// Heartbeats out, the others' in, and the sweep that notices the silent.
@@ -215,23 +418,71 @@ impl Node {
     /// A node left or died: nothing goes to it any more, and its records lose it.
     fn node_gone(self: &Arc<Self>, gone: Arc<str>) {
         self.interest.forget(&gone);
+        let r = self.node_ref(&gone);
+        for realm in self.realms() {
+            realm.node_gone(r);
+        }
         let node = self.clone();
         self.tasks.spawn(async move {
+            node.unlist(&gone).await;
             for key in node.interest.keys_of(&gone) {
                 if let Err(e) = node.interest.leave(&key, &gone, || false).await {
                     tracing::warn!(node = %gone, "cluster: cannot clear a subscription of a gone node: {e}");
                 }
             }
+            for key in node.registry.keys_of(&gone) {
+                if let Err(e) = node.registry.leave(&key, &gone, None).await {
+                    tracing::warn!(node = %gone, "cluster: cannot clear a registration of a gone node: {e}");
+                }
+            }
         });
     }
 
-    /// Waits until every other live node applied `revision` of the subscriptions.
-    async fn barrier(&self, revision: u64) {
+    /// The largest WAMP message this node can pass to another: NATS's `max_payload`, less
+    /// room for the envelope's header and metadata.
+    pub fn max_message_size(&self) -> usize {
+        self.client
+            .server_info()
+            .max_payload
+            .saturating_sub(ENVELOPE_ROOM)
+            .max(1024)
+    }
+
+    /// A session ID of this node's share: unique in the cluster without asking anyone.
+    pub fn session_id(&self) -> wamp_runtime::proto::Id {
+        loop {
+            let high = rand::random_range(0..(1u64 << 53) / SLOTS);
+            let id = high * SLOTS + self.slot;
+            if id != 0 {
+                return id;
+            }
+        }
+    }
+
+    /// Takes `node` (gone, or this one leaving) off the node list, with its slot.
+    async fn unlist(&self, node: &str) {
+        let slot = match *node == *self.name {
+            true => Some(self.slot),
+            false => self.slots.lock().remove(node),
+        };
+        if let Some(slot) = slot {
+            if let Err(e) = self.nodes.kv.delete(format!("{SLOT_KEY}{slot}")).await {
+                tracing::debug!(node, "cluster: node list: {e}");
+            }
+        }
+        if let Err(e) = self.nodes.kv.delete(node).await {
+            tracing::debug!(node, "cluster: node list: {e}");
+        }
+    }
+
+    /// Waits until every other live node applied `revision` of `bucket`.
+    async fn barrier(&self, bucket: Bucket, revision: u64) {
+        let mut ask = vec![bucket as u8];
+        ask.extend_from_slice(&revision.to_be_bytes());
+        let ask = bytes::Bytes::from(ask);
         let asks = self.members.others().into_iter().map(|peer| {
             let subject = format!("{}.n.{peer}.b", self.prefix);
-            let ask = self
-                .client
-                .request(subject, revision.to_be_bytes().to_vec().into());
+            let ask = self.client.request(subject, ask.clone());
             async move {
                 match tokio::time::timeout(BARRIER_WAIT, ask).await {
                     Ok(Ok(_)) => {}
@@ -250,6 +501,12 @@ impl Node {
                 tracing::debug!("cluster: leaving: {e}");
             }
         }
+        for key in self.registry.keys_of(&self.name) {
+            if let Err(e) = self.registry.leave(&key, &self.name, None).await {
+                tracing::debug!("cluster: leaving: {e}");
+            }
+        }
+        self.unlist(&self.name).await;
         self.beat("leaving").await;
         let _ = self.client.flush().await;
         self.stop.cancel();

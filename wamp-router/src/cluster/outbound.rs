@@ -80,8 +80,9 @@ async fn drain(
         });
         *sequence += 1;
         let frame = envelope::frame(&body, *sequence);
+        let size = frame.len();
         if let Err(e) = client.publish(subject.clone(), frame).await {
-            tracing::warn!(subject = %subject, "cluster: envelope not sent: {e}");
+            tracing::warn!(subject = %subject, size, "cluster: envelope not sent: {e}");
         }
     }
 }

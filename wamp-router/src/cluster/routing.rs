@@ -6,7 +6,7 @@
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::Id;
 
-use super::{EventRef, RealmLink, SubscribeClaim};
+use super::{EventRef, Mirror, NodeRef, RealmLink, RegisterClaim, SubscribeClaim};
 use crate::broker::{Broker, Match, Retained};
 use crate::dealer::{Callee, Dealer, Invoke, RegisterError, Route};
 use crate::realm::{Change, Holdings, Local, Routing};
@@ -21,6 +21,12 @@ pub(crate) struct Clustered {
 impl Clustered {
     pub fn new(local: Local, link: RealmLink) -> Self {
         Self { local, link }
+    }
+
+    /// The pattern of registration `id`.
+    fn procedure(&self, id: Id) -> Option<(String, MatchPolicy)> {
+        let reg = self.local.registrations().get(id)?;
+        Some((reg.procedure.clone(), reg.policy))
     }
 
     /// The pattern of local subscription `id`.
@@ -85,6 +91,31 @@ impl Routing for Clustered {
         self.local.take_over(procedure, policy)
     }
 
+    fn registration_claim(
+        &self,
+        procedure: &str,
+        policy: MatchPolicy,
+        invoke: Invoke,
+        callee: &Callee,
+    ) -> Option<RegisterClaim> {
+        Some(self.link.register(procedure, policy, invoke, callee))
+    }
+
+    fn mirror_registration(&mut self, m: &Mirror, joining: Option<Id>) -> bool {
+        let callees = m.callees.clone();
+        self.local
+            .dealer_mut()
+            .mirror(&m.procedure, m.policy, m.invoke, m.id, callees, joining)
+    }
+
+    fn node_gone(&mut self, node: NodeRef) -> Vec<Id> {
+        self.local.dealer_mut().remove_node(node)
+    }
+
+    fn link(&self) -> Option<&RealmLink> {
+        Some(&self.link)
+    }
+
     fn leave(&mut self, session: Id) -> Holdings {
         let held: Vec<(Id, String, MatchPolicy)> = self
             .local
@@ -92,7 +123,16 @@ impl Routing for Clustered {
             .of_session(session)
             .filter_map(|id| self.pattern(id).map(|(t, p)| (id, t, p)))
             .collect();
+        let registered: Vec<(String, MatchPolicy)> = self
+            .local
+            .registrations()
+            .of_session(session)
+            .filter_map(|id| self.procedure(id))
+            .collect();
         let holdings = self.local.leave(session);
+        for (procedure, policy) in registered {
+            self.link.unregistered(&procedure, policy, session);
+        }
         for change in &holdings.subscriptions {
             if !change.first_or_last {
                 continue;

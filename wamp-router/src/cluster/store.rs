@@ -7,6 +7,7 @@
 
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -150,5 +151,42 @@ impl Records {
         Err(StoreError::Contended {
             bucket: self.bucket.clone(),
         })
+    }
+
+    /// Hands `apply` every record stored, then every change, in revision order; `ready`
+    /// is told once what was stored when the bucket was opened has been applied.
+    /// Returns when the watch ends.
+    pub async fn follow(
+        &self,
+        ready: tokio::sync::oneshot::Sender<()>,
+        mut apply: impl FnMut(&kv::Entry),
+    ) {
+        let last = self
+            .kv
+            .status()
+            .await
+            .map_or(0, |s| s.info.state.last_sequence);
+        let mut ready = Some(ready);
+        if last == 0 {
+            ready.take().map(|r| r.send(()));
+        }
+        let mut watch = match self.kv.watch_all_from_revision(1).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(bucket = self.bucket, "cluster: cannot watch: {e}");
+                return;
+            }
+        };
+        while let Some(entry) = watch.next().await {
+            match entry {
+                Ok(e) => {
+                    apply(&e);
+                    if e.revision >= last {
+                        ready.take().map(|r| r.send(()));
+                    }
+                }
+                Err(e) => tracing::warn!(bucket = self.bucket, "cluster: watch: {e}"),
+            }
+        }
     }
 }

@@ -232,7 +232,22 @@ pub(super) enum Revoked {
 impl State {
     /// Publishes a meta event to whoever subscribed to `topic`.
     pub(super) fn meta_event(&self, topic: &str, args: List) {
-        self.meta_event_where(topic, Payload::args(args), |_| true);
+        let payload = Payload::args(args);
+        self.meta_event_where(topic, payload.clone(), |_| true);
+        // On a cluster, the other nodes' subscribers hear of it too.
+        let filter = wamp_runtime::proto::PublishOptions {
+            exclude_me: false,
+            ..Default::default()
+        };
+        self.routing.forward_event(&crate::cluster::EventRef {
+            topic,
+            publication: global_id(),
+            publisher: 0,
+            identity: &Dict::new(),
+            filter: &filter,
+            passthru: false,
+            payload: &payload,
+        });
     }
 
     /// Publishes a meta event to the subscribers to `topic` that `to` lets through.
@@ -371,10 +386,18 @@ impl State {
         if !self.sessions.contains_key(&callee) {
             return Err((error::NO_SUCH_SESSION, "no such session".into()));
         }
+        let pattern = self
+            .routing
+            .registrations()
+            .get(registration)
+            .map(|r| (r.procedure.clone(), r.policy));
         let Some(change) = self.routing.unregister(callee, registration) else {
             let text = "no such registration of that session";
             return Err((error::NO_SUCH_REGISTRATION, text.into()));
         };
+        if let (Some(link), Some((procedure, policy))) = (self.routing.link(), pattern) {
+            link.unregistered(&procedure, policy, callee);
+        }
         self.revoke(callee, Revoked::Registration, registration, &reason);
         self.registration_events(callee, change, false);
         tracing::info!(registration, callee, reason, "callee removed");

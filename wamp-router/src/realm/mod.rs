@@ -12,15 +12,19 @@
 //! callee gets a call is decided behind [`routing`]; the calls in flight are
 //! [`crate::calls`].
 
+mod gather;
 mod meta;
 mod pubsub;
 mod reflect;
+mod register;
+mod remote;
 mod routing;
 mod rpc;
 mod timeouts;
+mod waiting;
 
-pub(crate) use pubsub::PendingSubscribe;
 pub(crate) use routing::{Change, Holdings, Local, Routing};
+pub(crate) use waiting::Waiting;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +63,8 @@ pub(crate) struct Peer {
 
 struct State {
     sessions: HashMap<Id, Peer>,
+    /// Sessions of other nodes of the cluster with calls here, and their node.
+    remote_peers: HashMap<Id, (crate::cluster::NodeRef, Peer)>,
     /// Subscriptions and registrations, and the decisions they make.
     routing: Box<dyn routing::Routing>,
     calls: Calls,
@@ -119,8 +125,17 @@ impl State {
         self.reflection_events(undefined, false);
         let gone = self.calls.remove_session(session);
         // Calls it was waiting for: their callees may stop working on them.
+        let mut told = Vec::new();
         for (invocation, p) in gone.called {
-            self.interrupt(p.callee, invocation, CancelMode::KillNoWait);
+            match (p.remote, self.routing.link()) {
+                (Some(node), Some(link)) => {
+                    if !told.contains(&node) {
+                        told.push(node);
+                        link.caller_gone(node, session);
+                    }
+                }
+                _ => self.interrupt(p.callee, invocation, CancelMode::KillNoWait),
+            }
         }
         for p in gone.served {
             self.send(
@@ -148,7 +163,7 @@ impl State {
     /// (caller or publisher identification).
     fn identify(&self, session: Id, role: &str, details: &mut Dict) {
         details.insert(role.into(), Value::from(session));
-        if let Some(peer) = self.sessions.get(&session) {
+        if let Some(peer) = self.peer(session) {
             details.insert(format!("{role}_authid"), Value::Str(peer.authid.clone()));
             details.insert(
                 format!("{role}_authrole"),
@@ -171,10 +186,19 @@ impl State {
         }
     }
 
-    /// Queues a message for a session of this realm (nothing if it has left).
+    /// Queues a message for a session of this realm, or of another node with calls here
+    /// (nothing if it has left).
     fn send(&self, session: Id, msg: Message) {
-        if let Some(peer) = self.sessions.get(&session) {
+        if let Some(peer) = self.peer(session) {
             peer.outbox.push(session, msg);
+        }
+    }
+
+    /// A session of this realm, or of another node with calls here.
+    fn peer(&self, session: Id) -> Option<&Peer> {
+        match self.sessions.get(&session) {
+            Some(p) => Some(p),
+            None => self.remote_peers.get(&session).map(|(_, p)| p),
         }
     }
 }
@@ -253,7 +277,7 @@ impl Realm {
     /// Whether a call (`caller`) or publication (`!caller`) by `session` discloses it,
     /// unasked: its role's setting, else the router's.
     fn discloses(&self, st: &State, session: Id, caller: bool) -> bool {
-        let role = st.sessions.get(&session).map(|p| p.authrole.as_str());
+        let role = st.peer(session).map(|p| p.authrole.as_str());
         let by_role = role.and_then(|r| st.roles.disclosure(r, caller));
         by_role.unwrap_or(if caller {
             self.disclose_caller
@@ -286,6 +310,7 @@ impl Realm {
             stats,
             state: Mutex::new(State {
                 sessions: HashMap::new(),
+                remote_peers: HashMap::new(),
                 routing,
                 calls: Calls::default(),
                 roles: policy.roles,
@@ -304,7 +329,10 @@ impl Realm {
     pub fn join(&self, mut id: Id, peer: Peer) -> Id {
         let mut st = self.state.lock();
         while id == 0 || st.sessions.contains_key(&id) {
-            id = global_id();
+            id = match st.routing.link() {
+                Some(link) => link.session_id(),
+                None => global_id(),
+            };
         }
         st.sessions.insert(id, peer);
         if let Some(info) = st.session_info(id) {

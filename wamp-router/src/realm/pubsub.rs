@@ -8,7 +8,8 @@ use wamp_runtime::proto::{
 
 use std::sync::Arc;
 
-use super::{error_reply, Realm, State};
+use super::waiting::CLUSTER_UNAVAILABLE;
+use super::{error_reply, Realm, State, Waiting};
 use crate::broker::Retained;
 use crate::cluster::{EventRef, RemoteEvent, SubscribeClaim};
 use crate::fanout::FanOut;
@@ -98,15 +99,6 @@ pub(crate) struct PendingSubscribe {
     claim: SubscribeClaim,
 }
 
-impl std::fmt::Debug for PendingSubscribe {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingSubscribe")
-            .field("session", &self.session)
-            .field("topic", &self.topic)
-            .finish()
-    }
-}
-
 impl PendingSubscribe {
     /// Settles the claim, then subscribes and answers (or answers with an ERROR).
     pub async fn finish(self) {
@@ -141,9 +133,6 @@ impl PendingSubscribe {
     }
 }
 
-/// The error of a request the cluster could not serve (its shared store is unreachable).
-const CLUSTER_UNAVAILABLE: &str = "wamp.error.unavailable";
-
 impl Realm {
     /// Subscribes `session`, or hands back the subscription to finish once the cluster
     /// took it.
@@ -153,7 +142,7 @@ impl Realm {
         request: Id,
         options: &SubscribeOptions,
         topic: &str,
-    ) -> Option<PendingSubscribe> {
+    ) -> Option<Waiting> {
         let policy = options.policy;
         let mut st = self.state.lock();
         if let Err((uri, text)) = self.admit_subscription(&st, session, topic, policy) {
@@ -161,7 +150,7 @@ impl Realm {
             return None;
         }
         if let Some(claim) = st.routing.subscription_claim(topic, policy) {
-            return Some(PendingSubscribe {
+            return Some(Waiting::subscribe(PendingSubscribe {
                 realm: self.clone(),
                 session,
                 request,
@@ -169,7 +158,7 @@ impl Realm {
                 policy,
                 get_retained: options.get_retained,
                 claim,
-            });
+            }));
         }
         self.subscribed(
             &mut st,

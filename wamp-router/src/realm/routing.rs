@@ -21,7 +21,7 @@ use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Id, IdSequence};
 
 use crate::broker::{Broker, Match, Retained};
-use crate::cluster::{EventRef, SubscribeClaim};
+use crate::cluster::{EventRef, Mirror, NodeRef, RealmLink, RegisterClaim, SubscribeClaim};
 use crate::dealer::{Callee, Dealer, Invoke, RegisterError, Route};
 
 /// What adding or removing a subscriber or callee did.
@@ -96,6 +96,37 @@ pub(crate) trait Routing: Send {
     /// Takes `callee` off registration `id`; `None` if it is not a callee of it.
     fn unregister(&mut self, callee: Id, id: Id) -> Option<Change>;
 
+    /// What a REGISTER must settle elsewhere before it is answered (`None`: nothing,
+    /// register now).
+    fn registration_claim(
+        &self,
+        procedure: &str,
+        policy: MatchPolicy,
+        invoke: Invoke,
+        callee: &Callee,
+    ) -> Option<RegisterClaim> {
+        let _ = (procedure, policy, invoke, callee);
+        None
+    }
+
+    /// Makes a registration what the cluster's record says (`joining`: the session whose
+    /// REGISTER wrote it); whether the registration exists afterwards.
+    fn mirror_registration(&mut self, mirror: &Mirror, joining: Option<Id>) -> bool {
+        let _ = (mirror, joining);
+        false
+    }
+
+    /// Another node left the cluster: its callees go. The registrations that went.
+    fn node_gone(&mut self, node: NodeRef) -> Vec<Id> {
+        let _ = node;
+        Vec::new()
+    }
+
+    /// This node's link to the other nodes of its cluster, if it is a node of one.
+    fn link(&self) -> Option<&RealmLink> {
+        None
+    }
+
     /// Removes the registration of `(policy, procedure)` with all its callees
     /// (`force_reregister`): its ID and the callees it had.
     fn take_over(&mut self, procedure: &str, policy: MatchPolicy) -> Option<(Id, Vec<Id>)>;
@@ -127,6 +158,11 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    /// The registration table, for a cluster's mirror of the other nodes' callees.
+    pub fn dealer_mut(&mut self) -> &mut Dealer {
+        &mut self.dealer
+    }
+
     /// Empty tables, drawing subscription and registration IDs from `ids`.
     pub fn new(ids: Arc<IdSequence>) -> Self {
         Self {
@@ -170,9 +206,9 @@ impl Routing for Local {
         invoke: Invoke,
         callee: Callee,
     ) -> Result<Change, RegisterError> {
-        let made = self
-            .dealer
-            .register(&self.ids, procedure, policy, invoke, callee)?;
+        let made =
+            self.dealer
+                .register(|| self.ids.next_id(), procedure, policy, invoke, callee)?;
         Ok(Change::from(made))
     }
 

@@ -1,47 +1,22 @@
-//! Routed calls in a realm: REGISTER and UNREGISTER (shared registrations,
-//! `force_reregister`), CALL and its INVOCATION, progressive calls and results, CANCEL in
-//! its three modes, the dealer's timeouts, and the callee's YIELD or ERROR.
+//! Routed calls in a realm: CALL and its INVOCATION, progressive calls and results,
+//! CANCEL in its three modes, the dealer's timeouts, and the callee's YIELD or ERROR.
+//! (REGISTER and UNREGISTER are in [`super::register`].)
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use wamp_runtime::proto::uri::{self, MatchPolicy};
+use wamp_runtime::proto::uri;
 use wamp_runtime::proto::{
     code, error, CallOptions, CancelMode, CancelOptions, Dict, ErrorDetails, Id, Message,
-    OptionError, Payload, RegisterOptions, Value, YieldOptions,
+    OptionError, Payload, Value, YieldOptions,
 };
 
-use super::meta::Revoked;
 use super::{error_reply, Realm, State};
 use crate::calls::{CallKind, Deadline, Pending};
-use crate::dealer::{Callee, RegisterError, Route};
+use crate::cluster::OutgoingCall;
+use crate::dealer::Route;
 
 impl State {
-    /// Takes `procedure` away from the callees that hold it (a REGISTER with
-    /// `force_reregister`, as in Crossbar.io): each is told, if it announced
-    /// registration revocation, and the meta events say they left and the registration
-    /// went.
-    pub(super) fn force_reregister(&mut self, procedure: &str, policy: MatchPolicy) {
-        let Some((id, callees)) = self.routing.take_over(procedure, policy) else {
-            return;
-        };
-        let last = callees.len().saturating_sub(1);
-        for (i, callee) in callees.into_iter().enumerate() {
-            self.revoke(callee, Revoked::Registration, id, "wamp.error.unregistered");
-            self.registration_left(callee, id);
-            let pair = vec![Value::from(callee), Value::from(id)];
-            self.meta_event("wamp.registration.on_unregister", pair.clone());
-            if i == last {
-                self.meta_event("wamp.registration.on_delete", pair);
-            }
-        }
-        tracing::info!(
-            procedure,
-            registration = id,
-            "registration taken over (force_reregister)"
-        );
-    }
-
     /// Passes the next part of a progressive invocation to its callee (the same invocation
     /// ID and registration); the part without `progress` is the last.
     pub(super) fn continue_invocation(
@@ -54,8 +29,13 @@ impl State {
             return;
         };
         let (callee, registration) = (p.callee, p.registration);
+        let (remote, caller, request) = (p.remote, p.caller, p.caller_request);
         if !options.progress {
             self.calls.close_input(invocation);
+        }
+        if let (Some(node), Some(link)) = (remote, self.routing.link()) {
+            link.continue_call(node, caller, request, options, &payload);
+            return;
         }
         let details = Dict::new();
         self.invoke(callee, invocation, registration, details, options, payload);
@@ -108,105 +88,6 @@ impl State {
 }
 
 impl Realm {
-    /// Why a REGISTER of `procedure` under `policy` cannot be accepted, if it cannot.
-    pub(super) fn check_procedure(
-        &self,
-        procedure: &str,
-        policy: MatchPolicy,
-    ) -> Result<(), String> {
-        if !uri::is_valid_pattern(procedure, self.uri_rule, policy) {
-            return Err(format!(
-                "invalid procedure URI {procedure:?} for {} matching",
-                policy.as_str()
-            ));
-        }
-        if procedure.starts_with("wamp.") {
-            return Err(format!(
-                "procedure {procedure:?} is reserved for the router"
-            ));
-        }
-        Ok(())
-    }
-
-    pub fn register(&self, session: Id, request: Id, options: &RegisterOptions, procedure: &str) {
-        let policy = options.policy;
-        let mut st = self.state.lock();
-        let refuse = |st: &State, uri: &str, text: String| {
-            st.send(session, error_reply(code::REGISTER, request, uri, text));
-        };
-        if let Err(text) = self.check_procedure(procedure, policy) {
-            return refuse(&st, error::INVALID_URI, text);
-        }
-        let action = crate::authorizer::Action::Register;
-        if let Err(text) = self.authorize(&st, session, action, procedure) {
-            return refuse(&st, error::NOT_AUTHORIZED, text);
-        }
-        if let Some(max) = self.max_registrations {
-            if st.routing.registrations().registrations_of(session) >= max {
-                let text = format!("too many registrations: this router allows {max} per session");
-                tracing::warn!(session, procedure, "registration refused: {text}");
-                return refuse(&st, error::NOT_AUTHORIZED, text);
-            }
-        }
-        if options.force_reregister {
-            st.force_reregister(procedure, policy);
-        }
-        let Some(features) = st.sessions.get(&session).map(|p| p.features) else {
-            return;
-        };
-        let callee = Callee {
-            session,
-            disclose_caller: options.disclose_caller,
-            forward_timeout: options.forward_timeout,
-            features,
-        };
-        match st
-            .routing
-            .register(procedure, policy, options.invoke, callee)
-        {
-            Ok(change) => {
-                let registration = change.id;
-                st.registration_events(session, change, true);
-                st.send(
-                    session,
-                    Message::Registered {
-                        request,
-                        registration,
-                    },
-                );
-            }
-            Err(RegisterError::AlreadyExists) => refuse(
-                &st,
-                error::PROCEDURE_ALREADY_EXISTS,
-                format!("procedure {procedure:?} is already registered"),
-            ),
-            Err(RegisterError::DifferentPolicy(existing)) => refuse(
-                &st,
-                error::PROCEDURE_EXISTS_WITH_DIFFERENT_INVOCATION_POLICY,
-                format!(
-                    "procedure {procedure:?} is registered with invocation policy {:?}, not {:?}",
-                    existing.as_str(),
-                    options.invoke.as_str()
-                ),
-            ),
-        }
-    }
-
-    pub fn unregister(&self, session: Id, request: Id, registration: Id) {
-        let mut st = self.state.lock();
-        let reply = if let Some(change) = st.routing.unregister(session, registration) {
-            st.registration_events(session, change, false);
-            Message::Unregistered {
-                request,
-                details: None,
-            }
-        } else {
-            let text = "no such registration of this session";
-            error_reply(code::UNREGISTER, request, error::NO_SUCH_REGISTRATION, text)
-        };
-        st.send(session, reply);
-    }
-
     /// A CALL. `Err` is a protocol violation (a progressive CALL from a caller that did
     /// not announce progressive call invocations, an opaque payload from one that did not
     /// announce payload passthru mode).
@@ -256,6 +137,13 @@ impl Realm {
         }
         if procedure.starts_with("wamp.") {
             if let Some(answer) = st.meta_call(session, procedure, &payload) {
+                if let (Some(link), Some(how)) = (st.routing.link(), super::gather::how(procedure))
+                {
+                    let link = link.clone();
+                    drop(st);
+                    self.gather(link, how, session, request, procedure, &payload, answer);
+                    return Ok(());
+                }
                 let reply = match answer {
                     Ok(args) => Message::Result {
                         request,
@@ -344,7 +232,9 @@ impl Realm {
         let callee = route.callee.session;
         let registration = route.registration;
         let timeout = options.timeout;
-        let deadline = (timeout > 0).then(|| Deadline {
+        // A callee of another node: its node keeps the timeout.
+        let remote = (!route.callee.node.is_local()).then_some(route.callee.node);
+        let deadline = (timeout > 0 && remote.is_none()).then(|| Deadline {
             at: tokio::time::Instant::now() + std::time::Duration::from_millis(timeout),
             timeout_ms: timeout,
         });
@@ -357,6 +247,7 @@ impl Realm {
             registration,
             input_open: options.progress,
             canceled: false,
+            remote,
         });
         if let Some(d) = deadline {
             self.arm_timer(d.at, st.calls.next_deadline() == Some(d.at));
@@ -375,6 +266,26 @@ impl Realm {
         if options.receive_progress {
             details.insert("receive_progress".into(), Value::Bool(true));
         }
+        if let (Some(node), Some(link), Some(caller)) =
+            (remote, st.routing.link(), st.sessions.get(&session))
+        {
+            link.call(
+                node,
+                &OutgoingCall {
+                    caller: session,
+                    caller_request: request,
+                    callee,
+                    registration,
+                    details: &details,
+                    options,
+                    authid: &caller.authid,
+                    authrole: &caller.authrole,
+                    caller_passthru: caller.features.passthru.caller,
+                    payload: &payload,
+                },
+            );
+            return;
+        }
         st.invoke(callee, invocation, registration, details, options, payload);
     }
 
@@ -388,9 +299,15 @@ impl Realm {
             tracing::debug!(session, request, "CANCEL for no call in flight");
             return;
         };
-        let Some(callee) = st.calls.pending_any(invocation).map(|p| p.callee) else {
+        let Some(p) = st.calls.pending_any(invocation) else {
             return;
         };
+        let callee = p.callee;
+        if let (Some(node), Some(link)) = (p.remote, st.routing.link()) {
+            // The callee's node runs the cancel and answers.
+            link.cancel(node, session, request, options.mode);
+            return;
+        }
         let cancels = st
             .sessions
             .get(&callee)
@@ -477,8 +394,7 @@ impl Realm {
                 .get(&session)
                 .is_some_and(|c| c.features.passthru.callee);
             let caller_ok = st
-                .sessions
-                .get(&p.caller)
+                .peer(p.caller)
                 .is_some_and(|c| c.features.passthru.caller);
             if !callee_ok || !caller_ok {
                 if progress {
@@ -542,8 +458,7 @@ impl Realm {
         };
         let passthru = ErrorDetails::parse(&details).map(|d| d.passthru.is_set());
         let caller_ok = st
-            .sessions
-            .get(&p.caller)
+            .peer(p.caller)
             .is_some_and(|c| c.features.passthru.caller);
         let (error, details, payload) = match passthru {
             Err(e) => {

@@ -1,0 +1,279 @@
+//! The cluster's registrations: one record per registration (realm, match policy,
+//! procedure pattern) with its invocation policy and its callees on every node, in
+//! registration order.
+//!
+//! A REGISTER writes the record with compare-and-set before it is answered: `single`
+//! is a `create`, so of many sessions racing on several nodes exactly one wins; a shared
+//! registration is joined only with its own policy. Its ID is the creating revision.
+//! Every node watches the bucket into its realms' dealer tables, so routing a call (the
+//! invocation policy over the whole cluster's callees, exact before prefix before
+//! wildcard) stays a local lookup.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use wamp_runtime::proto::uri::MatchPolicy;
+use wamp_runtime::proto::{Id, InvokePolicy};
+
+use super::store::{self, Edit, Records, StoreError};
+use crate::dealer::{Callee, RegisterError};
+
+/// A registration of the cluster, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Record {
+    pub realm: String,
+    pub uri: String,
+    #[serde(rename = "match")]
+    pub policy: String,
+    pub invoke: String,
+    /// The registration ID once the record changed (until then, the creating revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    pub callees: Vec<CalleeRecord>,
+}
+
+/// One callee of a registration, as stored: what a node routing a call to it must know.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct CalleeRecord {
+    pub node: String,
+    pub session: Id,
+    #[serde(default)]
+    pub disclose_caller: bool,
+    #[serde(default)]
+    pub forward_timeout: bool,
+    /// It handles INTERRUPT.
+    #[serde(default)]
+    pub cancels: bool,
+    /// It accepts progressive call invocations.
+    #[serde(default)]
+    pub progressive: bool,
+    /// It takes opaque payloads.
+    #[serde(default)]
+    pub passthru: bool,
+}
+
+impl CalleeRecord {
+    /// The record of a callee of this node.
+    pub fn of(node: &str, c: &Callee) -> Self {
+        Self {
+            node: node.to_owned(),
+            session: c.session,
+            disclose_caller: c.disclose_caller,
+            forward_timeout: c.forward_timeout,
+            cancels: c.features.callee_cancels,
+            progressive: c.features.progressive_calls.as_callee,
+            passthru: c.features.passthru.callee,
+        }
+    }
+
+    /// The callee for a dealer table, on `node`.
+    pub fn callee(&self, node: super::NodeRef) -> Callee {
+        let mut features = crate::realm::Features {
+            callee_cancels: self.cancels,
+            ..Default::default()
+        };
+        features.progressive_calls.as_callee = self.progressive;
+        features.passthru.callee = self.passthru;
+        Callee {
+            session: self.session,
+            disclose_caller: self.disclose_caller,
+            forward_timeout: self.forward_timeout,
+            features,
+            node,
+        }
+    }
+}
+
+impl Record {
+    pub fn policy(&self) -> MatchPolicy {
+        MatchPolicy::parse(&self.policy).unwrap_or_default()
+    }
+
+    pub fn invoke(&self) -> InvokePolicy {
+        InvokePolicy::parse(&self.invoke).unwrap_or_default()
+    }
+}
+
+/// A registration as a dealer table takes it.
+#[derive(Debug, Clone)]
+pub(crate) struct Mirror {
+    pub procedure: String,
+    pub policy: MatchPolicy,
+    pub invoke: InvokePolicy,
+    pub id: Id,
+    pub callees: Vec<Callee>,
+}
+
+/// Why a REGISTER could not be written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JoinError {
+    #[error("{0:?}")]
+    Refused(RegisterError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The key of the record of `(realm, policy, uri)`.
+pub(crate) fn key(realm: &str, policy: MatchPolicy, uri: &str) -> String {
+    store::key(&[realm, policy.as_str(), uri])
+}
+
+/// This node's side of the registration records.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    pub records: Records,
+    /// Every record as the watch last saw it, by key.
+    seen: parking_lot::Mutex<HashMap<String, Record>>,
+    /// The last revision applied to a dealer table, by key: an older one is not applied
+    /// over a newer one.
+    applied: parking_lot::Mutex<HashMap<String, u64>>,
+    /// The last revision the watch applied.
+    watched: tokio::sync::watch::Sender<u64>,
+}
+
+impl Registry {
+    pub fn new(records: Records) -> Self {
+        Self {
+            records,
+            seen: parking_lot::Mutex::new(HashMap::new()),
+            applied: parking_lot::Mutex::new(HashMap::new()),
+            watched: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// Adds `callee` to the registration of `(realm, policy, uri)` under `invoke`, or
+    /// creates it: the record written and its revision.
+    pub async fn join(
+        &self,
+        realm: &str,
+        policy: MatchPolicy,
+        uri: &str,
+        invoke: InvokePolicy,
+        callee: CalleeRecord,
+        gone: impl Fn(&str) -> bool,
+    ) -> Result<(Record, u64), JoinError> {
+        let key = key(realm, policy, uri);
+        let (outcome, written) = self
+            .records
+            .edit(&key, |current: Option<(Record, u64)>| match current {
+                // What a gone node left behind is cleared on the way.
+                Some((r, _)) if r.callees.iter().all(|c| gone(&c.node)) => {
+                    let mut r = r;
+                    r.id = None;
+                    r.callees = vec![callee.clone()];
+                    r.invoke = invoke.as_str().to_owned();
+                    (Edit::Put(r.clone()), Ok(r))
+                }
+                Some((mut r, revision)) => {
+                    r.callees.retain(|c| !gone(&c.node));
+                    let existing = r.invoke();
+                    if existing == InvokePolicy::Single
+                        || r.callees.iter().any(|c| c.session == callee.session)
+                    {
+                        return (Edit::Keep, Err(RegisterError::AlreadyExists));
+                    }
+                    if existing != invoke {
+                        return (Edit::Keep, Err(RegisterError::DifferentPolicy(existing)));
+                    }
+                    r.id = Some(r.id.unwrap_or(revision));
+                    r.callees.push(callee.clone());
+                    (Edit::Put(r.clone()), Ok(r))
+                }
+                None => {
+                    let r = Record {
+                        realm: realm.to_owned(),
+                        uri: uri.to_owned(),
+                        policy: policy.as_str().to_owned(),
+                        invoke: invoke.as_str().to_owned(),
+                        id: None,
+                        callees: vec![callee.clone()],
+                    };
+                    (Edit::Put(r.clone()), Ok(r))
+                }
+            })
+            .await?;
+        let mut record = outcome.map_err(JoinError::Refused)?;
+        let revision = written.unwrap_or_default();
+        record.id = Some(record.id.unwrap_or(revision));
+        Ok((record, revision))
+    }
+
+    /// Takes `session` of `node` off the record of `key`.
+    pub async fn leave(
+        &self,
+        key: &str,
+        node: &str,
+        session: Option<Id>,
+    ) -> Result<(), StoreError> {
+        self.records
+            .edit(key, |current: Option<(Record, u64)>| {
+                let Some((mut r, revision)) = current else {
+                    return (Edit::Keep, ());
+                };
+                let before = r.callees.len();
+                r.callees
+                    .retain(|c| !(c.node == node && session.is_none_or(|s| s == c.session)));
+                if r.callees.len() == before {
+                    return (Edit::Keep, ());
+                }
+                r.id = Some(r.id.unwrap_or(revision));
+                if r.callees.is_empty() {
+                    (Edit::Delete, ())
+                } else {
+                    (Edit::Put(r), ())
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The keys of the records that name `node`.
+    pub fn keys_of(&self, node: &str) -> Vec<String> {
+        let seen = self.seen.lock();
+        let named = seen
+            .iter()
+            .filter(|(_, r)| r.callees.iter().any(|c| c.node == node));
+        named.map(|(k, _)| k.clone()).collect()
+    }
+
+    /// Whether revision `revision` of `key` is newer than what its dealer table holds (and
+    /// so is applied now); call under the realm's lock.
+    pub fn take_turn(&self, key: &str, revision: u64) -> bool {
+        let mut applied = self.applied.lock();
+        let last = applied.entry(key.to_owned()).or_default();
+        if revision <= *last {
+            return false;
+        }
+        *last = revision;
+        true
+    }
+
+    /// Notes what the watch saw of `key` (`None`: deleted); the previous version.
+    pub fn saw(&self, key: &str, record: Option<&Record>) -> Option<Record> {
+        let mut seen = self.seen.lock();
+        match record {
+            Some(r) => seen.insert(key.to_owned(), r.clone()),
+            None => seen.remove(key),
+        }
+    }
+
+    /// The latest version of `key` the watch saw, and the revision applied for it.
+    pub fn latest(&self, key: &str) -> Option<(Record, u64)> {
+        let record = self.seen.lock().get(key).cloned()?;
+        let revision = self.applied.lock().get(key).copied().unwrap_or_default();
+        Some((record, revision))
+    }
+
+    /// The watch applied `revision`.
+    pub fn watched(&self, revision: u64) {
+        self.watched.send_replace(revision);
+    }
+
+    /// Waits until the watch applied `revision` (bounded by `within`); false if not.
+    pub async fn applied(&self, revision: u64, within: std::time::Duration) -> bool {
+        let mut rx = self.watched.subscribe();
+        tokio::time::timeout(within, rx.wait_for(|r| *r >= revision))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}

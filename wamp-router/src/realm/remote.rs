@@ -1,0 +1,198 @@
+//! What the other nodes of a cluster ask of this realm: calls for callees here (the
+//! caller a session of another node, with an outbox to it), their parts, cancels and
+//! callers leaving; answers for callers here; the registration records; a node gone.
+
+use wamp_runtime::proto::{code, error, CancelMode, CancelOptions, Id, Message, Value};
+
+use super::{error_reply, Features, Peer, Realm, State};
+use crate::calls::{Deadline, Pending};
+use crate::cluster::{Mirror, NodeRef, RemoteCall};
+
+impl State {
+    /// Ends what a session of another node takes part in here: the calls it waits for
+    /// (their callees are interrupted).
+    fn drop_remote_peer(&mut self, session: Id) {
+        if self.remote_peers.remove(&session).is_none() {
+            return;
+        }
+        let gone = self.calls.remove_session(session);
+        for (invocation, p) in gone.called {
+            self.interrupt(p.callee, invocation, CancelMode::KillNoWait);
+        }
+    }
+}
+
+impl Realm {
+    /// A call from a session of another node to a callee here, as the caller's node
+    /// routed it.
+    pub fn call_from_node(self: &std::sync::Arc<Self>, c: RemoteCall) {
+        let mut st = self.state.lock();
+        let Some(link) = st.routing.link().cloned() else {
+            return;
+        };
+        st.remote_peers.entry(c.caller).or_insert_with(|| {
+            let mut features = Features::default();
+            features.passthru.caller = c.caller_passthru;
+            let peer = Peer {
+                outbox: link.outbox_to(c.from),
+                killed: tokio_util::sync::CancellationToken::new(),
+                authmethod: String::new(),
+                features,
+                serializer: None,
+                authid: c.authid.clone(),
+                authrole: c.authrole.clone(),
+                trusted: false,
+                peer: format!("cluster:{}", link.name_of(c.from)),
+                authprovider: "cluster",
+            };
+            (c.from, peer)
+        });
+        let serves = st
+            .routing
+            .registrations()
+            .get(c.registration)
+            .is_some_and(|r| {
+                r.callees
+                    .iter()
+                    .any(|x| x.session == c.callee && x.node.is_local())
+            });
+        if !serves || !st.sessions.contains_key(&c.callee) {
+            let text = "the callee left before the call reached it";
+            let reply = error_reply(code::CALL, c.caller_request, error::CANCELED, text);
+            st.send(c.caller, reply);
+            return;
+        }
+        let timeout = c.options.timeout;
+        let deadline = (timeout > 0).then(|| Deadline {
+            at: tokio::time::Instant::now() + std::time::Duration::from_millis(timeout),
+            timeout_ms: timeout,
+        });
+        let invocation = st.calls.start_call(Pending {
+            caller: c.caller,
+            caller_request: c.caller_request,
+            callee: c.callee,
+            receive_progress: c.options.receive_progress,
+            deadline,
+            registration: c.registration,
+            input_open: c.options.progress,
+            canceled: false,
+            remote: None,
+        });
+        if let Some(d) = deadline {
+            self.arm_timer(d.at, st.calls.next_deadline() == Some(d.at));
+        }
+        let (callee, registration) = (c.callee, c.registration);
+        st.invoke(
+            callee,
+            invocation,
+            registration,
+            c.details,
+            &c.options,
+            c.payload,
+        );
+    }
+
+    /// The next part of a progressive call invocation from a caller of another node.
+    pub fn continue_from_node(
+        &self,
+        caller: Id,
+        request: Id,
+        options: &wamp_runtime::proto::CallOptions,
+        payload: wamp_runtime::proto::Payload,
+    ) {
+        let mut st = self.state.lock();
+        let Some(invocation) = st.calls.invocation_of(caller, request) else {
+            tracing::debug!(
+                caller,
+                request,
+                "call part for a call that ended; discarded"
+            );
+            return;
+        };
+        if st
+            .calls
+            .pending_any(invocation)
+            .is_some_and(|p| p.input_open)
+        {
+            st.continue_invocation(invocation, options, payload);
+        }
+    }
+
+    /// A caller of another node canceled its call to a callee here.
+    pub fn cancel_from_node(&self, caller: Id, request: Id, mode: CancelMode) {
+        self.cancel(caller, request, &CancelOptions { mode });
+    }
+
+    /// A caller of another node left: the calls it waits for here end.
+    pub fn caller_gone(&self, caller: Id) {
+        self.state.lock().drop_remote_peer(caller);
+    }
+
+    /// A RESULT or ERROR from a callee of another node, for `session` here. A final one
+    /// ends the caller's half of the call; one for a call that ended already is dropped.
+    pub fn reply_from_node(&self, session: Id, msg: Message) {
+        let mut st = self.state.lock();
+        let (request, last) = match &msg {
+            Message::Result {
+                request, details, ..
+            } => (
+                *request,
+                details.get("progress").and_then(Value::as_bool) != Some(true),
+            ),
+            Message::Error { request, .. } => (*request, true),
+            _ => return,
+        };
+        let Some(invocation) = st.calls.invocation_of(session, request) else {
+            tracing::debug!(session, request, "answer for a call that ended; dropped");
+            return;
+        };
+        if last {
+            st.calls.take(invocation);
+        }
+        st.send(session, msg);
+    }
+
+    /// Applies a registration record of the cluster (from the watch), unless a newer
+    /// revision of it is applied already.
+    pub fn mirror_registration(
+        &self,
+        registry: &crate::cluster::Registry,
+        key: &str,
+        revision: u64,
+        mirror: &Mirror,
+    ) {
+        let mut st = self.state.lock();
+        if registry.take_turn(key, revision) {
+            st.routing.mirror_registration(mirror, None);
+        }
+    }
+
+    /// Another node left the cluster: calls to its callees fail with
+    /// `wamp.error.canceled`, its callers' calls here end (their callees are
+    /// interrupted), and its callees leave the registrations.
+    pub fn node_gone(&self, node: NodeRef) {
+        let mut st = self.state.lock();
+        let gone = st.routing.node_gone(node);
+        if !gone.is_empty() {
+            tracing::info!(
+                realm = self.name,
+                registrations = gone.len(),
+                "registrations of a gone node removed"
+            );
+        }
+        for p in st.calls.take_remote(node) {
+            let text = "the callee's router node left the cluster";
+            let reply = error_reply(code::CALL, p.caller_request, error::CANCELED, text);
+            st.send(p.caller, reply);
+        }
+        let callers: Vec<Id> = st
+            .remote_peers
+            .iter()
+            .filter(|(_, (n, _))| *n == node)
+            .map(|(id, _)| *id)
+            .collect();
+        for caller in callers {
+            st.drop_remote_peer(caller);
+        }
+    }
+}
