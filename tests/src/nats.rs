@@ -68,6 +68,15 @@ impl Nats {
         Self::start_on(port, monitor).await
     }
 
+    /// Stops the server (its store goes with it); [`Stopped::start`] starts it again on
+    /// the same port.
+    pub async fn stop(mut self) -> Stopped {
+        let (port, monitor) = (self.port, self.monitor);
+        let _ = self.child.kill().await;
+        drop(self);
+        Stopped { port, monitor }
+    }
+
     async fn start_on(port: u16, monitor: u16) -> Nats {
         let dir = std::env::temp_dir().join(format!("wamp-nats-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("store directory");
@@ -118,6 +127,19 @@ impl Nats {
             .start()
             .await
             .expect("the node starts")
+    }
+}
+
+/// A [`Nats`] stopped, to start again on the same ports.
+pub struct Stopped {
+    port: u16,
+    monitor: u16,
+}
+
+impl Stopped {
+    /// Starts the server again, empty.
+    pub async fn start(self) -> Nats {
+        Nats::start_on(self.port, self.monitor).await
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tests::{join, until, Nats, NodeProcess};
 use wamp_runtime::proto::error;
 use wamp_runtime::{Endpoint, Serializer, WampError};
@@ -51,4 +52,96 @@ async fn a_killed_node_is_noticed_and_its_calls_fail() {
         .await;
     assert!(mine.is_ok(), "{mine:?}");
     assert_eq!(caller.call::<i64>("com.fail.stuck", ()).await.unwrap(), 7);
+}
+
+/// Calls `procedure` on `caller` until it answers (the cluster is rebuilding). Each try
+/// is bounded: a call sent while a node is still reconnecting is lost with its message
+/// (core NATS is at most once) and only its timeout ends it.
+async fn until_answered(caller: &wamp_runtime::Session, procedure: &str) -> i64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let call = caller
+            .call::<i64>(procedure, ())
+            .timeout(Duration::from_secs(1));
+        match call.await {
+            Ok(n) => return n,
+            Err(e) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "{procedure} still fails: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_nats_restart_is_survived() {
+    let nats = Nats::start().await;
+    let (a, b) = (nats.node().await, nats.node().await);
+    let callee = join(Endpoint::from(b.url()), Serializer::MsgPack).await;
+    let _seven = callee
+        .register("com.nats.seven", |(): ()| async { Ok::<_, WampError>(7) })
+        .await
+        .unwrap();
+    let subscriber = join(Endpoint::from(b.url()), Serializer::Cbor).await;
+    let mut news = subscriber
+        .subscribe::<(u32,)>("com.nats.news")
+        .await
+        .unwrap();
+    let caller = join(Endpoint::from(a.url()), Serializer::Json).await;
+    assert_eq!(caller.call::<i64>("com.nats.seven", ()).await.unwrap(), 7);
+    // NATS restarts empty (its buckets are in memory); the nodes write their records
+    // again and serve across as before, with the same sessions.
+    let nats = nats.restart().await;
+    assert_eq!(until_answered(&caller, "com.nats.seven").await, 7);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let got = loop {
+        caller
+            .publish("com.nats.news", (1,))
+            .acknowledge()
+            .await
+            .unwrap();
+        if let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(200), news.next()).await {
+            break e.unwrap().data.0;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no event after the restart"
+        );
+    };
+    assert_eq!(got, 1);
+    drop(nats);
+}
+
+#[tokio::test]
+async fn a_node_cut_off_from_nats_ends_its_sessions() {
+    let nats = Nats::start().await;
+    let node = nats.node().await;
+    let client = join(Endpoint::from(node.url()), Serializer::Json).await;
+    let stopped = nats.stop().await;
+    // Cut off for longer than the node timeout (3 s): the node ends its sessions so
+    // their clients go elsewhere.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while !client.is_closed() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the session lives on"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _nats = stopped.start().await;
+    // Back: new sessions are served.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (again, _back) = loop {
+        let s = join(Endpoint::from(node.url()), Serializer::Json).await;
+        let reg = s
+            .register("com.nats.back", |(): ()| async { Ok::<_, WampError>(1) })
+            .await;
+        if let Ok(reg) = reg {
+            break (s, reg);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{reg:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(again.call::<i64>("com.nats.back", ()).await.unwrap(), 1);
 }

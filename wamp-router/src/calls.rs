@@ -207,6 +207,12 @@ impl Calls {
         self.take(request)
     }
 
+    /// The calls served on other nodes of the cluster.
+    pub fn remote_ids(&self) -> Vec<Id> {
+        let remote = self.pending.iter().filter(|(_, p)| p.remote.is_some());
+        remote.map(|(id, _)| *id).collect()
+    }
+
     /// Ends every call served on `node` (it left the cluster): they are the callers' to
     /// hear of.
     pub fn take_remote(&mut self, node: crate::cluster::NodeRef) -> Vec<Pending> {

@@ -227,6 +227,20 @@ impl Interest {
         }
     }
 
+    /// Forgets every record (they are loaded again from the start).
+    pub fn reset(&self) {
+        self.seen.lock().clear();
+        for mirror in self.realms.values() {
+            *mirror.lock() = RemoteIndex::default();
+        }
+        self.applied.send_replace(0);
+    }
+
+    /// This node's own subscriptions, to write again after NATS lost them.
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
     /// Waits until the mirror applied `revision` (bounded by `within`); false if not.
     pub async fn applied(&self, revision: u64, within: std::time::Duration) -> bool {
         let mut rx = self.applied.subscribe();
@@ -237,12 +251,22 @@ impl Interest {
 
     /// Follows the bucket into the mirrors: first everything stored, then each change.
     /// `named` hears every node a record names. Returns when the watch ends.
-    pub async fn watch(&self, ready: tokio::sync::oneshot::Sender<()>, named: impl Fn(&str)) {
+    pub async fn watch(
+        &self,
+        ready: tokio::sync::oneshot::Sender<()>,
+        restarts: tokio::sync::watch::Receiver<u64>,
+        named: impl Fn(&str),
+    ) {
         self.records
-            .follow(ready, |entry| {
-                self.apply(entry, &named);
-                self.applied.send_replace(entry.revision);
-            })
+            .follow(
+                ready,
+                restarts,
+                || self.reset(),
+                |entry| {
+                    self.apply(entry, &named);
+                    self.applied.send_replace(entry.revision);
+                },
+            )
             .await;
     }
 

@@ -85,6 +85,8 @@ impl SubscribeClaim {
     /// the subscription's cluster-wide ID.
     pub async fn settle(&self) -> Result<Id, String> {
         let node = &self.link.node;
+        node.reachable(node.interest.records())
+            .map_err(|e| e.to_string())?;
         let (id, written) = node
             .interest
             .join(&self.link.realm, self.policy, &self.topic)

@@ -71,6 +71,21 @@ impl Members {
         None
     }
 
+    /// Counts every node as heard now: after this node was cut off, the others get a
+    /// node timeout to be heard again before they are taken as dead.
+    pub fn heard_all_now(&self) {
+        let now = Instant::now();
+        for at in self.seen.lock().values_mut() {
+            *at = now;
+        }
+    }
+
+    /// A node listed again after it was taken as gone (it was cut off, ended its
+    /// sessions and came back): it counts again.
+    pub fn revive(&self, node: &str) {
+        self.gone.lock().remove(node);
+    }
+
     /// Notes a node named in a shared record: it must be heard within the timeout.
     pub fn named(&self, node: &str) {
         if *node == *self.me || self.is_gone(node) {

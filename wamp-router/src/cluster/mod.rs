@@ -13,6 +13,7 @@
 //! so that "subscribe on one node, then publish on another" never loses the first event.
 
 mod config;
+mod connection;
 mod envelope;
 mod inbound;
 mod interest;
@@ -125,6 +126,13 @@ pub(crate) struct Node {
     /// The realms served here, set once they exist.
     realms: OnceLock<HashMap<String, Weak<Realm>>>,
     heartbeat: Duration,
+    node_timeout: Duration,
+    /// Bumped when NATS is back after a loss: the watches start again from scratch.
+    restarts: tokio::sync::watch::Sender<u64>,
+    /// NATS is reachable.
+    connected: std::sync::atomic::AtomicBool,
+    /// This node is leaving the cluster (its own records going is no news).
+    leaving: std::sync::atomic::AtomicBool,
     tasks: TaskTracker,
     stop: CancellationToken,
 }
@@ -144,10 +152,20 @@ impl Node {
         let fail = |what: &str, e: &dyn std::fmt::Display| {
             RouterError::Cluster(format!("{what} ({}): {e}", config.nats))
         };
+        let (events_in, events) = tokio::sync::mpsc::unbounded_channel();
         let client = async_nats::ConnectOptions::new()
             .name(format!("wamp-router {name}"))
             .connection_timeout(Duration::from_secs(5))
             .max_reconnects(None)
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis(100 * attempts.min(10) as u64)
+            })
+            .event_callback(move |event| {
+                let events = events_in.clone();
+                async move {
+                    let _ = events.send(event);
+                }
+            })
             .connect(config.nats.as_str())
             .await
             .map_err(|e| fail("cannot connect to NATS", &e))?;
@@ -184,15 +202,25 @@ impl Node {
             outbound,
             realms: OnceLock::new(),
             heartbeat: config.heartbeat,
+            node_timeout: config.node_timeout,
+            restarts: tokio::sync::watch::channel(0).0,
+            connected: std::sync::atomic::AtomicBool::new(true),
+            leaving: std::sync::atomic::AtomicBool::new(false),
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
         });
         node.spawn(drain);
+        let watcher = node.clone();
+        node.spawn(async move { watcher.follow_connection(events).await });
         let (ready, loaded) = tokio::sync::oneshot::channel();
         let watcher = node.clone();
         node.spawn(async move {
             let members = &watcher.members;
-            watcher.interest.watch(ready, |n| members.named(n)).await;
+            let restarts = watcher.restarts.subscribe();
+            watcher
+                .interest
+                .watch(ready, restarts, |n| members.named(n))
+                .await;
         });
         tokio::time::timeout(Duration::from_secs(10), loaded)
             .await
@@ -202,19 +230,29 @@ impl Node {
         let watcher = node.clone();
         node.spawn(async move {
             let nodes = watcher.nodes.clone();
+            let restarts = watcher.restarts.subscribe();
             nodes
-                .follow(ready, |e| {
-                    let put = e.operation == async_nats::jetstream::kv::Operation::Put;
-                    if put && !e.key.starts_with(SLOT_KEY) {
-                        watcher.members.named(&e.key);
-                        let slot = std::str::from_utf8(&e.value)
-                            .ok()
-                            .and_then(|s| s.parse().ok());
-                        if let Some(slot) = slot {
-                            watcher.slots.lock().insert(e.key.clone(), slot);
+                .follow(
+                    ready,
+                    restarts,
+                    || {},
+                    |e| {
+                        let put = e.operation == async_nats::jetstream::kv::Operation::Put;
+                        if !put && *e.key == *watcher.name {
+                            watcher.delisted();
                         }
-                    }
-                })
+                        if put && !e.key.starts_with(SLOT_KEY) {
+                            watcher.members.revive(&e.key);
+                            watcher.members.named(&e.key);
+                            let slot = std::str::from_utf8(&e.value)
+                                .ok()
+                                .and_then(|s| s.parse().ok());
+                            if let Some(slot) = slot {
+                                watcher.slots.lock().insert(e.key.clone(), slot);
+                            }
+                        }
+                    },
+                )
                 .await;
         });
         tokio::time::timeout(Duration::from_secs(10), loaded)
@@ -302,6 +340,13 @@ impl Node {
         r
     }
 
+    /// Every other node this one has numbered.
+    fn node_refs(&self) -> Vec<NodeRef> {
+        (1..self.names.read().names.len() as u32)
+            .map(NodeRef)
+            .collect()
+    }
+
     /// The name of node `r`.
     pub fn node_name(&self, r: NodeRef) -> Option<Arc<str>> {
         self.names.read().names.get(r.0 as usize).cloned()
@@ -309,10 +354,17 @@ impl Node {
 
     /// Follows the registration records into the realms' dealer tables.
     async fn follow_registrations(&self, ready: tokio::sync::oneshot::Sender<()>) {
+        let restarts = self.restarts.subscribe();
+        let reset = || {
+            self.registry.reset();
+            for realm in self.realms() {
+                realm.forget_remote_callees(self.node_refs());
+            }
+        };
         self.registry
             .records
             .clone()
-            .follow(ready, |entry| {
+            .follow(ready, restarts, reset, |entry| {
                 let record = match entry.operation {
                     async_nats::jetstream::kv::Operation::Put => {
                         match serde_json::from_slice::<registry::Record>(&entry.value) {
@@ -392,6 +444,10 @@ impl Node {
             loop {
                 tick.tick().await;
                 node.beat("alive").await;
+                if !node.is_connected() {
+                    // Silence is this node's own, not the others'.
+                    continue;
+                }
                 for gone in node.members.sweep() {
                     tracing::warn!(node = %gone, "cluster node silent for too long: taken as dead");
                     node.node_gone(gone);
@@ -496,6 +552,8 @@ impl Node {
 
     /// Leaves the cluster cleanly: this node's records lose it and the others hear it go.
     pub async fn leave(&self) {
+        self.leaving
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         for key in self.interest.keys_of(&self.name) {
             if let Err(e) = self.interest.leave(&key, &self.name, || false).await {
                 tracing::debug!("cluster: leaving: {e}");

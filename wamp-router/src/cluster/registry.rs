@@ -152,6 +152,23 @@ impl Registry {
         callee: CalleeRecord,
         gone: impl Fn(&str) -> bool,
     ) -> Result<(Record, u64), JoinError> {
+        self.join_as(realm, policy, uri, invoke, callee, gone, false)
+            .await
+    }
+
+    /// [`Registry::join`]; `again`: the callee may be there already (this node writes its
+    /// records again after NATS lost them), which is no conflict.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn join_as(
+        &self,
+        realm: &str,
+        policy: MatchPolicy,
+        uri: &str,
+        invoke: InvokePolicy,
+        callee: CalleeRecord,
+        gone: impl Fn(&str) -> bool,
+        again: bool,
+    ) -> Result<(Record, u64), JoinError> {
         let key = key(realm, policy, uri);
         let (outcome, written) = self
             .records
@@ -164,6 +181,7 @@ impl Registry {
                     r.invoke = invoke.as_str().to_owned();
                     (Edit::Put(r.clone()), Ok(r))
                 }
+                Some((r, _)) if again && r.callees.contains(&callee) => (Edit::Keep, Ok(r)),
                 Some((mut r, revision)) => {
                     r.callees.retain(|c| !gone(&c.node));
                     let existing = r.invoke();
@@ -262,6 +280,13 @@ impl Registry {
         let record = self.seen.lock().get(key).cloned()?;
         let revision = self.applied.lock().get(key).copied().unwrap_or_default();
         Some((record, revision))
+    }
+
+    /// Forgets every record (they are loaded again from the start).
+    pub fn reset(&self) {
+        self.seen.lock().clear();
+        self.applied.lock().clear();
+        self.watched.send_replace(0);
     }
 
     /// The watch applied `revision`.

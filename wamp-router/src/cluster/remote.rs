@@ -77,6 +77,7 @@ impl RegisterClaim {
     /// Writes the callee into the record and waits until every live node knows.
     pub async fn settle(&self) -> Result<Registered, JoinError> {
         let node = &self.link.node;
+        node.reachable(&node.registry.records)?;
         let (record, revision) = node
             .registry
             .join(

@@ -38,6 +38,30 @@ pub(crate) enum Edit<T> {
 pub(crate) struct Records {
     pub kv: kv::Store,
     bucket: String,
+    js: jetstream::Context,
+}
+
+/// Creates the stream of key-value bucket `bucket` unless it exists.
+async fn create_stream(js: &jetstream::Context, bucket: &str) -> Result<(), StoreError> {
+    let config = jetstream::stream::Config {
+        name: format!("KV_{bucket}"),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        storage: jetstream::stream::StorageType::Memory,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: jetstream::stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    };
+    js.get_or_create_stream(config)
+        .await
+        .map(|_| ())
+        .map_err(|e| StoreError::Nats {
+            bucket: bucket.to_owned(),
+            message: e.to_string(),
+        })
 }
 
 /// A key for `parts`: the hex of their SHA-256, cut to 128 bits.
@@ -58,30 +82,29 @@ impl Records {
     /// a key-value bucket is made of (`KV_<bucket>` on `$KV.<bucket>.>`, one version per
     /// key, rollups, direct reads).
     pub async fn open(js: &jetstream::Context, bucket: String) -> Result<Self, StoreError> {
-        let fail = |e: &dyn std::fmt::Display| StoreError::Nats {
-            bucket: bucket.clone(),
-            message: e.to_string(),
-        };
-        let config = jetstream::stream::Config {
-            name: format!("KV_{bucket}"),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            storage: jetstream::stream::StorageType::Memory,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: jetstream::stream::DiscardPolicy::New,
-            num_replicas: 1,
-            ..Default::default()
-        };
-        js.get_or_create_stream(config)
-            .await
-            .map_err(|e| fail(&e))?;
+        create_stream(js, &bucket).await?;
         let kv = js
             .get_key_value(bucket.clone())
             .await
-            .map_err(|e| fail(&e))?;
-        Ok(Self { kv, bucket })
+            .map_err(|e| StoreError::Nats {
+                bucket: bucket.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            kv,
+            bucket,
+            js: js.clone(),
+        })
+    }
+
+    /// Makes the bucket again if NATS lost it (a restart: the buckets are in memory).
+    pub async fn reopen(&self) -> Result<(), StoreError> {
+        create_stream(&self.js, &self.bucket).await
+    }
+
+    /// The error of a change asked while NATS is away.
+    pub fn unreachable(&self) -> StoreError {
+        self.error("NATS is unreachable")
     }
 
     fn error(&self, e: impl std::fmt::Display) -> StoreError {
@@ -154,39 +177,56 @@ impl Records {
     }
 
     /// Hands `apply` every record stored, then every change, in revision order; `ready`
-    /// is told once what was stored when the bucket was opened has been applied.
-    /// Returns when the watch ends.
+    /// is told once what was stored when the bucket was opened has been applied. When
+    /// `restarts` changes (NATS came back, perhaps empty), `reset` is called and the
+    /// bucket is followed again from its start. Returns when `restarts` closes.
     pub async fn follow(
         &self,
         ready: tokio::sync::oneshot::Sender<()>,
+        mut restarts: tokio::sync::watch::Receiver<u64>,
+        mut reset: impl FnMut(),
         mut apply: impl FnMut(&kv::Entry),
     ) {
-        let last = self
-            .kv
-            .status()
-            .await
-            .map_or(0, |s| s.info.state.last_sequence);
         let mut ready = Some(ready);
-        if last == 0 {
-            ready.take().map(|r| r.send(()));
-        }
-        let mut watch = match self.kv.watch_all_from_revision(1).await {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::error!(bucket = self.bucket, "cluster: cannot watch: {e}");
+        loop {
+            let last = match self.js.get_stream(format!("KV_{}", self.bucket)).await {
+                Ok(mut stream) => stream.info().await.map_or(0, |i| i.state.last_sequence),
+                Err(_) => 0,
+            };
+            if last == 0 {
+                ready.take().map(|r| r.send(()));
+            }
+            let restarted = match self.kv.watch_all_from_revision(1).await {
+                Ok(mut watch) => loop {
+                    tokio::select! {
+                        entry = watch.next() => match entry {
+                            Some(Ok(e)) => {
+                                apply(&e);
+                                if e.revision >= last {
+                                    ready.take().map(|r| r.send(()));
+                                }
+                            }
+                            Some(Err(e)) => {
+                                tracing::warn!(bucket = self.bucket, "cluster: watch: {e}");
+                            }
+                            None => break false,
+                        },
+                        changed = restarts.changed() => match changed {
+                            Ok(()) => break true,
+                            Err(_) => return,
+                        },
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(bucket = self.bucket, "cluster: cannot watch: {e}");
+                    false
+                }
+            };
+            // Until NATS is back and the bucket made again.
+            if !restarted && restarts.changed().await.is_err() {
                 return;
             }
-        };
-        while let Some(entry) = watch.next().await {
-            match entry {
-                Ok(e) => {
-                    apply(&e);
-                    if e.revision >= last {
-                        ready.take().map(|r| r.send(()));
-                    }
-                }
-                Err(e) => tracing::warn!(bucket = self.bucket, "cluster: watch: {e}"),
-            }
+            reset();
         }
     }
 }

@@ -196,3 +196,67 @@ impl Realm {
         }
     }
 }
+
+impl Realm {
+    /// NATS was lost: the calls that cross nodes fail now rather than hang (their
+    /// messages may be lost), callers here hearing `wamp.error.canceled` and callees here
+    /// an INTERRUPT.
+    pub fn cluster_calls_lost(&self) {
+        let mut st = self.state.lock();
+        for invocation in st.calls.remote_ids() {
+            if let Some(p) = st.calls.take(invocation) {
+                let text = "the connection between the router nodes was lost";
+                let reply = error_reply(code::CALL, p.caller_request, error::CANCELED, text);
+                st.send(p.caller, reply);
+            }
+        }
+        let callers: Vec<Id> = st.remote_peers.keys().copied().collect();
+        for caller in callers {
+            st.drop_remote_peer(caller);
+        }
+    }
+
+    /// Forgets the callees of `nodes` (the registrations are loaded again).
+    pub fn forget_remote_callees(&self, nodes: Vec<NodeRef>) {
+        let mut st = self.state.lock();
+        for node in nodes {
+            st.routing.node_gone(node);
+        }
+    }
+
+    /// Ends every session of this realm with GOODBYE `reason`.
+    pub fn end_sessions(&self, reason: &str) {
+        let mut st = self.state.lock();
+        let ids: Vec<Id> = st.sessions.keys().copied().collect();
+        let mut why = wamp_runtime::proto::Dict::new();
+        why.insert("reason".into(), Value::Str(reason.to_owned()));
+        if let Err((_, e)) = st.kill(&ids, &why) {
+            tracing::warn!("sessions not ended: {e}");
+        }
+    }
+
+    /// The patterns this realm's sessions subscribe to.
+    pub fn local_patterns(&self) -> Vec<(String, wamp_runtime::proto::uri::MatchPolicy)> {
+        let st = self.state.lock();
+        let subs = st.routing.subscriptions().all();
+        subs.map(|(_, s)| (s.topic.clone(), s.policy)).collect()
+    }
+
+    /// The registrations of this realm's sessions, each callee on its own.
+    pub fn local_callees(
+        &self,
+    ) -> Vec<(
+        String,
+        wamp_runtime::proto::uri::MatchPolicy,
+        crate::dealer::Invoke,
+        crate::dealer::Callee,
+    )> {
+        let st = self.state.lock();
+        let regs = st.routing.registrations().all();
+        regs.flat_map(|(_, r)| {
+            let local = r.callees.iter().filter(|c| c.node.is_local());
+            local.map(|c| (r.procedure.clone(), r.policy, r.invoke, *c))
+        })
+        .collect()
+    }
+}
