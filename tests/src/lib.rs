@@ -23,7 +23,7 @@ pub mod scenarios;
 mod venv;
 
 pub use crossbar::Crossbar;
-pub use nats::{Nats, NodeProcess};
+pub use nats::{DropCounter, Nats, NodeProcess, Three};
 pub use venv::{crossbar_bin, python};
 
 /// The workspace root.

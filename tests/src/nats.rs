@@ -206,3 +206,44 @@ impl NodeProcess {
         let _ = self.child.kill().await;
     }
 }
+
+/// A NATS server and three embedded nodes of one cluster.
+pub struct Three {
+    _nats: Nats,
+    /// The nodes.
+    pub nodes: Vec<RouterHandle>,
+}
+
+impl Three {
+    /// Starts the server and the nodes.
+    pub async fn start() -> Three {
+        let nats = Nats::start().await;
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(nats.node().await);
+        }
+        Three { _nats: nats, nodes }
+    }
+
+    /// A session joined to `realm1` on node `node` with `serializer`.
+    pub async fn session(
+        &self,
+        node: usize,
+        serializer: wamp_runtime::Serializer,
+    ) -> wamp_runtime::Session {
+        crate::join(
+            wamp_runtime::Endpoint::from(self.nodes[node].url()),
+            serializer,
+        )
+        .await
+    }
+}
+
+/// Counts its drops: a handler holding one tells when it is stopped.
+pub struct DropCounter(pub std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}

@@ -3,30 +3,17 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use tests::{join, next_event, until, Nats};
+use tests::{next_event, until, Three};
 use wamp_runtime::proto::{Dict, Value};
-use wamp_runtime::{Endpoint, Serializer, Session, WampError};
-
-async fn three() -> (Nats, Vec<wamp_router::RouterHandle>) {
-    let nats = Nats::start().await;
-    let mut nodes = Vec::new();
-    for _ in 0..3 {
-        nodes.push(nats.node().await);
-    }
-    (nats, nodes)
-}
-
-async fn on(node: &wamp_router::RouterHandle, serializer: Serializer) -> Session {
-    join(Endpoint::from(node.url()), serializer).await
-}
+use wamp_runtime::{Serializer, WampError};
 
 #[tokio::test]
 async fn sessions_of_every_node_are_counted_listed_found_and_killed() {
-    let (_nats, nodes) = three().await;
-    let asker = on(&nodes[0], Serializer::Json).await;
-    let here = on(&nodes[0], Serializer::MsgPack).await;
-    let b = on(&nodes[1], Serializer::Cbor).await;
-    let c = on(&nodes[2], Serializer::Json).await;
+    let c = Three::start().await;
+    let asker = c.session(0, Serializer::Json).await;
+    let here = c.session(0, Serializer::MsgPack).await;
+    let b = c.session(1, Serializer::Cbor).await;
+    let c = c.session(2, Serializer::Json).await;
     let count: u64 = asker.call("wamp.session.count", ()).await.unwrap();
     assert_eq!(count, 4);
     let mut listed: Vec<u64> = asker.call("wamp.session.list", ()).await.unwrap();
@@ -50,10 +37,10 @@ async fn sessions_of_every_node_are_counted_listed_found_and_killed() {
 
 #[tokio::test]
 async fn subscriptions_and_registrations_of_other_nodes_are_found() {
-    let (_nats, nodes) = three().await;
-    let asker = on(&nodes[0], Serializer::Json).await;
-    let b = on(&nodes[1], Serializer::MsgPack).await;
-    let c = on(&nodes[2], Serializer::Cbor).await;
+    let c = Three::start().await;
+    let asker = c.session(0, Serializer::Json).await;
+    let b = c.session(1, Serializer::MsgPack).await;
+    let c = c.session(2, Serializer::Cbor).await;
     let _sb = b.subscribe::<()>("com.meta.t").await.unwrap();
     let sc = c.subscribe::<()>("com.meta.t").await.unwrap();
     let found: Option<u64> = asker
@@ -93,8 +80,8 @@ async fn subscriptions_and_registrations_of_other_nodes_are_found() {
 
 #[tokio::test]
 async fn meta_events_of_other_nodes_arrive() {
-    let (_nats, nodes) = three().await;
-    let watcher = on(&nodes[0], Serializer::Json).await;
+    let c = Three::start().await;
+    let watcher = c.session(0, Serializer::Json).await;
     let mut joins = watcher
         .subscribe::<(Dict,)>("wamp.session.on_join")
         .await
@@ -103,7 +90,7 @@ async fn meta_events_of_other_nodes_arrive() {
         .subscribe::<(u64, u64)>("wamp.registration.on_register")
         .await
         .unwrap();
-    let far = on(&nodes[2], Serializer::MsgPack).await;
+    let far = c.session(2, Serializer::MsgPack).await;
     let joined = next_event(&mut joins).await.data.0;
     assert_eq!(
         joined.get("session").and_then(Value::as_u64),

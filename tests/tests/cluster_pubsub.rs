@@ -4,29 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use tests::{join, next_event, Nats};
-use wamp_runtime::{Endpoint, MatchPolicy, Serializer, Session};
-
-/// A NATS server and three nodes of one cluster.
-struct Three {
-    _nats: Nats,
-    nodes: Vec<wamp_router::RouterHandle>,
-}
-
-impl Three {
-    async fn start() -> Three {
-        let nats = Nats::start().await;
-        let mut nodes = Vec::new();
-        for _ in 0..3 {
-            nodes.push(nats.node().await);
-        }
-        Three { _nats: nats, nodes }
-    }
-
-    async fn session(&self, node: usize, serializer: Serializer) -> Session {
-        join(Endpoint::from(self.nodes[node].url()), serializer).await
-    }
-}
+use tests::{next_event, Three};
+use wamp_runtime::{MatchPolicy, Serializer};
 
 /// The next event on `sub` is `marker`.
 async fn next_is(sub: &mut wamp_runtime::Subscription<(String,)>, marker: &str) {

@@ -8,39 +8,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tests::{join, until, Nats, WAIT};
+use tests::{until, DropCounter, Three, WAIT};
 use wamp_runtime::proto::error;
 use wamp_runtime::{
-    Args, CallDetails, Endpoint, Error, MatchPolicy, Progress, Serializer, Session, WampError,
+    Args, CallDetails, Error, MatchPolicy, Progress, Serializer, Session, WampError,
 };
 
-/// A NATS server and three nodes of one cluster.
-struct Three {
-    _nats: Nats,
-    nodes: Vec<wamp_router::RouterHandle>,
-}
-
-impl Three {
-    async fn start() -> Three {
-        let nats = Nats::start().await;
-        let mut nodes = Vec::new();
-        for _ in 0..3 {
-            nodes.push(nats.node().await);
-        }
-        Three { _nats: nats, nodes }
-    }
-
-    async fn session(&self, node: usize, serializer: Serializer) -> Session {
-        join(Endpoint::from(self.nodes[node].url()), serializer).await
-    }
-}
-
-struct DropCounter(Arc<AtomicU64>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
+/// Registers `com.rust.count` or the like: `n` progressive results, then `n`.
+async fn register_count(s: &Session, uri: &str) -> wamp_runtime::Registration {
+    s.register(
+        uri,
+        |a: Args, _: CallDetails, progress: Progress| async move {
+            let n: u64 = a.get(0)?;
+            for i in 0..n {
+                progress.send(i).await?;
+            }
+            Ok::<_, WampError>(n)
+        },
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -60,19 +47,7 @@ async fn results_errors_progress_and_disclosure_cross_nodes() {
         })
         .await
         .unwrap();
-    let _count = callee
-        .register(
-            "com.calc.count",
-            |a: Args, _: CallDetails, progress: Progress| async move {
-                let n: u64 = a.get(0)?;
-                for i in 0..n {
-                    progress.send(i).await?;
-                }
-                Ok::<_, WampError>(n)
-            },
-        )
-        .await
-        .unwrap();
+    let _count = register_count(&callee, "com.calc.count").await;
     let _who = callee
         .register("com.calc.whoami", |(): (), d: CallDetails| async move {
             Ok::<_, WampError>(d.caller)
@@ -318,19 +293,7 @@ async fn autobahn_calls_and_serves_across_nodes() {
         })
         .await
         .unwrap();
-    let _count = rust
-        .register(
-            "com.rust.count",
-            |a: Args, _: CallDetails, progress: Progress| async move {
-                let n: u64 = a.get(0)?;
-                for i in 0..n {
-                    progress.send(i).await?;
-                }
-                Ok::<_, WampError>(n)
-            },
-        )
-        .await
-        .unwrap();
+    let _count = register_count(&rust, "com.rust.count").await;
     let caller = c.session(0, Serializer::Json).await;
     for ser in ["json", "msgpack", "cbor"] {
         let (a, z) = (c.nodes[0].url(), c.nodes[2].url());

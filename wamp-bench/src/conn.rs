@@ -121,8 +121,12 @@ pub(crate) async fn join(
 }
 
 /// Joins, sends `msg` (a REGISTER or SUBSCRIBE) and waits for its acknowledgement.
-pub(crate) async fn join_with(load: &crate::Load, msg: Message) -> Result<(Tx, Rx), ConnError> {
-    let (mut tx, mut rx, _) = join(&load.url, &load.realm, load.serializer).await?;
+pub(crate) async fn join_with(
+    load: &crate::Load,
+    url: &str,
+    msg: Message,
+) -> Result<(Tx, Rx), ConnError> {
+    let (mut tx, mut rx, _) = join(url, &load.realm, load.serializer).await?;
     tx.send(&msg).await?;
     match rx.recv().await? {
         Message::Registered { .. } | Message::Subscribed { .. } => Ok((tx, rx)),

@@ -49,6 +49,10 @@ enum Command {
         /// checks.
         #[arg(long)]
         describe: bool,
+        /// Where the callees join, when not at --url (a cluster's other nodes):
+        /// comma-separated URLs, taken in turn.
+        #[arg(long, value_name = "URLS")]
+        callee_url: Option<String>,
     },
     /// Publishers with acknowledged publications and a bounded window, N subscribers.
     Pubsub {
@@ -63,6 +67,10 @@ enum Command {
         /// Unacknowledged publications per publisher at most.
         #[arg(long, default_value_t = 16)]
         window: usize,
+        /// Where the subscribers join, when not at --url (a cluster's other nodes):
+        /// comma-separated URLs, taken in turn.
+        #[arg(long, value_name = "URLS")]
+        subscriber_url: Option<String>,
     },
     /// N idle sessions with one subscription each; the router's memory before and after.
     Sessions {
@@ -129,6 +137,8 @@ pub(crate) struct Load {
     pub(crate) background_match: MatchPolicy,
     /// Payloads are strings whatever the serializer.
     pub(crate) strings: bool,
+    /// Where the callees or subscribers join (empty: at `url`), in turn.
+    pub(crate) placed: Vec<String>,
 }
 
 impl Load {
@@ -143,6 +153,31 @@ impl Load {
             background: a.background,
             background_match: a.background_match,
             strings: false,
+            placed: Vec::new(),
+        }
+    }
+
+    /// Places the callees or subscribers at `urls` (comma-separated), in turn.
+    fn placed_at(mut self, urls: Option<String>) -> Self {
+        let urls = urls.unwrap_or_default();
+        let urls = urls.split(',').map(str::trim).filter(|u| !u.is_empty());
+        self.placed = urls.map(str::to_owned).collect();
+        self
+    }
+
+    /// Where the `i`th callee or subscriber joins.
+    pub(crate) fn placed_url(&self, i: usize) -> &str {
+        match self.placed.len() {
+            0 => &self.url,
+            n => &self.placed[i % n],
+        }
+    }
+
+    /// What the output line says about where the callees or subscribers are.
+    pub(crate) fn placed_label(&self, what: &str) -> String {
+        match self.placed.len() {
+            0 => String::new(),
+            n => format!(", {what} on {n} other node(s)"),
         }
     }
 
@@ -181,14 +216,15 @@ async fn main() -> std::process::ExitCode {
             in_flight,
             callees,
             describe,
+            callee_url,
         } => {
-            let mut load = Load::new(load);
+            let mut load = Load::new(load).placed_at(callee_url);
             load.strings |= describe;
             match rpc::run(&load, callers, in_flight, callees, describe).await {
                 Ok(mut r) => {
                     let rate = r.calls as f64 / r.elapsed.as_secs_f64();
                     println!(
-                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}{}: {rate:.0} calls/s  {}",
+                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}{}{}: {rate:.0} calls/s  {}",
                         callers,
                         in_flight,
                         callees,
@@ -196,6 +232,7 @@ async fn main() -> std::process::ExitCode {
                         load.serializer.name(),
                         load.background_label(),
                         if describe { ", described" } else { "" },
+                        load.placed_label("callees"),
                         r.latencies.summary()
                     );
                     Ok(())
@@ -208,16 +245,18 @@ async fn main() -> std::process::ExitCode {
             publishers,
             subscribers,
             window,
+            subscriber_url,
         } => {
-            let load = Load::new(load);
+            let load = Load::new(load).placed_at(subscriber_url);
             match pubsub::run(&load, publishers, subscribers, window).await {
                 Ok(mut r) => {
                     let secs = r.elapsed.as_secs_f64();
                     println!(
-                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}{}: {:.0} published/s  {:.0} delivered/s  lost {}  {}",
+                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}{}{}: {:.0} published/s  {:.0} delivered/s  lost {}  {}",
                         load.payload_bytes,
                         load.serializer.name(),
                         load.background_label(),
+                        load.placed_label("subscribers"),
                         r.published as f64 / secs,
                         r.delivered as f64 / secs,
                         r.lost,

@@ -34,9 +34,10 @@ pub(crate) async fn run(
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
     let mut subs = Vec::new();
-    for _ in 0..subscribers {
+    for i in 0..subscribers {
         let (tx, rx) = conn::join_with(
             load,
+            load.placed_url(i),
             Message::Subscribe {
                 request: 1,
                 options: Dict::new(),

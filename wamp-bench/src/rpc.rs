@@ -34,9 +34,10 @@ pub(crate) async fn run(
         options.insert("invoke".into(), Value::Str("roundrobin".into()));
     }
     let mut serving = Vec::new();
-    for _ in 0..callees {
+    for i in 0..callees {
         let (tx, rx) = conn::join_with(
             load,
+            load.placed_url(i),
             Message::Register {
                 request: 1,
                 options: options.clone(),

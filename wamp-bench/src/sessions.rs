@@ -30,6 +30,7 @@ pub(crate) async fn run(load: &Load, sessions: usize, pid: u32) -> Result<Report
     for i in 0..sessions {
         let (tx, rx) = conn::join_with(
             load,
+            &load.url,
             Message::Subscribe {
                 request: 1,
                 options: Dict::new(),

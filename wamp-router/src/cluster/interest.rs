@@ -91,7 +91,7 @@ pub(crate) struct Interest {
     /// One change at a time per key on this node.
     locks: parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The last revision the mirror applied.
-    applied: tokio::sync::watch::Sender<u64>,
+    applied: store::Applied,
 }
 
 /// The key of the record of `(realm, policy, uri)`.
@@ -108,7 +108,7 @@ impl Interest {
             seen: parking_lot::Mutex::new(HashMap::new()),
             pending: parking_lot::Mutex::new(HashMap::new()),
             locks: parking_lot::Mutex::new(HashMap::new()),
-            applied: tokio::sync::watch::channel(0).0,
+            applied: store::Applied::default(),
         }
     }
 
@@ -233,7 +233,7 @@ impl Interest {
         for mirror in self.realms.values() {
             *mirror.lock() = RemoteIndex::default();
         }
-        self.applied.send_replace(0);
+        self.applied.set(0);
     }
 
     /// This node's own subscriptions, to write again after NATS lost them.
@@ -243,10 +243,7 @@ impl Interest {
 
     /// Waits until the mirror applied `revision` (bounded by `within`); false if not.
     pub async fn applied(&self, revision: u64, within: std::time::Duration) -> bool {
-        let mut rx = self.applied.subscribe();
-        tokio::time::timeout(within, rx.wait_for(|r| *r >= revision))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        self.applied.wait(revision, within).await
     }
 
     /// Follows the bucket into the mirrors: first everything stored, then each change.
@@ -264,7 +261,7 @@ impl Interest {
                 || self.reset(),
                 |entry| {
                     self.apply(entry, &named);
-                    self.applied.send_replace(entry.revision);
+                    self.applied.set(entry.revision);
                 },
             )
             .await;

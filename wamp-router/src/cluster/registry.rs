@@ -128,7 +128,7 @@ pub(crate) struct Registry {
     /// over a newer one.
     applied: parking_lot::Mutex<HashMap<String, u64>>,
     /// The last revision the watch applied.
-    watched: tokio::sync::watch::Sender<u64>,
+    watched: store::Applied,
 }
 
 impl Registry {
@@ -137,7 +137,7 @@ impl Registry {
             records,
             seen: parking_lot::Mutex::new(HashMap::new()),
             applied: parking_lot::Mutex::new(HashMap::new()),
-            watched: tokio::sync::watch::channel(0).0,
+            watched: store::Applied::default(),
         }
     }
 
@@ -286,19 +286,16 @@ impl Registry {
     pub fn reset(&self) {
         self.seen.lock().clear();
         self.applied.lock().clear();
-        self.watched.send_replace(0);
+        self.watched.set(0);
     }
 
     /// The watch applied `revision`.
     pub fn watched(&self, revision: u64) {
-        self.watched.send_replace(revision);
+        self.watched.set(revision);
     }
 
     /// Waits until the watch applied `revision` (bounded by `within`); false if not.
     pub async fn applied(&self, revision: u64, within: std::time::Duration) -> bool {
-        let mut rx = self.watched.subscribe();
-        tokio::time::timeout(within, rx.wait_for(|r| *r >= revision))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        self.watched.wait(revision, within).await
     }
 }

@@ -23,6 +23,31 @@ pub(crate) enum StoreError {
     Contended { bucket: String },
 }
 
+/// The last revision of a bucket a node applied, and a wait for one (the barrier).
+#[derive(Debug)]
+pub(crate) struct Applied(tokio::sync::watch::Sender<u64>);
+
+impl Default for Applied {
+    fn default() -> Self {
+        Self(tokio::sync::watch::channel(0).0)
+    }
+}
+
+impl Applied {
+    /// `revision` is applied.
+    pub fn set(&self, revision: u64) {
+        self.0.send_replace(revision);
+    }
+
+    /// Waits until `revision` is applied (bounded by `within`); false if it is not.
+    pub async fn wait(&self, revision: u64, within: std::time::Duration) -> bool {
+        let mut rx = self.0.subscribe();
+        tokio::time::timeout(within, rx.wait_for(|r| *r >= revision))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}
+
 /// What an edit does with a record.
 pub(crate) enum Edit<T> {
     /// Leave it as it is.
