@@ -192,3 +192,32 @@ async fn messages_too_large_for_nats_are_refused_at_the_edge() {
     assert!(refused.is_err(), "{refused:?}");
     tests::until("the oversize publisher is closed", || publisher.is_closed()).await;
 }
+
+#[tokio::test]
+async fn the_metrics_count_the_nodes_and_the_envelopes() {
+    let nats = tests::Nats::start().await;
+    let watched = tests::router()
+        .cluster(nats.cluster())
+        .metrics("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let other = nats.node().await;
+    let far = tests::join(wamp_runtime::Endpoint::from(other.url()), Serializer::Json).await;
+    let mut sub = far.subscribe::<(String,)>("com.metrics").await.unwrap();
+    let here = tests::join(watched.endpoint(), Serializer::Json).await;
+    here.publish("com.metrics", ("x",))
+        .acknowledge()
+        .await
+        .unwrap();
+    next_event(&mut sub).await;
+    let addr = watched.metrics_addr().unwrap();
+    let text = tests::http_get(addr, "/metrics").await;
+    assert!(text.contains("wamp_cluster_nodes 2"), "{text}");
+    assert!(text.contains("wamp_cluster_connected 1"), "{text}");
+    let sent = text
+        .lines()
+        .find_map(|l| l.strip_prefix("wamp_cluster_envelopes_sent_total "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(sent.is_some_and(|n| n >= 1), "{text}");
+}

@@ -283,6 +283,9 @@ pub(crate) fn render(router: &RouterInner) -> String {
         head(&mut text, name, "counter", help);
         let _ = writeln!(text, "{name} {}", value.load(Ordering::Relaxed));
     }
+    if let Some(node) = &router.cluster {
+        text.push_str(&node.metrics());
+    }
     text
 }
 

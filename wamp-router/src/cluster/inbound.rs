@@ -2,6 +2,7 @@
 //! order they arrive (one task, so a sender's order is kept), and barrier requests.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -33,11 +34,14 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
                     continue;
                 }
             };
+            node.received.fetch_add(1, Ordering::Relaxed);
             let seen = last.entry(from.to_owned()).or_insert(0);
             if *seen != 0 && envelope.sequence > *seen + 1 {
+                let missed = envelope.sequence - *seen - 1;
+                node.lost.fetch_add(missed, Ordering::Relaxed);
                 tracing::warn!(
                     from,
-                    missed = envelope.sequence - *seen - 1,
+                    missed,
                     "cluster: envelopes lost on the way (NATS is at most once)"
                 );
             }

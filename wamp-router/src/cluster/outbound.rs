@@ -23,6 +23,8 @@ pub(crate) struct Outbound {
     depth: Arc<AtomicUsize>,
     /// Envelopes dropped because the queue was full.
     pub dropped: AtomicU64,
+    /// Envelopes handed to NATS.
+    pub sent: Arc<AtomicU64>,
 }
 
 impl Outbound {
@@ -35,11 +37,13 @@ impl Outbound {
     ) -> (Self, impl std::future::Future<Output = ()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let depth = Arc::new(AtomicUsize::new(0));
-        let drain = drain(rx, depth.clone(), client, prefix, me);
+        let sent = Arc::new(AtomicU64::new(0));
+        let drain = drain(rx, depth.clone(), sent.clone(), client, prefix, me);
         let out = Self {
             tx,
             depth,
             dropped: AtomicU64::new(0),
+            sent,
         };
         (out, drain)
     }
@@ -66,6 +70,7 @@ impl Outbound {
 async fn drain(
     mut rx: mpsc::UnboundedReceiver<(Arc<str>, Body)>,
     depth: Arc<AtomicUsize>,
+    sent: Arc<AtomicU64>,
     client: async_nats::Client,
     prefix: String,
     me: Arc<str>,
@@ -81,8 +86,11 @@ async fn drain(
         *sequence += 1;
         let frame = envelope::frame(&body, *sequence);
         let size = frame.len();
-        if let Err(e) = client.publish(subject.clone(), frame).await {
-            tracing::warn!(subject = %subject, size, "cluster: envelope not sent: {e}");
+        match client.publish(subject.clone(), frame).await {
+            Ok(()) => {
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(subject = %subject, size, "cluster: envelope not sent: {e}"),
         }
     }
 }
