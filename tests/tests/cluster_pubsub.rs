@@ -221,3 +221,59 @@ async fn the_metrics_count_the_nodes_and_the_envelopes() {
         .and_then(|n| n.parse::<u64>().ok());
     assert!(sent.is_some_and(|n| n >= 1), "{text}");
 }
+
+#[tokio::test]
+async fn retained_events_reach_late_subscribers_on_every_node() {
+    let nats = tests::Nats::start().await;
+    let a = nats.node().await;
+    let publisher = tests::join(wamp_runtime::Endpoint::from(a.url()), Serializer::Json).await;
+    publisher
+        .publish("com.ret.state", ("on",))
+        .retain()
+        .acknowledge()
+        .await
+        .unwrap();
+    // A node that starts after the publication, and a subscriber there that asks.
+    let late = nats.node().await;
+    let s = tests::join(
+        wamp_runtime::Endpoint::from(late.url()),
+        Serializer::MsgPack,
+    )
+    .await;
+    let mut sub = s
+        .subscribe::<(String,)>("com.ret.state")
+        .get_retained()
+        .await
+        .unwrap();
+    let e = next_event(&mut sub).await;
+    assert_eq!(e.data.0, "on");
+    assert!(e.details.retained);
+    // A newer one replaces it everywhere.
+    publisher
+        .publish("com.ret.state", ("off",))
+        .retain()
+        .acknowledge()
+        .await
+        .unwrap();
+    assert_eq!(
+        next_event(&mut sub).await.data.0,
+        "off",
+        "live, as any event"
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let s2 = tests::join(wamp_runtime::Endpoint::from(late.url()), Serializer::Cbor).await;
+        let mut again = s2
+            .subscribe::<(String,)>("com.ret.state")
+            .get_retained()
+            .await
+            .unwrap();
+        if next_event(&mut again).await.data.0 == "off" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the newer retained event"
+        );
+    }
+}

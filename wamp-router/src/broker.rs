@@ -47,6 +47,8 @@ pub(crate) struct Retained {
     pub identity: Dict,
     /// The PUBLISH options: exclusion and eligibility apply to late subscribers too.
     pub options: wamp_runtime::proto::PublishOptions,
+    /// The payload is opaque (payload passthru mode).
+    pub passthru: bool,
     pub payload: Payload,
 }
 
@@ -54,6 +56,11 @@ impl Broker {
     /// Keeps `event` as the retained event of `topic`, replacing the previous one.
     pub fn retain(&mut self, topic: &str, event: Retained) {
         self.retained.insert(topic.to_owned(), event);
+    }
+
+    /// Every retained event, with its topic.
+    pub fn retained_all(&self) -> impl Iterator<Item = (&str, &Retained)> {
+        self.retained.iter().map(|(t, r)| (t.as_str(), r))
     }
 
     /// The retained events a new subscription to `(policy, topic)` receives.

@@ -114,8 +114,14 @@ impl Node {
 
     /// Makes the buckets again, writes this node's records again and follows every
     /// bucket from its start.
-    async fn rebuild(&self) {
-        for records in [self.interest.records(), &self.registry.records, &self.nodes] {
+    async fn rebuild(self: &Arc<Self>) {
+        let buckets = [
+            self.interest.records(),
+            &self.registry.records,
+            &self.nodes,
+            &self.retained,
+        ];
+        for records in buckets {
             if let Err(e) = records.reopen().await {
                 tracing::warn!("cluster: {e}");
                 return;
@@ -125,6 +131,10 @@ impl Node {
         self.restarts.send_modify(|n| *n += 1);
         for realm in self.realms() {
             let name = realm.name().to_owned();
+            let link = self.link(&name);
+            for (topic, event) in realm.retained_events() {
+                link.retained(&topic, &event);
+            }
             for (topic, policy) in realm.local_patterns() {
                 if let Err(e) = self.interest.join(&name, policy, &topic).await {
                     tracing::warn!(topic, "cluster: subscription not written again: {e}");

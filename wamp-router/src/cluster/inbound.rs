@@ -78,36 +78,33 @@ fn text(meta: &Dict, key: &str) -> Option<String> {
     meta.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
+/// The event an event envelope carries.
+pub(super) fn remote_event(meta: &Dict, payload: Payload) -> Option<RemoteEvent> {
+    let id = |k: &str| meta.get(k).and_then(Value::as_u64);
+    let empty = Dict::new();
+    let dict = |k: &str| meta.get(k).and_then(Value::as_dict);
+    let filter = PublishOptions::parse(dict("filter").unwrap_or(&empty)).ok()?;
+    Some(RemoteEvent {
+        topic: text(meta, "topic")?,
+        publication: id("publication")?,
+        publisher: id("publisher")?,
+        identity: dict("details").cloned().unwrap_or_default(),
+        filter,
+        passthru: meta.get("passthru").and_then(Value::as_bool) == Some(true),
+        payload,
+    })
+}
+
 fn deliver(node: &Node, from: &str, e: Envelope) {
     let Some(realm) = text(&e.meta, "realm").and_then(|r| node.realm(&r)) else {
         tracing::debug!("cluster: envelope for a realm not served here");
         return;
     };
     match e.kind {
-        Kind::Event => {
-            let id = |k: &str| e.meta.get(k).and_then(Value::as_u64);
-            let empty = Dict::new();
-            let dict = |k: &str| e.meta.get(k).and_then(Value::as_dict);
-            let filter = PublishOptions::parse(dict("filter").unwrap_or(&empty));
-            let (Some(topic), Some(publication), Some(publisher), Ok(filter)) = (
-                text(&e.meta, "topic"),
-                id("publication"),
-                id("publisher"),
-                filter,
-            ) else {
-                tracing::warn!("cluster: malformed event envelope dropped");
-                return;
-            };
-            realm.deliver_remote(RemoteEvent {
-                topic,
-                publication,
-                publisher,
-                identity: dict("details").cloned().unwrap_or_default(),
-                filter,
-                passthru: e.meta.get("passthru").and_then(Value::as_bool) == Some(true),
-                payload: e.payload,
-            });
-        }
+        Kind::Event => match remote_event(&e.meta, e.payload) {
+            Some(event) => realm.deliver_remote(event),
+            None => tracing::warn!("cluster: malformed event envelope dropped"),
+        },
         Kind::Call => {
             let f = Fields(&e.meta);
             let call = (|| {

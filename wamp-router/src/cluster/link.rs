@@ -149,6 +149,47 @@ impl RealmLink {
         if nodes.is_empty() {
             return;
         }
+        match envelope::body(Kind::Event, &self.event_meta(event), event.payload) {
+            Ok(body) => {
+                for n in nodes {
+                    self.node.outbound.push(n, body.clone());
+                }
+            }
+            Err(e) => tracing::warn!(topic = event.topic, "cluster: event not forwarded: {e}"),
+        }
+    }
+
+    /// Shares an event retained here with the other nodes, present and future: the
+    /// retained bucket keeps it as the envelope the event would cross in.
+    pub fn retained(&self, topic: &str, r: &crate::broker::Retained) {
+        let event = EventRef {
+            topic,
+            publication: r.publication,
+            publisher: r.publisher,
+            identity: &r.identity,
+            filter: &r.options,
+            passthru: r.passthru,
+            payload: &r.payload,
+        };
+        let frame = match envelope::body(Kind::Event, &self.event_meta(&event), &r.payload) {
+            Ok(body) => envelope::frame(&body, 0),
+            Err(e) => {
+                tracing::warn!(topic, "cluster: retained event not shared: {e}");
+                return;
+            }
+        };
+        let key = super::store::key(&[&self.realm, topic]);
+        let node = self.node.clone();
+        let topic = topic.to_owned();
+        self.node.tasks.spawn(async move {
+            if let Err(e) = node.retained.kv.put(key, frame).await {
+                tracing::warn!(topic, "cluster: retained event not shared: {e}");
+            }
+        });
+    }
+
+    /// The metadata of an event envelope.
+    fn event_meta(&self, event: &EventRef<'_>) -> Dict {
         let mut meta = Dict::new();
         meta.insert("realm".into(), Value::Str(self.realm.to_string()));
         meta.insert("topic".into(), Value::Str(event.topic.to_owned()));
@@ -157,14 +198,7 @@ impl RealmLink {
         meta.insert("details".into(), Value::Dict(event.identity.clone()));
         meta.insert("filter".into(), Value::Dict(filter_dict(event.filter)));
         meta.insert("passthru".into(), Value::Bool(event.passthru));
-        match envelope::body(Kind::Event, &meta, event.payload) {
-            Ok(body) => {
-                for n in nodes {
-                    self.node.outbound.push(n, body.clone());
-                }
-            }
-            Err(e) => tracing::warn!(topic = event.topic, "cluster: event not forwarded: {e}"),
-        }
+        meta
     }
 
     /// Starts making this node's first local subscription to `(policy, topic)`.

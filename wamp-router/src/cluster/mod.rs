@@ -118,6 +118,8 @@ pub(crate) struct Node {
     /// The nodes of the cluster, one key each: a node starting knows the others at once,
     /// before their next heartbeat.
     nodes: store::Records,
+    /// The retained events of every realm, each as the envelope of its event.
+    retained: store::Records,
     /// This node's share of the session IDs: those equal to it modulo [`SLOTS`].
     slot: u64,
     /// The other nodes' slots, by node.
@@ -179,6 +181,7 @@ impl Node {
         let records = open("subscriptions").await.map_err(|e| fail(no_kv, &e))?;
         let registrations = open("registrations").await.map_err(|e| fail(no_kv, &e))?;
         let nodes = open("nodes").await.map_err(|e| fail(no_kv, &e))?;
+        let retained = open("retained").await.map_err(|e| fail(no_kv, &e))?;
         let slot = claim_slot(&nodes, &name)
             .await
             .map_err(|e| fail("cannot take a session ID range", &e))?;
@@ -194,6 +197,7 @@ impl Node {
             interest: interest::Interest::new(records, name.clone(), realms),
             registry: registry::Registry::new(registrations),
             nodes,
+            retained,
             slot,
             slots: parking_lot::Mutex::new(HashMap::new()),
             names: parking_lot::RwLock::new(NodeNames {
@@ -310,6 +314,13 @@ impl Node {
             .await
             .map_err(|_| RouterError::Cluster("the registration records did not load".into()))?
             .map_err(|_| RouterError::Cluster("the registration watch ended".into()))?;
+        let (ready, loaded) = tokio::sync::oneshot::channel();
+        let node = self.clone();
+        self.spawn(async move { node.follow_retained(ready).await });
+        tokio::time::timeout(Duration::from_secs(10), loaded)
+            .await
+            .map_err(|_| RouterError::Cluster("the retained events did not load".into()))?
+            .map_err(|_| RouterError::Cluster("the retained events watch ended".into()))?;
         // Everything subscribed before the first envelope can arrive.
         self.client
             .flush()
@@ -402,6 +413,47 @@ impl Node {
                 }
                 self.registry.watched(entry.revision);
             })
+            .await;
+    }
+
+    /// Follows the retained events into the realms' brokers.
+    async fn follow_retained(&self, ready: tokio::sync::oneshot::Sender<()>) {
+        let restarts = self.restarts.subscribe();
+        self.retained
+            .clone()
+            .follow(
+                ready,
+                restarts,
+                || {},
+                |entry| {
+                    if entry.operation != async_nats::jetstream::kv::Operation::Put {
+                        return;
+                    }
+                    let event = match envelope::Envelope::decode(entry.value.clone()) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            tracing::warn!(
+                                key = entry.key,
+                                "cluster: unreadable retained event: {e}"
+                            );
+                            return;
+                        }
+                    };
+                    let realm = event
+                        .meta
+                        .get("realm")
+                        .and_then(wamp_runtime::proto::Value::as_str);
+                    let Some(realm) = realm.and_then(|r| self.realm(r)) else {
+                        return;
+                    };
+                    match inbound::remote_event(&event.meta, event.payload) {
+                        Some(e) => realm.mirror_retained(e),
+                        None => {
+                            tracing::warn!(key = entry.key, "cluster: malformed retained event")
+                        }
+                    }
+                },
+            )
             .await;
     }
 

@@ -145,6 +145,11 @@ impl Routing for Clustered {
     }
 
     fn retain(&mut self, topic: &str, event: Retained) {
+        self.link.retained(topic, &event);
+        self.local.retain(topic, event);
+    }
+
+    fn keep_retained(&mut self, topic: &str, event: Retained) {
         self.local.retain(topic, event);
     }
 

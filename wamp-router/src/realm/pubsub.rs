@@ -69,7 +69,7 @@ impl State {
         for (published_to, r) in self.routing.retained_for(topic, policy) {
             if (r.options.exclude_me && r.publisher == session)
                 || !r.options.admits(session, &peer.authid, &peer.authrole)
-                || (r.options.passthru.is_set() && !peer.features.passthru.subscriber)
+                || (r.passthru && !peer.features.passthru.subscriber)
             {
                 continue;
             }
@@ -322,6 +322,7 @@ impl Realm {
                     publisher: session,
                     identity,
                     options,
+                    passthru,
                     payload,
                 },
             );
@@ -335,6 +336,28 @@ impl Realm {
                 },
             );
         }
+    }
+
+    /// Keeps an event retained on another node of the cluster, for the subscriptions
+    /// made here that ask for it.
+    pub fn mirror_retained(&self, event: RemoteEvent) {
+        let mut st = self.state.lock();
+        let retained = Retained {
+            publication: event.publication,
+            publisher: event.publisher,
+            identity: event.identity,
+            options: event.filter,
+            passthru: event.passthru,
+            payload: event.payload,
+        };
+        st.routing.keep_retained(&event.topic, retained);
+    }
+
+    /// The events retained here, with their topics.
+    pub fn retained_events(&self) -> Vec<(String, Retained)> {
+        let st = self.state.lock();
+        let all = st.routing.subscriptions().retained_all();
+        all.map(|(t, r)| (t.to_owned(), r.clone())).collect()
     }
 
     /// Delivers an event published on another node of the cluster to this realm's

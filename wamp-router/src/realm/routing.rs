@@ -137,6 +137,12 @@ pub(crate) trait Routing: Send {
     /// Keeps `event` as the retained event of `topic`.
     fn retain(&mut self, topic: &str, event: Retained);
 
+    /// Keeps `event` as the retained event of `topic` here only (it was retained on
+    /// another node of the cluster, which shared it).
+    fn keep_retained(&mut self, topic: &str, event: Retained) {
+        self.retain(topic, event);
+    }
+
     /// The retained events a new subscription to `topic` under `policy` gets, each with
     /// the topic it was published to.
     fn retained_for(&self, topic: &str, policy: MatchPolicy) -> Vec<(&str, &Retained)>;
