@@ -304,3 +304,29 @@ async fn autobahn_calls_and_serves_across_nodes() {
         py.line_starting("ALL OK").await;
     }
 }
+
+#[tokio::test]
+async fn force_reregister_takes_a_procedure_from_another_node() {
+    let c = Three::start().await;
+    let old = c.session(1, Serializer::MsgPack).await;
+    let held = old
+        .register("com.force.p", |(): ()| async { Ok::<_, WampError>("old") })
+        .await
+        .unwrap();
+    let new = c.session(0, Serializer::Json).await;
+    let _taken = new
+        .register("com.force.p", |(): ()| async { Ok::<_, WampError>("new") })
+        .option("force_reregister", true)
+        .await
+        .unwrap();
+    // The callee on the other node is told, and calls from any node go to the new one.
+    let reason = tokio::time::timeout(WAIT, held.revocation())
+        .await
+        .expect("the old callee is told");
+    assert_eq!(reason, "wamp.error.unregistered");
+    let caller = c.session(2, Serializer::Cbor).await;
+    assert_eq!(
+        caller.call::<String>("com.force.p", ()).await.unwrap(),
+        "new"
+    );
+}

@@ -26,6 +26,20 @@ pub(crate) struct Callee {
     pub features: crate::realm::Features,
     /// The cluster node the callee is on (this one, or another).
     pub node: crate::cluster::NodeRef,
+    /// The revision of the cluster's record that added this callee of this node (0: not
+    /// on a cluster).
+    pub joined: u64,
+}
+
+/// What [`Dealer::mirror`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Mirrored {
+    /// The registration exists.
+    pub exists: bool,
+    /// This node's callees taken off it (by another node).
+    pub removed: Vec<Id>,
+    /// The registration's previous ID, when the record made a new one.
+    pub old: Option<Id>,
 }
 
 /// One registration: a procedure (or pattern) and the sessions that serve it.
@@ -229,19 +243,24 @@ impl Dealer {
         })
     }
 
-    /// Makes the registration of `(policy, procedure)` what the cluster's record says:
-    /// its callees in the record's order, of which this node's are kept only while they
-    /// still serve it here (or are `joining`), and this node's that the record does not
-    /// list yet after them. No callee left: the registration goes. Whether it exists.
+    /// Makes the registration of `(policy, procedure)` what the cluster's record (at
+    /// `revision`) says: its callees in the record's order. This node's callees are kept
+    /// while they still serve it here (or are `joining`: then they joined at `revision`);
+    /// those the record does not list are kept after them if they joined after it (the
+    /// record does not know them yet), and taken off if they joined before (another node
+    /// took them off: `force_reregister`, or a node taken as dead). No callee left: the
+    /// registration goes.
+    #[allow(clippy::too_many_arguments)]
     pub fn mirror(
         &mut self,
         procedure: &str,
         policy: MatchPolicy,
         invoke: Invoke,
         id: Id,
+        revision: u64,
         record: Vec<Callee>,
         joining: Option<Id>,
-    ) -> bool {
+    ) -> Mirrored {
         let current = self.index.get(policy, procedure);
         let here: Vec<Callee> = current
             .and_then(|id| self.regs.get(&id))
@@ -253,23 +272,52 @@ impl Dealer {
                     .collect()
             })
             .unwrap_or_default();
-        let serves = |c: &Callee| here.iter().any(|h| h.session == c.session);
-        let mut callees: Vec<Callee> = record
-            .iter()
-            .filter(|c| !c.node.is_local() || serves(c) || joining == Some(c.session))
-            .copied()
-            .collect();
-        for h in &here {
-            if !record.iter().any(|c| c.session == h.session) {
+        let mut callees = Vec::with_capacity(record.len());
+        for c in &record {
+            if !c.node.is_local() {
+                callees.push(*c);
+            } else if joining == Some(c.session) {
+                callees.push(Callee {
+                    joined: revision,
+                    ..*c
+                });
+            } else if let Some(h) = here.iter().find(|h| h.session == c.session) {
                 callees.push(*h);
             }
         }
-        let id = current.unwrap_or(id);
-        if callees.is_empty() {
-            if let Some(r) = self.regs.remove(&id) {
-                self.index.remove(r.policy, &r.procedure);
+        let mut removed = Vec::new();
+        for h in &here {
+            if record.iter().any(|c| c.session == h.session) {
+                continue;
             }
-            return false;
+            if h.joined != 0 && h.joined < revision {
+                removed.push(h.session);
+            } else {
+                callees.push(*h);
+            }
+        }
+        // The registration keeps its ID unless the record made a new one (a
+        // force_reregister): then the old one goes.
+        let old = current.filter(|c| *c != id);
+        if let Some(old) = current {
+            for c in &here {
+                let keep = old == id && callees.iter().any(|k| k.session == c.session);
+                if !keep {
+                    self.forget_callee(c.session, old);
+                }
+            }
+            if old != id || callees.is_empty() {
+                if let Some(r) = self.regs.remove(&old) {
+                    self.index.remove(r.policy, &r.procedure);
+                }
+            }
+        }
+        if callees.is_empty() {
+            return Mirrored {
+                exists: false,
+                removed,
+                old,
+            };
         }
         for c in callees.iter().filter(|c| c.node.is_local()) {
             self.by_session.entry(c.session).or_default().insert(id);
@@ -294,7 +342,11 @@ impl Dealer {
                 );
             }
         }
-        true
+        Mirrored {
+            exists: true,
+            removed,
+            old,
+        }
     }
 
     /// Takes every callee of `node` off every registration (it left the cluster): the
@@ -335,6 +387,7 @@ impl Callee {
             forward_timeout: false,
             features: Default::default(),
             node: Default::default(),
+            joined: 0,
         }
     }
 }
@@ -487,5 +540,44 @@ mod tests {
         assert_eq!(to(&mut d, "a.x.c.d"), Some((3, true)));
         assert_eq!(to(&mut d, "x.y.z.d"), Some((4, true)));
         assert_eq!(to(&mut d, "x.y"), None);
+    }
+
+    #[test]
+    fn a_mirror_keeps_new_local_callees_and_drops_those_taken_off() {
+        let exact = MatchPolicy::Exact;
+        let remote = |session| Callee {
+            node: crate::cluster::NodeRef::test(1),
+            ..callee(session)
+        };
+        let mut d = Dealer::default();
+        // This node's callee 7 joins at revision 10, with a callee of another node first.
+        let m = d.mirror(
+            "p",
+            exact,
+            Invoke::First,
+            5,
+            10,
+            vec![remote(1), callee(7)],
+            Some(7),
+        );
+        assert!(m.exists && m.removed.is_empty());
+        assert_eq!(d.route("p").map(|r| r.callee.session), Some(1));
+        // An older version without 7 (the record did not know it yet) keeps it.
+        let m = d.mirror("p", exact, Invoke::First, 5, 9, vec![remote(1)], None);
+        assert!(m.removed.is_empty() && d.registrations_of(7) == 1);
+        // A newer one without it: another node took it off.
+        let m = d.mirror("p", exact, Invoke::First, 5, 11, vec![remote(1)], None);
+        assert_eq!(m.removed, vec![7]);
+        assert_eq!(d.registrations_of(7), 0);
+        // A new ID (force_reregister elsewhere): the old registration goes.
+        let m = d.mirror("p", exact, Invoke::Single, 12, 12, vec![remote(2)], None);
+        assert_eq!((m.exists, m.old), (true, Some(5)));
+        assert_eq!(d.lookup("p", exact), Some(12));
+        assert_eq!(d.remove_node(crate::cluster::NodeRef::test(1)), vec![12]);
+        assert_eq!(
+            d.lookup("p", exact),
+            None,
+            "its node left with its last callee"
+        );
     }
 }

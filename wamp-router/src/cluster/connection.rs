@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use async_nats::Event;
 
-use super::registry::CalleeRecord;
+use super::registry::{CalleeRecord, Joining};
 use super::store::StoreError;
 use super::{Node, SLOT_KEY};
 
@@ -144,7 +144,15 @@ impl Node {
                 let record = CalleeRecord::of(&self.name, &callee);
                 let gone = |n: &str| self.members.is_gone(n);
                 let registry = &self.registry;
-                let join = registry.join_as(&name, policy, &procedure, invoke, record, gone, true);
+                let join = registry.join(
+                    &name,
+                    policy,
+                    &procedure,
+                    invoke,
+                    record,
+                    gone,
+                    Joining::Again,
+                );
                 if let Err(e) = join.await {
                     tracing::warn!(procedure, "cluster: registration not written again: {e}");
                 }

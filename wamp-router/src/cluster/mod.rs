@@ -63,6 +63,12 @@ impl NodeRef {
     pub fn is_local(self) -> bool {
         self == Self::LOCAL
     }
+
+    /// Node number `n`, for tests.
+    #[cfg(test)]
+    pub fn test(n: u32) -> Self {
+        Self(n)
+    }
 }
 
 /// How many shares the session IDs are split into: a node's sessions have IDs equal to
@@ -470,6 +476,7 @@ impl Node {
             policy: r.policy(),
             invoke: r.invoke(),
             id: r.id.unwrap_or(revision),
+            revision,
             callees,
         }
     }

@@ -80,6 +80,7 @@ impl CalleeRecord {
             forward_timeout: self.forward_timeout,
             features,
             node,
+            joined: 0,
         }
     }
 }
@@ -101,7 +102,20 @@ pub(crate) struct Mirror {
     pub policy: MatchPolicy,
     pub invoke: InvokePolicy,
     pub id: Id,
+    /// The record's revision.
+    pub revision: u64,
     pub callees: Vec<Callee>,
+}
+
+/// How a callee joins a registration's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Joining {
+    /// A REGISTER.
+    New,
+    /// A REGISTER with `force_reregister`: the callee takes the registration over.
+    Force,
+    /// The node writes its callees again (NATS lost them); being there is no conflict.
+    Again,
 }
 
 /// Why a REGISTER could not be written.
@@ -142,7 +156,9 @@ impl Registry {
     }
 
     /// Adds `callee` to the registration of `(realm, policy, uri)` under `invoke`, or
-    /// creates it: the record written and its revision.
+    /// creates it (`how` says when it takes it over, or is there already): the record
+    /// written and its revision.
+    #[allow(clippy::too_many_arguments)]
     pub async fn join(
         &self,
         realm: &str,
@@ -151,30 +167,18 @@ impl Registry {
         invoke: InvokePolicy,
         callee: CalleeRecord,
         gone: impl Fn(&str) -> bool,
+        how: Joining,
     ) -> Result<(Record, u64), JoinError> {
-        self.join_as(realm, policy, uri, invoke, callee, gone, false)
-            .await
-    }
-
-    /// [`Registry::join`]; `again`: the callee may be there already (this node writes its
-    /// records again after NATS lost them), which is no conflict.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn join_as(
-        &self,
-        realm: &str,
-        policy: MatchPolicy,
-        uri: &str,
-        invoke: InvokePolicy,
-        callee: CalleeRecord,
-        gone: impl Fn(&str) -> bool,
-        again: bool,
-    ) -> Result<(Record, u64), JoinError> {
+        let again = how == Joining::Again;
         let key = key(realm, policy, uri);
         let (outcome, written) = self
             .records
             .edit(&key, |current: Option<(Record, u64)>| match current {
-                // What a gone node left behind is cleared on the way.
-                Some((r, _)) if r.callees.iter().all(|c| gone(&c.node)) => {
+                // What a gone node left behind is cleared on the way; force_reregister
+                // takes the registration from whoever holds it.
+                Some((r, _))
+                    if how == Joining::Force || r.callees.iter().all(|c| gone(&c.node)) =>
+                {
                     let mut r = r;
                     r.id = None;
                     r.callees = vec![callee.clone()];

@@ -16,7 +16,7 @@ use wamp_runtime::proto::{
 };
 
 use super::envelope::{self, Envelope, Kind};
-use super::registry::{self, CalleeRecord, JoinError, Mirror};
+use super::registry::{self, CalleeRecord, JoinError, Joining, Mirror};
 use super::{Bucket, NodeRef, RealmLink};
 use crate::dealer::Callee;
 use crate::outbox::{Outbox, RemoteSink};
@@ -63,6 +63,8 @@ pub(crate) struct RegisterClaim {
     policy: MatchPolicy,
     invoke: InvokePolicy,
     callee: CalleeRecord,
+    /// `force_reregister`: take the registration from whoever holds it.
+    force: bool,
 }
 
 /// A settled REGISTER: the registration as the record now says, its key and revision.
@@ -87,6 +89,11 @@ impl RegisterClaim {
                 self.invoke,
                 self.callee.clone(),
                 |n| node.members.is_gone(n),
+                if self.force {
+                    Joining::Force
+                } else {
+                    Joining::New
+                },
             )
             .await?;
         node.barrier(Bucket::Registrations, revision).await;
@@ -260,6 +267,7 @@ impl RealmLink {
         policy: MatchPolicy,
         invoke: InvokePolicy,
         callee: &Callee,
+        force: bool,
     ) -> RegisterClaim {
         RegisterClaim {
             link: self.clone(),
@@ -267,6 +275,7 @@ impl RealmLink {
             policy,
             invoke,
             callee: CalleeRecord::of(&self.node.name, callee),
+            force,
         }
     }
 

@@ -8,7 +8,7 @@ use wamp_runtime::proto::Id;
 
 use super::{EventRef, Mirror, NodeRef, RealmLink, RegisterClaim, SubscribeClaim};
 use crate::broker::{Broker, Match, Retained};
-use crate::dealer::{Callee, Dealer, Invoke, RegisterError, Route};
+use crate::dealer::{Callee, Dealer, Invoke, Mirrored, RegisterError, Route};
 use crate::realm::{Change, Holdings, Local, Routing};
 
 /// A realm's routing on a cluster node.
@@ -97,15 +97,17 @@ impl Routing for Clustered {
         policy: MatchPolicy,
         invoke: Invoke,
         callee: &Callee,
+        force: bool,
     ) -> Option<RegisterClaim> {
-        Some(self.link.register(procedure, policy, invoke, callee))
+        Some(self.link.register(procedure, policy, invoke, callee, force))
     }
 
-    fn mirror_registration(&mut self, m: &Mirror, joining: Option<Id>) -> bool {
+    fn mirror_registration(&mut self, m: &Mirror, joining: Option<Id>) -> Mirrored {
         let callees = m.callees.clone();
-        self.local
-            .dealer_mut()
-            .mirror(&m.procedure, m.policy, m.invoke, m.id, callees, joining)
+        let (procedure, policy, invoke) = (&m.procedure, m.policy, m.invoke);
+        self.local.dealer_mut().mirror(
+            procedure, policy, invoke, m.id, m.revision, callees, joining,
+        )
     }
 
     fn node_gone(&mut self, node: NodeRef) -> Vec<Id> {

@@ -120,16 +120,13 @@ impl Realm {
             forward_timeout: options.forward_timeout,
             features,
             node: NodeRef::LOCAL,
+            joined: 0,
         };
-        let claim = st
-            .routing
-            .registration_claim(procedure, policy, options.invoke, &callee);
+        let force = options.force_reregister;
+        let claim =
+            st.routing
+                .registration_claim(procedure, policy, options.invoke, &callee, force);
         if let Some(claim) = claim {
-            if options.force_reregister {
-                let text = "force_reregister is not available on a cluster yet".to_owned();
-                refuse(&st, error::FEATURE_NOT_SUPPORTED, text);
-                return None;
-            }
             return Some(Waiting::register(self.clone(), request, claim));
         }
         if options.force_reregister {

@@ -4,11 +4,37 @@
 
 use wamp_runtime::proto::{code, error, CancelMode, CancelOptions, Id, Message, Value};
 
+use super::meta::Revoked;
 use super::{error_reply, Features, Peer, Realm, State};
 use crate::calls::{Deadline, Pending};
 use crate::cluster::{Mirror, NodeRef, RemoteCall};
+use crate::dealer::Mirrored;
 
 impl State {
+    /// This node's callees that another node took off a registration (it took the
+    /// registration over, or took this node for dead): they are told, if they asked
+    /// to be, and the meta events say so.
+    pub(super) fn registrations_taken(&mut self, m: Mirrored, id: Id) {
+        let registration = m.old.unwrap_or(id);
+        let gone = !m.exists || m.old.is_some();
+        let last = m.removed.len().saturating_sub(1);
+        for (i, session) in m.removed.into_iter().enumerate() {
+            self.revoke(
+                session,
+                Revoked::Registration,
+                registration,
+                "wamp.error.unregistered",
+            );
+            self.registration_left(session, registration);
+            let pair = vec![Value::from(session), Value::from(registration)];
+            self.meta_event("wamp.registration.on_unregister", pair.clone());
+            if gone && i == last {
+                self.meta_event("wamp.registration.on_delete", pair);
+            }
+            tracing::info!(session, registration, "callee taken off by another node");
+        }
+    }
+
     /// Ends what a session of another node takes part in here: the calls it waits for
     /// (their callees are interrupted).
     fn drop_remote_peer(&mut self, session: Id) {
@@ -163,7 +189,8 @@ impl Realm {
     ) {
         let mut st = self.state.lock();
         if registry.take_turn(key, revision) {
-            st.routing.mirror_registration(mirror, None);
+            let mirrored = st.routing.mirror_registration(mirror, None);
+            st.registrations_taken(mirrored, mirror.id);
         }
     }
 

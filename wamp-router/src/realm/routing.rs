@@ -22,7 +22,7 @@ use wamp_runtime::proto::{Id, IdSequence};
 
 use crate::broker::{Broker, Match, Retained};
 use crate::cluster::{EventRef, Mirror, NodeRef, RealmLink, RegisterClaim, SubscribeClaim};
-use crate::dealer::{Callee, Dealer, Invoke, RegisterError, Route};
+use crate::dealer::{Callee, Dealer, Invoke, Mirrored, RegisterError, Route};
 
 /// What adding or removing a subscriber or callee did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,16 +104,17 @@ pub(crate) trait Routing: Send {
         policy: MatchPolicy,
         invoke: Invoke,
         callee: &Callee,
+        force: bool,
     ) -> Option<RegisterClaim> {
-        let _ = (procedure, policy, invoke, callee);
+        let _ = (procedure, policy, invoke, callee, force);
         None
     }
 
     /// Makes a registration what the cluster's record says (`joining`: the session whose
-    /// REGISTER wrote it); whether the registration exists afterwards.
-    fn mirror_registration(&mut self, mirror: &Mirror, joining: Option<Id>) -> bool {
+    /// REGISTER wrote it): what changed for this node's callees.
+    fn mirror_registration(&mut self, mirror: &Mirror, joining: Option<Id>) -> Mirrored {
         let _ = (mirror, joining);
-        false
+        Mirrored::default()
     }
 
     /// Another node left the cluster: its callees go. The registrations that went.

@@ -121,11 +121,13 @@ async fn finish_register(realm: &Realm, request: Id, claim: RegisterClaim) {
                 false => claim.link().latest(&r.key).unwrap_or(r.mirror),
             };
             let existed = st.routing.registrations().lookup(procedure, policy);
-            st.routing.mirror_registration(&mirror, Some(session));
+            let mirrored = st.routing.mirror_registration(&mirror, Some(session));
+            st.registrations_taken(mirrored, mirror.id);
             let id = st.routing.registrations().lookup(procedure, policy);
+            let id = id.unwrap_or(mirror.id);
             let change = Change {
-                id: id.unwrap_or(mirror.id),
-                first_or_last: existed.is_none(),
+                id,
+                first_or_last: existed != Some(id),
             };
             st.registration_events(session, change, true);
             Message::Registered {
