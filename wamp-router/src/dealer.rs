@@ -57,6 +57,17 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
+    fn new(procedure: &str, policy: MatchPolicy, invoke: Invoke, callees: Vec<Callee>) -> Self {
+        Self {
+            procedure: procedure.to_owned(),
+            policy,
+            invoke,
+            callees,
+            cursor: 0,
+            created: crate::timestamp::now(),
+        }
+    }
+
     /// The callee of the next call, by the invocation policy.
     fn pick(&mut self) -> Option<Callee> {
         let n = self.callees.len();
@@ -145,17 +156,8 @@ impl Dealer {
             .or_default()
             .insert(id);
         self.index.insert(policy, procedure, id);
-        self.regs.insert(
-            id,
-            Registration {
-                procedure: procedure.to_owned(),
-                policy,
-                invoke,
-                callees: vec![callee],
-                cursor: 0,
-                created: crate::timestamp::now(),
-            },
-        );
+        let reg = Registration::new(procedure, policy, invoke, vec![callee]);
+        self.regs.insert(id, reg);
         Ok((id, true))
     }
 
@@ -329,17 +331,8 @@ impl Dealer {
             }
             None => {
                 self.index.insert(policy, procedure, id);
-                self.regs.insert(
-                    id,
-                    Registration {
-                        procedure: procedure.to_owned(),
-                        policy,
-                        invoke,
-                        callees,
-                        cursor: 0,
-                        created: crate::timestamp::now(),
-                    },
-                );
+                let reg = Registration::new(procedure, policy, invoke, callees);
+                self.regs.insert(id, reg);
             }
         }
         Mirrored {
