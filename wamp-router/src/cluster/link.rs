@@ -1,5 +1,6 @@
-//! A realm's handle on the cluster: what it calls under its lock (forward an event) and
-//! around it (make and end this node's interest in a subscription).
+//! A realm's handle on the cluster: what it calls under its lock (forward an event, share
+//! a retained one, draw a session ID) and around it (make and end this node's interest
+//! in a subscription). Calls across nodes and REGISTER are in [`super::remote`].
 
 use std::sync::Arc;
 

@@ -1,7 +1,9 @@
 //! Routing for a node of a cluster: this node's own tables, as a single router keeps
-//! them, plus what the cluster adds: subscriptions take the cluster's IDs, a first local
-//! subscriber puts the node in the subscription's record, a last one takes it out, and
-//! events go on to the other nodes whose subscribers they reach.
+//! them, plus what the cluster adds. Subscriptions take the cluster's IDs, a first local
+//! subscriber puts the node in the subscription's record and a last one takes it out;
+//! events go on to the other nodes whose subscribers they reach, retained ones to the
+//! store. Every REGISTER goes through the registration's record, and the dealer table
+//! mirrors the records, the other nodes' callees included.
 
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::Id;
