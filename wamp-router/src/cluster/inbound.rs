@@ -95,6 +95,24 @@ pub(super) fn remote_event(meta: &Dict, payload: Payload) -> Option<RemoteEvent>
     })
 }
 
+/// The call a call envelope from node `from` carries.
+fn remote_call(node: &Node, from: &str, meta: &Dict, payload: Payload) -> Option<RemoteCall> {
+    let f = Fields(meta);
+    Some(RemoteCall {
+        from: node.node_ref(from),
+        caller: f.id("caller")?,
+        caller_request: f.id("caller_request")?,
+        callee: f.id("callee")?,
+        registration: f.id("registration")?,
+        details: f.dict("details"),
+        options: f.options()?,
+        authid: f.text("authid").unwrap_or_default(),
+        authrole: f.text("authrole").unwrap_or_default(),
+        caller_passthru: f.flag("caller_passthru"),
+        payload,
+    })
+}
+
 fn deliver(node: &Node, from: &str, e: Envelope) {
     let Some(realm) = text(&e.meta, "realm").and_then(|r| node.realm(&r)) else {
         tracing::debug!("cluster: envelope for a realm not served here");
@@ -105,31 +123,10 @@ fn deliver(node: &Node, from: &str, e: Envelope) {
             Some(event) => realm.deliver_remote(event),
             None => tracing::warn!("cluster: malformed event envelope dropped"),
         },
-        Kind::Call => {
-            let f = Fields(&e.meta);
-            let call = (|| {
-                Some(RemoteCall {
-                    from: node.node_ref(from),
-                    caller: f.id("caller")?,
-                    caller_request: f.id("caller_request")?,
-                    callee: f.id("callee")?,
-                    registration: f.id("registration")?,
-                    details: f.dict("details"),
-                    options: f.options()?,
-                    authid: f.text("authid").unwrap_or_default(),
-                    authrole: f.text("authrole").unwrap_or_default(),
-                    caller_passthru: f.flag("caller_passthru"),
-                    payload: Payload::empty(),
-                })
-            })();
-            match call {
-                Some(mut call) => {
-                    call.payload = e.payload;
-                    realm.call_from_node(call);
-                }
-                None => tracing::warn!("cluster: malformed call envelope dropped"),
-            }
-        }
+        Kind::Call => match remote_call(node, from, &e.meta, e.payload) {
+            Some(call) => realm.call_from_node(call),
+            None => tracing::warn!("cluster: malformed call envelope dropped"),
+        },
         Kind::Continue => {
             let f = Fields(&e.meta);
             match (f.id("caller"), f.id("caller_request"), f.options()) {

@@ -236,7 +236,7 @@ impl Interest {
         self.applied.set(0);
     }
 
-    /// This node's own subscriptions, to write again after NATS lost them.
+    /// The bucket of the subscription records.
     pub fn records(&self) -> &Records {
         &self.records
     }

@@ -233,6 +233,9 @@ impl State {
     /// Publishes a meta event to whoever subscribed to `topic`.
     pub(super) fn meta_event(&self, topic: &str, args: List) {
         let payload = Payload::args(args);
+        if self.routing.link().is_none() {
+            return self.meta_event_where(topic, payload, |_| true);
+        }
         self.meta_event_where(topic, payload.clone(), |_| true);
         // On a cluster, the other nodes' subscribers hear of it too.
         let filter = wamp_runtime::proto::PublishOptions {
