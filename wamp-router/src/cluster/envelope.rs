@@ -167,6 +167,63 @@ pub(crate) fn frame(body: &Body, sequence: u64) -> Bytes {
     out.freeze()
 }
 
+/// Envelopes for one destination sent as one NATS message, in order: each is
+/// `length u32 | envelope`. Fewer, larger messages cost NATS and both nodes less than one
+/// message per envelope; the drain fills a batch only with what is already queued.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    buf: BytesMut,
+}
+
+impl Batch {
+    /// Bytes queued so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// What `body` adds to a batch.
+    pub fn cost(body: &Body) -> usize {
+        4 + HEADER_LEN + body.bytes.len()
+    }
+
+    /// Appends the envelope of `body` with its `sequence`.
+    pub fn push(&mut self, body: &Body, sequence: u64) {
+        self.buf.reserve(Self::cost(body));
+        // An envelope is refused at the edge long before 4 GiB (`max_message_size`).
+        self.buf
+            .put_u32(u32::try_from(HEADER_LEN + body.bytes.len()).unwrap_or(u32::MAX));
+        self.buf.put_u8(VERSION);
+        self.buf.put_u8(body.kind as u8);
+        self.buf.put_u64(sequence);
+        self.buf.extend_from_slice(&body.bytes);
+    }
+
+    /// The batch's bytes; the batch is empty again.
+    pub fn take(&mut self) -> Bytes {
+        self.buf.split().freeze()
+    }
+}
+
+/// The envelopes of a batch, in order; a length that runs past the end is an error and
+/// ends the batch.
+pub(crate) fn unbatch(mut batch: Bytes) -> impl Iterator<Item = Result<Bytes, EnvelopeError>> {
+    std::iter::from_fn(move || {
+        if batch.is_empty() {
+            return None;
+        }
+        let next = take(&mut batch);
+        if next.is_err() {
+            batch.clear();
+        }
+        Some(next)
+    })
+}
+
 impl Envelope {
     /// Reads an envelope; never panics on bad bytes.
     pub fn decode(mut frame: Bytes) -> Result<Self, EnvelopeError> {
@@ -288,6 +345,41 @@ mod tests {
             assert_eq!(e.payload.is_empty(), p.is_empty());
             assert_eq!(e.payload.as_transparent(), p.as_transparent());
         }
+    }
+
+    #[test]
+    fn a_batch_carries_envelopes_in_order() {
+        let mut batch = Batch::default();
+        let bodies: Vec<Body> = (0..3u64)
+            .map(|i| {
+                let mut m = meta();
+                m.insert("i".into(), Value::from(i));
+                body(Kind::Call, &m, &arrived(Serializer::MsgPack)).unwrap()
+            })
+            .collect();
+        for (i, b) in bodies.iter().enumerate() {
+            batch.push(b, i as u64 + 5);
+        }
+        assert_eq!(batch.len(), bodies.iter().map(Batch::cost).sum::<usize>());
+        let bytes = batch.take();
+        assert!(batch.is_empty());
+        let read: Vec<Envelope> = unbatch(bytes.clone())
+            .map(|f| Envelope::decode(f.unwrap()).unwrap())
+            .collect();
+        assert_eq!(read.len(), 3);
+        for (i, e) in read.iter().enumerate() {
+            assert_eq!(e.sequence, i as u64 + 5);
+            assert_eq!(e.meta.get("i"), Some(&Value::from(i as u64)));
+        }
+        // A cut batch yields what is whole, then one error, then ends.
+        let cut: Vec<_> = unbatch(bytes.slice(..bytes.len() - 1)).collect();
+        assert_eq!(cut.len(), 3);
+        assert!(cut[0].is_ok() && cut[1].is_ok() && cut[2].is_err());
+        let mut long = bytes.to_vec();
+        long[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+        let read: Vec<_> = unbatch(long.into()).collect();
+        assert_eq!(read.len(), 1);
+        assert!(read[0].is_err());
     }
 
     #[test]

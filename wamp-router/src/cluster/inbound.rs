@@ -1,5 +1,6 @@
-//! What arrives on this node's subject: envelopes from the other nodes, taken in the
-//! order they arrive (one task, so a sender's order is kept), and barrier requests.
+//! What arrives on this node's subject: envelopes from the other nodes, in batches (one
+//! NATS message carries what its sender had queued for this node), taken in the order
+//! they arrive (one task, so a sender's order is kept), and barrier requests.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use wamp_runtime::proto::{CancelMode, Dict, Payload, PublishOptions, Value};
 
-use super::envelope::{Envelope, Kind};
+use super::envelope::{unbatch, Envelope, Kind};
 use super::remote::{reply, Fields};
 use super::RemoteCall;
 use super::{Bucket, Node, RemoteEvent, BARRIER_WAIT};
@@ -27,26 +28,33 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
         } else if rest == "m" {
             super::meta::answer(&node, msg);
         } else if let Some(from) = rest.strip_prefix("e.") {
-            let envelope = match Envelope::decode(msg.payload) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(from, "cluster: envelope dropped: {e}");
-                    continue;
-                }
-            };
-            node.received.fetch_add(1, Ordering::Relaxed);
-            let seen = last.entry(from.to_owned()).or_insert(0);
-            if *seen != 0 && envelope.sequence > *seen + 1 {
-                let missed = envelope.sequence - *seen - 1;
-                node.lost.fetch_add(missed, Ordering::Relaxed);
-                tracing::warn!(
-                    from,
-                    missed,
-                    "cluster: envelopes lost on the way (NATS is at most once)"
-                );
+            if !last.contains_key(from) {
+                last.insert(from.to_owned(), 0);
             }
-            *seen = envelope.sequence;
-            deliver(&node, from, envelope);
+            let Some(seen) = last.get_mut(from) else {
+                continue;
+            };
+            for frame in unbatch(msg.payload) {
+                let envelope = match frame.and_then(Envelope::decode) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(from, "cluster: envelope dropped: {e}");
+                        continue;
+                    }
+                };
+                node.received.fetch_add(1, Ordering::Relaxed);
+                if *seen != 0 && envelope.sequence > *seen + 1 {
+                    let missed = envelope.sequence - *seen - 1;
+                    node.lost.fetch_add(missed, Ordering::Relaxed);
+                    tracing::warn!(
+                        from,
+                        missed,
+                        "cluster: envelopes lost on the way (NATS is at most once)"
+                    );
+                }
+                *seen = envelope.sequence;
+                deliver(&node, from, envelope);
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The ordered path from this node to the others: one FIFO, filled under realm locks and
 //! drained into NATS by one task, so the order of decisions is the order on the wire.
-//! (NATS keeps the order of one connection's messages to each subscriber.)
+//! (NATS keeps the order of one connection's messages to each subscriber.) What is queued
+//! when the task wakes goes out as one batch per destination (`envelope::Batch`).
 //!
 //! Pushing never waits. While NATS is slow or away the queue holds up to a limit; past
 //! it, envelopes are dropped, counted and logged, never lost silently.
@@ -11,7 +12,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::envelope::{self, Body};
+use super::envelope::{Batch, Body};
+use super::ENVELOPE_ROOM;
 
 /// How many envelopes may wait for NATS before new ones are dropped.
 const LIMIT: usize = 1 << 16;
@@ -67,6 +69,11 @@ impl Outbound {
     }
 }
 
+/// The most envelopes taken from the queue at once.
+const TAKE: usize = 256;
+/// The size past which a batch is sent before another envelope joins it.
+const BATCH_BYTES: usize = 64 * 1024;
+
 async fn drain(
     mut rx: mpsc::UnboundedReceiver<(Arc<str>, Body)>,
     depth: Arc<AtomicUsize>,
@@ -75,22 +82,76 @@ async fn drain(
     prefix: String,
     me: Arc<str>,
 ) {
-    // Per destination: its subject and the last sequence sent to it.
-    let mut links: HashMap<Arc<str>, (async_nats::Subject, u64)> = HashMap::new();
-    while let Some((node, body)) = rx.recv().await {
-        depth.fetch_sub(1, Ordering::Relaxed);
-        let (subject, sequence) = links.entry(node).or_insert_with_key(|n| {
-            let s = format!("{prefix}.n.{n}.e.{me}");
-            (async_nats::Subject::from(s), 0)
-        });
-        *sequence += 1;
-        let frame = envelope::frame(&body, *sequence);
-        let size = frame.len();
-        match client.publish(subject.clone(), frame).await {
-            Ok(()) => {
-                sent.fetch_add(1, Ordering::Relaxed);
+    // A batch never passes what the NATS server takes in one message; an envelope alone
+    // always fits (`Node::max_message_size`).
+    let cap = BATCH_BYTES.min(
+        client
+            .server_info()
+            .max_payload
+            .saturating_sub(ENVELOPE_ROOM),
+    );
+    // Per destination: its subject, the last sequence sent to it, what waits to go.
+    let mut links: HashMap<Arc<str>, Link> = HashMap::new();
+    let mut taken = Vec::with_capacity(TAKE);
+    // The destinations with a batch to send, in the order they got one.
+    let mut ready: Vec<Arc<str>> = Vec::new();
+    // Whatever is queued now goes out together: one NATS message per destination in the
+    // common case, so a burst costs NATS and the receiver one message, not one each.
+    while rx.recv_many(&mut taken, TAKE).await > 0 {
+        depth.fetch_sub(taken.len(), Ordering::Relaxed);
+        for (node, body) in taken.drain(..) {
+            let link = links.entry(node.clone()).or_insert_with(|| Link {
+                subject: async_nats::Subject::from(format!("{prefix}.n.{node}.e.{me}")),
+                sequence: 0,
+                batch: Batch::default(),
+                count: 0,
+            });
+            if !link.batch.is_empty() && link.batch.len() + Batch::cost(&body) > cap {
+                link.send(&client, &sent).await;
             }
-            Err(e) => tracing::warn!(subject = %subject, size, "cluster: envelope not sent: {e}"),
+            if link.batch.is_empty() {
+                ready.push(node);
+            }
+            link.sequence += 1;
+            link.batch.push(&body, link.sequence);
+            link.count += 1;
+        }
+        for node in ready.drain(..) {
+            if let Some(link) = links.get_mut(&node) {
+                link.send(&client, &sent).await;
+            }
+        }
+    }
+}
+
+/// The path to one destination.
+struct Link {
+    subject: async_nats::Subject,
+    /// The last sequence given to an envelope for it.
+    sequence: u64,
+    batch: Batch,
+    /// Envelopes in `batch`.
+    count: u64,
+}
+
+impl Link {
+    /// Hands the batch, if any, to NATS.
+    async fn send(&mut self, client: &async_nats::Client, sent: &AtomicU64) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let bytes = self.batch.take();
+        let (size, count) = (bytes.len(), std::mem::take(&mut self.count));
+        match client.publish(self.subject.clone(), bytes).await {
+            Ok(()) => {
+                sent.fetch_add(count, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(
+                subject = %self.subject,
+                size,
+                count,
+                "cluster: envelopes not sent: {e}"
+            ),
         }
     }
 }
