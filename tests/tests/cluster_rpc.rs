@@ -330,3 +330,54 @@ async fn force_reregister_takes_a_procedure_from_another_node() {
         "new"
     );
 }
+
+#[tokio::test]
+async fn a_callee_concurrency_holds_for_callers_on_every_node() {
+    let c = Three::start().await;
+    let callee = c.session(1, Serializer::MsgPack).await;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let started = Arc::new(AtomicU64::new(0));
+    let (r, s) = (release.clone(), started.clone());
+    let _held = callee
+        .register("com.busy.one", move |(): ()| {
+            let (r, s) = (r.clone(), s.clone());
+            async move {
+                s.fetch_add(1, Ordering::SeqCst);
+                r.notified().await;
+                Ok::<_, WampError>("done")
+            }
+        })
+        .option("concurrency", 1)
+        .await
+        .unwrap();
+    let near = c.session(0, Serializer::Json).await;
+    let far = c.session(2, Serializer::Cbor).await;
+    let running = tokio::spawn({
+        let near = near.clone();
+        async move { near.call::<String>("com.busy.one", ()).await }
+    });
+    until("the first call runs", || {
+        started.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // The caller's node knows its own call is in flight; the other caller's node does not,
+    // and the callee's node refuses it.
+    for s in [&near, &far] {
+        let e = s.call::<String>("com.busy.one", ()).await.unwrap_err();
+        assert_eq!(
+            e.uri(),
+            Some("crossbar.error.max_concurrency_reached"),
+            "{e}"
+        );
+    }
+    release.notify_one();
+    assert_eq!(running.await.unwrap().unwrap(), "done");
+    // Free again: a call from the far node runs.
+    let again = tokio::spawn({
+        let far = far.clone();
+        async move { far.call::<String>("com.busy.one", ()).await }
+    });
+    until("the next call runs", || started.load(Ordering::SeqCst) == 2).await;
+    release.notify_one();
+    assert_eq!(again.await.unwrap().unwrap(), "done");
+}

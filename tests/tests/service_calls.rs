@@ -1,6 +1,7 @@
 //! Per-call options on generated stubs, against the bundled router: a call's own timeout,
 //! `disclose_me` and CALL options, an explicit cancel in each mode through a handle, the
-//! defaults a stub gives all its calls, and the same for a progressive procedure.
+//! defaults a stub gives all its calls, and the same for a progressive procedure; and a
+//! procedure's `concurrency`, kept by the router.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -213,4 +214,67 @@ fn the_stub_methods_return_call_values(jobs: &JobsClient) {
     let _call: wamp_runtime::ServiceCall<Option<u64>, JobError> = jobs.run(1);
     let _stream: wamp_runtime::ServiceStream<u32, JobError> = jobs.count(1);
     let _unused = WampError::new("com.example.unused");
+}
+
+#[service(prefix = "com.example.limited")]
+trait Limited {
+    /// Holds its caller until let go, one caller at a time.
+    #[wamp(concurrency = 1)]
+    async fn hold(&self) -> u64;
+}
+
+/// Holds each call until `release` is notified.
+#[derive(Clone, Default)]
+struct Gate {
+    started: Arc<AtomicU64>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Limited for Gate {
+    async fn hold(&self) -> u64 {
+        let n = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        self.release.notified().await;
+        n
+    }
+}
+
+#[tokio::test]
+async fn a_procedure_concurrency_refuses_the_call_past_it() {
+    let r = start_router().await;
+    let callee = join(r.endpoint(), Serializer::Json).await;
+    let caller = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    let gate = Gate::default();
+    gate.clone().register_on(&callee).await.unwrap().detach();
+    let limited = LimitedClient::new(caller.clone());
+    let call = || {
+        let limited = limited.clone();
+        tokio::spawn(async move { limited.hold().await })
+    };
+    let first = call();
+    until("the first call runs", || {
+        gate.started.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    match limited.hold().await {
+        Err(e) => assert_eq!(
+            e.uri(),
+            Some("crossbar.error.max_concurrency_reached"),
+            "{e}"
+        ),
+        other => panic!("the second call is refused: {other:?}"),
+    }
+    gate.release.notify_one();
+    assert_eq!(first.await.unwrap().unwrap(), 1);
+    until("no call in flight", || r.calls_in_flight("realm1") == 0).await;
+    let next = call();
+    until("the next call runs", || {
+        gate.started.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    gate.release.notify_one();
+    assert_eq!(
+        next.await.unwrap().unwrap(),
+        2,
+        "free again once it answered"
+    );
 }

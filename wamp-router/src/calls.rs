@@ -30,6 +30,9 @@ pub(crate) struct Pending {
     /// keeps only the caller's half (the callee's node has the invocation, its timeout
     /// and its answers).
     pub remote: Option<crate::cluster::NodeRef>,
+    /// Whether the callee has a `concurrency` limit: the call counts against it while it
+    /// is in flight.
+    pub limited: bool,
 }
 
 /// When a call times out, and the `timeout` it was given (for the caller's error).
@@ -70,6 +73,9 @@ pub(crate) struct Calls {
     watermarks: HashMap<Id, Id>,
     /// How many calls each caller has in flight.
     in_flight: HashMap<Id, usize>,
+    /// How many invocations each (callee, registration) with a `concurrency` limit has in
+    /// flight.
+    serving: HashMap<(Id, Id), u32>,
     /// The invocations each session takes part in, as caller or callee: a leaving
     /// session's calls are found without looking at the others'.
     calls_of: HashMap<Id, HashSet<Id>>,
@@ -93,6 +99,12 @@ impl Calls {
         self.by_caller
             .insert((pending.caller, pending.caller_request), id);
         *self.in_flight.entry(pending.caller).or_default() += 1;
+        if pending.limited {
+            *self
+                .serving
+                .entry((pending.callee, pending.registration))
+                .or_default() += 1;
+        }
         for session in [pending.caller, pending.callee] {
             self.calls_of.entry(session).or_default().insert(id);
         }
@@ -127,6 +139,15 @@ impl Calls {
     /// How many calls `caller` has in flight.
     pub fn in_flight(&self, caller: Id) -> usize {
         self.in_flight.get(&caller).copied().unwrap_or(0)
+    }
+
+    /// How many invocations of `registration` callee `callee` (one with a `concurrency`
+    /// limit) has in flight.
+    pub fn serving(&self, callee: Id, registration: Id) -> u32 {
+        self.serving
+            .get(&(callee, registration))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// What a CALL with `request` from `caller` (which streams progressive invocations)
@@ -175,6 +196,15 @@ impl Calls {
             *n -= 1;
             if *n == 0 {
                 self.in_flight.remove(&p.caller);
+            }
+        }
+        if p.limited {
+            let key = (p.callee, p.registration);
+            if let Some(n) = self.serving.get_mut(&key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.serving.remove(&key);
+                }
             }
         }
         for session in [p.caller, p.callee] {
@@ -259,6 +289,7 @@ mod tests {
             input_open: false,
             canceled: false,
             remote: None,
+            limited: true,
         }
     }
 
@@ -274,6 +305,7 @@ mod tests {
         let soon = d.start_call(pending(1, 2, 9, Some(at(100))));
         let answered = d.start_call(pending(2, 1, 9, Some(at(50))));
         let _untimed = d.start_call(pending(2, 2, 9, None));
+        assert_eq!(d.serving(9, 1), 4);
         assert_eq!(d.next_deadline(), Some(at(50).at));
         assert!(d.finish_call(9, answered).is_some());
         assert_eq!(
@@ -294,6 +326,10 @@ mod tests {
             .any(|p| p.caller_request == 1 && p.caller == 1));
         assert_eq!((d.calls_in_flight(), d.next_deadline()), (0, None));
         assert!(d.calls_of.is_empty() && d.by_caller.is_empty());
+        assert!(
+            d.serving.is_empty(),
+            "the concurrency counts go with the calls"
+        );
         let _ = late;
     }
 }

@@ -29,6 +29,9 @@ pub(crate) struct Callee {
     /// The revision of the cluster's record that added this callee of this node (0: not
     /// on a cluster).
     pub joined: u64,
+    /// How many invocations of this registration it takes at once (Crossbar.io's
+    /// `concurrency`; 0: no limit).
+    pub concurrency: u32,
 }
 
 /// What [`Dealer::mirror`] did.
@@ -68,24 +71,58 @@ impl Registration {
         }
     }
 
-    /// The callee of the next call, by the invocation policy.
-    fn pick(&mut self) -> Option<Callee> {
+    /// The callee of the next call, by the invocation policy, passing over callees at
+    /// their `concurrency` (`busy` says how many invocations of registration `id` a callee
+    /// has in flight; asked only of callees with a limit).
+    fn pick(&mut self, id: Id, busy: &dyn Fn(Id, Id) -> u32) -> Result<Callee, NoRoute> {
         let n = self.callees.len();
-        if n == 0 {
-            return None;
-        }
-        let i = match self.invoke {
-            Invoke::Single | Invoke::First => 0,
-            Invoke::Last => n - 1,
+        let free = |c: &Callee| c.concurrency == 0 || busy(c.session, id) < c.concurrency;
+        let found = match self.invoke {
+            Invoke::Single => self.callees.first().filter(|c| free(c)).map(|_| 0),
+            Invoke::First => self.callees.iter().position(free),
+            Invoke::Last => self.callees.iter().rposition(free),
             Invoke::RoundRobin => {
-                let i = self.cursor % n;
-                self.cursor = (i + 1) % n;
+                let start = self.cursor % n.max(1);
+                let i = (0..n)
+                    .map(|k| (start + k) % n)
+                    .find(|&i| free(&self.callees[i]));
+                if let Some(i) = i {
+                    self.cursor = (i + 1) % n;
+                }
                 i
             }
-            Invoke::Random => rand::random_range(0..n),
+            Invoke::Random => match self.callees.iter().filter(|c| free(c)).count() {
+                0 => None,
+                eligible => {
+                    let k = rand::random_range(0..eligible);
+                    let mut free_ones = self.callees.iter().enumerate().filter(|(_, c)| free(c));
+                    free_ones.nth(k).map(|(i, _)| i)
+                }
+            },
         };
-        self.callees.get(i).copied()
+        match found.and_then(|i| self.callees.get(i)) {
+            Some(c) => Ok(*c),
+            None if n == 0 => Err(NoRoute::NoCallee),
+            None => Err(NoRoute::AtLimit {
+                shared: self.invoke != Invoke::Single,
+                concurrency: self
+                    .callees
+                    .iter()
+                    .map(|c| c.concurrency)
+                    .max()
+                    .unwrap_or(0),
+            }),
+        }
     }
+}
+
+/// Why a call found no callee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoRoute {
+    /// No registration matches the procedure.
+    NoCallee,
+    /// Every callee that could take it has `concurrency` invocations in flight.
+    AtLimit { shared: bool, concurrency: u32 },
 }
 
 /// Why a registration was refused.
@@ -233,12 +270,17 @@ impl Dealer {
         self.index.best_match(procedure).map(|(id, _)| id)
     }
 
-    /// Picks the callee for a call to `procedure`, by match and invocation policy.
-    pub fn route(&mut self, procedure: &str) -> Option<Route> {
-        let registration = self.find(procedure)?;
-        let reg = self.regs.get_mut(&registration)?;
+    /// Picks the callee for a call to `procedure`, by match and invocation policy, among
+    /// the callees below their `concurrency` (see [`Registration::pick`]).
+    pub fn route(
+        &mut self,
+        procedure: &str,
+        busy: &dyn Fn(Id, Id) -> u32,
+    ) -> Result<Route, NoRoute> {
+        let registration = self.find(procedure).ok_or(NoRoute::NoCallee)?;
+        let reg = self.regs.get_mut(&registration).ok_or(NoRoute::NoCallee)?;
         let pattern = reg.policy != MatchPolicy::Exact;
-        reg.pick().map(|callee| Route {
+        reg.pick(registration, busy).map(|callee| Route {
             registration,
             callee,
             pattern,
@@ -381,6 +423,7 @@ impl Callee {
             features: Default::default(),
             node: Default::default(),
             joined: 0,
+            concurrency: 0,
         }
     }
 }
@@ -391,6 +434,72 @@ mod tests {
 
     fn callee(session: Id) -> Callee {
         Callee::plain(session)
+    }
+
+    /// No callee has an invocation in flight.
+    const IDLE: fn(Id, Id) -> u32 = |_, _| 0;
+
+    #[test]
+    fn callees_at_their_concurrency_are_passed_over() {
+        use std::cell::RefCell;
+        let ids = wamp_runtime::proto::IdSequence::new();
+        let exact = MatchPolicy::Exact;
+        let limited = |session, concurrency| Callee {
+            concurrency,
+            ..callee(session)
+        };
+        // Invocations in flight by callee, as the calls table would count them.
+        let busy: RefCell<HashMap<Id, u32>> = RefCell::default();
+        let count = |c: Id, _r: Id| busy.borrow().get(&c).copied().unwrap_or(0);
+        for invoke in [
+            Invoke::RoundRobin,
+            Invoke::First,
+            Invoke::Last,
+            Invoke::Random,
+        ] {
+            let mut d = Dealer::default();
+            let uri = "p";
+            d.register(|| ids.next_id(), uri, exact, invoke, limited(1, 1))
+                .unwrap();
+            d.register(|| ids.next_id(), uri, exact, invoke, limited(2, 2))
+                .unwrap();
+            busy.borrow_mut().clear();
+            let mut served = Vec::new();
+            for _ in 0..3 {
+                let c = d.route(uri, &count).unwrap().callee.session;
+                *busy.borrow_mut().entry(c).or_default() += 1;
+                served.push(c);
+            }
+            served.sort_unstable();
+            assert_eq!(served, [1, 2, 2], "{invoke:?}: each up to its limit");
+            assert_eq!(
+                d.route(uri, &count).err(),
+                Some(NoRoute::AtLimit {
+                    shared: true,
+                    concurrency: 2
+                }),
+                "{invoke:?}: all at their limit"
+            );
+            // One invocation of callee 1 ends: it is the one free.
+            *busy.borrow_mut().entry(1).or_default() -= 1;
+            assert_eq!(d.route(uri, &count).unwrap().callee.session, 1);
+        }
+        let mut d = Dealer::default();
+        d.register(|| ids.next_id(), "s", exact, Invoke::Single, limited(1, 1))
+            .unwrap();
+        busy.borrow_mut().insert(1, 1);
+        assert_eq!(
+            d.route("s", &count).err(),
+            Some(NoRoute::AtLimit {
+                shared: false,
+                concurrency: 1
+            })
+        );
+        assert_eq!(d.route("t", &count).err(), Some(NoRoute::NoCallee));
+        // Without a limit the count is never asked for.
+        d.register(|| ids.next_id(), "u", exact, Invoke::Single, callee(3))
+            .unwrap();
+        assert!(d.route("u", &|_, _| unreachable!()).is_ok());
     }
 
     #[test]
@@ -420,7 +529,7 @@ mod tests {
         );
         assert_eq!(d.unregister(8, r), None);
         assert_eq!(d.remove_session(7), vec![(r, true)]);
-        assert!(d.route("com.add").is_none());
+        assert!(d.route("com.add", &IDLE).ok().is_none());
         assert_eq!(d.registrations_of(7), 0);
     }
 
@@ -453,32 +562,32 @@ mod tests {
             "the same session twice is refused"
         );
         let order: Vec<Id> = (0..4)
-            .map(|_| d.route("p").unwrap().callee.session)
+            .map(|_| d.route("p", &IDLE).ok().unwrap().callee.session)
             .collect();
         assert_eq!(order, [1, 2, 1, 2]);
         assert_eq!(d.unregister(1, a), Some(false));
-        assert_eq!(d.route("p").unwrap().callee.session, 2);
+        assert_eq!(d.route("p", &IDLE).ok().unwrap().callee.session, 2);
         assert_eq!(d.unregister(2, a), Some(true));
-        assert!(d.route("p").is_none());
+        assert!(d.route("p", &IDLE).ok().is_none());
 
         let f = d
             .register(|| ids.next_id(), "q", exact, Invoke::First, callee(1))
             .unwrap();
         d.register(|| ids.next_id(), "q", exact, Invoke::First, callee(2))
             .unwrap();
-        assert_eq!(d.route("q").unwrap().callee.session, 1);
+        assert_eq!(d.route("q", &IDLE).ok().unwrap().callee.session, 1);
         let l = d
             .register(|| ids.next_id(), "r", exact, Invoke::Last, callee(1))
             .unwrap();
         d.register(|| ids.next_id(), "r", exact, Invoke::Last, callee(2))
             .unwrap();
-        assert_eq!(d.route("r").unwrap().callee.session, 2);
+        assert_eq!(d.route("r", &IDLE).ok().unwrap().callee.session, 2);
         assert_ne!(f, l);
         d.register(|| ids.next_id(), "s", exact, Invoke::Random, callee(1))
             .unwrap();
         d.register(|| ids.next_id(), "s", exact, Invoke::Random, callee(2))
             .unwrap();
-        assert!([1, 2].contains(&d.route("s").unwrap().callee.session));
+        assert!([1, 2].contains(&d.route("s", &IDLE).ok().unwrap().callee.session));
     }
 
     #[test]
@@ -526,7 +635,11 @@ mod tests {
             callee(5),
         )
         .unwrap();
-        let to = |d: &mut Dealer, p: &str| d.route(p).map(|r| (r.callee.session, r.pattern));
+        let to = |d: &mut Dealer, p: &str| {
+            d.route(p, &IDLE)
+                .ok()
+                .map(|r| (r.callee.session, r.pattern))
+        };
         assert_eq!(to(&mut d, "a.b.c.d"), Some((5, false)));
         assert_eq!(to(&mut d, "a.b.c.e"), Some((2, true)));
         assert_eq!(to(&mut d, "a.b.x"), Some((1, true)));
@@ -554,7 +667,7 @@ mod tests {
             Some(7),
         );
         assert!(m.exists && m.removed.is_empty());
-        assert_eq!(d.route("p").map(|r| r.callee.session), Some(1));
+        assert_eq!(d.route("p", &IDLE).ok().map(|r| r.callee.session), Some(1));
         // An older version without 7 (the record did not know it yet) keeps it.
         let m = d.mirror("p", exact, Invoke::First, 5, 9, vec![remote(1)], None);
         assert!(m.removed.is_empty() && d.registrations_of(7) == 1);

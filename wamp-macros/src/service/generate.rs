@@ -170,6 +170,10 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     if p.options.disclose_caller.is_some() {
         options.push(quote!(.option("disclose_caller", true)));
     }
+    if let Some((n, _)) = &p.options.concurrency {
+        let n = u32::try_from(*n).unwrap_or(u32::MAX);
+        options.push(quote!(.concurrency(#n)));
+    }
     let cfgs = named(&p.method.attrs, "cfg");
     quote! {
         #(#cfgs)*

@@ -79,6 +79,8 @@ pub(crate) struct Options {
     pub match_policy: Option<(String, Span)>,
     pub disclose_caller: Option<Span>,
     pub timeout_ms: Option<(u64, Span)>,
+    /// How many invocations the callee takes at once (`concurrency`).
+    pub concurrency: Option<(u64, Span)>,
     pub progressive: Option<Span>,
     /// Every parameter travels as a keyword argument.
     pub kwargs: Option<Span>,
@@ -350,6 +352,7 @@ impl Options {
             "match",
             "disclose_caller",
             "timeout_ms",
+            "concurrency",
             "progressive",
             "kwargs",
             "result",
@@ -361,6 +364,7 @@ impl Options {
                 "match" => i.string().map(|v| o.match_policy = Some(v)),
                 "disclose_caller" => i.flag().map(|s| o.disclose_caller = Some(s)),
                 "timeout_ms" => i.integer().map(|v| o.timeout_ms = Some(v)),
+                "concurrency" => i.integer().map(|v| o.concurrency = Some(v)),
                 "kwargs" => i.flag().map(|s| o.kwargs = Some(s)),
                 "result" => i.string().map(|v| o.result = Some(v)),
                 _ => i.flag().map(|s| o.progressive = Some(s)),

@@ -264,6 +264,14 @@ fn procedure(p: &Procedure, prefix: Option<&str>, prefix_ok: bool, errors: &mut 
             "a timeout of 0 ms fails every call: give a positive number of milliseconds",
         ));
     }
+    if let Some((n, span)) = &p.options.concurrency {
+        if *n == 0 || *n > u64::from(u32::MAX) {
+            errors.push(syn::Error::new(
+                *span,
+                "concurrency is how many invocations run at once: give a number from 1 to 4294967295 (leave it out for no limit)",
+            ));
+        }
+    }
 }
 
 fn output_span(p: &Procedure) -> proc_macro2::Span {

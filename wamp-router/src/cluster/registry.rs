@@ -50,6 +50,9 @@ pub(crate) struct CalleeRecord {
     /// It takes opaque payloads.
     #[serde(default)]
     pub passthru: bool,
+    /// Its `concurrency` (0: no limit).
+    #[serde(default)]
+    pub concurrency: u32,
 }
 
 impl CalleeRecord {
@@ -63,6 +66,7 @@ impl CalleeRecord {
             cancels: c.features.callee_cancels,
             progressive: c.features.progressive_calls.as_callee,
             passthru: c.features.passthru.callee,
+            concurrency: c.concurrency,
         }
     }
 
@@ -81,6 +85,7 @@ impl CalleeRecord {
             features,
             node,
             joined: 0,
+            concurrency: self.concurrency,
         }
     }
 }

@@ -10,7 +10,7 @@ use wamp_runtime::proto::Id;
 
 use super::{EventRef, Mirror, NodeRef, RealmLink, RegisterClaim, SubscribeClaim};
 use crate::broker::{Broker, Match, Retained};
-use crate::dealer::{Callee, Dealer, Invoke, Mirrored, RegisterError, Route};
+use crate::dealer::{Callee, Dealer, Invoke, Mirrored, NoRoute, RegisterError, Route};
 use crate::realm::{Change, Holdings, Local, Routing};
 
 /// A realm's routing on a cluster node.
@@ -43,8 +43,8 @@ impl Routing for Clustered {
         self.local.receivers(topic)
     }
 
-    fn callee(&mut self, procedure: &str) -> Option<Route> {
-        self.local.callee(procedure)
+    fn callee(&mut self, procedure: &str, busy: &dyn Fn(Id, Id) -> u32) -> Result<Route, NoRoute> {
+        self.local.callee(procedure, busy)
     }
 
     fn subscribe(

@@ -121,6 +121,9 @@ impl Realm {
             features,
             node: NodeRef::LOCAL,
             joined: 0,
+            concurrency: options
+                .concurrency
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
         };
         let force = options.force_reregister;
         let claim =

@@ -73,19 +73,31 @@ impl Realm {
             };
             (c.from, peer)
         });
-        let serves = st
+        let serving = st
             .routing
             .registrations()
             .get(c.registration)
-            .is_some_and(|r| {
+            .and_then(|r| {
                 r.callees
                     .iter()
-                    .any(|x| x.session == c.callee && x.node.is_local())
-            });
-        if !serves || !st.sessions.contains_key(&c.callee) {
+                    .find(|x| x.session == c.callee && x.node.is_local())
+            })
+            .map(|x| x.concurrency);
+        let Some(concurrency) = serving.filter(|_| st.sessions.contains_key(&c.callee)) else {
             let text = "the callee left before the call reached it";
             let reply = error_reply(code::CALL, c.caller_request, error::CANCELED, text);
             st.send(c.caller, reply);
+            return;
+        };
+        // The caller's node counts only its own calls: the limit is kept here, where
+        // every invocation of the callee is known.
+        if concurrency > 0 && st.calls.serving(c.callee, c.registration) >= concurrency {
+            let text = format!("the callee is at its maximum concurrency ({concurrency})");
+            let uri = super::rpc::MAX_CONCURRENCY_REACHED;
+            st.send(
+                c.caller,
+                error_reply(code::CALL, c.caller_request, uri, text),
+            );
             return;
         }
         let timeout = c.options.timeout;
@@ -103,6 +115,7 @@ impl Realm {
             input_open: c.options.progress,
             canceled: false,
             remote: None,
+            limited: concurrency > 0,
         });
         if let Some(d) = deadline {
             self.arm_timer(d.at, st.calls.next_deadline() == Some(d.at));

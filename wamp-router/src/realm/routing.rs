@@ -22,7 +22,7 @@ use wamp_runtime::proto::{Id, IdSequence};
 
 use crate::broker::{Broker, Match, Retained};
 use crate::cluster::{EventRef, Mirror, NodeRef, RealmLink, RegisterClaim, SubscribeClaim};
-use crate::dealer::{Callee, Dealer, Invoke, Mirrored, RegisterError, Route};
+use crate::dealer::{Callee, Dealer, Invoke, Mirrored, NoRoute, RegisterError, Route};
 
 /// What adding or removing a subscriber or callee did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +54,9 @@ pub(crate) trait Routing: Send {
     fn receivers<'a>(&'a self, topic: &str) -> Vec<Match<'a>>;
 
     /// The callee the next call to `procedure` goes to, by match and invocation policy
-    /// (which callee gets this call).
-    fn callee(&mut self, procedure: &str) -> Option<Route>;
+    /// (which callee gets this call), among those below their `concurrency` (`busy`: how
+    /// many invocations of a registration a callee has in flight).
+    fn callee(&mut self, procedure: &str, busy: &dyn Fn(Id, Id) -> u32) -> Result<Route, NoRoute>;
 
     /// Subscribes `session` to `topic` under `policy` (again: the same subscription). A
     /// new subscription takes `id` when given (the cluster's), else one of this router's.
@@ -185,8 +186,8 @@ impl Routing for Local {
         self.broker.matching(topic)
     }
 
-    fn callee(&mut self, procedure: &str) -> Option<Route> {
-        self.dealer.route(procedure)
+    fn callee(&mut self, procedure: &str, busy: &dyn Fn(Id, Id) -> u32) -> Result<Route, NoRoute> {
+        self.dealer.route(procedure, busy)
     }
 
     fn subscribe(
@@ -283,7 +284,7 @@ mod tests {
         let q = r.register("p", exact, shared, callee(3)).expect("shares");
         assert!(p.first_or_last && !q.first_or_last);
         let order: Vec<Id> = (0..3)
-            .filter_map(|_| r.callee("p").map(|c| c.callee.session))
+            .filter_map(|_| r.callee("p", &|_, _| 0).ok().map(|c| c.callee.session))
             .collect();
         assert_eq!(order, [2, 3, 2]);
 
@@ -303,8 +304,11 @@ mod tests {
             }]
         );
         assert!(r.receivers("t").is_empty());
-        assert_eq!(r.callee("p").map(|c| c.callee.session), Some(3));
+        assert_eq!(
+            r.callee("p", &|_, _| 0).ok().map(|c| c.callee.session),
+            Some(3)
+        );
         assert_eq!(r.take_over("p", exact), Some((p.id, vec![3])));
-        assert!(r.callee("p").is_none() && r.registrations().get(p.id).is_none());
+        assert!(r.callee("p", &|_, _| 0).is_err() && r.registrations().get(p.id).is_none());
     }
 }

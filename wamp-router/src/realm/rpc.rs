@@ -14,7 +14,10 @@ use wamp_runtime::proto::{
 use super::{error_reply, Realm, State};
 use crate::calls::{CallKind, Deadline, Pending};
 use crate::cluster::OutgoingCall;
-use crate::dealer::Route;
+use crate::dealer::{NoRoute, Route};
+
+/// Crossbar.io's error for a call that finds every callee at its `concurrency`.
+pub(crate) const MAX_CONCURRENCY_REACHED: &str = "crossbar.error.max_concurrency_reached";
 
 impl State {
     /// Passes the next part of a progressive invocation to its callee (the same invocation
@@ -200,9 +203,27 @@ impl Realm {
             tracing::warn!(session, procedure, "call refused: {text}");
             return Err((error::TOO_MANY_CALLS, text));
         }
-        let Some(route) = st.routing.callee(procedure) else {
-            let text = format!("no callee registered procedure {procedure:?}");
-            return Err((error::NO_SUCH_PROCEDURE, text));
+        let calls = &st.calls;
+        let route = match st.routing.callee(procedure, &|c, r| calls.serving(c, r)) {
+            Ok(route) => route,
+            Err(NoRoute::NoCallee) => {
+                let text = format!("no callee registered procedure {procedure:?}");
+                return Err((error::NO_SUCH_PROCEDURE, text));
+            }
+            Err(NoRoute::AtLimit {
+                shared,
+                concurrency,
+            }) => {
+                let text = if shared {
+                    format!("every callee of {procedure:?} is at its maximum concurrency ({concurrency} at most)")
+                } else {
+                    format!(
+                        "the callee of {procedure:?} is at its maximum concurrency ({concurrency})"
+                    )
+                };
+                tracing::debug!(session, procedure, "call refused: {text}");
+                return Err((MAX_CONCURRENCY_REACHED, text));
+            }
         };
         let callee = route.callee.features;
         if options.progress && !callee.progressive_calls.as_callee {
@@ -248,6 +269,7 @@ impl Realm {
             input_open: options.progress,
             canceled: false,
             remote,
+            limited: route.callee.concurrency > 0,
         });
         if let Some(d) = deadline {
             self.arm_timer(d.at, st.calls.next_deadline() == Some(d.at));

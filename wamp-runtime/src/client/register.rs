@@ -350,6 +350,15 @@ impl Register {
         self
     }
 
+    /// How many invocations this callee takes at once (Crossbar.io's `concurrency`, which
+    /// our router keeps too): past it, a shared registration's other callees get the call,
+    /// and when all are at theirs the caller gets `crossbar.error.max_concurrency_reached`.
+    pub fn concurrency(mut self, invocations: u32) -> Self {
+        self.options
+            .insert("concurrency".into(), Value::from(u64::from(invocations)));
+        self
+    }
+
     /// Sets a REGISTER option (see the WAMP spec: `disclose_caller`, `force_reregister`…).
     pub fn option(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.options.insert(key.into(), value.into());

@@ -1,0 +1,110 @@
+"""What a Crossbar.io user relies on, checked with Autobahn|Python sessions on our router,
+one feature per run.
+
+Usage: autobahn_parity.py URL REALM SERIALIZER FEATURE
+  FEATURE: concurrency
+
+Prints "ALL OK <feature>" and exits 0 only when every check passes.
+"""
+
+import asyncio
+import sys
+
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import RegisterOptions
+
+from autobahn_basic import SERIALIZERS, TIMEOUT, check, connect
+
+MAX_CONCURRENCY = "crossbar.error.max_concurrency_reached"
+
+
+async def refused(call, what):
+    """The call fails with Crossbar's max-concurrency error, promptly."""
+    try:
+        await asyncio.wait_for(call, TIMEOUT)
+        check(False, what)
+    except ApplicationError as e:
+        check(e.error == MAX_CONCURRENCY, f"{what} ({e.error})")
+
+
+async def gone(session, sid):
+    """Waits until the router no longer knows session `sid`."""
+    for _ in range(200):
+        try:
+            await asyncio.wait_for(session.call("wamp.session.get", sid), TIMEOUT)
+        except ApplicationError as e:
+            if e.error == "wamp.error.no_such_session":
+                return
+            raise
+        await asyncio.sleep(0.05)
+    check(False, f"session {sid} left")
+
+
+async def concurrency(url, realm, ser):
+    one, _ = await connect(url, realm, ser)
+    two, d_two = await connect(url, realm, ser)
+    caller, _ = await connect(url, realm, ser)
+
+    # A callee that holds each invocation until told to finish it.
+    release = {"one": asyncio.Event(), "two": asyncio.Event()}
+    running = asyncio.Queue()
+
+    def held(name):
+        async def serve(x):
+            running.put_nowait(name)
+            await release[name].wait()
+            return [name, x]
+
+        return serve
+
+    # --- A single registration with concurrency 1: a second call at once is refused ---
+    await one.register(held("one"), "com.parity.single", options=RegisterOptions(concurrency=1))
+    first = asyncio.ensure_future(caller.call("com.parity.single", 1))
+    check(await asyncio.wait_for(running.get(), TIMEOUT) == "one", "the first call runs")
+    await refused(caller.call("com.parity.single", 2), "a call past the callee's concurrency is refused")
+    release["one"].set()
+    check(await asyncio.wait_for(first, TIMEOUT) == ["one", 1], "the running call completes")
+    check(await asyncio.wait_for(caller.call("com.parity.single", 3), TIMEOUT) == ["one", 3],
+          "once it completed the callee takes calls again")
+    check(running.get_nowait() == "one", "it ran")
+    release["one"].clear()
+
+    # --- Shared round-robin, concurrency 1 each: the busy callee is passed over ---
+    rr = RegisterOptions(invoke="roundrobin", concurrency=1)
+    await one.register(held("one"), "com.parity.shared", options=rr)
+    await two.register(held("two"), "com.parity.shared", options=rr)
+    a = asyncio.ensure_future(caller.call("com.parity.shared", "a"))
+    b = asyncio.ensure_future(caller.call("com.parity.shared", "b"))
+    got = {await asyncio.wait_for(running.get(), TIMEOUT), await asyncio.wait_for(running.get(), TIMEOUT)}
+    check(got == {"one", "two"}, f"two calls at once go to the two callees ({got})")
+    await refused(caller.call("com.parity.shared", "c"), "with both at their limit the caller gets the error")
+    release["one"].set()
+    release["two"].set()
+    results = [await asyncio.wait_for(x, TIMEOUT) for x in (a, b)]
+    check(sorted(r[0] for r in results) == ["one", "two"], f"both complete ({results})")
+
+    # --- With one callee gone, the other is the only one to take calls ---
+    release["one"].clear()
+    release["two"].clear()
+    two.leave()
+    await gone(caller, d_two.session)
+    c = asyncio.ensure_future(caller.call("com.parity.shared", "d"))
+    check(await asyncio.wait_for(running.get(), TIMEOUT) == "one", "the remaining callee serves")
+    await refused(caller.call("com.parity.shared", "e"), "the remaining callee at its limit")
+    release["one"].set()
+    check(await asyncio.wait_for(c, TIMEOUT) == ["one", "d"], "and completes")
+
+    for s in (one, caller):
+        s.leave()
+
+
+FEATURES = {"concurrency": concurrency}
+
+
+async def main(url, realm, ser_name, feature):
+    await FEATURES[feature](url, realm, SERIALIZERS[ser_name])
+    print(f"ALL OK {feature}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))
