@@ -2,7 +2,7 @@
 one feature per run.
 
 Usage: autobahn_parity.py URL REALM SERIALIZER FEATURE
-  FEATURE: concurrency
+  FEATURE: concurrency | testament
 
 Prints "ALL OK <feature>" and exits 0 only when every check passes.
 """
@@ -11,7 +11,7 @@ import asyncio
 import sys
 
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import RegisterOptions
+from autobahn.wamp.types import RegisterOptions, SubscribeOptions
 
 from autobahn_basic import SERIALIZERS, TIMEOUT, check, connect
 
@@ -98,7 +98,54 @@ async def concurrency(url, realm, ser):
         s.leave()
 
 
-FEATURES = {"concurrency": concurrency}
+async def testament(url, realm, ser):
+    watcher, _ = await connect(url, realm, ser)
+    leaver, d_leaver = await connect(url, realm, ser)
+    heard = asyncio.Queue()
+    await watcher.subscribe(
+        lambda *a, details=None, **k: heard.put_nowait((details.topic, list(a), k)),
+        "com.parity.will.",
+        options=SubscribeOptions(match="prefix", details_arg="details"),
+    )
+    call = lambda *a, **k: asyncio.wait_for(leaver.call(*a, **k), TIMEOUT)
+
+    # Positional topic, args and kwargs, as the spec and Crossbar.io write them.
+    pub = await call("wamp.session.add_testament", "com.parity.will.gone", ["bye"], {"who": "leaver"})
+    check(isinstance(pub, int), f"add_testament answers the publication ID, as Crossbar.io ({pub!r})")
+    await call("wamp.session.add_testament", "com.parity.will.detached", ["first"], {}, scope="detached")
+    await call("wamp.session.add_testament", "com.parity.will.flushed", ["never"], {})
+    await call("wamp.session.add_testament", "com.parity.will.flushed", ["never"], {}, scope="detached")
+    n = await call("wamp.session.flush_testaments", scope="detached")
+    check(n == 2, f"flush_testaments(detached) flushes what it held ({n})")
+    await call("wamp.session.add_testament", "com.parity.will.detached", ["first"], {}, scope="detached")
+    try:
+        await call("wamp.session.add_testament", "com.parity.will.x", [], {}, scope="sometime")
+        check(False, "a bad scope is refused")
+    except ApplicationError as e:
+        check(e.error == "wamp.error.invalid_argument", f"a bad scope is refused ({e.error})")
+    try:
+        await call("wamp.session.add_testament", "com.parity.will..x", [], {})
+        check(False, "a bad topic is refused")
+    except ApplicationError as e:
+        check(e.error == "wamp.error.invalid_uri", f"a bad topic is refused ({e.error})")
+    # The destroyed testament that was flushed with the detached ones is still there:
+    # flushing one scope leaves the other.
+    n = await call("wamp.session.flush_testaments")
+    check(n == 2, f"flush_testaments() flushes the destroyed scope ({n})")
+    await call("wamp.session.add_testament", "com.parity.will.gone", ["bye"], {"who": "leaver"},
+               publish_options={"disclose_me": True})
+
+    # The connection is lost, not closed: the router publishes them all the same.
+    leaver._transport.transport.abort()
+    got = [await asyncio.wait_for(heard.get(), TIMEOUT) for _ in range(2)]
+    check(got[0] == ("com.parity.will.detached", ["first"], {}), f"the detached testament first ({got[0]})")
+    check(got[1] == ("com.parity.will.gone", ["bye"], {"who": "leaver"}), f"then the destroyed one ({got[1]})")
+    await asyncio.sleep(0.2)
+    check(heard.empty(), "flushed testaments are not published")
+    watcher.leave()
+
+
+FEATURES = {"concurrency": concurrency, "testament": testament}
 
 
 async def main(url, realm, ser_name, feature):

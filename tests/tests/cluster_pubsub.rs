@@ -277,3 +277,18 @@ async fn retained_events_reach_late_subscribers_on_every_node() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_testament_reaches_subscribers_on_other_nodes() {
+    let c = Three::start().await;
+    let far = c.session(1, Serializer::MsgPack).await;
+    let mut heard = far.subscribe::<(String,)>("com.will.gone").await.unwrap();
+    let leaver = c.session(0, Serializer::Json).await;
+    leaver
+        .publish("com.will.gone", ("node 0",))
+        .testament(wamp_runtime::TestamentScope::Destroyed)
+        .await
+        .unwrap();
+    drop(leaver);
+    next_is(&mut heard, "node 0").await;
+}

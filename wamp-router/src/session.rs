@@ -543,6 +543,7 @@ fn router_roles() -> Dict {
                 "session_meta_api",
                 "shared_registration",
                 "registration_revocation",
+                "testament_meta_api",
                 "payload_passthru_mode",
                 "payload_transparency",
                 "reflection",

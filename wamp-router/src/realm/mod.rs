@@ -20,6 +20,7 @@ mod register;
 mod remote;
 mod routing;
 mod rpc;
+mod testament;
 mod timeouts;
 mod waiting;
 
@@ -72,6 +73,9 @@ struct State {
     roles: crate::authorizer::Roles,
     /// The interface descriptions of what is registered.
     reflection: crate::reflection::Reflection,
+    /// What sessions left to publish when they go.
+    testaments: testament::Testaments,
+    stats: Arc<crate::metrics::Stats>,
 }
 
 /// One realm of the router.
@@ -148,6 +152,7 @@ impl State {
                 ),
             );
         }
+        self.publish_testaments(session);
         self.meta_event(
             "wamp.session.on_leave",
             vec![
@@ -307,7 +312,7 @@ impl Realm {
             max_pending_calls: policy.max_pending_calls,
             max_subscriptions: policy.max_subscriptions,
             max_registrations: policy.max_registrations,
-            stats,
+            stats: stats.clone(),
             state: Mutex::new(State {
                 sessions: HashMap::new(),
                 remote_peers: HashMap::new(),
@@ -315,6 +320,8 @@ impl Realm {
                 calls: Calls::default(),
                 roles: policy.roles,
                 reflection: crate::reflection::Reflection::new(policy.validate_payloads),
+                testaments: testament::Testaments::default(),
+                stats: stats.clone(),
             }),
             timer: timeouts::CallTimer::default(),
         }

@@ -16,6 +16,32 @@ use crate::fanout::FanOut;
 use crate::metrics::Stats;
 
 impl State {
+    /// Routes a publication that passed its checks (`p`, as a retained event keeps it): to
+    /// this realm's subscribers, to the other nodes of the cluster, and into the retained
+    /// events when it asks to be. `Err` when it cannot be encoded for a subscriber.
+    pub(super) fn route_publication(
+        &mut self,
+        stats: &Stats,
+        topic: &str,
+        p: Retained,
+    ) -> Result<(), String> {
+        let event = EventRef {
+            topic,
+            publication: p.publication,
+            publisher: p.publisher,
+            identity: &p.identity,
+            filter: &p.options,
+            passthru: p.passthru,
+            payload: &p.payload,
+        };
+        self.fan_out(stats, &event)?;
+        self.routing.forward_event(&event);
+        if p.options.retain {
+            self.routing.retain(topic, p);
+        }
+        Ok(())
+    }
+
     /// Delivers an event to this realm's subscribers it reaches: `Err` when it cannot be
     /// encoded for one of them.
     fn fan_out(&self, stats: &Stats, e: &EventRef<'_>) -> Result<(), String> {
@@ -262,7 +288,7 @@ impl Realm {
     ) {
         let acknowledge = options.acknowledge;
         let mut st = self.state.lock();
-        let fail = |uri: &str, text: String| {
+        let fail = |st: &State, uri: &str, text: String| {
             if acknowledge {
                 st.send(session, error_reply(code::PUBLISH, request, uri, text));
             } else {
@@ -270,14 +296,18 @@ impl Realm {
             }
         };
         if !uri::is_valid_uri(topic, self.uri_rule) {
-            return fail(error::INVALID_URI, format!("invalid topic URI {topic:?}"));
+            return fail(
+                &st,
+                error::INVALID_URI,
+                format!("invalid topic URI {topic:?}"),
+            );
         }
         if topic.starts_with("wamp.") {
             let text = format!("topic {topic:?} is reserved for the router");
-            return fail(error::INVALID_URI, text);
+            return fail(&st, error::INVALID_URI, text);
         }
         if let Err(text) = self.authorize(&st, session, crate::authorizer::Action::Publish, topic) {
-            return fail(error::NOT_AUTHORIZED, text);
+            return fail(&st, error::NOT_AUTHORIZED, text);
         }
         let passthru = options.passthru.is_set();
         if !passthru {
@@ -292,7 +322,7 @@ impl Realm {
                         "unacknowledged publication refused by its description: {text}"
                     );
                 }
-                return fail(error::INVALID_ARGUMENT, text);
+                return fail(&st, error::INVALID_ARGUMENT, text);
             }
         }
         let publication = global_id();
@@ -301,31 +331,16 @@ impl Realm {
             st.identify(session, "publisher", &mut identity);
         }
         options.passthru.apply(&mut identity);
-        let event = EventRef {
-            topic,
+        let publication_record = Retained {
             publication,
             publisher: session,
-            identity: &identity,
-            filter: &options,
+            identity,
+            options,
             passthru,
-            payload: &payload,
+            payload,
         };
-        if let Err(text) = st.fan_out(&self.stats, &event) {
-            return fail(error::INVALID_ARGUMENT, text);
-        }
-        st.routing.forward_event(&event);
-        if options.retain {
-            st.routing.retain(
-                topic,
-                Retained {
-                    publication,
-                    publisher: session,
-                    identity,
-                    options,
-                    passthru,
-                    payload,
-                },
-            );
+        if let Err(text) = st.route_publication(&self.stats, topic, publication_record) {
+            return fail(&st, error::INVALID_ARGUMENT, text);
         }
         if acknowledge {
             st.send(

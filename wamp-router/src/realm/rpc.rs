@@ -19,6 +19,18 @@ use crate::dealer::{NoRoute, Route};
 /// Crossbar.io's error for a call that finds every callee at its `concurrency`.
 pub(crate) const MAX_CONCURRENCY_REACHED: &str = "crossbar.error.max_concurrency_reached";
 
+/// The RESULT or ERROR answering a meta procedure called with `request`.
+fn meta_reply(request: Id, answer: super::meta::MetaResult) -> Message {
+    match answer {
+        Ok(args) => Message::Result {
+            request,
+            details: Dict::new(),
+            payload: Payload::args(args),
+        },
+        Err((uri, text)) => error_reply(code::CALL, request, uri, text),
+    }
+}
+
 impl State {
     /// Passes the next part of a progressive invocation to its callee (the same invocation
     /// ID and registration); the part without `progress` is the last.
@@ -138,6 +150,12 @@ impl Realm {
             st.send(session, refusal);
             return Ok(());
         }
+        if procedure.starts_with("wamp.session.") {
+            if let Some(answer) = self.testament_call(&mut st, session, procedure, &payload) {
+                st.send(session, meta_reply(request, answer));
+                return Ok(());
+            }
+        }
         if procedure.starts_with("wamp.") {
             if let Some(answer) = st.meta_call(session, procedure, &payload) {
                 if let (Some(link), Some(how)) = (st.routing.link(), super::gather::how(procedure))
@@ -147,15 +165,7 @@ impl Realm {
                     self.gather(link, how, session, request, procedure, &payload, answer);
                     return Ok(());
                 }
-                let reply = match answer {
-                    Ok(args) => Message::Result {
-                        request,
-                        details: Dict::new(),
-                        payload: Payload::args(args),
-                    },
-                    Err((uri, text)) => error_reply(code::CALL, request, uri, text),
-                };
-                st.send(session, reply);
+                st.send(session, meta_reply(request, answer));
                 return Ok(());
             }
         }

@@ -40,6 +40,7 @@ mod revocation;
 mod shared;
 mod subscribe;
 mod task;
+mod testament;
 
 use std::sync::Arc;
 
@@ -55,6 +56,7 @@ pub use publish::Publish;
 pub use reconnect::ReconnectPolicy;
 pub use register::{CallDetails, Handler, Procedure, Progress, Register, Registration};
 pub use subscribe::{Event, EventDetails, Subscribe, Subscription};
+pub use testament::{Testament, TestamentScope};
 
 use crate::proto::{close, Dict, Id, Message, Value};
 use crate::transport::Endpoint;

@@ -114,6 +114,11 @@ impl Publish {
         self
     }
 
+    /// The topic, arguments and options, for a testament.
+    pub(super) fn into_parts(self) -> (Session, String, Result<Args, ValueError>, Dict) {
+        (self.session, self.topic, self.args, self.options)
+    }
+
     async fn run(self) -> Result<(), Error> {
         let Publish {
             session,
