@@ -2,7 +2,9 @@
 one feature per run.
 
 Usage: autobahn_parity.py URL REALM SERIALIZER FEATURE
-  FEATURE: concurrency | testament
+  FEATURE: concurrency | testament | history
+  (history: the router keeps the history of com.parity.log, exact, 5 events, and of
+  com.parity.feed., prefix)
 
 Prints "ALL OK <feature>" and exits 0 only when every check passes.
 """
@@ -11,7 +13,7 @@ import asyncio
 import sys
 
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import RegisterOptions, SubscribeOptions
+from autobahn.wamp.types import PublishOptions, RegisterOptions, SubscribeOptions
 
 from autobahn_basic import SERIALIZERS, TIMEOUT, check, connect
 
@@ -145,7 +147,62 @@ async def testament(url, realm, ser):
     watcher.leave()
 
 
-FEATURES = {"concurrency": concurrency, "testament": testament}
+async def history(url, realm, ser):
+    reader, _ = await connect(url, realm, ser)
+    writer, _ = await connect(url, realm, ser)
+    call = lambda *a, **k: asyncio.wait_for(reader.call(*a, **k), TIMEOUT)
+
+    # The subscription is there before anyone subscribes.
+    log = await call("wamp.subscription.lookup", "com.parity.log")
+    check(isinstance(log, int), f"the history's subscription exists from the start ({log})")
+    for i in range(7):
+        await asyncio.wait_for(
+            writer.publish("com.parity.log", i, note=f"n{i}", options=PublishOptions(acknowledge=True)),
+            TIMEOUT,
+        )
+    events = await call("wamp.subscription.get_events", log)
+    check([e["args"] for e in events] == [[2], [3], [4], [5], [6]], f"the last 5, oldest first ({events})")
+    first = events[0]
+    check(first["subscription"] == log and isinstance(first["publication"], int), "subscription and publication IDs")
+    check(first["kwargs"] == {"note": "n2"}, f"kwargs kept ({first})")
+    check(isinstance(first["timestamp"], str) and first["timestamp"].endswith("Z"), f"an RFC 3339 timestamp ({first})")
+    newest = await call("wamp.subscription.get_events", log, reverse=True, limit=2)
+    check([e["args"][0] for e in newest] == [6, 5], f"reverse and limit ({newest})")
+    page = await call("wamp.subscription.get_events", log, after_publication=events[2]["publication"])
+    check([e["args"][0] for e in page] == [5, 6], f"after_publication pages on ({page})")
+    back = await call("wamp.subscription.get_events", log, reverse=True, before_publication=events[2]["publication"])
+    check([e["args"][0] for e in back] == [3, 2], f"before_publication pages back ({back})")
+    later = await call("wamp.subscription.get_events", log, from_time="2999-01-01T00:00:00Z")
+    check(later == [], "from_time in the future: nothing")
+
+    # A prefix history, filtered by topic; events sent to sessions by ID are not kept.
+    feed = await call("wamp.subscription.lookup", "com.parity.feed.", {"match": "prefix"})
+    await asyncio.wait_for(writer.publish("com.parity.feed.a", "a", options=PublishOptions(acknowledge=True)), TIMEOUT)
+    await asyncio.wait_for(writer.publish("com.parity.feed.b", "b", options=PublishOptions(acknowledge=True)), TIMEOUT)
+    await asyncio.wait_for(
+        writer.publish("com.parity.feed.a", "secret", options=PublishOptions(acknowledge=True, eligible=[reader._session_id])),
+        TIMEOUT,
+    )
+    only_a = await call("wamp.subscription.get_events", feed, topic="com.parity.feed.a")
+    check([e["args"] for e in only_a] == [["a"]], f"topic filter, no session-list events ({only_a})")
+    check(only_a[0]["details"].get("topic") == "com.parity.feed.a", "a pattern event's details name its topic")
+
+    try:
+        await call("wamp.subscription.get_events", log, limit=0)
+        check(False, "a bad limit is refused")
+    except ApplicationError as e:
+        check(e.error == "wamp.error.invalid_argument", f"a bad limit is refused ({e.error})")
+    try:
+        await call("wamp.subscription.get_events", 123456789)
+        check(False, "an unknown subscription is refused")
+    except ApplicationError as e:
+        check(e.error == "wamp.error.no_such_subscription", f"an unknown subscription is refused ({e.error})")
+    check(reader._router_roles["broker"].event_history, "the router announces event_history")
+    for s in (reader, writer):
+        s.leave()
+
+
+FEATURES = {"concurrency": concurrency, "testament": testament, "history": history}
 
 
 async def main(url, realm, ser_name, feature):

@@ -292,3 +292,70 @@ async fn a_testament_reaches_subscribers_on_other_nodes() {
     drop(leaver);
     next_is(&mut heard, "node 0").await;
 }
+
+#[tokio::test]
+async fn every_node_keeps_the_history_of_events_published_on_any() {
+    use wamp_router::EventHistory;
+    let nats = tests::Nats::start().await;
+    let node = || {
+        tests::router()
+            .cluster(nats.cluster())
+            .event_history("realm1", EventHistory::new("com.log", MatchPolicy::Exact))
+            .start()
+    };
+    let (a, b) = (node().await.unwrap(), node().await.unwrap());
+    let publisher = tests::join(a.endpoint(), Serializer::Json).await;
+    let reader = tests::join(wamp_runtime::Endpoint::from(b.url()), Serializer::MsgPack).await;
+    let history = || reader.topic_history::<(u64,)>("com.log", MatchPolicy::Exact);
+    // Until node b's history is in the subscription's record, node a does not send it
+    // the events: publish until one arrives.
+    let mut n = 0u64;
+    loop {
+        n += 1;
+        publisher
+            .publish("com.log", (n,))
+            .acknowledge()
+            .await
+            .unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_millis(200), async {
+            loop {
+                if let Ok(events) = history().await {
+                    if events.iter().any(|e| e.data.0 == n) {
+                        return;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        if got.is_ok() {
+            break;
+        }
+        assert!(n < 100, "node b never got an event of node a");
+    }
+    for i in 1..=3 {
+        publisher
+            .publish("com.log", (n + i,))
+            .acknowledge()
+            .await
+            .unwrap();
+    }
+    // They come in publish order, the last three after the one seen.
+    let want: Vec<u64> = (n..=n + 3).collect();
+    let deadline = tokio::time::Instant::now() + tests::WAIT;
+    loop {
+        let got: Vec<u64> = match history().await {
+            Ok(all) => all.iter().map(|e| e.data.0).filter(|v| *v >= n).collect(),
+            Err(_) => Vec::new(),
+        };
+        if got == want {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node b holds {got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    drop(a);
+}

@@ -65,6 +65,8 @@ pub struct RouterConfig {
     pub(crate) roles: HashMap<String, authorizer::Roles>,
     /// The realms that check payloads against interface descriptions.
     pub(crate) validated: std::collections::HashSet<String>,
+    /// The event history each realm keeps.
+    pub(crate) history: HashMap<String, Vec<crate::EventHistory>>,
     /// Where the HTTP endpoint for health and metrics listens (default: nowhere).
     pub metrics: Option<SocketAddr>,
     /// The cluster this router is a node of (default: none, a single router).
@@ -94,6 +96,7 @@ impl Default for RouterConfig {
             metrics: None,
             roles: HashMap::new(),
             validated: Default::default(),
+            history: HashMap::new(),
             cluster: None,
         }
     }
@@ -238,6 +241,19 @@ impl RouterBuilder {
     /// every described payload instead of forwarding its bytes (see BENCHMARKS.md).
     pub fn validate_payloads(mut self, realm: &str) -> Self {
         self.config.validated.insert(realm.to_owned());
+        self
+    }
+
+    /// Keeps the event history of a topic or pattern in `realm` (Advanced Profile, "Event
+    /// History"): its events are stored as they are published, and read with
+    /// `wamp.subscription.get_events` on the subscription to that topic and policy, which
+    /// exists from the start (as Crossbar.io does it). Announced as `event_history`.
+    pub fn event_history(mut self, realm: &str, history: crate::EventHistory) -> Self {
+        self.config
+            .history
+            .entry(realm.to_owned())
+            .or_default()
+            .push(history);
         self
     }
 
@@ -433,6 +449,7 @@ impl RouterBuilder {
                         max_subscriptions: self.config.max_subscriptions,
                         max_registrations: self.config.max_registrations,
                         validate_payloads: self.config.validated.contains(name),
+                        history: self.config.history.get(name).cloned().unwrap_or_default(),
                     },
                     ids.clone(),
                     stats.clone(),
@@ -451,6 +468,9 @@ impl RouterBuilder {
         });
         if let Some(node) = &inner.cluster {
             node.attach(&inner.realms).await?;
+        }
+        for realm in inner.realms.values() {
+            realm.keep_history();
         }
         let mut bound = Vec::new();
         let mut accept = Vec::new();

@@ -31,6 +31,8 @@ pub(crate) struct Stats {
     pub payloads_transcoded: AtomicU64,
     /// CALLs and PUBLISHes refused by payload validation.
     pub refused_payloads: AtomicU64,
+    /// Events the event history let go (its limit, or their age).
+    pub history_evicted: AtomicU64,
     received: [AtomicU64; CODES],
     sent: [AtomicU64; CODES],
     bytes_received: AtomicU64,
@@ -47,6 +49,7 @@ impl Default for Stats {
             payloads_passed_through: AtomicU64::new(0),
             payloads_transcoded: AtomicU64::new(0),
             refused_payloads: AtomicU64::new(0),
+            history_evicted: AtomicU64::new(0),
             received: std::array::from_fn(|_| AtomicU64::new(0)),
             sent: std::array::from_fn(|_| AtomicU64::new(0)),
             bytes_received: AtomicU64::new(0),
@@ -207,6 +210,25 @@ pub(crate) fn render(router: &RouterInner) -> String {
             label(name)
         );
     }
+    for (name, help, index) in [
+        (
+            "wamp_event_history_events",
+            "Events held by the event history, by realm.",
+            0,
+        ),
+        (
+            "wamp_event_history_bytes",
+            "Bytes held by the event history (roughly), by realm.",
+            1,
+        ),
+    ] {
+        head(&mut text, name, "gauge", help);
+        for (realm_name, realm) in &realms {
+            let (events, bytes) = realm.history_usage();
+            let n = if index == 0 { events } else { bytes };
+            let _ = writeln!(text, "{name}{{realm=\"{}\"}} {n}", label(realm_name));
+        }
+    }
     for (name, help, counters) in [
         (
             "wamp_messages_received_total",
@@ -278,6 +300,11 @@ pub(crate) fn render(router: &RouterInner) -> String {
             "wamp_payloads_refused_total",
             "Calls and publications refused by payload validation.",
             &stats.refused_payloads,
+        ),
+        (
+            "wamp_event_history_evicted_total",
+            "Events the event history let go, for its limit or their age.",
+            &stats.history_evicted,
         ),
     ] {
         head(&mut text, name, "counter", help);

@@ -518,6 +518,7 @@ fn router_roles() -> Dict {
             "broker",
             &[
                 "event_retention",
+                "event_history",
                 "publisher_exclusion",
                 "session_meta_api",
                 "subscription_meta_api",

@@ -58,10 +58,10 @@ pub mod __private {
 }
 
 pub use client::{
-    Args, Call, CallDetails, CancelHandle, CryptosignKey, Error, Event, EventDetails, Lifecycle,
-    Opaque, Progress, ProgressiveCall, ProgressiveResults, Publish, ReconnectPolicy, Register,
-    Registration, Session, SessionBuilder, SessionEvent, Subscribe, Subscription, Testament,
-    TestamentScope, WampError,
+    Args, Call, CallDetails, CancelHandle, CryptosignKey, Error, Event, EventDetails, HistoryEvent,
+    HistoryQuery, Lifecycle, Opaque, Progress, ProgressiveCall, ProgressiveResults, Publish,
+    ReconnectPolicy, Register, Registration, Session, SessionBuilder, SessionEvent, Subscribe,
+    Subscription, Testament, TestamentScope, WampError,
 };
 pub use proto::{CancelMode, Dict, Id, List, MatchPolicy, Message, Payload, Value};
 pub use serializer::{DecodeError, EncodeError, Serializer};

@@ -14,8 +14,8 @@ use crate::{
     Action, AuthMethod, Authenticator, Listener, Permission, RouterBuilder, ServerTls, SlowConsumer,
 };
 use model::{
-    ActionName, ClusterSection, DurationValue, File, ListenerSection, ListenerType, PolicyName,
-    RoleSection, RouterSection, SlowConsumerValue,
+    ActionName, ClusterSection, DurationValue, File, HistorySection, ListenerSection, ListenerType,
+    PolicyName, RoleSection, RouterSection, SlowConsumerValue,
 };
 
 /// A configuration file that cannot be used: where, and why.
@@ -116,7 +116,7 @@ fn duration(at: &Locator, v: &Spanned<DurationValue>, key: &str) -> Result<Durat
         at.at(
             v,
             key,
-            "a duration is seconds (10, 0.5) or a string like \"500ms\", \"10s\", \"2m\"",
+            "a duration is seconds (10, 0.5) or a string like \"500ms\", \"10s\", \"2m\", \"1h\", \"7d\"",
         )
     };
     let secs = match v.get_ref() {
@@ -129,6 +129,10 @@ fn duration(at: &Locator, v: &Spanned<DurationValue>, key: &str) -> Result<Durat
                 (n, 1.0)
             } else if let Some(n) = t.strip_suffix('m') {
                 (n, 60.0)
+            } else if let Some(n) = t.strip_suffix('h') {
+                (n, 3600.0)
+            } else if let Some(n) = t.strip_suffix('d') {
+                (n, 86_400.0)
             } else {
                 return Err(bad());
             };
@@ -266,6 +270,9 @@ fn realm_sections<'m>(
         if realm.validate_payloads {
             b = b.validate_payloads(name);
         }
+        for h in &realm.history {
+            b = b.event_history(name, history(h, at)?);
+        }
         for role in &realm.role {
             let permissions = role_permissions(role, at)?;
             b = b.role(name, role.name.get_ref(), permissions);
@@ -280,6 +287,31 @@ fn realm_sections<'m>(
         }
     }
     Ok((b, realms))
+}
+
+/// One `[[realm.history]]`.
+fn history(h: &HistorySection, at: &Locator) -> Result<crate::EventHistory, ConfigError> {
+    let uri = h.uri.get_ref();
+    let policy = match h.policy {
+        None | Some(PolicyName::Exact) => MatchPolicy::Exact,
+        Some(PolicyName::Prefix) => MatchPolicy::Prefix,
+        Some(PolicyName::Wildcard) => MatchPolicy::Wildcard,
+    };
+    if !uri::is_valid_pattern(uri, UriRule::Loose, policy) {
+        let text = format!("{uri:?} is not a valid {} topic pattern", policy.as_str());
+        return Err(at.at(&h.uri, "realm.history.uri", text));
+    }
+    let mut history = crate::EventHistory::new(uri.clone(), policy);
+    if let Some(limit) = &h.limit {
+        if *limit.get_ref() == 0 {
+            return Err(at.at(limit, "realm.history.limit", "must be at least 1"));
+        }
+        history = history.limit(*limit.get_ref());
+    }
+    if let Some(age) = &h.max_age {
+        history = history.max_age(duration(at, age, "realm.history.max_age")?);
+    }
+    Ok(history)
 }
 
 /// The permissions of one `[[realm.role]]`.
@@ -540,6 +572,27 @@ mod tests {
         let missing = format!("{realm}[cluster]\nname = \"eu\"\n");
         assert!(check(&missing).is_err(), "nats is required");
         assert!(check(realm).expect("valid").config.cluster.is_none());
+    }
+
+    #[test]
+    fn the_history_sections() {
+        let text = "[[realm]]\nname = \"r\"\n[[realm.history]]\nuri = \"com.log\"\n[[realm.history]]\nuri = \"com.feed.\"\nmatch = \"prefix\"\nlimit = 500\nmax_age = \"1h\"\n";
+        let b = check(text).expect("valid");
+        let h = b.config.history.get("r").expect("kept");
+        assert_eq!(
+            h,
+            &vec![
+                crate::EventHistory::new("com.log", MatchPolicy::Exact),
+                crate::EventHistory::new("com.feed.", MatchPolicy::Prefix)
+                    .limit(500)
+                    .max_age(Duration::from_secs(3600)),
+            ]
+        );
+        let bad = "[[realm]]\nname = \"r\"\n[[realm.history]]\nuri = \"com..log\"\n";
+        let e = check(bad).expect_err("not an exact URI");
+        assert_eq!((e.line, e.key.as_str()), (4, "realm.history.uri"), "{e}");
+        let zero = "[[realm]]\nname = \"r\"\n[[realm.history]]\nuri = \"a\"\nlimit = 0\n";
+        assert_eq!(check(zero).expect_err("zero").key, "realm.history.limit");
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub(super) struct RouterSection {
     pub(super) metrics: Option<std::net::SocketAddr>,
 }
 
-/// Seconds (`10`, `0.5`) or a string with a unit (`"500ms"`, `"10s"`, `"2m"`).
+/// Seconds (`10`, `0.5`) or a string with a unit (`"500ms"`, `"10s"`, `"2m"`, `"1h"`, `"7d"`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(super) enum DurationValue {
@@ -170,6 +170,20 @@ pub(super) struct RealmSection {
     pub(super) validate_payloads: bool,
     #[serde(default)]
     pub(super) role: Vec<RoleSection>,
+    /// The topics whose events are kept for `wamp.subscription.get_events`.
+    #[serde(default)]
+    pub(super) history: Vec<HistorySection>,
+}
+
+/// One `[[realm.history]]`: a topic or pattern, how many events, for how long.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HistorySection {
+    pub(super) uri: Spanned<String>,
+    #[serde(rename = "match")]
+    pub(super) policy: Option<PolicyName>,
+    pub(super) limit: Option<Spanned<usize>>,
+    pub(super) max_age: Option<Spanned<DurationValue>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -199,10 +199,15 @@ pub(crate) fn call(
         "wamp.subscription.list_subscribers" | "wamp.subscription.count_subscribers" => {
             id_arg(args, 0, "subscription").and_then(|id| {
                 let s = broker.get(id).ok_or_else(no_sub)?;
+                // The event history's subscriber is no session.
+                let sessions = s
+                    .subscribers
+                    .iter()
+                    .filter(|&&id| id != super::history::HISTORY);
                 Ok(if procedure.ends_with("count_subscribers") {
-                    vec![Value::from(s.subscribers.len() as u64)]
+                    vec![Value::from(sessions.count() as u64)]
                 } else {
-                    let mut ids: Vec<Id> = s.subscribers.iter().copied().collect();
+                    let mut ids: Vec<Id> = sessions.copied().collect();
                     ids.sort_unstable();
                     vec![Value::List(ids.into_iter().map(Value::from).collect())]
                 })

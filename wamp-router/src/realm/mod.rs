@@ -13,6 +13,7 @@
 //! [`crate::calls`].
 
 mod gather;
+mod history;
 mod meta;
 mod pubsub;
 mod reflect;
@@ -75,6 +76,8 @@ struct State {
     reflection: crate::reflection::Reflection,
     /// What sessions left to publish when they go.
     testaments: testament::Testaments,
+    /// The events kept for `wamp.subscription.get_events`.
+    history: crate::history::History,
     stats: Arc<crate::metrics::Stats>,
 }
 
@@ -265,6 +268,8 @@ pub(crate) struct RealmPolicy {
     pub max_registrations: Option<usize>,
     /// Check CALL and PUBLISH payloads against the interface descriptions.
     pub validate_payloads: bool,
+    /// The topics whose events are kept.
+    pub history: Vec<crate::EventHistory>,
 }
 
 impl Realm {
@@ -321,6 +326,7 @@ impl Realm {
                 roles: policy.roles,
                 reflection: crate::reflection::Reflection::new(policy.validate_payloads),
                 testaments: testament::Testaments::default(),
+                history: crate::history::History::new(policy.history),
                 stats: stats.clone(),
             }),
             timer: timeouts::CallTimer::default(),

@@ -36,6 +36,7 @@ impl State {
         };
         self.fan_out(stats, &event)?;
         self.routing.forward_event(&event);
+        self.record_history(topic, &p);
         if p.options.retain {
             self.routing.retain(topic, p);
         }
@@ -378,9 +379,21 @@ impl Realm {
     /// Delivers an event published on another node of the cluster to this realm's
     /// subscribers.
     pub fn deliver_remote(&self, event: RemoteEvent) {
-        let st = self.state.lock();
+        let mut st = self.state.lock();
         if let Err(e) = st.fan_out(&self.stats, &event.as_ref()) {
             tracing::debug!(topic = event.topic, "event from another node: {e}");
+        }
+        if !st.history.is_empty() {
+            let topic = event.topic.clone();
+            let kept = Retained {
+                publication: event.publication,
+                publisher: event.publisher,
+                identity: event.identity,
+                options: event.filter,
+                passthru: event.passthru,
+                payload: event.payload,
+            };
+            st.record_history(&topic, &kept);
         }
     }
 }

@@ -156,6 +156,12 @@ impl Realm {
                 return Ok(());
             }
         }
+        if procedure.starts_with("wamp.subscription.") {
+            if let Some(answer) = self.history_call(&mut st, session, procedure, &payload) {
+                st.send(session, meta_reply(request, answer));
+                return Ok(());
+            }
+        }
         if procedure.starts_with("wamp.") {
             if let Some(answer) = st.meta_call(session, procedure, &payload) {
                 if let (Some(link), Some(how)) = (st.routing.link(), super::gather::how(procedure))

@@ -202,7 +202,7 @@ impl<T: FromArgs + Send + 'static> IntoFuture for Subscribe<T> {
 /// [`unsubscribe`](Subscription::unsubscribe) waits for the router.
 #[derive(Debug)]
 pub struct Subscription<T> {
-    session: Session,
+    pub(super) session: Session,
     id: Id,
     key: u64,
     topic: String,

@@ -226,6 +226,12 @@ impl<T: Topic> TopicSubscription<T> {
     pub async fn unsubscribe(self) -> Result<(), Error> {
         self.inner.unsubscribe().await
     }
+
+    /// The events the router kept for this subscription (its event history), each read
+    /// as the topic's type; `T::key_of(&event.topic)` gives an event's placeholders.
+    pub fn history(&self) -> crate::HistoryQuery<T> {
+        self.inner.history()
+    }
 }
 
 impl<T: Topic> Stream for TopicSubscription<T> {
