@@ -1,6 +1,8 @@
 """Authentication interoperability: Autobahn|Python joins our router with ticket,
-WAMP-CRA, salted WAMP-CRA and WAMP-Cryptosign (principals alice, joe, peter and device of
-tests/tests/auth.rs), and is refused with a wrong secret or an unknown key.
+WAMP-CRA, salted WAMP-CRA, WAMP-Cryptosign and WAMP-SCRAM (`AuthScram`, Crossbar.io's
+`scram` with argon2id-13; principals alice, joe, peter, device and sue of
+tests/tests/auth.rs), checks the router's SCRAM signature, and is refused with a wrong
+secret or an unknown key.
 
 Usage: autobahn_auth.py URL REALM SERIALIZER DEVICE_SEED_HEX
 """
@@ -60,6 +62,38 @@ async def join(url, realm, serializer, authid, method, secret):
     return await asyncio.wait_for(outcome, TIMEOUT)
 
 
+async def join_scram(url, realm, serializer, authid, password):
+    loop = asyncio.get_running_loop()
+    outcome = loop.create_future()
+    scram = auth.AuthScram(authid=authid, password=password)
+
+    class Session(ApplicationSession):
+        def onConnect(self):
+            self.join(realm, authmethods=["scram"], authid=authid, authextra=scram.authextra)
+
+        def onChallenge(self, challenge):
+            return scram.on_challenge(self, challenge).decode()
+
+        async def onJoin(self, details):
+            # Autobahn's own check of WELCOME's scram_server_signature: None is good.
+            verdict = scram.on_welcome(self, details.authextra)
+            if not outcome.done():
+                outcome.set_result(("joined", details.authid, details.authmethod, verdict))
+            await self.leave()
+
+        def onLeave(self, details):
+            if not outcome.done():
+                outcome.set_result(("refused", details.reason))
+            self.disconnect()
+
+    factory = ApplicationSessionFactory(ComponentConfig(realm=realm))
+    factory.session = Session
+    transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
+    u = urlparse(url)
+    await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port), TIMEOUT)
+    return await asyncio.wait_for(outcome, TIMEOUT)
+
+
 async def main(url, realm, ser_name, seed):
     ser = SERIALIZERS[ser_name]
     device = CryptosignKey.from_bytes(bytes.fromhex(seed))
@@ -76,6 +110,10 @@ async def main(url, realm, ser_name, seed):
     check(got == ("joined", "joe", "admin", "wampcra"), f"wampcra ({got})")
     got = await join(url, realm, ser, "peter", "wampcra", "secret2")
     check(got == ("joined", "peter", "user", "wampcra"), f"salted wampcra ({got})")
+    got = await join_scram(url, realm, ser, "sue", "sue-password")
+    check(got == ("joined", "sue", "scram", None), f"scram, and the router's signature checks out ({got})")
+    got = await join_scram(url, realm, ser, "sue", "wrong")
+    check(got == ("refused", "wamp.error.authentication_failed"), f"scram with a wrong password refused ({got})")
     got = await join(url, realm, ser, "joe", "wampcra", "wrong")
     check(got == ("refused", "wamp.error.authentication_failed"), f"wrong secret refused ({got})")
     print("ALL OK", ser_name, flush=True)

@@ -59,6 +59,12 @@ const CONFIG: &str = r#"{
         "cryptosign": {"type": "static", "principals": {"device": {
           "realm": "realm1", "role": "user",
           "authorized_keys": ["1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d"]
+        }}},
+        "scram": {"type": "static", "principals": {"sam": {
+          "role": "user", "kdf": "argon2id-13", "memory": 512, "iterations": 4096,
+          "salt": "e96e02d8e47f2a7c03be5117b3ed175c",
+          "stored-key": "84bfd3be3ec73c01291012f1c6efe9c046af686c0f4c6ff7eb447d258b33f590",
+          "server-key": "d0b352a239d888ddf4b449d7c1280b7c0b85af185ef49900a4a873bf8e1d1d3f"
         }}}
       }
     }, {

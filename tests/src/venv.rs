@@ -21,7 +21,7 @@ struct Venv {
 const AUTOBAHN: Venv = Venv {
     dir: ".venv",
     requirements: "requirements.txt",
-    probe: &["-c", "import autobahn, cbor2, msgpack"],
+    probe: &["-c", "import autobahn, cbor2, msgpack, argon2, passlib"],
     env_override: "WAMP_PYTHON",
     executable: "python",
 };

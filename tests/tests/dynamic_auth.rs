@@ -1,4 +1,5 @@
-//! Dynamic authentication: a listener hands ticket, WAMP-CRA and cryptosign to a WAMP
+//! Dynamic authentication: a listener hands ticket, WAMP-CRA, cryptosign and WAMP-SCRAM
+//! to a WAMP
 //! procedure registered by an ordinary session, as Crossbar.io's dynamic authenticators
 //! do; the procedure picks the role (and may pick the authid and realm), and its errors
 //! refuse the client.
@@ -32,10 +33,21 @@ async fn authenticate(
         (Some("ticket"), "mover") => Ok(json!({ "role": "visitor", "realm": "realm2" })),
         (Some("ticket"), _) => refuse("unknown user or wrong ticket"),
         (Some("wampcra"), "dyn-joe") => Ok(json!({ "role": "admin", "secret": "s3cret" })),
+        // As a Crossbar.io authenticator answers for SCRAM: the stored credential.
+        (Some("wamp-scram" | "scram"), "dyn-sam") => {
+            let kdf = wamp_runtime::scram::Kdf::Pbkdf2 { iterations: 4096 };
+            let c = wamp_runtime::scram::Credential::new("dyn-password", kdf).unwrap();
+            Ok(json!({
+                "role": "user", "kdf": "pbkdf2", "iterations": 4096,
+                "salt": hex::encode(&c.salt),
+                "stored-key": hex::encode(c.keys.stored_key),
+                "server-key": hex::encode(c.keys.server_key),
+            }))
+        }
         (Some("cryptosign"), _) if details["authextra"]["pubkey"] == device.as_str() => {
             Ok(json!({ "role": "sensor", "authid": "dyn-device", "pubkey": device }))
         }
-        (Some("wampcra" | "cryptosign"), _) => refuse("no such principal"),
+        (Some("wampcra" | "cryptosign" | "wamp-scram" | "scram"), _) => refuse("no such principal"),
         (m, _) => Err(WampError::with_message("com.example.odd", format!("{m:?}"))),
     }
 }
@@ -47,6 +59,7 @@ async fn an_authenticator_procedure_decides_who_joins() {
         AuthMethod::Ticket,
         AuthMethod::WampCra,
         AuthMethod::Cryptosign,
+        AuthMethod::Scram,
     ];
     let r =
         router()
@@ -122,6 +135,21 @@ async fn an_authenticator_procedure_decides_who_joins() {
         (s.authid().as_deref(), s.authrole().as_deref()),
         (Some("dyn-device"), Some("sensor"))
     );
+    let s = Session::builder(url.as_str(), "realm1")
+        .scram("dyn-sam", "dyn-password")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.authid().as_deref(), s.authmethod().as_deref()),
+        (Some("dyn-sam"), Some("wamp-scram"))
+    );
+    let e = Session::builder(url.as_str(), "realm1")
+        .scram("dyn-sam", "wrong")
+        .connect()
+        .await
+        .unwrap_err();
+    aborted_with(e, error::AUTHENTICATION_FAILED);
     // The authenticator may send a client to another realm.
     let s = Session::builder(url.as_str(), "realm1")
         .ticket("mover", "anything")

@@ -76,8 +76,22 @@ async fn our_client_authenticates_to_crossbar() {
         (signed.authid().as_deref(), signed.authmethod().as_deref()),
         (Some("device"), Some("cryptosign"))
     );
+    // WAMP-SCRAM: Crossbar.io speaks `scram` (Autobahn's dialect) and its principal is
+    // what Autobahn's `derive_scram_credential("sam", "sam-password")` makes; the client
+    // checks the server signature in WELCOME.
+    let scram = Session::builder(&url, "realm1")
+        .serializer(Serializer::Cbor)
+        .scram("sam", "sam-password")
+        .connect()
+        .await
+        .expect("scram");
+    assert_eq!(
+        (scram.authid().as_deref(), scram.authmethod().as_deref()),
+        (Some("sam"), Some("scram"))
+    );
     // Wrong secrets are refused with the router's ABORT.
     for wrong in [
+        Session::builder(&url, "realm1").scram("sam", "nope"),
         Session::builder(&url, "realm1").ticket("alice", "nope"),
         Session::builder(&url, "realm1").wampcra("joe", "nope"),
         Session::builder(&url, "realm1")

@@ -137,10 +137,13 @@ async fn channel_binding_defeats_a_relaying_man_in_the_middle() {
     use tokio::net::{TcpListener, TcpStream};
     let (key_pair, tls, client) = certificate_and_key();
     let key = CryptosignKey::generate();
+    let pbkdf2 = wamp_runtime::scram::Kdf::Pbkdf2 { iterations: 4096 };
+    let credential = wamp_runtime::scram::Credential::new("sam-password", pbkdf2).unwrap();
     let r = router()
         .listener(Listener::rawsocket("127.0.0.1:0".parse().unwrap()).tls(tls.clone()))
         .cryptosign_principal("realm1", "device", &key.public_key_hex(), "sensor")
         .unwrap()
+        .scram_principal("realm1", "sam", credential, "user")
         .start()
         .await
         .unwrap();
@@ -192,13 +195,42 @@ async fn channel_binding_defeats_a_relaying_man_in_the_middle() {
         "without binding the relay works: {relayed:?}"
     );
     let e = Session::builder(via_mitm.as_str(), "realm1")
-        .tls_config(client)
+        .tls_config(client.clone())
         .cryptosign(key)
         .channel_binding(true)
         .connect()
         .await
         .unwrap_err();
     match e {
+        wamp_runtime::Error::Aborted(w) => {
+            assert_eq!(w.uri, wamp_runtime::proto::error::AUTHENTICATION_FAILED)
+        }
+        other => panic!("expected ABORT authentication_failed, got {other:?}"),
+    }
+    // WAMP-SCRAM the same way: bound, it works straight to the router and not through
+    // the relay.
+    let scram = |url: &str| {
+        Session::builder(url, "realm1")
+            .tls_config(client.clone())
+            .scram("sam", "sam-password")
+            .channel_binding(true)
+    };
+    let direct = format!("tcps://localhost:{}", upstream.port());
+    let s = scram(&direct)
+        .connect()
+        .await
+        .expect("bound SCRAM, straight");
+    assert_eq!(s.authmethod().as_deref(), Some("wamp-scram"));
+    let relayed = Session::builder(via_mitm.as_str(), "realm1")
+        .tls_config(client.clone())
+        .scram("sam", "sam-password")
+        .connect()
+        .await;
+    assert!(
+        relayed.is_ok(),
+        "unbound SCRAM through the relay: {relayed:?}"
+    );
+    match scram(&via_mitm).connect().await.unwrap_err() {
         wamp_runtime::Error::Aborted(w) => {
             assert_eq!(w.uri, wamp_runtime::proto::error::AUTHENTICATION_FAILED)
         }

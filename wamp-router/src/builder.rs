@@ -271,6 +271,21 @@ impl RouterBuilder {
         self
     }
 
+    /// A principal of `realm` authenticating with WAMP-SCRAM (`wamp-scram`, and
+    /// Crossbar.io's `scram`), known by its stored credential
+    /// ([`wamp_runtime::scram::Credential::new`] makes one from a password; the router never
+    /// needs the password).
+    pub fn scram_principal(
+        mut self,
+        realm: &str,
+        authid: &str,
+        credential: wamp_runtime::scram::Credential,
+        role: &str,
+    ) -> Self {
+        self.add_principal(realm, authid, role, auth::Secret::Scram(credential));
+        self
+    }
+
     /// A principal of `realm` authenticating with WAMP-CRA (`wampcra` method).
     pub fn wampcra_principal(
         mut self,

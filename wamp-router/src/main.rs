@@ -36,6 +36,19 @@ struct Cli {
     /// for a principal's `cryptosign` list) and exit.
     #[arg(long, conflicts_with = "config")]
     keygen: bool,
+    /// Read a password from standard input and print the WAMP-SCRAM credential a
+    /// principal's `scram = {...}` stores (a random salt; never the password), then exit.
+    #[arg(long, conflicts_with = "config")]
+    scram_credential: bool,
+    /// The key derivation of --scram-credential: argon2id13 (the spec's), argon2id-13
+    /// (what Autobahn|Python and Crossbar.io compute) or pbkdf2.
+    #[arg(
+        long,
+        value_name = "KDF",
+        default_value = "argon2id13",
+        requires = "scram_credential"
+    )]
+    scram_kdf: String,
     /// Serve GET /health, /ready and /metrics (Prometheus) over HTTP on this address (with
     /// --config too; it overrides the file's router.metrics).
     #[arg(long, value_name = "ADDR")]
@@ -99,6 +112,9 @@ async fn main() -> std::process::ExitCode {
             key.public_key_hex()
         );
         return std::process::ExitCode::SUCCESS;
+    }
+    if cli.scram_credential {
+        return scram_credential(&cli.scram_kdf);
     }
     let builder = match cli.config {
         Some(path) => match wamp_router::Router::from_config_file(&path) {
@@ -185,5 +201,49 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `--scram-credential`: the stored credential of the password on standard input.
+fn scram_credential(kdf: &str) -> std::process::ExitCode {
+    use wamp_runtime::scram::{Credential, Kdf};
+    // OWASP's recommended minimums: Argon2id with 19 MiB and 2 passes (one more here),
+    // PBKDF2-HMAC-SHA256 with 600,000 iterations.
+    let kdf = match kdf {
+        "pbkdf2" => Kdf::from_name(kdf, 600_000, None),
+        other => Kdf::from_name(other, 3, Some(19 * 1024)),
+    };
+    let mut password = String::new();
+    let read = std::io::stdin().read_line(&mut password);
+    let password = password.trim_end_matches(['\r', '\n']);
+    let made = match (kdf, read) {
+        (Ok(kdf), Ok(_)) if !password.is_empty() => {
+            Credential::new(password, kdf).map_err(|e| e.to_string())
+        }
+        (Err(e), _) => Err(e.to_string()),
+        (_, Err(e)) => Err(format!("cannot read the password: {e}")),
+        _ => Err("give the password on standard input".into()),
+    };
+    match made {
+        Ok(c) => {
+            let memory = c
+                .kdf
+                .memory()
+                .map(|m| format!(", memory = {m}"))
+                .unwrap_or_default();
+            println!(
+                "scram = {{ kdf = \"{}\", iterations = {}{memory}, salt = \"{}\", stored_key = \"{}\", server_key = \"{}\" }}",
+                c.kdf.name(),
+                c.kdf.iterations(),
+                hex::encode(&c.salt),
+                hex::encode(c.keys.stored_key),
+                hex::encode(c.keys.server_key),
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wamp-router: {e}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }

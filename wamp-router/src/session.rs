@@ -240,13 +240,13 @@ impl Session {
                 other => self.violation(format!("{} received before HELLO", other.name())),
             },
             State::Authenticating { .. } => match msg {
-                Message::Authenticate { signature, .. } => {
+                Message::Authenticate { signature, extra } => {
                     let State::Authenticating { hello, pending } =
                         std::mem::replace(&mut self.state, State::Handshake)
                     else {
                         return Flow::Close;
                     };
-                    match crate::auth::verify(&self.router, pending, &signature).await {
+                    match crate::auth::verify(&self.router, pending, &signature, &extra).await {
                         Ok(identity) => self.welcome(&hello, identity).await,
                         Err((reason, text)) => self.abort(reason, text),
                     }
@@ -296,6 +296,7 @@ impl Session {
                 authrole: "trusted".into(),
                 authmethod: "trusted",
                 authprovider: "router",
+                authextra: Dict::new(),
             };
             return self.welcome(&details, identity).await;
         }
@@ -335,6 +336,7 @@ impl Session {
             authrole,
             authmethod,
             authprovider,
+            authextra,
         } = identity;
         let Some(realm) = self.router.realms.get(&realm_name).cloned() else {
             return self.abort(
@@ -393,6 +395,9 @@ impl Session {
         welcome.insert("authrole".into(), Value::Str(authrole));
         welcome.insert("authmethod".into(), Value::Str(authmethod.into()));
         welcome.insert("authprovider".into(), Value::Str(authprovider.into()));
+        if !authextra.is_empty() {
+            welcome.insert("authextra".into(), Value::Dict(authextra));
+        }
         welcome.insert("roles".into(), Value::Dict(router_roles()));
         welcome.insert(
             "agent".into(),

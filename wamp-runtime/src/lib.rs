@@ -11,6 +11,7 @@
 pub mod client;
 pub mod interface;
 pub mod proto;
+pub mod scram;
 pub mod serializer;
 pub mod transport;
 pub mod typed;

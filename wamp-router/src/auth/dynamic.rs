@@ -4,7 +4,7 @@
 use wamp_runtime::client::Args;
 use wamp_runtime::proto::{error, Dict, Id, Value};
 
-use super::challenge::cryptosign_challenge;
+use super::challenge::{cryptosign_challenge, scram_challenge};
 use super::{
     challenge, hello_pubkey, identity_of, AuthMethod, Authenticator, Decision, Identity,
     PendingAuth, Principal, Proof, Refusal, Secret,
@@ -19,7 +19,7 @@ pub(super) async fn dynamic(
     router: &std::sync::Arc<RouterInner>,
     conn: &ConnectionInfo,
     authenticator: &Authenticator,
-    method: AuthMethod,
+    (offered, method): (&str, AuthMethod),
     realm: &str,
     hello: &Dict,
     session: Id,
@@ -30,7 +30,7 @@ pub(super) async fn dynamic(
         .unwrap_or_default()
         .to_owned();
     let mut details = hello.clone();
-    details.insert("authmethod".into(), Value::Str(method.name().into()));
+    details.insert("authmethod".into(), Value::Str(offered.into()));
     details.insert("session".into(), Value::from(session));
     details.insert(
         "transport".into(),
@@ -51,6 +51,7 @@ pub(super) async fn dynamic(
                     authrole: String::new(),
                     authmethod: "ticket",
                     authprovider: "dynamic",
+                    authextra: Dict::new(),
                 },
                 proof: Proof::Dynamic {
                     authenticator: authenticator.clone(),
@@ -75,6 +76,10 @@ pub(super) async fn dynamic(
             ));
         }
         return cryptosign_challenge(identity_of(&principal, "dynamic"), key, authextra, conn);
+    }
+    if let Secret::Scram(_) = &principal.secret {
+        let identity = identity_of(&principal, "dynamic");
+        return scram_challenge(identity, offered, &principal.secret, authextra, conn);
     }
     challenge(&principal, "dynamic", conn, session)
 }
@@ -187,6 +192,10 @@ pub(super) fn principal_from(
                 salt,
             }
         }
+        AuthMethod::Scram => Secret::Scram(
+            scram_credential(dict.ok_or_else(|| bad("no SCRAM credential"))?)
+                .map_err(|e| bad(&e))?,
+        ),
         AuthMethod::Cryptosign => {
             let mut key = [0u8; 32];
             let hexkey = text("pubkey").ok_or_else(|| bad("no pubkey for cryptosign"))?;
@@ -208,5 +217,47 @@ pub(super) fn principal_from(
         authid,
         role,
         secret,
+    })
+}
+
+/// A SCRAM credential as Crossbar.io's principals and authenticators give it: `kdf`,
+/// `iterations`, `memory` (Argon2id), and in hex `salt`, `stored-key` and `server-key`
+/// (`stored_key` and `server_key` too).
+pub(crate) fn scram_credential(d: &Dict) -> Result<wamp_runtime::scram::Credential, String> {
+    let text = |k: &str| d.get(k).and_then(Value::as_str);
+    let number = |k: &str| {
+        d.get(k)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    let hex_of = |keys: &[&str]| -> Result<Vec<u8>, String> {
+        let t = keys
+            .iter()
+            .find_map(|k| text(k))
+            .ok_or_else(|| format!("no {}", keys[0]))?;
+        hex::decode(t).map_err(|_| format!("{} is not hex", keys[0]))
+    };
+    let key32 = |keys: &[&str]| -> Result<[u8; 32], String> {
+        hex_of(keys)?
+            .try_into()
+            .map_err(|_| format!("{} is not 32 bytes", keys[0]))
+    };
+    let kdf = wamp_runtime::scram::Kdf::from_name(
+        text("kdf").ok_or("no kdf")?,
+        number("iterations").ok_or("no iterations")?,
+        number("memory"),
+    )
+    .map_err(|e| e.to_string())?;
+    let salt = hex_of(&["salt"])?;
+    if salt.len() < 8 {
+        return Err("the salt must be at least 8 bytes".into());
+    }
+    Ok(wamp_runtime::scram::Credential {
+        kdf,
+        salt,
+        keys: wamp_runtime::scram::Keys {
+            stored_key: key32(&["stored-key", "stored_key"])?,
+            server_key: key32(&["server-key", "server_key"])?,
+        },
     })
 }

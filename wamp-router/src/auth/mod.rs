@@ -1,4 +1,5 @@
-//! Authentication: which method a HELLO gets (anonymous, ticket, WAMP-CRA, WAMP-Cryptosign),
+//! Authentication: which method a HELLO gets (anonymous, ticket, WAMP-CRA, WAMP-Cryptosign,
+//! WAMP-SCRAM),
 //! from static principals or a dynamic authenticator procedure ([`dynamic`]), the CHALLENGE
 //! the router sends ([`challenge`]), and the check of the AUTHENTICATE that answers it.
 
@@ -13,7 +14,8 @@ use wamp_runtime::proto::{error, Dict, Id, Value};
 use crate::listener::settings::ConnectionInfo;
 use crate::RouterInner;
 
-use challenge::{cryptosign_challenge, ed25519_signed, wampcra_challenge};
+use challenge::{cryptosign_challenge, ed25519_signed, scram_challenge, wampcra_challenge};
+pub(crate) use dynamic::scram_credential;
 use dynamic::{call_authenticator, dynamic, principal_from};
 
 /// An authentication method of the WAMP spec.
@@ -27,29 +29,38 @@ pub enum AuthMethod {
     WampCra,
     /// WAMP-Cryptosign: an Ed25519 signature of a random challenge.
     Cryptosign,
+    /// WAMP-SCRAM: a salted challenge-response over a password the router keeps only
+    /// hashed (`wamp-scram`, and Crossbar.io's `scram`).
+    Scram,
 }
 
 impl AuthMethod {
     /// All methods.
-    pub const ALL: [AuthMethod; 4] = [
+    pub const ALL: [AuthMethod; 5] = [
         AuthMethod::Anonymous,
         AuthMethod::Ticket,
         AuthMethod::WampCra,
         AuthMethod::Cryptosign,
+        AuthMethod::Scram,
     ];
 
-    /// The name on the wire (`anonymous`, `ticket`, `wampcra`, `cryptosign`).
+    /// The name on the wire (`anonymous`, `ticket`, `wampcra`, `cryptosign`,
+    /// `wamp-scram`).
     pub fn name(self) -> &'static str {
         match self {
             AuthMethod::Anonymous => "anonymous",
             AuthMethod::Ticket => "ticket",
             AuthMethod::WampCra => "wampcra",
             AuthMethod::Cryptosign => "cryptosign",
+            AuthMethod::Scram => wamp_runtime::scram::SPEC_METHOD,
         }
     }
 
-    /// The method with this wire name.
+    /// The method with this wire name (`scram`, Crossbar.io's, is WAMP-SCRAM too).
     pub fn from_name(name: &str) -> Option<Self> {
+        if name == wamp_runtime::scram::CROSSBAR_METHOD {
+            return Some(AuthMethod::Scram);
+        }
         Self::ALL.into_iter().find(|m| m.name() == name)
     }
 }
@@ -100,6 +111,8 @@ pub(crate) enum Secret {
     },
     /// `cryptosign`: the Ed25519 public key.
     Cryptosign([u8; 32]),
+    /// `wamp-scram`: the stored credential (salt, KDF and keys; never the password).
+    Scram(wamp_runtime::scram::Credential),
 }
 
 impl std::fmt::Debug for Secret {
@@ -108,6 +121,7 @@ impl std::fmt::Debug for Secret {
             Secret::Ticket(_) => f.write_str("Ticket(…)"),
             Secret::WampCra { .. } => f.write_str("WampCra(…)"),
             Secret::Cryptosign(key) => write!(f, "Cryptosign({})", hex::encode(key)),
+            Secret::Scram(c) => write!(f, "Scram({})", c.kdf.name()),
         }
     }
 }
@@ -118,6 +132,7 @@ impl Secret {
             Secret::Ticket(_) => AuthMethod::Ticket,
             Secret::WampCra { .. } => AuthMethod::WampCra,
             Secret::Cryptosign(_) => AuthMethod::Cryptosign,
+            Secret::Scram(_) => AuthMethod::Scram,
         }
     }
 }
@@ -173,6 +188,8 @@ pub(crate) struct Identity {
     pub authmethod: &'static str,
     /// `static`, `dynamic` or `router`.
     pub authprovider: &'static str,
+    /// What WELCOME.Details.authextra carries (SCRAM's server signature).
+    pub authextra: Dict,
 }
 
 /// What the answer to a CHALLENGE must prove.
@@ -182,6 +199,8 @@ enum Proof {
     Equals(String),
     /// An Ed25519 signature by `pubkey` of `message`, followed by `message`.
     Ed25519 { pubkey: [u8; 32], message: [u8; 32] },
+    /// A SCRAM client proof for this exchange.
+    Scram(Box<challenge::ScramExpected>),
     /// A ticket the authenticator procedure checks.
     Dynamic {
         authenticator: crate::auth::Authenticator,
@@ -232,7 +251,10 @@ pub(crate) async fn decide(
     let listener = &conn.listener;
     // Whether some method offered is enabled here (else: no_auth_method).
     let mut known = false;
-    for method in offered.iter().filter_map(|m| AuthMethod::from_name(m)) {
+    let methods = offered
+        .iter()
+        .filter_map(|name| Some((*name, AuthMethod::from_name(name)?)));
+    for (name, method) in methods {
         if !listener.auth_methods.contains(&method) {
             continue;
         }
@@ -241,7 +263,7 @@ pub(crate) async fn decide(
             .as_ref()
             .filter(|a| a.methods.contains(&method))
         {
-            return dynamic(router, conn, a, method, realm, hello, session).await;
+            return dynamic(router, conn, a, (name, method), realm, hello, session).await;
         }
         match method {
             AuthMethod::Anonymous => {
@@ -255,6 +277,7 @@ pub(crate) async fn decide(
                         authrole: role.into(),
                         authmethod: "anonymous",
                         authprovider: "static",
+                        authextra: Dict::new(),
                     });
                 }
             }
@@ -283,6 +306,23 @@ pub(crate) async fn decide(
                     return cryptosign_challenge(identity_of(p, "static"), pubkey, authextra, conn);
                 }
             }
+            AuthMethod::Scram => {
+                known |= cfg.principals.iter().any(|p| p.secret.method() == method);
+                let principal = cfg.principals.iter().find(|p| {
+                    matches!(p.secret, Secret::Scram(_))
+                        && Some(p.authid.as_str()) == authid
+                        && p.realm == realm
+                });
+                if let Some(p) = principal {
+                    return scram_challenge(
+                        identity_of(p, "static"),
+                        name,
+                        &p.secret,
+                        authextra,
+                        conn,
+                    );
+                }
+            }
         }
     }
     if known {
@@ -305,6 +345,7 @@ fn identity_of(p: &Principal, provider: &'static str) -> Identity {
         authrole: p.role.clone(),
         authmethod: p.secret.method().name(),
         authprovider: provider,
+        authextra: Dict::new(),
     }
 }
 
@@ -336,17 +377,26 @@ fn challenge(
             wampcra_challenge(identity, secret, salt.as_ref(), session)
         }
         Secret::Cryptosign(pubkey) => cryptosign_challenge(identity, *pubkey, None, conn),
+        Secret::Scram(_) => Decision::Refuse((
+            error::AUTHENTICATION_FAILED,
+            "a SCRAM principal needs the HELLO's nonce".into(),
+        )),
     }
 }
 
-/// Checks the AUTHENTICATE signature: in constant time for secrets, by Ed25519
-/// verification for cryptosign, or by the authenticator procedure for a dynamic ticket.
+/// Checks the AUTHENTICATE signature (and its extra): in constant time for secrets, by
+/// Ed25519 verification for cryptosign, by the SCRAM proof, or by the authenticator
+/// procedure for a dynamic ticket.
 pub(crate) async fn verify(
     router: &std::sync::Arc<RouterInner>,
     pending: Box<PendingAuth>,
     signature: &str,
+    extra: &Dict,
 ) -> Result<Identity, Refusal> {
-    let PendingAuth { identity, proof } = *pending;
+    let PendingAuth {
+        mut identity,
+        proof,
+    } = *pending;
     let failed = |identity: &Identity| {
         (
             error::AUTHENTICATION_FAILED,
@@ -377,6 +427,16 @@ pub(crate) async fn verify(
                 Err(failed(&identity))
             }
         }
+        Proof::Scram(expected) => match expected.check(signature, extra) {
+            Ok(authextra) => {
+                identity.authextra = authextra;
+                Ok(identity)
+            }
+            Err(why) => {
+                tracing::info!(authid = %identity.authid, "SCRAM authentication failed: {why}");
+                Err(failed(&identity))
+            }
+        },
         Proof::Dynamic {
             authenticator,
             mut details,

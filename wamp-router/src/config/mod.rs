@@ -378,12 +378,30 @@ fn principal_sections(
                 format!("realm {realm:?} has no role {role:?}"),
             ));
         }
-        if p.ticket.is_none() && p.wampcra.is_none() && p.cryptosign.is_none() {
+        if p.ticket.is_none() && p.wampcra.is_none() && p.cryptosign.is_none() && p.scram.is_none()
+        {
             return Err(at.at(
                 &p.authid,
                 "principal",
-                format!("principal {authid:?} has no ticket, wampcra or cryptosign credentials"),
+                format!(
+                    "principal {authid:?} has no ticket, wampcra, cryptosign or scram credentials"
+                ),
             ));
+        }
+        if let Some(s) = &p.scram {
+            let c = s.get_ref();
+            let mut d = wamp_runtime::Dict::new();
+            d.insert("kdf".into(), c.kdf.clone().into());
+            d.insert("iterations".into(), u64::from(c.iterations).into());
+            if let Some(m) = c.memory {
+                d.insert("memory".into(), u64::from(m).into());
+            }
+            d.insert("salt".into(), c.salt.clone().into());
+            d.insert("stored_key".into(), c.stored_key.clone().into());
+            d.insert("server_key".into(), c.server_key.clone().into());
+            let credential =
+                crate::auth::scram_credential(&d).map_err(|e| at.at(s, "principal.scram", e))?;
+            b = b.scram_principal(realm, authid, credential, role);
         }
         if let Some(t) = &p.ticket {
             b = b.ticket_principal(realm, authid, t, role);
@@ -499,7 +517,7 @@ fn listener_section(
             return Err(at.at(
                 &a.methods,
                 "authenticator.methods",
-                "list one or more of \"ticket\", \"wampcra\", \"cryptosign\"",
+                "list one or more of \"ticket\", \"wampcra\", \"cryptosign\", \"wamp-scram\"",
             ));
         }
         listener = listener.authenticator(Authenticator::new(
@@ -572,6 +590,21 @@ mod tests {
         let missing = format!("{realm}[cluster]\nname = \"eu\"\n");
         assert!(check(&missing).is_err(), "nats is required");
         assert!(check(realm).expect("valid").config.cluster.is_none());
+    }
+
+    #[test]
+    fn scram_principals_are_checked() {
+        let head = "[[realm]]\nname = \"r\"\n[[realm.role]]\nname = \"u\"\n[[principal]]\nauthid = \"a\"\nrealm = \"r\"\nrole = \"u\"\n";
+        let key = "00".repeat(32);
+        for (scram, why) in [
+            (format!("{{ kdf = \"scrypt\", iterations = 1, salt = \"0011223344556677\", stored_key = \"{key}\", server_key = \"{key}\" }}"), "kdf"),
+            (format!("{{ kdf = \"argon2id13\", iterations = 1, salt = \"0011223344556677\", stored_key = \"{key}\", server_key = \"{key}\" }}"), "memory"),
+            (format!("{{ kdf = \"pbkdf2\", iterations = 1, salt = \"00\", stored_key = \"{key}\", server_key = \"{key}\" }}"), "salt"),
+            (format!("{{ kdf = \"pbkdf2\", iterations = 1, salt = \"0011223344556677\", stored_key = \"00\", server_key = \"{key}\" }}"), "stored"),
+        ] {
+            let e = check(&format!("{head}scram = {scram}\n")).expect_err(why);
+            assert_eq!((e.line, e.key.as_str()), (9, "principal.scram"), "{why}: {e}");
+        }
     }
 
     #[test]
@@ -654,6 +687,7 @@ role = "user"
 ticket = "secret"
 wampcra = { secret = "s", salt = "salt", iterations = 100, keylen = 16 }
 cryptosign = ["545efb0a2192db8d43f118e9bf9aee081466e1ef36c708b96ee6f62dddad9122"]
+scram = { kdf = "pbkdf2", iterations = 4096, salt = "0011223344556677", stored-key = "84bfd3be3ec73c01291012f1c6efe9c046af686c0f4c6ff7eb447d258b33f590", server_key = "d0b352a239d888ddf4b449d7c1280b7c0b85af185ef49900a4a873bf8e1d1d3f" }
 "#;
         let b = check(text).expect("valid");
         assert_eq!(b.listeners.len(), 1);

@@ -132,6 +132,9 @@ pub(super) enum MethodName {
     Ticket,
     Wampcra,
     Cryptosign,
+    /// WAMP-SCRAM: both `wamp-scram` and Crossbar.io's `scram` name it.
+    #[serde(rename = "wamp-scram", alias = "scram")]
+    Scram,
 }
 
 impl From<MethodName> for AuthMethod {
@@ -141,6 +144,7 @@ impl From<MethodName> for AuthMethod {
             MethodName::Ticket => AuthMethod::Ticket,
             MethodName::Wampcra => AuthMethod::WampCra,
             MethodName::Cryptosign => AuthMethod::Cryptosign,
+            MethodName::Scram => AuthMethod::Scram,
         }
     }
 }
@@ -231,6 +235,24 @@ pub(super) struct PrincipalSection {
     pub(super) ticket: Option<String>,
     pub(super) wampcra: Option<WampCraSection>,
     pub(super) cryptosign: Option<Spanned<Vec<String>>>,
+    pub(super) scram: Option<Spanned<ScramSection>>,
+}
+
+/// A stored WAMP-SCRAM credential (`wamp-router --scram-credential` prints one).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ScramSection {
+    pub(super) kdf: String,
+    pub(super) iterations: u32,
+    pub(super) memory: Option<u32>,
+    /// Hex.
+    pub(super) salt: String,
+    /// Hex.
+    #[serde(alias = "stored-key")]
+    pub(super) stored_key: String,
+    /// Hex.
+    #[serde(alias = "server-key")]
+    pub(super) server_key: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,8 @@
 //! Client authentication: the credentials a session offers in HELLO, and its answers to
-//! the router's CHALLENGE (`ticket`, `wampcra` with or without a salted secret, and
-//! `cryptosign` with an Ed25519 key, optionally bound to the TLS channel).
+//! the router's CHALLENGE (`ticket`, `wampcra` with or without a salted secret,
+//! `cryptosign` with an Ed25519 key, and WAMP-SCRAM with a password, the last two
+//! optionally bound to the TLS channel), and the check of the router's proof in WELCOME
+//! (SCRAM's server signature).
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -24,6 +26,59 @@ pub(crate) enum Credentials {
         key: CryptosignKey,
         channel_binding: bool,
     },
+    /// WAMP-SCRAM: a password the router knows only salted and hashed; offered as both
+    /// `wamp-scram` (the spec) and `scram` (Crossbar.io); `channel_binding` asks for
+    /// `tls-exporter` binding.
+    Scram {
+        authid: String,
+        password: String,
+        channel_binding: bool,
+    },
+}
+
+/// One authentication in progress: what the HELLO said and what WELCOME must prove.
+#[derive(Debug, Default)]
+pub(crate) struct Handshake {
+    /// The SCRAM client nonce sent in HELLO.
+    nonce: String,
+    /// The SCRAM server signature WELCOME must carry.
+    server_signature: Option<[u8; 32]>,
+}
+
+impl Handshake {
+    pub fn new() -> Self {
+        Self {
+            nonce: base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>()),
+            server_signature: None,
+        }
+    }
+
+    /// Checks WELCOME's proof that the router knew the password (SCRAM's
+    /// `scram_server_signature`, Crossbar.io's, or the spec's `verifier`).
+    pub fn check_welcome(&self, details: &Dict) -> Result<(), Error> {
+        let Some(expected) = self.server_signature else {
+            return Ok(());
+        };
+        let extra = details.get("authextra").and_then(Value::as_dict);
+        let given = extra
+            .and_then(|e| {
+                e.get("scram_server_signature")
+                    .or_else(|| e.get("verifier"))
+            })
+            .and_then(Value::as_str)
+            .map(|s| s.strip_prefix("v=").unwrap_or(s));
+        let decoded = given.and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok());
+        match decoded {
+            Some(sig) if sig == expected => Ok(()),
+            Some(_) => Err(Error::Invalid(
+                "the router's SCRAM server signature is wrong: it does not know this password"
+                    .into(),
+            )),
+            None => Err(Error::Invalid(
+                "the router's WELCOME has no SCRAM server signature".into(),
+            )),
+        }
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -43,6 +98,17 @@ impl Credentials {
             Credentials::Ticket { .. } => "ticket",
             Credentials::WampCra { .. } => "wampcra",
             Credentials::Cryptosign { .. } => "cryptosign",
+            Credentials::Scram { .. } => crate::scram::SPEC_METHOD,
+        }
+    }
+
+    /// The methods offered in HELLO.Details.authmethods, preferred first.
+    pub fn methods(&self) -> Vec<&'static str> {
+        match self {
+            Credentials::Scram { .. } => {
+                vec![crate::scram::SPEC_METHOD, crate::scram::CROSSBAR_METHOD]
+            }
+            other => vec![other.method()],
         }
     }
 
@@ -50,15 +116,28 @@ impl Credentials {
     /// router).
     pub fn authid(&self) -> Option<&str> {
         match self {
-            Credentials::Ticket { authid, .. } | Credentials::WampCra { authid, .. } => {
-                Some(authid)
-            }
+            Credentials::Ticket { authid, .. }
+            | Credentials::WampCra { authid, .. }
+            | Credentials::Scram { authid, .. } => Some(authid),
             Credentials::Cryptosign { .. } => None,
         }
     }
 
     /// HELLO.Details.authextra, for the methods that have one.
-    pub fn authextra(&self) -> Option<Dict> {
+    pub fn authextra(&self, handshake: &Handshake) -> Option<Dict> {
+        if let Credentials::Scram {
+            channel_binding, ..
+        } = self
+        {
+            let mut extra = Dict::new();
+            extra.insert("nonce".into(), Value::Str(handshake.nonce.clone()));
+            let binding = match channel_binding {
+                true => Value::Str(TLS_EXPORTER.into()),
+                false => Value::Null,
+            };
+            extra.insert("channel_binding".into(), binding);
+            return Some(extra);
+        }
         let Credentials::Cryptosign {
             key,
             channel_binding,
@@ -77,9 +156,56 @@ impl Credentials {
         Some(extra)
     }
 
-    /// The AUTHENTICATE signature answering a CHALLENGE for `method` with `extra`, on a
-    /// transport with this `tls-exporter` channel binding (TLS only).
-    pub fn answer(
+    /// The AUTHENTICATE signature and extra answering a CHALLENGE for `method` with
+    /// `extra`, on a transport with this `tls-exporter` channel binding (TLS only).
+    pub async fn answer(
+        &self,
+        handshake: &mut Handshake,
+        method: &str,
+        extra: &Dict,
+        transport_binding: Option<[u8; 32]>,
+    ) -> Result<(String, Dict), Error> {
+        if let Credentials::Scram {
+            authid,
+            password,
+            channel_binding,
+        } = self
+        {
+            let dialect = crate::scram::Dialect::of(method).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "the router asks for {method} authentication, but this session offers wamp-scram"
+                ))
+            })?;
+            let binding = match (channel_binding, transport_binding) {
+                (false, _) => None,
+                (true, Some(b)) => Some(b),
+                (true, None) => {
+                    return Err(Error::Invalid(
+                        "channel binding needs a TLS connection".into(),
+                    ))
+                }
+            };
+            let scram = ScramAnswer {
+                dialect,
+                authid: authid.clone(),
+                password: password.clone(),
+                client_nonce: handshake.nonce.clone(),
+                binding,
+            };
+            let extra = extra.clone();
+            // The KDF is meant to be slow: off the async threads.
+            let (signature, extra, server_signature) =
+                tokio::task::spawn_blocking(move || scram.answer(&extra))
+                    .await
+                    .map_err(|e| Error::Invalid(format!("SCRAM computation failed: {e}")))??;
+            handshake.server_signature = Some(server_signature);
+            return Ok((signature, extra));
+        }
+        self.answer_plain(method, extra, transport_binding)
+            .map(|s| (s, Dict::new()))
+    }
+
+    fn answer_plain(
         &self,
         method: &str,
         extra: &Dict,
@@ -127,7 +253,105 @@ impl Credentials {
                 }
                 Ok(key.sign_hex(&message))
             }
+            Credentials::Scram { .. } => Err(Error::Invalid("SCRAM is answered apart".into())),
         }
+    }
+}
+
+/// The largest SCRAM costs a client accepts from a CHALLENGE (a rogue router could ask
+/// for gigabytes of memory or hours of work).
+const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+const MAX_ARGON2_ITERATIONS: u32 = 100_000;
+const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// The least PBKDF2 iterations a client accepts (RFC 7677 recommends 4096 at least): fewer
+/// would hand a rogue router an easily cracked hash.
+const MIN_PBKDF2_ITERATIONS: u32 = 1000;
+
+/// What a SCRAM answer needs, owned (it is computed on a blocking thread).
+struct ScramAnswer {
+    dialect: crate::scram::Dialect,
+    authid: String,
+    password: String,
+    client_nonce: String,
+    binding: Option<[u8; 32]>,
+}
+
+impl ScramAnswer {
+    /// The ClientProof (base64), the AUTHENTICATE extra, and the server signature that
+    /// WELCOME must carry.
+    fn answer(&self, challenge: &Dict) -> Result<(String, Dict, [u8; 32]), Error> {
+        use crate::scram::{Exchange, Kdf, Keys};
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let bad = |what: &str| Error::Protocol(format!("a SCRAM CHALLENGE with {what}"));
+        let text = |k: &str| challenge.get(k).and_then(Value::as_str);
+        let number = |k: &str| {
+            challenge
+                .get(k)
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+        };
+        let server_nonce = text("nonce").ok_or_else(|| bad("no nonce"))?;
+        if !self.dialect.extends(server_nonce, &self.client_nonce) {
+            return Err(bad("a nonce that does not extend this client's"));
+        }
+        let salt_text = text("salt").ok_or_else(|| bad("no salt"))?;
+        let salt = b64
+            .decode(salt_text)
+            .map_err(|_| bad("a salt that is not base64"))?;
+        let iterations = number("iterations").ok_or_else(|| bad("no iterations"))?;
+        let kdf = Kdf::from_name(
+            text("kdf").ok_or_else(|| bad("no kdf"))?,
+            iterations,
+            number("memory"),
+        )
+        .map_err(|e| Error::Protocol(e.to_string()))?;
+        let too_costly = match kdf {
+            Kdf::Argon2id { memory, .. } => {
+                memory > MAX_ARGON2_MEMORY_KIB || iterations > MAX_ARGON2_ITERATIONS
+            }
+            Kdf::Pbkdf2 { .. } => iterations > MAX_PBKDF2_ITERATIONS,
+        };
+        if too_costly {
+            return Err(bad("costs beyond what this client computes"));
+        }
+        if matches!(kdf, Kdf::Pbkdf2 { .. }) && iterations < MIN_PBKDF2_ITERATIONS {
+            return Err(bad("fewer PBKDF2 iterations than is safe (1000)"));
+        }
+        let exchange = Exchange {
+            dialect: self.dialect,
+            authid: &self.authid,
+            client_nonce: &self.client_nonce,
+            server_nonce,
+            salt: salt_text,
+            iterations,
+            binding: self
+                .binding
+                .as_ref()
+                .map(|b| (crate::scram::TLS_EXPORTER, &b[..])),
+        };
+        let message = exchange
+            .auth_message()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let salted = kdf
+            .salted_password(&self.password, &salt)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let proof = crate::scram::client_proof(&salted, &message);
+        let server_signature = Keys::of(&salted).server_signature(&message);
+        let mut extra = Dict::new();
+        if self.dialect == crate::scram::Dialect::Spec {
+            extra.insert("nonce".into(), Value::Str(server_nonce.to_owned()));
+            match &self.binding {
+                Some(b) => {
+                    extra.insert("channel_binding".into(), Value::Str(TLS_EXPORTER.into()));
+                    extra.insert("cbind_data".into(), Value::Str(b64.encode(b)));
+                }
+                None => {
+                    extra.insert("channel_binding".into(), Value::Null);
+                    extra.insert("cbind_data".into(), Value::Null);
+                }
+            }
+        }
+        Ok((b64.encode(proof), extra, server_signature))
     }
 }
 
@@ -252,6 +476,38 @@ mod tests {
 
     /// `compute_wcs(derive_key("secret", "salt", 100, 16), "c")` by Autobahn for Python.
     const SALTED: &str = "MibwzAgGJEMbPiGeX/zx0RsQ3VgUyYTQWAXIfE3ojrY=";
+
+    /// WELCOME must prove the router knew the password: the right signature under either
+    /// key passes, a wrong or missing one fails the join.
+    #[test]
+    fn a_scram_welcome_must_carry_the_server_signature() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut h = Handshake::new();
+        assert!(
+            h.check_welcome(&Dict::new()).is_ok(),
+            "nothing to check without SCRAM"
+        );
+        h.server_signature = Some([7u8; 32]);
+        let welcome = |key: &str, sig: String| {
+            let mut extra = Dict::new();
+            extra.insert(key.into(), Value::Str(sig));
+            let mut d = Dict::new();
+            d.insert("authextra".into(), Value::Dict(extra));
+            d
+        };
+        let good = b64.encode([7u8; 32]);
+        assert!(h
+            .check_welcome(&welcome("scram_server_signature", good.clone()))
+            .is_ok());
+        assert!(h
+            .check_welcome(&welcome("verifier", format!("v={good}")))
+            .is_ok());
+        let bad = b64.encode([8u8; 32]);
+        assert!(h
+            .check_welcome(&welcome("scram_server_signature", bad))
+            .is_err());
+        assert!(h.check_welcome(&Dict::new()).is_err());
+    }
 
     #[test]
     fn wampcra_matches_the_reference_algorithm() {

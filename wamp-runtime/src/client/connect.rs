@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::auth::Credentials;
+use super::auth::{Credentials, Handshake};
 use super::error::{Error, WampError};
 use super::reconnect::{open_retrying, GaveUp, ReconnectPolicy, Retrying};
 use super::shared::{SessionConfig, SessionInfo};
@@ -146,15 +146,31 @@ impl SessionBuilder {
         self
     }
 
-    /// With [`cryptosign`](Self::cryptosign) over TLS: binds the signature to this TLS
-    /// connection (`tls-exporter`, RFC 9266), so a man in the middle cannot relay it. The
-    /// router must support it, or joining fails.
+    /// Authenticates with WAMP-SCRAM: the router stores only a salted hash of the password
+    /// and proves in WELCOME that it knows it (a router that cannot is refused). Offered
+    /// as `wamp-scram` (the spec) and `scram` (Crossbar.io's and Autobahn's name); the
+    /// router's CHALLENGE says which dialect and KDF (Argon2id or PBKDF2) apply.
+    pub fn scram(mut self, authid: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::Scram {
+            authid: authid.into(),
+            password: password.into(),
+            channel_binding: false,
+        });
+        self
+    }
+
+    /// With [`cryptosign`](Self::cryptosign) or [`scram`](Self::scram) over TLS: binds the
+    /// authentication to this TLS connection (`tls-exporter`, RFC 9266), so a man in the
+    /// middle cannot relay it. The router must support it, or joining fails.
     pub fn channel_binding(mut self, enabled: bool) -> Self {
-        if let Some(Credentials::Cryptosign {
-            channel_binding, ..
-        }) = &mut self.credentials
-        {
-            *channel_binding = enabled;
+        match &mut self.credentials {
+            Some(Credentials::Cryptosign {
+                channel_binding, ..
+            })
+            | Some(Credentials::Scram {
+                channel_binding, ..
+            }) => *channel_binding = enabled,
+            _ => {}
         }
         self
     }
@@ -231,7 +247,41 @@ impl SessionBuilder {
             .map_err(|_| Error::ConnectTimeout(timeout))?
     }
 
+    /// Joins, offering the credentials' methods. A router that refuses WAMP-SCRAM's
+    /// `wamp-scram` at HELLO (Crossbar.io refuses any method it does not know) is asked
+    /// again with Crossbar.io's `scram` alone.
     async fn join(&self) -> Result<(Transport, SessionInfo), Error> {
+        let scram = matches!(self.credentials, Some(Credentials::Scram { .. }));
+        match self.join_offering(None).await {
+            Err((Error::Aborted(e), false)) if scram => {
+                tracing::debug!(
+                    "the router refused wamp-scram ({}): trying Crossbar.io's scram",
+                    e.uri
+                );
+                let only = vec![crate::scram::CROSSBAR_METHOD];
+                self.join_offering(Some(only)).await.map_err(|(e, _)| e)
+            }
+            other => other.map_err(|(e, _)| e),
+        }
+    }
+
+    /// Joins offering `methods` (default: the credentials'); an error says whether the
+    /// router had challenged.
+    async fn join_offering(
+        &self,
+        methods: Option<Vec<&'static str>>,
+    ) -> Result<(Transport, SessionInfo), (Error, bool)> {
+        let mut challenged = false;
+        self.join_attempt(methods, &mut challenged)
+            .await
+            .map_err(|e| (e, challenged))
+    }
+
+    async fn join_attempt(
+        &self,
+        methods: Option<Vec<&'static str>>,
+        challenged: &mut bool,
+    ) -> Result<(Transport, SessionInfo), Error> {
         let options = ConnectOptions {
             serializer: self.serializer,
             max_message_size: self.max_message_size,
@@ -239,9 +289,10 @@ impl SessionBuilder {
             keepalive: self.keepalive,
         };
         let mut transport = self.endpoint.connect(&options).await?;
+        let mut handshake = Handshake::new();
         let hello = Message::Hello {
             realm: self.realm.clone(),
-            details: self.hello_details(),
+            details: self.hello_details(&handshake, methods),
         };
         transport
             .outgoing
@@ -250,13 +301,17 @@ impl SessionBuilder {
             .map_err(|_| closed_early())?;
         let mut first = transport.incoming.recv().await;
         if let Some(Ok(Message::Challenge { auth_method, extra })) = &first {
+            *challenged = true;
             let answer = match &self.credentials {
-                Some(c) => c.answer(auth_method, extra, transport.channel_binding),
+                Some(c) => {
+                    let binding = transport.channel_binding;
+                    c.answer(&mut handshake, auth_method, extra, binding).await
+                }
                 None => Err(Error::Invalid(format!(
                     "the router asks for {auth_method} authentication, and this session has no credentials"
                 ))),
             };
-            let signature = match answer {
+            let (signature, answer_extra) = match answer {
                 Ok(s) => s,
                 Err(e) => {
                     abort(&transport, uris::AUTHENTICATION_FAILED, &e.to_string()).await;
@@ -267,7 +322,7 @@ impl SessionBuilder {
                 .outgoing
                 .send(Message::Authenticate {
                     signature,
-                    extra: Dict::new(),
+                    extra: answer_extra,
                 })
                 .await
                 .map_err(|_| closed_early())?;
@@ -302,6 +357,12 @@ impl SessionBuilder {
             None => return Err(closed_early()),
         };
         let (id, details) = details;
+        if let Err(e) = handshake.check_welcome(&details) {
+            tracing::warn!(realm = %self.realm, "the router failed to prove itself: {e}");
+            let goodbye = Message::goodbye(uris::AUTHENTICATION_FAILED);
+            let _ = transport.outgoing.send(goodbye).await;
+            return Err(e);
+        }
         tracing::debug!(session = id, realm = %self.realm, endpoint = %self.endpoint.describe(), "joined");
         // The router may have put the session in another realm than the one asked for
         // (a dynamic authenticator can); WELCOME says which.
@@ -313,7 +374,7 @@ impl SessionBuilder {
     }
 
     /// HELLO.Details: the roles and the features this client implements.
-    fn hello_details(&self) -> Dict {
+    fn hello_details(&self, handshake: &Handshake, methods: Option<Vec<&'static str>>) -> Dict {
         let roles = crate::proto::roles::announce(&[
             (
                 "caller",
@@ -374,9 +435,10 @@ impl SessionBuilder {
             details.insert("authid".into(), Value::Str(authid));
         }
         if let Some(c) = &self.credentials {
-            let methods = vec![Value::Str(c.method().into())];
+            let methods = methods.unwrap_or_else(|| c.methods());
+            let methods = methods.into_iter().map(|m| Value::Str(m.into())).collect();
             details.insert("authmethods".into(), Value::List(methods));
-            if let Some(extra) = c.authextra() {
+            if let Some(extra) = c.authextra(handshake) {
                 details.insert("authextra".into(), Value::Dict(extra));
             }
         }
