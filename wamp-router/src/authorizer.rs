@@ -1,12 +1,15 @@
 //! Authorization: each realm's roles, and the check of every REGISTER, CALL, PUBLISH and
-//! SUBSCRIBE against the session's role. A realm without roles is open to everyone.
+//! SUBSCRIBE against the session's role: its static permissions, or the decisions of its
+//! dynamic authorizer (a procedure, as in Crossbar.io), which are kept here: cached per
+//! role, URI and action when the authorizer says so, else for the one request they were
+//! asked for. A realm without roles is open to everyone.
 
 use std::collections::HashMap;
 
 use wamp_runtime::proto::uri::{self, MatchPolicy};
 
 /// What a session asks to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// CALL a procedure.
     Call,
@@ -19,7 +22,8 @@ pub enum Action {
 }
 
 impl Action {
-    fn name(self) -> &'static str {
+    /// Its name, as a dynamic authorizer is told it.
+    pub fn name(self) -> &'static str {
         match self {
             Action::Call => "call",
             Action::Register => "register",
@@ -85,6 +89,75 @@ pub(crate) struct Roles {
     /// Per role: whether its calls and publications disclose it, unasked (`None`: the
     /// router's setting).
     disclosure: HashMap<String, (Option<bool>, Option<bool>)>,
+    /// The roles decided by an authorizer procedure, and its URI.
+    authorizers: HashMap<String, String>,
+}
+
+/// A dynamic authorizer's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Decision {
+    pub allow: bool,
+    /// Whether the call or publication discloses its session (`None`: the role's or the
+    /// router's setting).
+    pub disclose: Option<bool>,
+}
+
+/// The most cached decisions a realm keeps; past it the cache starts over.
+const MAX_CACHED: usize = 65_536;
+
+/// The decisions of a realm's dynamic authorizers.
+#[derive(Debug, Default)]
+pub(crate) struct Decisions {
+    /// By role, action and URI, for good (the authorizer said `cache: true`).
+    cached: HashMap<(String, Action, String), Decision>,
+    /// By session, action and URI: for the request being handled.
+    once: HashMap<(wamp_runtime::proto::Id, Action, String), Decision>,
+}
+
+impl Decisions {
+    /// The decision for `session` (of `role`) doing `action` on `target`, if there is one.
+    pub fn get(
+        &self,
+        session: wamp_runtime::proto::Id,
+        role: &str,
+        action: Action,
+        target: &str,
+    ) -> Option<Decision> {
+        let once = self.once.get(&(session, action, target.to_owned()));
+        once.or_else(|| {
+            self.cached
+                .get(&(role.to_owned(), action, target.to_owned()))
+        })
+        .copied()
+    }
+
+    /// Keeps a decision: for this request, and for the role when `cache`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        session: wamp_runtime::proto::Id,
+        role: &str,
+        action: Action,
+        target: &str,
+        decision: Decision,
+        cache: bool,
+    ) {
+        if cache {
+            if self.cached.len() >= MAX_CACHED {
+                tracing::warn!(entries = MAX_CACHED, "authorizer cache full: starting over");
+                self.cached.clear();
+            }
+            self.cached
+                .insert((role.to_owned(), action, target.to_owned()), decision);
+        }
+        self.once
+            .insert((session, action, target.to_owned()), decision);
+    }
+
+    /// Forgets the decision for the request handled.
+    pub fn forget(&mut self, session: wamp_runtime::proto::Id, action: Action, target: &str) {
+        self.once.remove(&(session, action, target.to_owned()));
+    }
 }
 
 impl Roles {
@@ -103,6 +176,22 @@ impl Roles {
         }
     }
 
+    /// Has `procedure` decide what `role` may do.
+    pub fn set_authorizer(&mut self, role: &str, procedure: &str) {
+        self.authorizers
+            .insert(role.to_owned(), procedure.to_owned());
+    }
+
+    /// Whether some role is decided by a procedure.
+    pub fn has_authorizers(&self) -> bool {
+        !self.authorizers.is_empty()
+    }
+
+    /// The authorizer procedure of `role`, if a procedure decides for it.
+    pub fn authorizer(&self, role: &str) -> Option<&str> {
+        self.authorizers.get(role).map(String::as_str)
+    }
+
     pub fn define(&mut self, role: &str, permissions: Vec<Permission>) {
         self.roles
             .entry(role.to_owned())
@@ -112,7 +201,7 @@ impl Roles {
 
     /// Whether `role` may do `action` on `target`; `Err` says why not.
     pub fn check(&self, role: &str, action: Action, target: &str) -> Result<(), String> {
-        if self.roles.is_empty() {
+        if self.roles.is_empty() && self.authorizers.is_empty() {
             return Ok(());
         }
         let Some(perms) = self.roles.get(role) else {

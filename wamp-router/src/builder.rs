@@ -234,6 +234,21 @@ impl RouterBuilder {
         self
     }
 
+    /// Has `procedure` (registered in `realm` by any session, as Crossbar.io's dynamic
+    /// authorizers are) decide what sessions of `role` may do: before each of their
+    /// REGISTER, CALL, PUBLISH and SUBSCRIBE, the router calls it from its own trusted
+    /// session with `(details, uri, action, options)` (the session's details as
+    /// `wamp.session.get` gives them, the URI, `"call"`, `"register"`, `"publish"` or
+    /// `"subscribe"`, the request's options) and reads a bool or `{allow, disclose,
+    /// cache}`; with `cache: true` the answer holds for the role, URI and action from then
+    /// on. An error, a timeout (the authentication timeout) or any other answer denies.
+    pub fn role_authorizer(mut self, realm: &str, role: &str, procedure: &str) -> Self {
+        let roles = self.config.roles.entry(realm.to_owned()).or_default();
+        roles.define(role, Vec::new());
+        roles.set_authorizer(role, procedure);
+        self
+    }
+
     /// Checks CALL and PUBLISH payloads in `realm` against the interface descriptions its
     /// services define (`wamp.reflect.define`, which `register_on` does): a call or
     /// publication they do not admit gets ERROR `wamp.error.invalid_argument` with the

@@ -36,6 +36,9 @@ pub(crate) enum Handled {
     /// A request that waits for the other nodes of a cluster: the transport loop awaits
     /// it before it reads on, so the session's requests keep their order.
     Wait(Box<crate::realm::Waiting>),
+    /// A request whose role's authorizer must decide first: the transport loop asks,
+    /// then hands the request back to [`Session::handle`], which finds the decision.
+    Authorize(Box<crate::realm::AuthorizerAsk>, Message),
 }
 
 /// Where a session is in its opening handshake (each has its own deadline).
@@ -185,6 +188,9 @@ impl Session {
             State::Handshake | State::Authenticating { .. } => return Handled::Handshake(msg),
             State::Established { realm, id } => {
                 let (realm, id) = (realm.clone(), *id);
+                if let Some(ask) = authorizer_ask(&realm, id, &msg) {
+                    return Handled::Authorize(Box::new(ask), msg);
+                }
                 let waiting = match msg {
                     Message::Subscribe {
                         request,
@@ -266,8 +272,25 @@ impl Session {
                     pending.finish().await;
                     Flow::Continue
                 }
+                Handled::Authorize(ask, msg) => self.authorized(*ask, msg).await,
             },
         }
+    }
+
+    /// Asks the role's authorizer about `msg`, then handles it with the decision.
+    pub async fn authorized(&mut self, ask: crate::realm::AuthorizerAsk, msg: Message) -> Flow {
+        ask.decide(&self.router).await;
+        let flow = match self.handle(msg) {
+            Handled::Done(flow) => flow,
+            Handled::Wait(pending) => {
+                pending.finish().await;
+                Flow::Continue
+            }
+            // The decision is kept until `done`: the request is not asked about twice.
+            Handled::Authorize(..) | Handled::Handshake(_) => Flow::Continue,
+        };
+        ask.done();
+        flow
     }
 
     async fn hello(&mut self, realm_name: String, details: Dict) -> Flow {
@@ -514,6 +537,27 @@ impl Session {
 /// sent; the meta events say it), as a peer that did not announce the feature.
 fn autobahn_python(announced: &roles::Announced<'_>) -> bool {
     announced.has("subscriber", "payload_encryption_cryptobox")
+}
+
+/// What the role's authorizer must decide before `msg` is handled, if anything.
+fn authorizer_ask(
+    realm: &Arc<Realm>,
+    session: Id,
+    msg: &Message,
+) -> Option<crate::realm::AuthorizerAsk> {
+    use crate::authorizer::Action;
+    let (action, uri, options) = match msg {
+        Message::Register {
+            options, procedure, ..
+        } => (Action::Register, procedure, options),
+        Message::Call {
+            options, procedure, ..
+        } => (Action::Call, procedure, options),
+        Message::Publish { options, topic, .. } => (Action::Publish, topic, options),
+        Message::Subscribe { options, topic, .. } => (Action::Subscribe, topic, options),
+        _ => return None,
+    };
+    realm.authorizer_ask(session, action, uri, options)
 }
 
 /// The roles and features this router announces in WELCOME: only what it really does.

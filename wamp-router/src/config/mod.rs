@@ -274,6 +274,17 @@ fn realm_sections<'m>(
             b = b.event_history(name, history(h, at)?);
         }
         for role in &realm.role {
+            if let Some(procedure) = &role.authorizer {
+                if !role.permissions.is_empty() {
+                    let text = "a role has permissions or an authorizer, not both";
+                    return Err(at.at(procedure, "realm.role.authorizer", text));
+                }
+                if !uri::is_valid_uri(procedure.get_ref(), UriRule::Loose) {
+                    let text = "not a valid procedure URI";
+                    return Err(at.at(procedure, "realm.role.authorizer", text));
+                }
+                b = b.role_authorizer(name, role.name.get_ref(), procedure.get_ref());
+            }
             let permissions = role_permissions(role, at)?;
             b = b.role(name, role.name.get_ref(), permissions);
             if role.disclose_caller.is_some() || role.disclose_publisher.is_some() {
@@ -590,6 +601,24 @@ mod tests {
         let missing = format!("{realm}[cluster]\nname = \"eu\"\n");
         assert!(check(&missing).is_err(), "nats is required");
         assert!(check(realm).expect("valid").config.cluster.is_none());
+    }
+
+    #[test]
+    fn a_role_with_an_authorizer() {
+        let ok = "[[realm]]\nname = \"r\"\n[[realm.role]]\nname = \"u\"\nauthorizer = \"com.example.authorize\"\n";
+        let b = check(ok).expect("valid");
+        let roles = b.config.roles.get("r").expect("roles");
+        assert_eq!(roles.authorizer("u"), Some("com.example.authorize"));
+        let both = format!(
+            "{ok}permissions = [{{ uri = \"\", match = \"prefix\", allow = [\"call\"] }}]\n"
+        );
+        let e = check(&both).expect_err("both");
+        assert_eq!(e.key, "realm.role.authorizer", "{e}");
+        let bad = ok.replace("com.example.authorize", "com..authorize");
+        assert_eq!(
+            check(&bad).expect_err("bad URI").key,
+            "realm.role.authorizer"
+        );
     }
 
     #[test]

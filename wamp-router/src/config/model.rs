@@ -198,6 +198,8 @@ pub(super) struct RoleSection {
     pub(super) permissions: Vec<PermissionSection>,
     pub(super) disclose_caller: Option<bool>,
     pub(super) disclose_publisher: Option<bool>,
+    /// A procedure that decides what the role may do (instead of `permissions`).
+    pub(super) authorizer: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

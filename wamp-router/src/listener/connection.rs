@@ -282,6 +282,7 @@ pub(crate) async fn drive(
                     Box::pin(pending.finish()).await;
                     Flow::Continue
                 }
+                Handled::Authorize(ask, msg) => Box::pin(session.authorized(*ask, msg)).await,
             },
             Incoming::Violation(text) => session.violation(text),
             Incoming::Closed => break,

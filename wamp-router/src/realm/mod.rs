@@ -12,6 +12,7 @@
 //! callee gets a call is decided behind [`routing`]; the calls in flight are
 //! [`crate::calls`].
 
+mod dynamic_authorization;
 mod gather;
 mod history;
 mod meta;
@@ -25,6 +26,7 @@ mod testament;
 mod timeouts;
 mod waiting;
 
+pub(crate) use dynamic_authorization::AuthorizerAsk;
 pub(crate) use routing::{Change, Holdings, Local, Routing};
 pub(crate) use waiting::Waiting;
 
@@ -78,6 +80,8 @@ struct State {
     testaments: testament::Testaments,
     /// The events kept for `wamp.subscription.get_events`.
     history: crate::history::History,
+    /// What the dynamic authorizers decided.
+    decisions: crate::authorizer::Decisions,
     stats: Arc<crate::metrics::Stats>,
 }
 
@@ -91,6 +95,9 @@ pub(crate) struct Realm {
     max_subscriptions: Option<usize>,
     max_registrations: Option<usize>,
     stats: Arc<crate::metrics::Stats>,
+    /// Whether some role of the realm is decided by an authorizer procedure (without one,
+    /// requests are not looked at before they are handled).
+    dynamic_roles: bool,
     state: Mutex<State>,
     /// The timer that ends calls whose timeout runs out.
     timer: timeouts::CallTimer,
@@ -189,7 +196,26 @@ impl State {
     ) -> Result<(), String> {
         match self.sessions.get(&session) {
             Some(p) if p.trusted => Ok(()),
-            Some(p) => self.roles.check(&p.authrole, action, target),
+            Some(p) => match self.roles.authorizer(&p.authrole) {
+                Some(procedure) => {
+                    match self.decisions.get(session, &p.authrole, action, target) {
+                        Some(d) if d.allow => Ok(()),
+                        Some(_) => Err(format!(
+                            "{procedure} does not allow role {:?} to {} {target:?}",
+                            p.authrole,
+                            action.name()
+                        )),
+                        // Only what a session sends is put to the authorizer; what a meta
+                        // procedure does on its behalf needs a cached decision.
+                        None => Err(format!(
+                            "role {:?} is decided by {procedure}, which has no decision cached to {} {target:?}",
+                            p.authrole,
+                            action.name()
+                        )),
+                    }
+                }
+                None => self.roles.check(&p.authrole, action, target),
+            },
             None => self.roles.check("", action, target),
         }
     }
@@ -286,8 +312,18 @@ impl Realm {
 
     /// Whether a call (`caller`) or publication (`!caller`) by `session` discloses it,
     /// unasked: its role's setting, else the router's.
-    fn discloses(&self, st: &State, session: Id, caller: bool) -> bool {
+    fn discloses(&self, st: &State, session: Id, caller: bool, target: &str) -> bool {
         let role = st.peer(session).map(|p| p.authrole.as_str());
+        let action = match caller {
+            true => crate::authorizer::Action::Call,
+            false => crate::authorizer::Action::Publish,
+        };
+        let decided = role
+            .and_then(|r| st.decisions.get(session, r, action, target))
+            .and_then(|d| d.disclose);
+        if let Some(d) = decided {
+            return d;
+        }
         let by_role = role.and_then(|r| st.roles.disclosure(r, caller));
         by_role.unwrap_or(if caller {
             self.disclose_caller
@@ -318,6 +354,7 @@ impl Realm {
             max_subscriptions: policy.max_subscriptions,
             max_registrations: policy.max_registrations,
             stats: stats.clone(),
+            dynamic_roles: policy.roles.has_authorizers(),
             state: Mutex::new(State {
                 sessions: HashMap::new(),
                 remote_peers: HashMap::new(),
@@ -327,6 +364,7 @@ impl Realm {
                 reflection: crate::reflection::Reflection::new(policy.validate_payloads),
                 testaments: testament::Testaments::default(),
                 history: crate::history::History::new(policy.history),
+                decisions: Default::default(),
                 stats: stats.clone(),
             }),
             timer: timeouts::CallTimer::default(),

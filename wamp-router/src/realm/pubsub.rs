@@ -328,7 +328,7 @@ impl Realm {
         }
         let publication = global_id();
         let mut identity = Dict::new();
-        if self.discloses(&st, session, false) || options.disclose_me {
+        if self.discloses(&st, session, false, topic) || options.disclose_me {
             st.identify(session, "publisher", &mut identity);
         }
         options.passthru.apply(&mut identity);

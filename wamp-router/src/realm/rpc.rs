@@ -297,7 +297,7 @@ impl Realm {
         if route.pattern {
             details.insert("procedure".into(), Value::Str(procedure.to_owned()));
         }
-        let disclose = self.discloses(st, session, true);
+        let disclose = self.discloses(st, session, true, procedure);
         if disclose || route.callee.disclose_caller || options.disclose_me {
             st.identify(session, "caller", &mut details);
         }

@@ -177,7 +177,7 @@ impl Realm {
             )));
         }
         let mut identity = Dict::new();
-        if self.discloses(st, session, false) || options.disclose_me {
+        if self.discloses(st, session, false, &topic) || options.disclose_me {
             st.identify(session, "publisher", &mut identity);
         }
         let publication = global_id();
