@@ -2,6 +2,7 @@
 //! checked, and turned into a [`RouterBuilder`]. Every error names the file, the line, the
 //! column and the key. `examples/router.toml` documents each key.
 
+mod crossbar;
 mod model;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +15,9 @@ use crate::{
     Action, AuthMethod, Authenticator, Listener, Permission, RouterBuilder, ServerTls, SlowConsumer,
 };
 use model::{
-    ActionName, ClusterSection, DurationValue, File, HistorySection, ListenerSection, ListenerType,
-    PolicyName, RoleSection, RouterSection, SlowConsumerValue,
+    ActionName, AuthenticatorSection, ClusterSection, DurationValue, File, HistorySection,
+    ListenerSection, ListenerType, MethodName, PolicyName, RoleSection, RouterSection,
+    SerializerName, SlowConsumerValue,
 };
 
 /// A configuration file that cannot be used: where, and why.
@@ -37,7 +39,8 @@ impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let file = self.file.display();
         match self.line {
-            0 => write!(f, "{file}: {}", self.message),
+            0 if self.key.is_empty() => write!(f, "{file}: {}", self.message),
+            0 => write!(f, "{file}: {}: {}", self.key, self.message),
             line => write!(
                 f,
                 "{file}:{line}:{}: {}: {}",
@@ -57,6 +60,11 @@ pub(crate) fn load(path: &Path) -> Result<RouterBuilder, ConfigError> {
         message: e.to_string(),
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
+    // Crossbar.io's config.json, or our TOML.
+    let json = path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
+    if json {
+        return crossbar::parse(&text, path, base);
+    }
     parse(&text, path, base)
 }
 
@@ -461,27 +469,59 @@ fn listener_section(
                 return Err(at.at(&l.kind, "listener", "a listener needs either address = \"host:port\" or (rawsocket only) path = \"/socket\""))
             }
         };
-    if let Some(s) = &l.serializers {
-        if s.get_ref().is_empty() {
-            return Err(at.at(s, "listener.serializers", "allow at least one serializer"));
-        }
-        listener = listener.serializers(s.get_ref().iter().map(|&s| s.into()));
-    }
-    if let Some(m) = &l.auth {
-        if m.get_ref().is_empty() {
+    listener = endpoint(
+        listener,
+        Endpoint {
+            serializers: l.serializers.as_ref(),
+            auth: l.auth.as_ref(),
+            max_message_size: l.max_message_size.as_ref(),
+            max_sessions: l.max_sessions.as_ref(),
+            authenticator: l.authenticator.as_ref(),
+        },
+        realms,
+        at,
+    )?;
+    for p in &l.paths {
+        if !matches!(l.kind.get_ref(), ListenerType::Websocket) {
             return Err(at.at(
-                m,
-                "listener.auth",
-                "offer at least one authentication method",
+                &p.path,
+                "listener.paths",
+                "paths are for WebSocket listeners",
             ));
         }
-        listener = listener.auth_methods(m.get_ref().iter().map(|&m| m.into()));
-    }
-    if let Some(v) = &l.max_message_size {
-        listener = listener.max_message_size(positive(at, v, "listener.max_message_size")?);
-    }
-    if let Some(v) = &l.max_sessions {
-        listener = listener.max_sessions(positive(at, v, "listener.max_sessions")?);
+        let path = p.path.get_ref();
+        if !path.starts_with('/') {
+            return Err(at.at(&p.path, "listener.paths.path", "a URL path starts with /"));
+        }
+        listener = match &p.static_dir {
+            Some(dir) => {
+                if p.serializers.is_some() || p.auth.is_some() || p.authenticator.is_some() {
+                    let text = "a static path serves files: WebSocket settings do not apply";
+                    return Err(at.at(dir, "listener.paths.static", text));
+                }
+                let full = base.join(dir.get_ref());
+                if !full.is_dir() {
+                    let text = format!("{} is not a directory", full.display());
+                    return Err(at.at(dir, "listener.paths.static", text));
+                }
+                listener.static_path(path, full)
+            }
+            None => {
+                let e = endpoint(
+                    Listener::endpoint(),
+                    Endpoint {
+                        serializers: p.serializers.as_ref(),
+                        auth: p.auth.as_ref(),
+                        max_message_size: p.max_message_size.as_ref(),
+                        max_sessions: p.max_sessions.as_ref(),
+                        authenticator: p.authenticator.as_ref(),
+                    },
+                    realms,
+                    at,
+                )?;
+                listener.websocket_path(path, e)
+            }
+        };
     }
     if let Some(dir) = &l.static_dir {
         if !matches!(l.kind.get_ref(), ListenerType::Websocket) {
@@ -508,7 +548,47 @@ fn listener_section(
             .map_err(|e| at.at(&t.certificate, "listener.tls", e.to_string()))?;
         listener = listener.tls(tls);
     }
-    if let Some(a) = &l.authenticator {
+    Ok(listener)
+}
+
+/// The WebSocket or RawSocket settings of a listener, or of one of its paths.
+struct Endpoint<'a> {
+    serializers: Option<&'a Spanned<Vec<SerializerName>>>,
+    auth: Option<&'a Spanned<Vec<MethodName>>>,
+    max_message_size: Option<&'a Spanned<usize>>,
+    max_sessions: Option<&'a Spanned<usize>>,
+    authenticator: Option<&'a AuthenticatorSection>,
+}
+
+fn endpoint(
+    mut listener: Listener,
+    e: Endpoint<'_>,
+    realms: &[&str],
+    at: &Locator,
+) -> Result<Listener, ConfigError> {
+    if let Some(s) = e.serializers {
+        if s.get_ref().is_empty() {
+            return Err(at.at(s, "listener.serializers", "allow at least one serializer"));
+        }
+        listener = listener.serializers(s.get_ref().iter().map(|&s| s.into()));
+    }
+    if let Some(m) = e.auth {
+        if m.get_ref().is_empty() {
+            return Err(at.at(
+                m,
+                "listener.auth",
+                "offer at least one authentication method",
+            ));
+        }
+        listener = listener.auth_methods(m.get_ref().iter().map(|&m| m.into()));
+    }
+    if let Some(v) = e.max_message_size {
+        listener = listener.max_message_size(positive(at, v, "listener.max_message_size")?);
+    }
+    if let Some(v) = e.max_sessions {
+        listener = listener.max_sessions(positive(at, v, "listener.max_sessions")?);
+    }
+    if let Some(a) = e.authenticator {
         if !realms.contains(&a.realm.get_ref().as_str()) {
             return Err(at.at(
                 &a.realm,
@@ -601,6 +681,17 @@ mod tests {
         let missing = format!("{realm}[cluster]\nname = \"eu\"\n");
         assert!(check(&missing).is_err(), "nats is required");
         assert!(check(realm).expect("valid").config.cluster.is_none());
+    }
+
+    #[test]
+    fn listener_paths() {
+        let text = "[[realm]]\nname = \"r\"\n[[listener]]\ntype = \"websocket\"\naddress = \"127.0.0.1:0\"\n[[listener.paths]]\npath = \"/ws\"\nserializers = [\"json\"]\nauth = [\"ticket\"]\n[[listener.paths]]\npath = \"/\"\nstatic = \".\"\n";
+        let b = check(text).expect("valid");
+        assert_eq!(b.listeners[0].paths.len(), 2);
+        let bad = text.replace("static = \".\"", "static = \".\"\nauth = [\"ticket\"]");
+        assert_eq!(check(&bad).expect_err("mixed").key, "listener.paths.static");
+        let raw = text.replace("type = \"websocket\"", "type = \"rawsocket\"");
+        assert_eq!(check(&raw).expect_err("rawsocket").key, "listener.paths");
     }
 
     #[test]

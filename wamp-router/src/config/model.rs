@@ -105,6 +105,24 @@ pub(super) struct ListenerSection {
     pub(super) authenticator: Option<AuthenticatorSection>,
     #[serde(rename = "static")]
     pub(super) static_dir: Option<Spanned<PathBuf>>,
+    /// WebSocket endpoints and static directories by URL path (WebSocket listeners).
+    #[serde(default)]
+    pub(super) paths: Vec<PathSection>,
+}
+
+/// One `[[listener.paths]]`: a WebSocket endpoint with its own settings, or (with
+/// `static`) a directory of files.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PathSection {
+    pub(super) path: Spanned<String>,
+    pub(super) serializers: Option<Spanned<Vec<SerializerName>>>,
+    pub(super) max_message_size: Option<Spanned<usize>>,
+    pub(super) auth: Option<Spanned<Vec<MethodName>>>,
+    pub(super) max_sessions: Option<Spanned<usize>>,
+    pub(super) authenticator: Option<AuthenticatorSection>,
+    #[serde(rename = "static")]
+    pub(super) static_dir: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

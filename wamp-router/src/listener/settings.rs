@@ -33,6 +33,25 @@ pub struct Listener {
     pub(crate) authenticator: Option<Authenticator>,
     pub(crate) max_sessions: Option<usize>,
     pub(crate) static_dir: Option<PathBuf>,
+    /// WebSocket endpoints and static directories by URL path (Crossbar.io's `web`
+    /// transport): when there are any, only they are served.
+    pub(crate) paths: Vec<(String, PathEndpoint)>,
+}
+
+/// What a URL path of a WebSocket listener serves.
+#[derive(Debug, Clone)]
+pub(crate) enum PathEndpoint {
+    /// A WAMP WebSocket endpoint with settings of its own (those of the listener value it
+    /// was given; its address is not used).
+    WebSocket(Box<Listener>),
+    /// The files of a directory.
+    Static(PathBuf),
+}
+
+/// A URL path as the listener compares them: one leading slash, no trailing one.
+pub(crate) fn normalize_path(path: &str) -> String {
+    let trimmed = path.trim_matches('/');
+    format!("/{trimmed}")
 }
 
 impl Listener {
@@ -46,7 +65,33 @@ impl Listener {
             authenticator: None,
             max_sessions: None,
             static_dir: None,
+            paths: Vec::new(),
         }
+    }
+
+    /// The settings of one path of a listener (see [`Listener::websocket_path`]): every
+    /// serializer, every method, the router's size limit, until set otherwise.
+    pub fn endpoint() -> Self {
+        Self::new(Kind::WebSocket(SocketAddr::from(([127, 0, 0, 1], 0))))
+    }
+
+    /// Serves a WAMP WebSocket endpoint at URL `path` of this listener with the settings
+    /// of `endpoint` ([`Listener::endpoint`], then its serializers, size limit,
+    /// authentication and session limit), as a path of Crossbar.io's `web` transport.
+    /// Once a listener has paths, a WebSocket upgrade to any other path gets HTTP 404.
+    pub fn websocket_path(mut self, path: &str, endpoint: Listener) -> Self {
+        self.paths.push((
+            normalize_path(path),
+            PathEndpoint::WebSocket(Box::new(endpoint)),
+        ));
+        self
+    }
+
+    /// Serves the files of `dir` under URL `path` of this listener (`/` for the root).
+    pub fn static_path(mut self, path: &str, dir: impl Into<PathBuf>) -> Self {
+        self.paths
+            .push((normalize_path(path), PathEndpoint::Static(dir.into())));
+        self
     }
 
     /// WebSocket on a TCP address (`ws://`, or `wss://` with [`Listener::tls`]).
@@ -138,6 +183,30 @@ impl Listener {
                 ));
             }
         }
+        for (path, endpoint) in &self.paths {
+            if !matches!(self.kind, Kind::WebSocket(_)) {
+                return Err(format!(
+                    "{}: paths are for WebSocket listeners",
+                    self.describe()
+                ));
+            }
+            match endpoint {
+                PathEndpoint::WebSocket(e) => e
+                    .validate()
+                    .map_err(|err| format!("{} path {path}: {err}", self.describe()))?,
+                PathEndpoint::Static(dir) if !dir.is_dir() => {
+                    return Err(format!(
+                        "{} path {path}: {} is not a directory",
+                        self.describe(),
+                        dir.display()
+                    ))
+                }
+                PathEndpoint::Static(_) => {}
+            }
+            if self.paths.iter().filter(|(p, _)| p == path).count() > 1 {
+                return Err(format!("{}: path {path} is given twice", self.describe()));
+            }
+        }
         if self.max_message_size == Some(0) || self.max_sessions == Some(0) {
             return Err(format!(
                 "{}: max_message_size and max_sessions must be at least 1",
@@ -177,12 +246,16 @@ pub(crate) struct ListenerContext {
     pub trusted: bool,
     /// Where plain HTTP requests get their files from.
     pub static_dir: Option<PathBuf>,
+    /// The WebSocket endpoints by path (with contexts of their own).
+    pub ws_paths: Vec<(String, Arc<ListenerContext>)>,
+    /// The static directories by path, longest first.
+    pub static_paths: Vec<(String, PathBuf)>,
 }
 
 impl ListenerContext {
     pub fn new(listener: &Listener, label: String, default_max: usize) -> Self {
         Self {
-            label,
+            label: label.clone(),
             serializers: listener.serializers.clone(),
             max_message_size: listener.max_message_size.unwrap_or(default_max),
             auth_methods: listener.auth_methods.clone(),
@@ -192,7 +265,59 @@ impl ListenerContext {
             refused: AtomicUsize::new(0),
             trusted: false,
             static_dir: listener.static_dir.clone(),
+            ws_paths: listener
+                .paths
+                .iter()
+                .filter_map(|(path, e)| match e {
+                    PathEndpoint::WebSocket(e) => {
+                        let ctx = Self::new(e, format!("{label} {path}"), default_max);
+                        Some((path.clone(), Arc::new(ctx)))
+                    }
+                    PathEndpoint::Static(_) => None,
+                })
+                .collect(),
+            static_paths: {
+                let mut dirs: Vec<(String, PathBuf)> = listener
+                    .paths
+                    .iter()
+                    .filter_map(|(path, e)| match e {
+                        PathEndpoint::Static(dir) => Some((path.clone(), dir.clone())),
+                        PathEndpoint::WebSocket(_) => None,
+                    })
+                    .collect();
+                dirs.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+                dirs
+            },
         }
+    }
+
+    /// The context a WebSocket upgrade to `path` is served with: its path's, or this
+    /// listener's own when it has no paths; `None` for a path it does not serve.
+    pub fn for_upgrade(self: &Arc<Self>, path: &str) -> Option<Arc<ListenerContext>> {
+        if self.ws_paths.is_empty() && self.static_paths.is_empty() {
+            return Some(self.clone());
+        }
+        let path = normalize_path(path);
+        self.ws_paths
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// The directory and the rest of `path` a plain HTTP request is served from.
+    pub fn for_files<'p>(&self, path: &'p str) -> Option<(&std::path::Path, &'p str)> {
+        for (prefix, dir) in &self.static_paths {
+            let rest = if prefix == "/" {
+                Some(path)
+            } else {
+                path.strip_prefix(prefix.as_str())
+                    .filter(|r| r.is_empty() || r.starts_with('/'))
+            };
+            if let Some(rest) = rest {
+                return Some((dir.as_path(), rest));
+            }
+        }
+        self.static_dir.as_deref().map(|d| (d, path))
     }
 
     /// The context of in-process connections: every serializer (none is used), the
@@ -214,6 +339,8 @@ impl ListenerContext {
             refused: AtomicUsize::new(0),
             trusted,
             static_dir: None,
+            ws_paths: Vec::new(),
+            static_paths: Vec::new(),
         }
     }
 

@@ -21,7 +21,8 @@ pub(crate) struct Head {
     /// Whether it asks for a WebSocket upgrade.
     pub upgrade: bool,
     method: String,
-    path: String,
+    /// The request's path, without its query.
+    pub path: String,
 }
 
 /// Reads a request head; `None` when the peer closed, sent too much, or not HTTP.
@@ -131,8 +132,12 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 }
 
 /// Answers a plain HTTP request: a file of `dir` for GET, or what this endpoint is.
-pub(crate) async fn answer<S: AsyncWrite + Unpin>(stream: &mut S, head: &Head, dir: Option<&Path>) {
-    let (status, content_type, body) = match (dir, head.method.as_str()) {
+pub(crate) async fn answer<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    head: &Head,
+    files: Option<(&Path, &str)>,
+) {
+    let (status, content_type, body) = match (files, head.method.as_str()) {
         (_, m) if m != "GET" && m != "HEAD" => (
             "405 Method Not Allowed",
             "text/plain; charset=utf-8",
@@ -143,7 +148,7 @@ pub(crate) async fn answer<S: AsyncWrite + Unpin>(stream: &mut S, head: &Head, d
             "text/plain; charset=utf-8",
             b"this is a WAMP WebSocket endpoint: connect with a WAMP client (subprotocol wamp.2.json, wamp.2.msgpack or wamp.2.cbor)\n".to_vec(),
         ),
-        (Some(dir), _) => match file(dir, &head.path).await {
+        (Some((dir, path)), _) => match file(dir, path).await {
             Some((path, body)) => ("200 OK", content_type(&path), body),
             None => (
                 "404 Not Found",
@@ -187,6 +192,19 @@ async fn file(dir: &Path, url_path: &str) -> Option<(PathBuf, Vec<u8>)> {
     }
     let body = tokio::fs::read(&path).await.ok()?;
     Some((path, body))
+}
+
+/// HTTP 404 for a WebSocket upgrade to a path the listener does not serve.
+pub(crate) async fn not_found<S: AsyncWrite + Unpin>(stream: &mut S) {
+    let body = b"no WAMP endpoint at this path\n";
+    let mut response = format!(
+        "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(body);
+    let _ = stream.write_all(&response).await;
+    let _ = stream.shutdown().await;
 }
 
 /// `%XX` escapes decoded; `None` when they are malformed, not UTF-8, or decode to a NUL.

@@ -59,18 +59,27 @@ async fn serve<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let ctx = conn.listener.clone();
-    // The request head decides: a WebSocket upgrade is WAMP, anything else plain HTTP.
+    // The request head decides: a WebSocket upgrade is WAMP (at a path the listener
+    // serves), anything else plain HTTP.
     let deadline = router.config.hello_timeout;
     let read = web::read_head(&mut stream);
     let Ok(Some(head)) = tokio::time::timeout(deadline, read).await else {
         return tracing::debug!("no HTTP request head in time");
     };
     if !head.upgrade {
-        let answer = web::answer(&mut stream, &head, ctx.static_dir.as_deref());
+        let answer = web::answer(&mut stream, &head, conn.listener.for_files(&head.path));
         let _ = tokio::time::timeout(deadline, answer).await;
         return;
     }
+    let Some(ctx) = conn.listener.for_upgrade(&head.path) else {
+        let answer = web::not_found(&mut stream);
+        let _ = tokio::time::timeout(deadline, answer).await;
+        return;
+    };
+    let conn = ConnectionInfo {
+        listener: ctx.clone(),
+        ..conn
+    };
     let stream = web::Prefixed::new(head.bytes, stream);
     let max = ctx.max_message_size;
     // tungstenite's default read buffer is 128 KiB per connection, allocated up front: with

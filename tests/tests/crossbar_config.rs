@@ -1,0 +1,126 @@
+//! Our router started from Crossbar.io's own `config.json`: a `web` transport whose paths
+//! put a static directory and two WebSocket endpoints (each with its serializers and
+//! authentication) on one port, a RawSocket transport, roles with the usual grant-all
+//! permission, and Autobahn|Python joining as it would join Crossbar.io.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use tests::run_python;
+use wamp_runtime::proto::error;
+use wamp_runtime::{Error, Serializer, Session, WampError};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const CONFIG: &str = r#"{
+  "version": 2,
+  "controller": {},
+  "workers": [{
+    "type": "router",
+    "realms": [{
+      "name": "realm1",
+      "roles": [
+        {"name": "anonymous", "permissions": [{"uri": "", "match": "prefix",
+          "allow": {"call": true, "register": true, "publish": true, "subscribe": true},
+          "disclose": {"caller": false, "publisher": false}, "cache": true}]},
+        {"name": "user", "permissions": [{"uri": "com.example.", "match": "prefix",
+          "allow": {"call": true, "register": false, "publish": true, "subscribe": true}}]}
+      ]
+    }],
+    "transports": [{
+      "type": "web",
+      "endpoint": {"type": "tcp", "port": WEBPORT, "interface": "127.0.0.1"},
+      "paths": {
+        "/": {"type": "static", "directory": "web"},
+        "ws": {"type": "websocket", "serializers": ["json", "msgpack"],
+               "auth": {"ticket": {"type": "static", "principals": {
+                 "alice": {"ticket": "alice-secret", "role": "user"}}}}},
+        "open": {"type": "websocket", "serializers": ["json", "msgpack", "cbor"],
+                 "auth": {"anonymous": {"type": "static", "role": "anonymous"}}}
+      }
+    }, {
+      "type": "rawsocket",
+      "endpoint": {"type": "tcp", "port": RAWPORT, "interface": "127.0.0.1"},
+      "serializers": ["json", "msgpack", "cbor"],
+      "auth": {"wampcra": {"type": "static", "users": {"joe": {"secret": "joe-secret", "role": "user"}}}}
+    }]
+  }]
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crossbar_node_configuration_runs_our_router() {
+    let dir = std::env::temp_dir().join(format!("wamp-cbconfig-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    std::fs::write(dir.join("web/index.html"), "<h1>hello</h1>").unwrap();
+    let (web, raw) = (free_port(), free_port());
+    let config = CONFIG
+        .replace("WEBPORT", &web.to_string())
+        .replace("RAWPORT", &raw.to_string());
+    let path = dir.join("config.json");
+    std::fs::write(&path, config).unwrap();
+    let r = wamp_router::Router::from_config_file(&path)
+        .expect("a Crossbar.io configuration")
+        .start()
+        .await
+        .unwrap();
+    let base = format!("ws://127.0.0.1:{web}");
+
+    // The static directory at /, next to the WebSocket paths.
+    let page = tests::http_get(format!("127.0.0.1:{web}").parse().unwrap(), "/").await;
+    assert!(page.contains("<h1>hello</h1>"), "{page}");
+
+    // The grant-all anonymous path, with Autobahn|Python as a Crossbar.io user has it.
+    let open = format!("{base}/open");
+    for ser in ["json", "cbor"] {
+        let out = run_python("autobahn_basic.py", &[&open, "realm1", ser]).await;
+        assert!(out.contains(&format!("ALL OK {ser}")), "{out}");
+    }
+
+    // /ws: ticket only, JSON and MessagePack only, role user (no REGISTER).
+    let ws = format!("{base}/ws");
+    let alice = Session::builder(ws.as_str(), "realm1")
+        .serializer(Serializer::MsgPack)
+        .ticket("alice", "alice-secret")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(alice.authrole().as_deref(), Some("user"));
+    let e = alice
+        .register("com.example.mine", |(): ()| async {
+            Ok::<_, WampError>(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::NOT_AUTHORIZED), "{e}");
+    let anon = Session::builder(ws.as_str(), "realm1").connect().await;
+    match anon {
+        Err(Error::Aborted(w)) => assert_eq!(w.uri, error::NO_AUTH_METHOD),
+        other => panic!("anonymous on /ws: {other:?}"),
+    }
+    let cbor = Session::builder(ws.as_str(), "realm1")
+        .serializer(Serializer::Cbor)
+        .ticket("alice", "alice-secret")
+        .connect()
+        .await;
+    assert!(cbor.is_err(), "CBOR is not a serializer of /ws");
+    // A path the transport does not have.
+    let nowhere = Session::builder(format!("{base}/elsewhere").as_str(), "realm1")
+        .connect()
+        .await;
+    assert!(nowhere.is_err());
+
+    // The RawSocket transport with its WAMP-CRA user.
+    let joe = Session::builder(format!("tcp://127.0.0.1:{raw}").as_str(), "realm1")
+        .wampcra("joe", "joe-secret")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(joe.authrole().as_deref(), Some("user"));
+    drop(r);
+    let _ = std::fs::remove_dir_all(dir);
+}
