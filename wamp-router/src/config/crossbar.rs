@@ -290,6 +290,10 @@ impl Crossbar {
                             let e = self.wamp_endpoint(at, Listener::endpoint(), p, &pkey)?;
                             listener = listener.websocket_path(&url_path, e);
                         }
+                        Some("longpoll") => {
+                            let e = self.wamp_endpoint(at, Listener::endpoint(), p, &pkey)?;
+                            listener = listener.longpoll_path(&url_path, e);
+                        }
                         Some("static") => {
                             let dir = p
                                 .get("directory")

@@ -16,7 +16,7 @@ use crate::{
 };
 use model::{
     ActionName, AuthenticatorSection, ClusterSection, DurationValue, File, HistorySection,
-    ListenerSection, ListenerType, MethodName, PolicyName, RoleSection, RouterSection,
+    ListenerSection, ListenerType, MethodName, PathKind, PolicyName, RoleSection, RouterSection,
     SerializerName, SlowConsumerValue,
 };
 
@@ -495,7 +495,11 @@ fn listener_section(
         }
         listener = match &p.static_dir {
             Some(dir) => {
-                if p.serializers.is_some() || p.auth.is_some() || p.authenticator.is_some() {
+                if p.serializers.is_some()
+                    || p.auth.is_some()
+                    || p.authenticator.is_some()
+                    || p.kind.is_some()
+                {
                     let text = "a static path serves files: WebSocket settings do not apply";
                     return Err(at.at(dir, "listener.paths.static", text));
                 }
@@ -519,7 +523,10 @@ fn listener_section(
                     realms,
                     at,
                 )?;
-                listener.websocket_path(path, e)
+                match p.kind.as_ref().map(|k| *k.get_ref()) {
+                    Some(PathKind::Longpoll) => listener.longpoll_path(path, e),
+                    _ => listener.websocket_path(path, e),
+                }
             }
         };
     }

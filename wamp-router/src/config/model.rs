@@ -116,6 +116,9 @@ pub(super) struct ListenerSection {
 #[serde(deny_unknown_fields)]
 pub(super) struct PathSection {
     pub(super) path: Spanned<String>,
+    /// `websocket` (the default) or `longpoll`; a path with `static` serves files.
+    #[serde(rename = "type")]
+    pub(super) kind: Option<Spanned<PathKind>>,
     pub(super) serializers: Option<Spanned<Vec<SerializerName>>>,
     pub(super) max_message_size: Option<Spanned<usize>>,
     pub(super) auth: Option<Spanned<Vec<MethodName>>>,
@@ -123,6 +126,13 @@ pub(super) struct PathSection {
     pub(super) authenticator: Option<AuthenticatorSection>,
     #[serde(rename = "static")]
     pub(super) static_dir: Option<Spanned<PathBuf>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum PathKind {
+    Websocket,
+    Longpoll,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -1,8 +1,9 @@
-//! Transports into the router: the WebSocket and RawSocket accept loops, in-process
-//! connections, and the session loop they share.
+//! Transports into the router: the WebSocket and RawSocket accept loops, HTTP long-poll,
+//! in-process connections, and the session loop they share.
 
 pub(crate) mod bind;
 pub(crate) mod connection;
+pub(crate) mod longpoll;
 pub(crate) mod memory;
 pub(crate) mod rawsocket;
 pub(crate) mod settings;

@@ -46,6 +46,8 @@ pub(crate) enum PathEndpoint {
     WebSocket(Box<Listener>),
     /// The files of a directory.
     Static(PathBuf),
+    /// WAMP over HTTP long-poll, with settings of its own.
+    LongPoll(Box<Listener>),
 }
 
 /// A URL path as the listener compares them: one leading slash, no trailing one.
@@ -83,6 +85,18 @@ impl Listener {
         self.paths.push((
             normalize_path(path),
             PathEndpoint::WebSocket(Box::new(endpoint)),
+        ));
+        self
+    }
+
+    /// Serves WAMP's HTTP long-poll transport at URL `path` of this listener (`POST
+    /// <path>/open`, then `<path>/<transport>/send`, `/receive`, `/close`), with the
+    /// settings of `endpoint` as for [`websocket_path`](Self::websocket_path); CORS lets
+    /// pages of other origins use it.
+    pub fn longpoll_path(mut self, path: &str, endpoint: Listener) -> Self {
+        self.paths.push((
+            normalize_path(path),
+            PathEndpoint::LongPoll(Box::new(endpoint)),
         ));
         self
     }
@@ -191,7 +205,7 @@ impl Listener {
                 ));
             }
             match endpoint {
-                PathEndpoint::WebSocket(e) => e
+                PathEndpoint::WebSocket(e) | PathEndpoint::LongPoll(e) => e
                     .validate()
                     .map_err(|err| format!("{} path {path}: {err}", self.describe()))?,
                 PathEndpoint::Static(dir) if !dir.is_dir() => {
@@ -250,6 +264,8 @@ pub(crate) struct ListenerContext {
     pub ws_paths: Vec<(String, Arc<ListenerContext>)>,
     /// The static directories by path, longest first.
     pub static_paths: Vec<(String, PathBuf)>,
+    /// The long-poll endpoints by path.
+    pub longpoll_paths: Vec<(String, Arc<super::longpoll::LongPoll>)>,
 }
 
 impl ListenerContext {
@@ -273,7 +289,18 @@ impl ListenerContext {
                         let ctx = Self::new(e, format!("{label} {path}"), default_max);
                         Some((path.clone(), Arc::new(ctx)))
                     }
-                    PathEndpoint::Static(_) => None,
+                    PathEndpoint::Static(_) | PathEndpoint::LongPoll(_) => None,
+                })
+                .collect(),
+            longpoll_paths: listener
+                .paths
+                .iter()
+                .filter_map(|(path, e)| match e {
+                    PathEndpoint::LongPoll(e) => {
+                        let ctx = Self::new(e, format!("{label} {path} (long-poll)"), default_max);
+                        Some((path.clone(), Arc::new(super::longpoll::LongPoll::new(ctx))))
+                    }
+                    _ => None,
                 })
                 .collect(),
             static_paths: {
@@ -282,7 +309,7 @@ impl ListenerContext {
                     .iter()
                     .filter_map(|(path, e)| match e {
                         PathEndpoint::Static(dir) => Some((path.clone(), dir.clone())),
-                        PathEndpoint::WebSocket(_) => None,
+                        PathEndpoint::WebSocket(_) | PathEndpoint::LongPoll(_) => None,
                     })
                     .collect();
                 dirs.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
@@ -294,7 +321,10 @@ impl ListenerContext {
     /// The context a WebSocket upgrade to `path` is served with: its path's, or this
     /// listener's own when it has no paths; `None` for a path it does not serve.
     pub fn for_upgrade(self: &Arc<Self>, path: &str) -> Option<Arc<ListenerContext>> {
-        if self.ws_paths.is_empty() && self.static_paths.is_empty() {
+        if self.ws_paths.is_empty()
+            && self.static_paths.is_empty()
+            && self.longpoll_paths.is_empty()
+        {
             return Some(self.clone());
         }
         let path = normalize_path(path);
@@ -302,6 +332,17 @@ impl ListenerContext {
             .iter()
             .find(|(p, _)| *p == path)
             .map(|(_, c)| c.clone())
+    }
+
+    /// The long-poll endpoint `path` is a request to, and the rest of the path.
+    pub fn for_longpoll<'p>(
+        &self,
+        path: &'p str,
+    ) -> Option<(Arc<super::longpoll::LongPoll>, &'p str)> {
+        self.longpoll_paths.iter().find_map(|(prefix, lp)| {
+            let rest = path.strip_prefix(prefix.as_str())?;
+            (rest.is_empty() || rest.starts_with('/')).then(|| (lp.clone(), rest))
+        })
     }
 
     /// The directory and the rest of `path` a plain HTTP request is served from.
@@ -341,6 +382,7 @@ impl ListenerContext {
             static_dir: None,
             ws_paths: Vec::new(),
             static_paths: Vec::new(),
+            longpoll_paths: Vec::new(),
         }
     }
 

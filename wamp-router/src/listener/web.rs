@@ -20,9 +20,16 @@ pub(crate) struct Head {
     pub bytes: Vec<u8>,
     /// Whether it asks for a WebSocket upgrade.
     pub upgrade: bool,
-    method: String,
+    /// The request method.
+    pub method: String,
     /// The request's path, without its query.
     pub path: String,
+    /// Where the head ends in `bytes` (the body starts after it).
+    pub body_start: usize,
+    /// The `Content-Length` header, if any.
+    pub content_length: Option<usize>,
+    /// The `Origin` header, if any (for CORS).
+    pub origin: Option<String>,
 }
 
 /// Reads a request head; `None` when the peer closed, sent too much, or not HTTP.
@@ -48,17 +55,25 @@ pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<He
     let mut request = lines.next()?.split(' ');
     let (method, target) = (request.next()?.to_owned(), request.next()?);
     let path = target.split(['?', '#']).next().unwrap_or("/").to_owned();
-    let upgrade = lines.any(|l| {
-        l.split_once(':').is_some_and(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("upgrade")
-                && value.trim().eq_ignore_ascii_case("websocket")
-        })
-    });
+    let (mut upgrade, mut content_length, mut origin) = (false, None, None);
+    for (name, value) in lines.filter_map(|l| l.split_once(':')) {
+        let (name, value) = (name.trim(), value.trim());
+        if name.eq_ignore_ascii_case("upgrade") && value.eq_ignore_ascii_case("websocket") {
+            upgrade = true;
+        } else if name.eq_ignore_ascii_case("content-length") {
+            content_length = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("origin") {
+            origin = Some(value.to_owned());
+        }
+    }
     Some(Head {
         bytes,
         upgrade,
         method,
         path,
+        body_start: end + 4,
+        content_length,
+        origin,
     })
 }
 

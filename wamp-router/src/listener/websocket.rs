@@ -67,6 +67,11 @@ where
         return tracing::debug!("no HTTP request head in time");
     };
     if !head.upgrade {
+        if let Some((lp, rest)) = conn.listener.for_longpoll(&head.path) {
+            let rest = rest.to_owned();
+            super::longpoll::serve(stream, head, &rest, lp, conn, router).await;
+            return;
+        }
         let answer = web::answer(&mut stream, &head, conn.listener.for_files(&head.path));
         let _ = tokio::time::timeout(deadline, answer).await;
         return;
