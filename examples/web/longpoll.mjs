@@ -18,10 +18,10 @@ const [mode, ...urls] = process.argv.slice(2);
 const scenario = `async (session) => {
   const me = await session.call("wamp.session.get", [session.id]);
   if (me.session !== session.id) throw new Error("wamp.session.get: " + JSON.stringify(me));
-  const got = new Promise((resolve) => {
-    session.subscribe("com.lp.topic", (args) => resolve(args[0]));
-  }).then((v) => v);
-  await new Promise((r) => setTimeout(r, 100));
+  let heard;
+  const got = new Promise((resolve) => { heard = resolve; });
+  // Subscribed once the router said so: then the publication reaches it.
+  await session.subscribe("com.lp.topic", (args) => heard(args[0]));
   await session.publish("com.lp.topic", ["over long-poll"], {}, { acknowledge: true, exclude_me: false });
   const event = await got;
   if (event !== "over long-poll") throw new Error("event: " + event);

@@ -109,6 +109,8 @@ async def testament(url, realm, ser):
         "com.parity.will.",
         options=SubscribeOptions(match="prefix", details_arg="details"),
     )
+    left = asyncio.Queue()
+    await watcher.subscribe(lambda sid, *rest: left.put_nowait(sid), "wamp.session.on_leave")
     call = lambda *a, **k: asyncio.wait_for(leaver.call(*a, **k), TIMEOUT)
 
     # Positional topic, args and kwargs, as the spec and Crossbar.io write them.
@@ -142,7 +144,10 @@ async def testament(url, realm, ser):
     got = [await asyncio.wait_for(heard.get(), TIMEOUT) for _ in range(2)]
     check(got[0] == ("com.parity.will.detached", ["first"], {}), f"the detached testament first ({got[0]})")
     check(got[1] == ("com.parity.will.gone", ["bye"], {"who": "leaver"}), f"then the destroyed one ({got[1]})")
-    await asyncio.sleep(0.2)
+    # The router publishes testaments before the session's on_leave: once that came,
+    # anything flushed would have come before it.
+    while await asyncio.wait_for(left.get(), TIMEOUT) != d_leaver.session:
+        pass
     check(heard.empty(), "flushed testaments are not published")
     watcher.leave()
 

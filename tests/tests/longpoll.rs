@@ -62,7 +62,7 @@ fn hello() -> Message {
 
 #[tokio::test]
 async fn a_session_over_long_poll_json() {
-    let (_r, addr) = longpoll_router().await;
+    let (r, addr) = longpoll_router().await;
     let (code, headers, body) = post(
         addr,
         "/lp/open?x=1",
@@ -141,7 +141,8 @@ async fn a_session_over_long_poll_json() {
         .0,
         400
     );
-    // Close: the transport goes.
+    // Close: the transport goes, and its session leaves the realm.
+    assert_eq!(r.session_count("realm1"), 1);
     assert_eq!(
         post(addr, &format!("/lp/{id}/close"), b"", None).await.0,
         204
@@ -150,6 +151,7 @@ async fn a_session_over_long_poll_json() {
         post(addr, &format!("/lp/{id}/receive"), b"", None).await.0,
         404
     );
+    tests::until("the session left", || r.session_count("realm1") == 0).await;
 }
 
 #[tokio::test]

@@ -224,7 +224,6 @@ async fn request(
         "send" => send(&t, &body, lp.ctx.max_message_size),
         "receive" => receive(&t).await,
         "close" => {
-            let _ = t.inbound.try_send(Incoming::Closed);
             t.closed.cancel();
             lp.transports.lock().remove(id);
             Response::empty("204 No Content")
@@ -297,11 +296,11 @@ fn open(
     let span = connection::session_span(&conn.peer);
     let session = async move {
         let inbound = LpInbound { rx };
-        let idle = watch_idle(t2.clone());
-        tokio::select! {
-            () = connection::drive(r, Some(serializer), conn, inbound, out, kill, writer) => {}
-            () = idle => {}
-        }
+        // Ends the session (as a lost connection) when the client closes the transport or
+        // leaves it idle; the session loop then ends by itself, and the session leaves.
+        let idle = tokio::spawn(watch_idle(t2.clone()));
+        connection::drive(r, Some(serializer), conn, inbound, out, kill, writer).await;
+        idle.abort();
         t2.closed.cancel();
         t2.ready.notify_waiters();
         lp2.transports.lock().remove(&id2);
@@ -320,26 +319,21 @@ fn open(
     }
 }
 
-/// Ends when the transport has seen no request for [`IDLE`] (the session then leaves as
-/// if its connection was lost), or when it closed.
+/// Tells the session its transport is gone once no request touched it for [`IDLE`], or
+/// the client closed it.
 async fn watch_idle(t: Arc<Transport>) {
     loop {
         let since = t.last_seen.lock().elapsed();
         if since >= IDLE {
             tracing::debug!("long-poll transport idle: closed");
-            let _ = t.inbound.try_send(Incoming::Closed);
-            // The session loop ends on Closed; wait a moment for it.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            return;
+            break;
         }
         tokio::select! {
             () = tokio::time::sleep(IDLE - since) => {}
-            () = t.closed.cancelled() => {
-                // Closed by the client: let the session loop see it and end.
-                std::future::pending::<()>().await;
-            }
+            () = t.closed.cancelled() => break,
         }
     }
+    let _ = t.inbound.send(Incoming::Closed).await;
 }
 
 /// `send`: one message, or a batch, for the session.
