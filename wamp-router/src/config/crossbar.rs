@@ -1,7 +1,8 @@
 //! Crossbar.io's own node configuration (`.crossbar/config.json`, version 2), read into the
 //! same builder the TOML file makes: the router workers' realms (roles, permissions,
-//! authorizers, event history), their transports (WebSocket, RawSocket and `web`, on TCP
-//! or Unix endpoints, TLS, serializers, `max_message_size`, the `web` paths), and their
+//! authorizers, event history), their transports (WebSocket, RawSocket, `web` and
+//! `universal`, on TCP or Unix endpoints, TLS, serializers, `max_message_size`, the `web`
+//! paths), and their
 //! authentication (anonymous, ticket, WAMP-CRA, cryptosign, SCRAM; static principals and
 //! dynamic authenticators).
 //!
@@ -249,13 +250,13 @@ impl Crossbar {
         let ekey = format!("{key}.endpoint");
         let (addr, unix, tls) = endpoint_of(at, endpoint, &ekey, base)?;
         let mut listener = match (kind, addr, &unix) {
-            ("websocket" | "web", Some(a), _) => Listener::websocket(a),
+            ("websocket" | "web" | "universal", Some(a), _) => Listener::websocket(a),
             ("rawsocket", Some(a), _) => Listener::rawsocket(a),
             ("rawsocket", None, Some(p)) => Listener::rawsocket_unix(p),
-            ("websocket" | "web", None, Some(_)) => {
+            ("websocket" | "web" | "universal", None, Some(_)) => {
                 return Err(at.error(&ekey, "WebSocket over a Unix socket is not supported"))
             }
-            (other, ..) if !matches!(other, "websocket" | "web" | "rawsocket") => {
+            (other, ..) if !matches!(other, "websocket" | "web" | "rawsocket" | "universal") => {
                 warn(
                     key,
                     &format!("{other} transports are not supported, skipped"),
@@ -277,40 +278,34 @@ impl Crossbar {
                 let paths = t.get("paths").and_then(Json::as_object).ok_or_else(|| {
                     at.error(&format!("{key}.paths"), "a web transport needs paths")
                 })?;
-                for (path, p) in paths {
-                    let pkey = format!("{key}.paths.{path}");
-                    let p = object(at, p, &pkey)?;
-                    let url_path = if path == "/" {
-                        "/".to_owned()
-                    } else {
-                        format!("/{path}")
-                    };
-                    match p.get("type").and_then(Json::as_str) {
-                        Some("websocket") => {
-                            let e = self.wamp_endpoint(at, Listener::endpoint(), p, &pkey)?;
-                            listener = listener.websocket_path(&url_path, e);
-                        }
-                        Some("longpoll") => {
-                            let e = self.wamp_endpoint(at, Listener::endpoint(), p, &pkey)?;
-                            listener = listener.longpoll_path(&url_path, e);
-                        }
-                        Some("static") => {
-                            let dir = p
-                                .get("directory")
-                                .and_then(Json::as_str)
-                                .ok_or_else(|| at.error(&format!("{pkey}.directory"), "a directory is needed (package resources are not supported)"))?;
-                            let dir = base.join(dir);
-                            if !dir.is_dir() {
-                                let text = format!("{} is not a directory", dir.display());
-                                return Err(at.error(&format!("{pkey}.directory"), text));
-                            }
-                            listener = listener.static_path(&url_path, dir);
-                        }
-                        Some(other) => warn(
+                listener = self.web_paths(at, listener, paths, &format!("{key}.paths"), base)?;
+            }
+            "universal" => {
+                if let Some(raw) = t.get("rawsocket") {
+                    let rkey = format!("{key}.rawsocket");
+                    let raw = object(at, raw, &rkey)?;
+                    let e = self.wamp_endpoint(at, Listener::endpoint(), raw, &rkey)?;
+                    listener = listener.with_rawsocket(e);
+                }
+                if let Some(ws) = t.get("websocket") {
+                    let wkey = format!("{key}.websocket");
+                    for (path, p) in object(at, ws, &wkey)? {
+                        let pkey = format!("{wkey}.{path}");
+                        let e = self.wamp_endpoint(
+                            at,
+                            Listener::endpoint(),
+                            object(at, p, &pkey)?,
                             &pkey,
-                            &format!("{other} web services are not supported, skipped"),
-                        ),
-                        None => return Err(at.error(&pkey, "a web path needs a type")),
+                        )?;
+                        listener = listener.websocket_path(&url_path(path), e);
+                    }
+                }
+                if let Some(web) = t.get("web") {
+                    let wkey = format!("{key}.web");
+                    let web = object(at, web, &wkey)?;
+                    if let Some(paths) = web.get("paths").and_then(Json::as_object) {
+                        listener =
+                            self.web_paths(at, listener, paths, &format!("{wkey}.paths"), base)?;
                     }
                 }
             }
@@ -334,6 +329,52 @@ impl Crossbar {
         }
         self.listeners.push(listener);
         Ok(())
+    }
+
+    /// A `web` transport's paths: WebSocket and long-poll endpoints, static directories.
+    fn web_paths(
+        &mut self,
+        at: &At<'_>,
+        mut listener: Listener,
+        paths: &Map<String, Json>,
+        key: &str,
+        base: &Path,
+    ) -> Result<Listener, ConfigError> {
+        for (path, p) in paths {
+            let pkey = format!("{key}.{path}");
+            let p = object(at, p, &pkey)?;
+            let url = url_path(path);
+            match p.get("type").and_then(Json::as_str) {
+                Some("websocket") => {
+                    let e = self.wamp_endpoint(at, Listener::endpoint(), p, &pkey)?;
+                    listener = listener.websocket_path(&url, e);
+                }
+                Some("longpoll") => {
+                    let e = self.wamp_endpoint(at, Listener::endpoint(), p, &pkey)?;
+                    listener = listener.longpoll_path(&url, e);
+                }
+                Some("static") => {
+                    let dir = p.get("directory").and_then(Json::as_str).ok_or_else(|| {
+                        at.error(
+                            &format!("{pkey}.directory"),
+                            "a directory is needed (package resources are not supported)",
+                        )
+                    })?;
+                    let dir = base.join(dir);
+                    if !dir.is_dir() {
+                        let text = format!("{} is not a directory", dir.display());
+                        return Err(at.error(&format!("{pkey}.directory"), text));
+                    }
+                    listener = listener.static_path(&url, dir);
+                }
+                Some(other) => warn(
+                    &pkey,
+                    &format!("{other} web services are not supported, skipped"),
+                ),
+                None => return Err(at.error(&pkey, "a web path needs a type")),
+            }
+        }
+        Ok(listener)
     }
 
     /// The WAMP settings of a transport or web path: serializers, options, auth.
@@ -642,6 +683,15 @@ impl Crossbar {
             builder = builder.listener(l);
         }
         Ok(builder)
+    }
+}
+
+/// A `paths` key as a URL path (`"/"` is the root, `"ws"` is `/ws`).
+fn url_path(key: &str) -> String {
+    if key == "/" {
+        "/".to_owned()
+    } else {
+        format!("/{}", key.trim_start_matches('/'))
     }
 }
 

@@ -113,7 +113,7 @@ where
     }
 }
 
-async fn serve<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
+pub(crate) async fn serve<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {

@@ -36,6 +36,9 @@ pub struct Listener {
     /// WebSocket endpoints and static directories by URL path (Crossbar.io's `web`
     /// transport): when there are any, only they are served.
     pub(crate) paths: Vec<(String, PathEndpoint)>,
+    /// RawSocket on the same port, with settings of its own (Crossbar.io's `universal`
+    /// transport): a connection whose first byte is RawSocket's magic 0x7F.
+    pub(crate) rawsocket: Option<Box<Listener>>,
 }
 
 /// What a URL path of a WebSocket listener serves.
@@ -68,7 +71,17 @@ impl Listener {
             max_sessions: None,
             static_dir: None,
             paths: Vec::new(),
+            rawsocket: None,
         }
+    }
+
+    /// Also serves RawSocket on this WebSocket listener's port, with the settings of
+    /// `endpoint` ([`Listener::endpoint`] and its settings), as Crossbar.io's `universal`
+    /// transport does: a connection opening with RawSocket's handshake is RawSocket, any
+    /// other HTTP.
+    pub fn with_rawsocket(mut self, endpoint: Listener) -> Self {
+        self.rawsocket = Some(Box::new(endpoint));
+        self
     }
 
     /// The settings of one path of a listener (see [`Listener::websocket_path`]): every
@@ -221,6 +234,16 @@ impl Listener {
                 return Err(format!("{}: path {path} is given twice", self.describe()));
             }
         }
+        if let Some(raw) = &self.rawsocket {
+            if !matches!(self.kind, Kind::WebSocket(_)) {
+                return Err(format!(
+                    "{}: RawSocket on the same port is for WebSocket listeners",
+                    self.describe()
+                ));
+            }
+            raw.validate()
+                .map_err(|e| format!("{} RawSocket: {e}", self.describe()))?;
+        }
         if self.max_message_size == Some(0) || self.max_sessions == Some(0) {
             return Err(format!(
                 "{}: max_message_size and max_sessions must be at least 1",
@@ -266,6 +289,8 @@ pub(crate) struct ListenerContext {
     pub static_paths: Vec<(String, PathBuf)>,
     /// The long-poll endpoints by path.
     pub longpoll_paths: Vec<(String, Arc<super::longpoll::LongPoll>)>,
+    /// RawSocket on the same port.
+    pub rawsocket: Option<Arc<ListenerContext>>,
 }
 
 impl ListenerContext {
@@ -292,6 +317,10 @@ impl ListenerContext {
                     PathEndpoint::Static(_) | PathEndpoint::LongPoll(_) => None,
                 })
                 .collect(),
+            rawsocket: listener
+                .rawsocket
+                .as_ref()
+                .map(|e| Arc::new(Self::new(e, format!("{label} (RawSocket)"), default_max))),
             longpoll_paths: listener
                 .paths
                 .iter()
@@ -383,6 +412,7 @@ impl ListenerContext {
             ws_paths: Vec::new(),
             static_paths: Vec::new(),
             longpoll_paths: Vec::new(),
+            rawsocket: None,
         }
     }
 

@@ -59,6 +59,34 @@ async fn serve<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    // RawSocket on the same port: its handshake opens with 0x7F, HTTP with a letter.
+    if let Some(raw) = conn.listener.rawsocket.clone() {
+        use tokio::io::AsyncReadExt;
+        let mut first = [0u8; 1];
+        let read = stream.read_exact(&mut first);
+        if !matches!(
+            tokio::time::timeout(router.config.hello_timeout, read).await,
+            Ok(Ok(_))
+        ) {
+            return tracing::debug!("nothing received in time");
+        }
+        let stream = web::Prefixed::new(first.to_vec(), stream);
+        if first[0] == 0x7f {
+            let conn = ConnectionInfo {
+                listener: raw,
+                ..conn
+            };
+            return Box::pin(super::rawsocket::serve(stream, conn, router)).await;
+        }
+        return Box::pin(serve_http(stream, conn, router)).await;
+    }
+    serve_http(stream, conn, router).await;
+}
+
+async fn serve_http<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     // The request head decides: a WebSocket upgrade is WAMP (at a path the listener
     // serves), anything else plain HTTP.
     let deadline = router.config.hello_timeout;
