@@ -358,6 +358,15 @@ impl RawPeer {
     }
 }
 
+/// A TCP port free on loopback right now (for a process or a file that needs one before
+/// it binds).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 /// Sends `request` as written to `addr` over plain TCP and returns the whole response
 /// (the server closes the connection after answering).
 pub async fn http_request(addr: std::net::SocketAddr, request: &str) -> String {

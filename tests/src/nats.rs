@@ -18,12 +18,7 @@ pub struct Nats {
     monitor: u16,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
+use crate::free_port;
 
 /// The `nats-server` to run: `$NATS_SERVER`, else Debian's (`/usr/sbin`) or the one on
 /// the `PATH`, installed by `tests/setup-nats.sh` the first time it is missing.

@@ -5,17 +5,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use tests::run_python;
+use tests::{free_port, run_python};
 use wamp_runtime::proto::error;
 use wamp_runtime::{Error, Serializer, Session, WampError};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 const CONFIG: &str = r#"{
   "version": 2,

@@ -39,6 +39,19 @@ impl RemoteEvent {
             payload: &self.payload,
         }
     }
+
+    /// Its topic, and the publication as a retained event (or the history) keeps it.
+    pub fn into_kept(self) -> (String, crate::broker::Retained) {
+        let kept = crate::broker::Retained {
+            publication: self.publication,
+            publisher: self.publisher,
+            identity: self.identity,
+            options: self.filter,
+            passthru: self.passthru,
+            payload: self.payload,
+        };
+        (self.topic, kept)
+    }
 }
 
 /// A publication on its way to subscribers, here or on other nodes.

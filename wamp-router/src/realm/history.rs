@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use wamp_runtime::proto::uri::MatchPolicy;
-use wamp_runtime::proto::{error, Dict, Id, List, Payload, PayloadValues, Value};
+use wamp_runtime::proto::{error, Dict, Id, List, Payload, Value};
 
 use super::meta::MetaResult;
 use super::{Realm, State};
@@ -97,10 +97,7 @@ impl Realm {
         if procedure != "wamp.subscription.get_events" {
             return None;
         }
-        let (args, kwargs) = match payload.to_values() {
-            Ok(PayloadValues::Args { args, kwargs }) => (args, kwargs.unwrap_or_default()),
-            _ => (List::new(), Dict::new()),
-        };
+        let (args, kwargs) = super::meta::arguments(payload).unwrap_or_default();
         Some(self.get_events(st, session, &args, &kwargs))
     }
 

@@ -49,6 +49,18 @@ impl SessionInfo<'_> {
 /// An answer of a meta procedure: its result, or an error URI and message.
 pub(crate) type MetaResult = Result<List, (&'static str, String)>;
 
+/// A meta procedure's arguments and keyword arguments (none for an empty payload);
+/// `None` for an opaque payload or one that cannot be read.
+pub(super) fn arguments(payload: &Payload) -> Option<(List, Dict)> {
+    match payload.to_values() {
+        Ok(wamp_runtime::proto::PayloadValues::Args { args, kwargs }) => {
+            Some((args, kwargs.unwrap_or_default()))
+        }
+        Ok(wamp_runtime::proto::PayloadValues::Empty) => Some((List::new(), Dict::new())),
+        _ => None,
+    }
+}
+
 fn invalid(text: impl Into<String>) -> (&'static str, String) {
     (error::INVALID_ARGUMENT, text.into())
 }
@@ -441,12 +453,7 @@ impl State {
         procedure: &str,
         payload: &Payload,
     ) -> Option<MetaResult> {
-        let (args, kwargs) = match payload.to_values() {
-            Ok(wamp_runtime::proto::PayloadValues::Args { args, kwargs }) => {
-                (args, kwargs.unwrap_or_default())
-            }
-            _ => (List::new(), Dict::new()),
-        };
+        let (args, kwargs) = arguments(payload).unwrap_or_default();
         let no_session = || (error::NO_SUCH_SESSION, "no such session".to_owned());
         Some(match procedure {
             "wamp.session.count" | "wamp.session.list" => {

@@ -358,15 +358,8 @@ impl Realm {
     /// made here that ask for it.
     pub fn mirror_retained(&self, event: RemoteEvent) {
         let mut st = self.state.lock();
-        let retained = Retained {
-            publication: event.publication,
-            publisher: event.publisher,
-            identity: event.identity,
-            options: event.filter,
-            passthru: event.passthru,
-            payload: event.payload,
-        };
-        st.routing.keep_retained(&event.topic, retained);
+        let (topic, retained) = event.into_kept();
+        st.routing.keep_retained(&topic, retained);
     }
 
     /// The events retained here, with their topics.
@@ -384,15 +377,7 @@ impl Realm {
             tracing::debug!(topic = event.topic, "event from another node: {e}");
         }
         if !st.history.is_empty() {
-            let topic = event.topic.clone();
-            let kept = Retained {
-                publication: event.publication,
-                publisher: event.publisher,
-                identity: event.identity,
-                options: event.filter,
-                passthru: event.passthru,
-                payload: event.payload,
-            };
+            let (topic, kept) = event.into_kept();
             st.record_history(&topic, &kept);
         }
     }

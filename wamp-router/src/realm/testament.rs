@@ -94,17 +94,10 @@ impl Realm {
             "wamp.session.flush_testaments" => false,
             _ => return None,
         };
-        let (args, kwargs) = match payload.to_values() {
-            Ok(wamp_runtime::proto::PayloadValues::Args { args, kwargs }) => {
-                (args, kwargs.unwrap_or_default())
-            }
-            Ok(wamp_runtime::proto::PayloadValues::Empty) => (List::new(), Dict::new()),
-            Ok(wamp_runtime::proto::PayloadValues::Transparent(_)) => {
-                return Some(Err(invalid(
-                    "testament arguments cannot be an opaque payload",
-                )))
-            }
-            Err(e) => return Some(Err(invalid(format!("unreadable arguments: {e}")))),
+        let Some((args, kwargs)) = super::meta::arguments(payload) else {
+            return Some(Err(invalid(
+                "testament arguments must be args and kwargs (not an opaque payload)",
+            )));
         };
         Some(if add {
             self.add_testament(st, session, args, &kwargs)
