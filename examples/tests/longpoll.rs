@@ -32,11 +32,8 @@ async fn router() -> (wamp_router::RouterHandle, String, String, String) {
         .unwrap();
     let urls = r.urls();
     let host = |u: &str| {
-        u.trim_start_matches("ws://")
-            .split('/')
-            .next()
-            .unwrap()
-            .to_owned()
+        let rest = u.split_once("://").map_or(u, |(_, r)| r);
+        rest.split('/').next().unwrap().to_owned()
     };
     let (page_host, lp_host) = (host(&urls[0]), host(&urls[1]));
     (

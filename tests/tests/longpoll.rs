@@ -18,7 +18,9 @@ async fn longpoll_router() -> (wamp_router::RouterHandle, SocketAddr) {
         .longpoll_path("/lp", Listener::endpoint());
     let r = router().listener(listener).start().await.unwrap();
     let addr = r.urls()[1]
-        .trim_start_matches("ws://")
+        .split_once("://")
+        .unwrap()
+        .1
         .split('/')
         .next()
         .unwrap()

@@ -24,7 +24,18 @@ pub(crate) async fn bind(
             let local = socket.local_addr().map_err(bind_error)?;
             let websocket = matches!(l.kind, Kind::WebSocket(_));
             let (kind, url) = if websocket {
-                ("WebSocket", format!("{}://{local}/ws", scheme("ws", "wss")))
+                // A listener with paths is known by its first WebSocket one (else its
+                // first path, over HTTP).
+                let first_ws = l.paths.iter().find_map(|(p, e)| match e {
+                    listener::settings::PathEndpoint::WebSocket(_) => Some(p.as_str()),
+                    _ => None,
+                });
+                let url = match (first_ws, l.paths.first()) {
+                    (Some(p), _) => format!("{}://{local}{p}", scheme("ws", "wss")),
+                    (None, Some((p, _))) => format!("{}://{local}{p}", scheme("http", "https")),
+                    (None, None) => format!("{}://{local}/ws", scheme("ws", "wss")),
+                };
+                ("WebSocket", url)
             } else {
                 ("RawSocket", format!("{}://{local}", scheme("tcp", "tcps")))
             };
