@@ -509,6 +509,55 @@ mod tests {
         assert!(h.check_welcome(&Dict::new()).is_err());
     }
 
+    /// A CHALLENGE a client must not compute: a nonce that is not its own, costs a rogue
+    /// router could abuse, too few PBKDF2 iterations, an unknown KDF.
+    #[test]
+    fn rogue_scram_challenges_are_refused() {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let client_nonce = b64.encode([1u8; 16]);
+        let answer = ScramAnswer {
+            dialect: crate::scram::Dialect::Spec,
+            authid: "a".into(),
+            password: "p".into(),
+            client_nonce: client_nonce.clone(),
+            binding: None,
+        };
+        let challenge = |nonce: &str, kdf: &str, iterations: u64, memory: Option<u64>| {
+            let mut d = dict! {
+                "nonce" => nonce.to_owned(),
+                "salt" => b64.encode([2u8; 16]),
+                "kdf" => kdf.to_owned(),
+                "iterations" => iterations
+            };
+            if let Some(m) = memory {
+                d.insert("memory".into(), Value::from(m));
+            }
+            d
+        };
+        let ours = format!("{client_nonce}{}", b64.encode([3u8; 16]));
+        assert!(answer
+            .answer(&challenge(&ours, "pbkdf2", 4096, None))
+            .is_ok());
+        for (c, why) in [
+            (
+                challenge("bm90IG1pbmU=", "pbkdf2", 4096, None),
+                "another nonce",
+            ),
+            (
+                challenge(&ours, "argon2id13", 2, Some(4 * 1024 * 1024)),
+                "4 GiB",
+            ),
+            (
+                challenge(&ours, "argon2id13", 1_000_000, Some(64)),
+                "a million passes",
+            ),
+            (challenge(&ours, "pbkdf2", 10, None), "ten iterations"),
+            (challenge(&ours, "scrypt", 10, None), "an unknown KDF"),
+        ] {
+            assert!(answer.answer(&c).is_err(), "{why}");
+        }
+    }
+
     #[test]
     fn wampcra_matches_the_reference_algorithm() {
         // HMAC-SHA256("secret", "challenge") in base64.
