@@ -123,6 +123,10 @@ impl Decisions {
         action: Action,
         target: &str,
     ) -> Option<Decision> {
+        // Nothing decided (no dynamic role, or none asked yet): no key is built.
+        if self.once.is_empty() && self.cached.is_empty() {
+            return None;
+        }
         let once = self.once.get(&(session, action, target.to_owned()));
         once.or_else(|| {
             self.cached
