@@ -20,6 +20,17 @@ from autobahn.wamp.types import ComponentConfig
 from autobahn_basic import SERIALIZERS, TIMEOUT, check
 
 
+async def run(url, realm, serializer, session_class, outcome):
+    """Connects a session of `session_class` and waits for the outcome it sets."""
+    loop = asyncio.get_running_loop()
+    factory = ApplicationSessionFactory(ComponentConfig(realm=realm))
+    factory.session = session_class
+    transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
+    u = urlparse(url)
+    await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port), TIMEOUT)
+    return await asyncio.wait_for(outcome, TIMEOUT)
+
+
 async def join(url, realm, serializer, authid, method, secret):
     loop = asyncio.get_running_loop()
     outcome = loop.create_future()
@@ -54,12 +65,7 @@ async def join(url, realm, serializer, authid, method, secret):
                 outcome.set_result(("refused", details.reason))
             self.disconnect()
 
-    factory = ApplicationSessionFactory(ComponentConfig(realm=realm))
-    factory.session = Session
-    transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
-    u = urlparse(url)
-    await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port), TIMEOUT)
-    return await asyncio.wait_for(outcome, TIMEOUT)
+    return await run(url, realm, serializer, Session, outcome)
 
 
 async def join_scram(url, realm, serializer, authid, password):
@@ -86,12 +92,7 @@ async def join_scram(url, realm, serializer, authid, password):
                 outcome.set_result(("refused", details.reason))
             self.disconnect()
 
-    factory = ApplicationSessionFactory(ComponentConfig(realm=realm))
-    factory.session = Session
-    transport = WampWebSocketClientFactory(factory, url=url, serializers=[serializer()])
-    u = urlparse(url)
-    await asyncio.wait_for(loop.create_connection(transport, u.hostname, u.port), TIMEOUT)
-    return await asyncio.wait_for(outcome, TIMEOUT)
+    return await run(url, realm, serializer, Session, outcome)
 
 
 async def main(url, realm, ser_name, seed):
