@@ -136,7 +136,6 @@ impl Decisions {
     }
 
     /// Keeps a decision: for this request, and for the role when `cache`.
-    #[allow(clippy::too_many_arguments)]
     pub fn record(
         &mut self,
         session: wamp_runtime::proto::Id,

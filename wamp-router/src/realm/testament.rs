@@ -163,8 +163,8 @@ impl Realm {
         let payload = Payload::new(event_args, event_kwargs);
         st.validate_event(&topic, &payload)
             .map_err(|text| (error::INVALID_ARGUMENT, text))?;
-        let left = st.testaments.by_session.entry(session).or_default();
-        if left.len() >= MAX_PER_SESSION {
+        let held = st.testaments.by_session.get(&session).map_or(0, Left::len);
+        if held >= MAX_PER_SESSION {
             return Err(invalid(format!(
                 "this router keeps at most {MAX_PER_SESSION} testaments per session"
             )));
