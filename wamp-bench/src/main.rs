@@ -224,7 +224,7 @@ async fn main() -> std::process::ExitCode {
                 Ok(mut r) => {
                     let rate = r.calls as f64 / r.elapsed.as_secs_f64();
                     println!(
-                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}{}{}: {rate:.0} calls/s  {}",
+                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}{}{}: {rate:.0} calls/s  {}  ({} calls in all)",
                         callers,
                         in_flight,
                         callees,
@@ -233,7 +233,8 @@ async fn main() -> std::process::ExitCode {
                         load.background_label(),
                         if describe { ", described" } else { "" },
                         load.placed_label("callees"),
-                        r.latencies.summary()
+                        r.latencies.summary(),
+                        r.total
                     );
                     Ok(())
                 }
@@ -252,7 +253,7 @@ async fn main() -> std::process::ExitCode {
                 Ok(mut r) => {
                     let secs = r.elapsed.as_secs_f64();
                     println!(
-                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}{}{}: {:.0} published/s  {:.0} delivered/s  lost {}  {}",
+                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}{}{}: {:.0} published/s  {:.0} delivered/s  lost {}  {}  ({} delivered in all)",
                         load.payload_bytes,
                         load.serializer.name(),
                         load.background_label(),
@@ -260,7 +261,8 @@ async fn main() -> std::process::ExitCode {
                         r.published as f64 / secs,
                         r.delivered as f64 / secs,
                         r.lost,
-                        r.latencies.summary()
+                        r.latencies.summary(),
+                        r.delivered
                     );
                     Ok(())
                 }

@@ -17,6 +17,8 @@ const PROCEDURE: &str = "bench.echo";
 /// The result of a run.
 pub(crate) struct Report {
     pub(crate) calls: usize,
+    /// Every call that finished, the warm-up's too: what an instruction count divides by.
+    pub(crate) total: u64,
     pub(crate) elapsed: Duration,
     pub(crate) latencies: Latencies,
 }
@@ -77,9 +79,13 @@ pub(crate) async fn run(
     tokio::time::sleep(load.warmup + load.duration).await;
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Latencies::default();
+    let mut total = 0;
     for t in tasks {
         match t.await {
-            Ok(Ok(l)) => latencies.merge(l),
+            Ok(Ok((l, n))) => {
+                latencies.merge(l);
+                total += n;
+            }
             Ok(Err(e)) => return Err(e),
             Err(e) => return Err(ConnError::Unexpected(e.to_string())),
         }
@@ -89,6 +95,7 @@ pub(crate) async fn run(
     }
     Ok(Report {
         calls: latencies.len(),
+        total,
         elapsed: load.duration,
         latencies,
     })
@@ -150,7 +157,7 @@ async fn serve(mut tx: conn::Tx, mut rx: conn::Rx) -> Result<(), ConnError> {
 }
 
 /// A caller: `in_flight` calls at all times until `stop`; the latencies of those that
-/// finish after `from`.
+/// finish after `from`, and how many finished in all.
 async fn call_loop(
     mut tx: conn::Tx,
     mut rx: conn::Rx,
@@ -158,7 +165,8 @@ async fn call_loop(
     payload: Payload,
     stop: Arc<AtomicBool>,
     from: Instant,
-) -> Result<Latencies, ConnError> {
+) -> Result<(Latencies, u64), ConnError> {
+    let mut done = 0u64;
     let mut sent: HashMap<u64, Instant> = HashMap::with_capacity(in_flight * 2);
     let mut next = 1u64;
     let mut latencies = Latencies::default();
@@ -176,6 +184,7 @@ async fn call_loop(
     while !sent.is_empty() {
         match rx.recv().await? {
             Message::Result { request, .. } => {
+                done += 1;
                 let now = Instant::now();
                 if let Some(at) = sent.remove(&request) {
                     if now >= from {
@@ -192,5 +201,5 @@ async fn call_loop(
             _ => {}
         }
     }
-    Ok(latencies)
+    Ok((latencies, done))
 }

@@ -4,7 +4,7 @@
 //! role, URI and action when the authorizer says so, else for the one request they were
 //! asked for. A realm without roles is open to everyone.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use wamp_runtime::proto::uri::{self, MatchPolicy};
 

@@ -3,7 +3,7 @@
 //! It only decides; the realm delivers. Subscriptions are shared: every session that
 //! subscribes to the same topic with the same match policy gets the same subscription ID.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use wamp_runtime::proto::uri::{self, MatchPolicy};
 use wamp_runtime::proto::{Dict, Id, Payload};

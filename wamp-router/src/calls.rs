@@ -6,7 +6,8 @@
 //! nothing about routing (that is [`crate::realm::routing`]) and sends nothing (that is
 //! the realm's).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use wamp_runtime::proto::{Id, IdSequence};
 

@@ -3,7 +3,7 @@
 //! payload is transcoded once per serializer for the whole publication. The realm decides
 //! who receives what; this is where it is encoded, and counted.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use bytes::Bytes;
 use wamp_runtime::proto::{Dict, Id, Message, Payload};

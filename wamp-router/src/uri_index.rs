@@ -9,7 +9,8 @@
 //! - `wildcard` (an empty component matches any one component): a trie of components,
 //!   walked along the URI's components and, at each level, the wildcard branch.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::Id;

@@ -9,7 +9,7 @@
 //! Every node watches the bucket into a [`RemoteIndex`] per realm, so that finding the
 //! nodes an event goes to is a local lookup under the realm's lock.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};

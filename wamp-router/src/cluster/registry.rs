@@ -9,7 +9,7 @@
 //! invocation policy over the whole cluster's callees, exact before prefix before
 //! wildcard) stays a local lookup.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use serde::{Deserialize, Serialize};
 use wamp_runtime::proto::uri::MatchPolicy;

@@ -3,7 +3,7 @@
 //!
 //! It only decides; the realm delivers, and the calls in flight are in [`crate::calls`].
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::Id;

@@ -30,7 +30,7 @@ pub(crate) use dynamic_authorization::AuthorizerAsk;
 pub(crate) use routing::{Change, Holdings, Local, Routing};
 pub(crate) use waiting::Waiting;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use parking_lot::Mutex;

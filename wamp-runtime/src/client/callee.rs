@@ -2,7 +2,8 @@
 //! progressive call invocations feed it their further arguments, and the outcome goes back
 //! as YIELD or ERROR on the connection the invocation came on.
 
-use std::collections::{HashMap, VecDeque};
+use foldhash::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;

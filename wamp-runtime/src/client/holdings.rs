@@ -4,7 +4,7 @@
 //! them in place when SUBSCRIBED or REGISTERED comes; and releasing them (UNREGISTER,
 //! UNSUBSCRIBE on the connection they belong to).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 

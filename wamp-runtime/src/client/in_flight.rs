@@ -6,7 +6,8 @@
 //! A waiter whose deadline passes gets [`Error::Timeout`]; a call among them is also
 //! canceled at the router (`killnowait`), since nobody waits for its result any more.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 

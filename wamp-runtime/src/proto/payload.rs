@@ -244,6 +244,17 @@ impl WirePayload<'_> {
         }
     }
 
+    /// The bytes the payload takes in a frame when they are known already (raw or
+    /// transcoded), else 0: what a frame's buffer reserves up front.
+    pub(crate) fn known_len(&self) -> usize {
+        let raw = |a: &Bytes, k: Option<&Bytes>| a.len() + k.map_or(0, Bytes::len);
+        match self {
+            WirePayload::Raw(a, k) => raw(a, *k),
+            WirePayload::Owned(p) => Self::owned_raw(p).map_or(0, |(a, k)| raw(a, k)),
+            _ => 0,
+        }
+    }
+
     /// Raw bytes of args and kwargs, for an owned transcoded payload.
     pub(crate) fn owned_raw(p: &Payload) -> Option<(&Bytes, Option<&Bytes>)> {
         match &p.repr {

@@ -62,10 +62,38 @@ fn component_ok(c: &str, rule: UriRule) -> bool {
 
 /// Whether `uri` is a valid URI (no empty components).
 pub fn is_valid_uri(uri: &str, rule: UriRule) -> bool {
+    if uri.is_ascii() {
+        // One pass over the bytes: every CALL and PUBLISH asks.
+        return is_valid_ascii_uri(uri.as_bytes(), rule);
+    }
     !uri.is_empty()
         && uri
             .split('.')
             .all(|c| !c.is_empty() && component_ok(c, rule))
+}
+
+/// `is_valid_uri` for an ASCII URI, without splitting it.
+fn is_valid_ascii_uri(uri: &[u8], rule: UriRule) -> bool {
+    let mut component_empty = true;
+    for &b in uri {
+        if b == b'.' {
+            if component_empty {
+                return false;
+            }
+            component_empty = true;
+            continue;
+        }
+        component_empty = false;
+        let ok = match rule {
+            // What `char::is_whitespace` is in ASCII: space, \t, \n, \x0B, \x0C, \r.
+            UriRule::Loose => !matches!(b, b' ' | b'\t'..=b'\r' | b'#'),
+            UriRule::Strict => b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_',
+        };
+        if !ok {
+            return false;
+        }
+    }
+    !component_empty
 }
 
 /// Whether `uri` is a valid pattern for the given match policy.
@@ -104,6 +132,44 @@ pub fn matches(pattern: &str, policy: MatchPolicy, uri: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ascii_pass_agrees_with_the_component_split() {
+        let split = |u: &str, rule| {
+            !u.is_empty() && u.split('.').all(|c| !c.is_empty() && component_ok(c, rule))
+        };
+        let samples = [
+            "",
+            ".",
+            "a",
+            "a.",
+            ".a",
+            "a..b",
+            "a.b",
+            "com.app_1.x",
+            "com.App",
+            "a b",
+            "a\tb",
+            "a\x0bb",
+            "a\x0cb",
+            "a\rb",
+            "a\nb",
+            "a#b",
+            "a-b",
+            "a.b.c.",
+            "x\x00y",
+            "~",
+        ];
+        for u in samples {
+            for rule in [UriRule::Loose, UriRule::Strict] {
+                assert_eq!(
+                    is_valid_ascii_uri(u.as_bytes(), rule),
+                    split(u, rule),
+                    "{u:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn loose_and_strict() {

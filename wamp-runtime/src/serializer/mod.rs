@@ -181,7 +181,9 @@ impl Serializer {
             Some(p) => p.wire(*self)?,
             None => WirePayload::Empty,
         };
-        let mut out = Vec::with_capacity(64);
+        // The fields are small; the payload's bytes are counted when known, so that a
+        // forwarded message is written without growing its buffer.
+        let mut out = Vec::with_capacity(96 + wire.known_len());
         match self {
             Serializer::Json => json::Json::encode_frame(&fields, &wire, &mut out)?,
             Serializer::MsgPack => msgpack::MsgPack::encode_frame(&fields, &wire, &mut out)?,
