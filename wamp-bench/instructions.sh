@@ -11,6 +11,7 @@
 # The dump is kept (the path is printed) for `callgrind_annotate`'s per-function counts.
 #
 # Needs valgrind and a release build: cargo build --release -p wamp-bench -p wamp-router
+# (ROUTER_BIN=path measures another build of the router).
 set -euo pipefail
 
 scenario=${1:?rpc or pubsub}
@@ -24,10 +25,13 @@ out=${OUT:-/tmp/wamp-callgrind.$scenario.$relay.out}
 
 case $relay in
   baseline) cmd=("$bin/wamp-bench" baseline --listen "127.0.0.1:$port") ;;
-  router) cmd=("$bin/wamp-router" --listen "127.0.0.1:$port") ;;
+  router) cmd=("${ROUTER_BIN:-$bin/wamp-router}" --listen "127.0.0.1:$port") ;;
   *) echo "relay: baseline or router" >&2; exit 2 ;;
 esac
 
+if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+  echo "port $port is in use (PORT=… picks another)" >&2; exit 1
+fi
 rm -f "$out"
 valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" >/tmp/wamp-callgrind.log 2>&1 &
 pid=$!

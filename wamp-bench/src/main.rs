@@ -72,13 +72,17 @@ enum Command {
         #[arg(long, value_name = "URLS")]
         subscriber_url: Option<String>,
     },
-    /// N idle sessions with one subscription each; the router's memory before and after.
+    /// A storm of N sessions with one subscription each: joins per second, and the
+    /// router's memory before, with them idle, and after they leave.
     Sessions {
         #[command(flatten)]
         load: LoadArgs,
         /// Sessions to open.
         #[arg(long, default_value_t = 10_000)]
         sessions: usize,
+        /// Joins in progress at a time.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
         /// The router's process ID (its memory is read from /proc).
         #[arg(long)]
         pid: u32,
@@ -272,15 +276,16 @@ async fn main() -> std::process::ExitCode {
         Command::Sessions {
             load,
             sessions,
+            concurrency,
             pid,
         } => {
             let load = Load::new(load);
-            match sessions::run(&load, sessions, pid).await {
+            match sessions::run(&load, sessions, concurrency, pid).await {
                 Ok(r) => {
-                    let per = (r.after_kib.saturating_sub(r.before_kib)) as f64 / r.sessions as f64;
+                    let per = (r.idle_kib.saturating_sub(r.before_kib)) as f64 / r.sessions as f64;
                     println!(
-                        "sessions {}: router RSS {} KiB -> {} KiB, {per:.1} KiB per session",
-                        r.sessions, r.before_kib, r.after_kib
+                        "sessions {} ({} joining at a time): {:.0} joins/s; router RSS {} KiB -> {} KiB idle ({per:.1} KiB per session) -> {} KiB after they left",
+                        r.sessions, concurrency, r.joins_per_second, r.before_kib, r.idle_kib, r.left_kib
                     );
                     Ok(())
                 }

@@ -145,6 +145,7 @@ impl Broker {
         let empty = match self.subs.get_mut(&id) {
             Some(sub) => {
                 sub.subscribers.remove(&session);
+                crate::sparse::shrink_set_when_sparse(&mut sub.subscribers);
                 sub.subscribers.is_empty()
             }
             None => false,
@@ -164,6 +165,7 @@ impl Broker {
         for id in self.by_session.remove(&session).unwrap_or_default() {
             out.push((id, self.drop_subscriber(session, id)));
         }
+        crate::sparse::shrink_when_sparse(&mut self.by_session);
         out
     }
 

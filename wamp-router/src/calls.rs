@@ -261,6 +261,7 @@ impl Calls {
     pub fn remove_session(&mut self, session: Id) -> Departure {
         let mut gone = Departure::default();
         self.watermarks.remove(&session);
+        crate::sparse::shrink_when_sparse(&mut self.watermarks);
         let ended = self.calls_of.remove(&session).unwrap_or_default();
         for inv in ended {
             if let Some(p) = self.take(inv) {

@@ -37,6 +37,7 @@ mod realm;
 mod reflection;
 mod running;
 mod session;
+mod sparse;
 mod timestamp;
 mod tls;
 mod uri_index;

@@ -5,6 +5,13 @@ use std::net::SocketAddr;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc gives memory back: with its background thread on (see `main`), pages left
+/// free for its decay time (10 s) are returned to the system, where glibc's malloc kept a
+/// spike of 10,000 sessions resident after they had left (BENCHMARKS.md, "Memory").
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A WAMP router (WebSocket and RawSocket; JSON, MessagePack and CBOR).
 ///
 /// Without --config it serves anonymous sessions on the listeners and realms the flags
@@ -100,6 +107,12 @@ async fn main() -> std::process::ExitCode {
             .with_current_span(true)
             .with_span_list(false)
             .init(),
+    }
+    // Freed pages go back to the system from jemalloc's own thread, not only when the
+    // thread that freed them allocates again (an idle router would keep them).
+    #[cfg(feature = "jemalloc")]
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!("cannot start jemalloc's background thread: {e}");
     }
     if cli.keygen {
         let key = wamp_runtime::CryptosignKey::generate();

@@ -128,6 +128,7 @@ impl State {
         let Some(peer) = self.sessions.remove(&session) else {
             return false;
         };
+        crate::sparse::shrink_when_sparse(&mut self.sessions);
         let held = self.routing.leave(session);
         for change in held.subscriptions {
             self.subscription_events(session, change, false);
