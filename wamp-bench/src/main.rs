@@ -8,6 +8,7 @@
 
 mod background;
 mod baseline;
+mod client;
 mod conn;
 mod pubsub;
 mod rpc;
@@ -123,6 +124,14 @@ struct LoadArgs {
     /// The match policy of the background patterns: exact, prefix or wildcard.
     #[arg(long, default_value = "exact", value_parser = parse_policy)]
     background_match: MatchPolicy,
+    /// What drives the scenario: the tool's lean connections, or our client
+    /// (`wamp_runtime::Session`, or for rpc the stub `#[service]` generates), whose
+    /// payloads are strings (compare with lean and --strings).
+    #[arg(long, value_enum, default_value = "lean")]
+    client: client::Client,
+    /// Payloads are strings whatever the serializer (what the client modes send).
+    #[arg(long)]
+    strings: bool,
 }
 
 fn parse_policy(s: &str) -> Result<MatchPolicy, String> {
@@ -143,6 +152,8 @@ pub(crate) struct Load {
     pub(crate) strings: bool,
     /// Where the callees or subscribers join (empty: at `url`), in turn.
     pub(crate) placed: Vec<String>,
+    /// What drives the scenario.
+    pub(crate) client: client::Client,
 }
 
 impl Load {
@@ -156,8 +167,9 @@ impl Load {
             warmup: Duration::from_secs_f64(a.warmup.max(0.0)),
             background: a.background,
             background_match: a.background_match,
-            strings: false,
+            strings: a.strings || a.client != client::Client::Lean,
             placed: Vec::new(),
+            client: a.client,
         }
     }
 
@@ -195,6 +207,16 @@ impl Load {
         }
     }
 
+    /// What the output line says about the client driving the scenario.
+    pub(crate) fn client_label(&self) -> String {
+        match self.client {
+            client::Client::Lean if self.strings => ", string payloads".into(),
+            client::Client::Lean => String::new(),
+            client::Client::Session => ", through Session".into(),
+            client::Client::Stub => ", through the generated stub".into(),
+        }
+    }
+
     /// What the output line says about background patterns.
     pub(crate) fn background_label(&self) -> String {
         match self.background {
@@ -224,11 +246,17 @@ async fn main() -> std::process::ExitCode {
         } => {
             let mut load = Load::new(load).placed_at(callee_url);
             load.strings |= describe;
-            match rpc::run(&load, callers, in_flight, callees, describe).await {
+            let run = match load.client {
+                client::Client::Lean => {
+                    rpc::run(&load, callers, in_flight, callees, describe).await
+                }
+                c => client::rpc(&load, c, callers, in_flight, callees).await,
+            };
+            match run {
                 Ok(mut r) => {
                     let rate = r.calls as f64 / r.elapsed.as_secs_f64();
                     println!(
-                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}{}{}: {rate:.0} calls/s  {}  ({} calls in all)",
+                        "rpc {} callers x {} in flight, {} callee(s), {} B {}{}{}{}{}: {rate:.0} calls/s  {}  ({} calls in all)",
                         callers,
                         in_flight,
                         callees,
@@ -237,6 +265,7 @@ async fn main() -> std::process::ExitCode {
                         load.background_label(),
                         if describe { ", described" } else { "" },
                         load.placed_label("callees"),
+                        load.client_label(),
                         r.latencies.summary(),
                         r.total
                     );
@@ -253,15 +282,20 @@ async fn main() -> std::process::ExitCode {
             subscriber_url,
         } => {
             let load = Load::new(load).placed_at(subscriber_url);
+            if load.client == client::Client::Stub {
+                eprintln!("wamp-bench: pubsub drives --client lean or session");
+                return std::process::ExitCode::FAILURE;
+            }
             match pubsub::run(&load, publishers, subscribers, window).await {
                 Ok(mut r) => {
                     let secs = r.elapsed.as_secs_f64();
                     println!(
-                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}{}{}: {:.0} published/s  {:.0} delivered/s  lost {}  {}  ({} delivered in all)",
+                        "pubsub {publishers} publisher(s) x {subscribers} subscribers, window {window}, {} B {}{}{}{}: {:.0} published/s  {:.0} delivered/s  lost {}  {}  ({} delivered in all)",
                         load.payload_bytes,
                         load.serializer.name(),
                         load.background_label(),
                         load.placed_label("subscribers"),
+                        load.client_label(),
                         r.published as f64 / secs,
                         r.delivered as f64 / secs,
                         r.lost,

@@ -35,6 +35,11 @@ pub(crate) async fn run(
     let done = Arc::new(AtomicBool::new(false));
     let mut subs = Vec::new();
     for i in 0..subscribers {
+        if load.client == crate::client::Client::Session {
+            let url = load.placed_url(i);
+            subs.push(crate::client::subscriber(load, url, TOPIC, base, done.clone()).await?);
+            continue;
+        }
         let (tx, rx) = conn::join_with(
             load,
             load.placed_url(i),
