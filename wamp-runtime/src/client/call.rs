@@ -11,7 +11,7 @@ use super::cancel::{cancel_message, CancelHandle};
 use super::error::application_error;
 use super::error::Error;
 use super::in_flight::{Deadline, Pending};
-use super::shared::Shared;
+use super::shared::{CallSent, Shared};
 use super::Session;
 use crate::proto::{is_valid_uri, CancelMode, Dict, Id, Message, UriRule, Value, ValueError};
 use crate::transport::BoxFuture;
@@ -161,21 +161,19 @@ impl<R> Call<R> {
                 "invalid procedure URI {procedure:?}"
             )));
         }
-        let sending = session
-            .shared
-            .send_call(pending, deadline, |request| Message::Call {
-                request,
-                options,
-                procedure,
-                payload,
-            });
-        // Waiting for the reconnection counts against the timeout; then the table of
-        // requests in flight keeps the deadline.
-        let (generation, request) = match deadline {
-            Some(d) => tokio::time::timeout_at(d.at, sending)
-                .await
-                .map_err(|_| Error::Timeout(d.timeout))??,
-            None => sending.await?,
+        let build = |request| Message::Call {
+            request,
+            options,
+            procedure,
+            payload,
+        };
+        let (generation, request) = match session.shared.try_send_call(pending, deadline, build) {
+            CallSent::Now(generation, request) => (generation, request),
+            // Something to wait for (the call before it, room in the queue, the
+            // reconnection): the rare path, boxed so that every call's future stays small.
+            CallSent::Wait(pending, build) => {
+                Box::pin(send_later(&session.shared, pending, deadline, build)).await?
+            }
         };
         if let Some(handle) = cancel.get() {
             handle.sent(&session.shared, generation, request);
@@ -203,6 +201,23 @@ impl<R> Call<R> {
             Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
             other => Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
         }
+    }
+}
+
+/// Sends a CALL once it can go (see [`Shared::send_call`]). Waiting for the reconnection
+/// counts against the timeout; then the table of requests in flight keeps the deadline.
+async fn send_later(
+    shared: &Shared,
+    pending: Pending,
+    deadline: Option<Deadline>,
+    build: impl FnOnce(Id) -> Message,
+) -> Result<(u64, Id), Error> {
+    let sending = shared.send_call(pending, deadline, build);
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d.at, sending)
+            .await
+            .map_err(|_| Error::Timeout(d.timeout))?,
+        None => sending.await,
     }
 }
 

@@ -4,10 +4,13 @@
 
 use foldhash::HashMap;
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::future::{AbortHandle, Abortable, Aborted};
+use futures_util::FutureExt;
+
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
 
 use super::args::Args;
 use super::error::WampError;
@@ -38,8 +41,8 @@ impl Invocations {
 }
 
 /// Runs the handler of an INVOCATION in its own task and sends its YIELD or ERROR, on the
-/// connection the INVOCATION came on.
-pub(super) async fn invoke(
+/// connection the INVOCATION came on (an INVOCATION that cannot run is answered at once).
+pub(super) fn invoke(
     shared: &Arc<Shared>,
     request: Id,
     registration: Id,
@@ -83,7 +86,7 @@ pub(super) async fn invoke(
             uris::NO_SUCH_REGISTRATION,
             format!("registration {registration} is not (or no longer) registered here"),
         );
-        let _ = shared.send_in(generation, e).await;
+        shared.send_soon_in(generation, e);
         return;
     };
     let args = match Args::received(payload, &details) {
@@ -95,7 +98,7 @@ pub(super) async fn invoke(
                 uris::INVALID_ARGUMENT,
                 e.to_string(),
             );
-            let _ = shared.send_in(generation, err).await;
+            shared.send_soon_in(generation, err);
             return;
         }
     };
@@ -108,35 +111,42 @@ pub(super) async fn invoke(
         (None, None)
     };
     let call = CallDetails::new(registration, request, procedure, details, input_rx);
-    let task = tokio::spawn(handler(args, call, progress));
+    // One task an invocation: the handler, caught if it panics and stopped if the call is
+    // interrupted or the connection goes, then its answer.
+    let (interrupt, interrupted) = AbortHandle::new_pair();
+    let handling = Abortable::new(
+        AssertUnwindSafe(handler(args, call, progress)).catch_unwind(),
+        interrupted,
+    );
     {
         let mut st = shared.state.lock();
         if st.closed.is_some() || st.generation != generation {
-            task.abort();
             return;
         }
-        st.invocations.running.insert(request, task.abort_handle());
+        st.invocations.running.insert(request, interrupt);
         if let Some(tx) = input_tx {
             st.invocations.inputs.insert(request, tx);
         }
     }
     let shared = shared.clone();
     tokio::spawn(async move {
-        let outcome = task.await;
+        let outcome = handling.await;
         {
             let mut st = shared.state.lock();
-            if st.generation == generation {
-                st.invocations.running.remove(&request);
-                if st.invocations.inputs.remove(&request).is_some() || more {
-                    st.invocations.ended_inputs.push_back(request);
-                    if st.invocations.ended_inputs.len() > 1024 {
-                        st.invocations.ended_inputs.pop_front();
-                    }
+            if st.generation != generation {
+                // The connection it came on is gone: nobody to answer.
+                return;
+            }
+            st.invocations.running.remove(&request);
+            if st.invocations.inputs.remove(&request).is_some() || more {
+                st.invocations.ended_inputs.push_back(request);
+                if st.invocations.ended_inputs.len() > 1024 {
+                    st.invocations.ended_inputs.pop_front();
                 }
             }
         }
         let reply = match outcome {
-            Ok(Ok(result)) => {
+            Ok(Ok(Ok(result))) => {
                 let mut options = Dict::new();
                 result.passthru.apply(&mut options);
                 Message::Yield {
@@ -145,15 +155,15 @@ pub(super) async fn invoke(
                     payload: result.into_payload(),
                 }
             }
-            Ok(Err(e)) => invocation_error(request, e),
-            Err(j) if j.is_cancelled() => Message::error(
+            Ok(Ok(Err(e))) => invocation_error(request, e),
+            Err(Aborted) => Message::error(
                 code::INVOCATION,
                 request,
                 uris::CANCELED,
                 "the call was canceled",
             ),
-            Err(j) => {
-                let text = panic_text(j.into_panic());
+            Ok(Err(panic)) => {
+                let text = panic_text(panic);
                 tracing::error!(request, "procedure handler panicked: {text}");
                 Message::error(
                     code::INVOCATION,

@@ -314,7 +314,12 @@ impl SessionBuilder {
             let (signature, answer_extra) = match answer {
                 Ok(s) => s,
                 Err(e) => {
-                    abort(&transport, uris::AUTHENTICATION_FAILED, &e.to_string()).await;
+                    abort(
+                        &transport.outgoing,
+                        uris::AUTHENTICATION_FAILED,
+                        &e.to_string(),
+                    )
+                    .await;
                     return Err(e);
                 }
             };
@@ -345,12 +350,12 @@ impl SessionBuilder {
                 let text = format!(
                     "the router asks for {method} authentication, which this client does not do"
                 );
-                abort(&transport, uris::NO_AUTH_METHOD, &text).await;
+                abort(&transport.outgoing, uris::NO_AUTH_METHOD, &text).await;
                 return Err(Error::Invalid(text));
             }
             Some(Ok(other)) => {
                 let text = format!("{} received instead of WELCOME", other.name());
-                abort(&transport, uris::PROTOCOL_VIOLATION, &text).await;
+                abort(&transport.outgoing, uris::PROTOCOL_VIOLATION, &text).await;
                 return Err(Error::Protocol(text));
             }
             Some(Err(e)) => return Err(e.into()),
@@ -452,6 +457,6 @@ fn closed_early() -> Error {
     ))
 }
 
-async fn abort(transport: &Transport, reason: &str, text: &str) {
-    let _ = transport.outgoing.send(Message::abort(reason, text)).await;
+async fn abort(outgoing: &tokio::sync::mpsc::Sender<Message>, reason: &str, text: &str) {
+    let _ = outgoing.send(Message::abort(reason, text)).await;
 }

@@ -36,7 +36,7 @@ pub(crate) struct SubShared {
 /// One local consumer of a subscription (several may share the router's subscription).
 pub(crate) struct LocalSub {
     pub key: u64,
-    pub tx: mpsc::Sender<RawEvent>,
+    pub tx: mpsc::Sender<Box<RawEvent>>,
     pub shared: Arc<SubShared>,
     /// The topic and SUBSCRIBE options, to subscribe again after a reconnection.
     pub topic: String,

@@ -157,6 +157,15 @@ impl InFlight {
         Some(entry)
     }
 
+    /// Takes request `request` out of the table if its waiter is one `which` accepts.
+    pub fn take_if(&mut self, request: Id, which: impl FnOnce(&Pending) -> bool) -> Option<Entry> {
+        let entry = self.entries.get(&request)?;
+        if !which(&entry.pending) {
+            return None;
+        }
+        self.take(request)
+    }
+
     fn forget_deadline(&mut self, request: Id, deadline: Option<Deadline>) {
         if let Some(d) = deadline {
             self.deadlines.remove(&(d.at, request));

@@ -5,15 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use super::connect::SessionBuilder;
 use super::error::Error;
 use super::lifecycle::SessionEvent;
 use super::restore::restore;
 use super::shared::{SessionInfo, Shared};
-use crate::proto::Message;
-use crate::transport::{Transport, TransportError};
+use crate::transport::{Incoming, Transport};
 
 /// How a session comes back after its connection is lost: exponential backoff with
 /// jitter, a maximum delay and an optional attempt limit. Set it with
@@ -210,9 +207,7 @@ pub(crate) async fn open_retrying(
 /// incoming messages, once its registrations and subscriptions are on their way back
 /// ([`restore`]); `None` when the session closed meanwhile or the policy gave up (the
 /// session is then closed).
-pub(crate) async fn reconnect(
-    shared: &Arc<Shared>,
-) -> Option<mpsc::Receiver<Result<Message, TransportError>>> {
+pub(crate) async fn reconnect(shared: &Arc<Shared>) -> Option<Incoming> {
     let builder = shared.rejoin.as_deref()?;
     let policy = builder.reconnect_policy()?;
     let announce = |attempt, delay| shared.emit(SessionEvent::Reconnecting { attempt, delay });

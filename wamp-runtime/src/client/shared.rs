@@ -71,6 +71,14 @@ pub(crate) struct State {
     pub closed: Option<String>,
 }
 
+/// What [`Shared::try_send_call`] did.
+pub(crate) enum CallSent<B> {
+    /// The CALL is queued: the connection's generation and the request ID.
+    Now(u64, Id),
+    /// It has to wait: what it needs, back.
+    Wait(Pending, B),
+}
+
 /// The connection messages go out on.
 struct Out {
     generation: u64,
@@ -288,6 +296,39 @@ impl Shared {
         // A failed send means the connection is going: its loss answers `pending`.
         let _ = self.send_in(generation, build(request)).await;
         Ok((generation, request))
+    }
+
+    /// [`Shared::send_call`] without waiting, when nothing stands in the way (the session is
+    /// up, no other CALL is being queued, the connection's queue has room): the
+    /// connection's generation and the request ID. Otherwise `pending` and `build` come
+    /// back, for `send_call`.
+    pub fn try_send_call<B: FnOnce(Id) -> Message>(
+        &self,
+        pending: Pending,
+        deadline: Option<Deadline>,
+        build: B,
+    ) -> CallSent<B> {
+        let Ok(_order) = self.call_order.try_lock() else {
+            return CallSent::Wait(pending, build);
+        };
+        let Some((generation, tx)) = self.outgoing(None) else {
+            return CallSent::Wait(pending, build);
+        };
+        let Ok(permit) = tx.try_reserve() else {
+            return CallSent::Wait(pending, build);
+        };
+        let request = {
+            let mut st = self.state.lock();
+            if st.closed.is_some() || st.down.is_some() || st.generation != generation {
+                return CallSent::Wait(pending, build);
+            }
+            let request = self.requests.next_id();
+            let entry = Entry { pending, deadline };
+            self.track(&mut st, request, entry);
+            request
+        };
+        permit.send(build(request));
+        CallSent::Now(generation, request)
     }
 
     /// Forgets a request (its waiter gave up): the generation of its connection if it

@@ -18,14 +18,15 @@ use super::in_flight::Pending;
 use super::shared::Shared;
 use super::Session;
 use crate::proto::{
-    is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
+    is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, Payload, UriRule, Value,
 };
 use crate::transport::BoxFuture;
 
-/// An event as the session received it, before it is read as the subscriber's type.
+/// An event as the session received it: its payload is read as the subscriber's type by
+/// the subscriber's task, when it takes the event.
 #[derive(Debug, Clone)]
 pub(crate) struct RawEvent {
-    pub args: Args,
+    pub payload: Payload,
     pub details: EventDetails,
 }
 
@@ -206,7 +207,8 @@ pub struct Subscription<T> {
     id: Id,
     key: u64,
     topic: String,
-    events: mpsc::Receiver<RawEvent>,
+    /// Boxed: an event is moved a few times on its way, a pointer is cheaper to move.
+    events: mpsc::Receiver<Box<RawEvent>>,
     shared: Arc<SubShared>,
     active: bool,
     ended: bool,
@@ -262,7 +264,8 @@ impl<T: FromArgs> Stream for Subscription<T> {
         match this.events.poll_recv(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(raw)) => {
-                let item = T::from_args(raw.args)
+                let item = Args::received(&raw.payload, &raw.details.details)
+                    .and_then(T::from_args)
                     .map(|data| Event {
                         data,
                         details: raw.details,
@@ -301,25 +304,25 @@ pub(super) fn deliver(
     subscription: Id,
     publication: Id,
     details: Dict,
-    payload: &crate::proto::Payload,
+    payload: Payload,
 ) {
     let st = shared.state.lock();
     let Some(locals) = st.held.subscriptions.get(&subscription) else {
         return;
     };
-    let args = match Args::received(payload, &details) {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(subscription, "event payload cannot be read: {e}");
-            return;
-        }
-    };
-    let event = RawEvent {
-        args,
+    let mut event = Some(Box::new(RawEvent {
+        payload,
         details: EventDetails::new(subscription, publication, details),
-    };
-    for local in locals {
-        if local.tx.try_send(event.clone()).is_err() {
+    }));
+    for (i, local) in locals.iter().enumerate() {
+        // The last local subscriber takes the event itself, the others a copy.
+        let this = if i + 1 == locals.len() {
+            event.take()
+        } else {
+            event.clone()
+        };
+        let Some(this) = this else { break };
+        if local.tx.try_send(this).is_err() {
             let n = local.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(

@@ -1,13 +1,12 @@
-//! The background task of a session: it reads every message from the router and routes
-//! it to the request waiting for it (SUBSCRIBED and REGISTERED put a holding in place,
+//! The background task of a session: it reads every message from the router (decoding
+//! the frames itself, [`crate::transport::Incoming`]) and routes it to the request waiting
+//! for it (SUBSCRIBED and REGISTERED put a holding in place,
 //! [`super::holdings`]), the subscription it is for ([`super::subscribe`]), or the
 //! procedure it invokes ([`super::callee`]). When the connection is lost and the session has a
 //! reconnect policy, it reconnects ([`super::reconnect`]) and reads the next connection;
 //! revocations are [`super::revocation`]'s.
 
 use std::sync::Arc;
-
-use tokio::sync::mpsc;
 
 use super::callee::invoke;
 use super::connect::SessionBuilder;
@@ -21,9 +20,7 @@ use super::revocation::{revoke_registration, revoke_subscription};
 use super::shared::{SessionConfig, SessionInfo, Shared};
 use super::subscribe::deliver;
 use crate::proto::{close, code, error as uris, Id, Message, Value};
-use crate::transport::{Transport, TransportError};
-
-type Incoming = mpsc::Receiver<Result<Message, TransportError>>;
+use crate::transport::{Incoming, Transport};
 
 /// Starts the background task of a session that just joined.
 pub(crate) fn start(
@@ -68,47 +65,84 @@ async fn run(shared: Arc<Shared>, mut incoming: Incoming) {
 
 /// Reads one connection until it ends: why it ended, or `None` when the session closed.
 async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
+    let closed = shared.closed();
+    tokio::pin!(closed);
     loop {
         let next = tokio::select! {
-            _ = shared.closed() => return None,
+            biased;
+            _ = &mut closed => return None,
             next = incoming.recv() => next,
         };
         match next {
             None => return Some("connection lost: the router closed the connection".into()),
             Some(Err(e)) => return Some(e.to_string()),
-            Some(Ok(msg)) => match dispatch(shared, msg).await {
-                Ok(None) => {}
-                Ok(Some(ended)) => return (!shared.is_closed()).then_some(ended),
-                Err(violation) => {
-                    tracing::warn!(
-                        session = shared.info().id,
-                        "protocol violation by the router: {violation}"
-                    );
-                    let abort = Message::abort(uris::PROTOCOL_VIOLATION, violation.clone());
-                    let _ = shared.send_in(shared.generation(), abort).await;
-                    return Some(format!("protocol violation by the router: {violation}"));
-                }
+            Some(Ok(msg)) => match handle_now(shared, msg) {
+                None => {}
+                Some(msg) => match dispatch(shared, msg).await {
+                    Ok(None) => {}
+                    Ok(Some(ended)) => return (!shared.is_closed()).then_some(ended),
+                    Err(violation) => {
+                        tracing::warn!(
+                            session = shared.info().id,
+                            "protocol violation by the router: {violation}"
+                        );
+                        let abort = Message::abort(uris::PROTOCOL_VIOLATION, violation.clone());
+                        let _ = shared.send_in(shared.generation(), abort).await;
+                        return Some(format!("protocol violation by the router: {violation}"));
+                    }
+                },
             },
         }
     }
 }
 
-/// Handles one message from the router: `Ok(Some(why))` when the router ended the
-/// session, `Err` for a protocol violation.
-async fn dispatch(shared: &Arc<Shared>, msg: Message) -> Result<Option<String>, String> {
+/// Handles at once, without waiting for anything, the messages that most often come: an
+/// EVENT, an INVOCATION, and the RESULT of a plain call. Anything else comes back for [`dispatch`].
+fn handle_now(shared: &Arc<Shared>, msg: Message) -> Option<Message> {
     match msg {
         Message::Event {
             subscription,
             publication,
             details,
             payload,
-        } => deliver(shared, subscription, publication, details, &payload),
+        } => {
+            deliver(shared, subscription, publication, details, payload);
+            None
+        }
         Message::Invocation {
             request,
             registration,
             details,
             payload,
-        } => invoke(shared, request, registration, details, &payload).await,
+        } => {
+            invoke(shared, request, registration, details, &payload);
+            None
+        }
+        Message::Result { request, .. } => {
+            let mut st = shared.state.lock();
+            match st
+                .in_flight
+                .take_if(request, |p| matches!(p, Pending::Reply(_)))
+            {
+                Some(Entry {
+                    pending: Pending::Reply(tx),
+                    ..
+                }) => {
+                    drop(st);
+                    let _ = tx.send(Ok(msg));
+                    None
+                }
+                _ => Some(msg),
+            }
+        }
+        other => Some(other),
+    }
+}
+
+/// Handles one message from the router that [`handle_now`] left: `Ok(Some(why))` when
+/// the router ended the session, `Err` for a protocol violation.
+async fn dispatch(shared: &Arc<Shared>, msg: Message) -> Result<Option<String>, String> {
+    match msg {
         Message::Interrupt { request, .. } => {
             if let Some(task) = shared.state.lock().invocations.running.get(&request) {
                 task.abort();

@@ -2,17 +2,19 @@
 //! vanished, a network that dropped packets), which no read or write would report for
 //! minutes. The reader marks every frame it receives; at each tick, the writer sends a
 //! ping if nothing came since the previous tick, and declares the connection dead if
-//! nothing came since the ping it sent then.
+//! nothing came since the ping it sent then: the reader then reports why it ends.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::TransportError;
-use crate::proto::Message;
 
 /// What the writer does at a tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,16 +34,42 @@ pub(crate) struct Keepalive {
     every: Duration,
     received: Arc<AtomicBool>,
     pinged: bool,
+    /// Tells the reader the connection is dead.
+    grave: Option<oneshot::Sender<TransportError>>,
 }
 
-/// The reader's side: marks frames received.
-#[derive(Debug, Clone)]
-pub(crate) struct Seen(Arc<AtomicBool>);
+/// The reader's side: marks frames received, and learns when the connection is dead.
+#[derive(Debug)]
+pub(crate) struct Seen {
+    received: Arc<AtomicBool>,
+    dead: Option<oneshot::Receiver<TransportError>>,
+}
 
 impl Seen {
     /// A frame came in.
     pub fn mark(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.received.store(true, Ordering::Relaxed);
+    }
+
+    /// Ready when the writer found the connection dead, with why (never, when the writer
+    /// ends without finding that).
+    pub fn poll_dead(&mut self, cx: &mut Context<'_>) -> Poll<TransportError> {
+        let Some(rx) = &mut self.dead else {
+            return Poll::Pending;
+        };
+        match Pin::new(rx).poll(cx) {
+            Poll::Ready(Ok(why)) => Poll::Ready(why),
+            Poll::Ready(Err(_)) => {
+                self.dead = None;
+                Poll::Pending
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Resolves when the writer found the connection dead (see [`Seen::poll_dead`]).
+    pub async fn dead(&mut self) -> TransportError {
+        std::future::poll_fn(|cx| self.poll_dead(cx)).await
     }
 }
 
@@ -55,13 +83,19 @@ impl Keepalive {
             i.set_missed_tick_behavior(MissedTickBehavior::Delay);
             i
         });
+        let (grave, dead) = oneshot::channel();
         let keepalive = Keepalive {
             interval,
             every: every.unwrap_or_default(),
             received: received.clone(),
             pinged: false,
+            grave: Some(grave),
         };
-        (keepalive, Seen(received))
+        let seen = Seen {
+            received,
+            dead: Some(dead),
+        };
+        (keepalive, seen)
     }
 
     /// Waits for the next tick (forever without keepalive) and says what to do.
@@ -83,19 +117,16 @@ impl Keepalive {
         }
     }
 
-    /// Ends a dead connection: stops its reader and tells the session why.
-    pub async fn bury(
-        &self,
-        reader: &tokio::task::JoinHandle<()>,
-        incoming: &mpsc::Sender<Result<Message, TransportError>>,
-    ) {
+    /// Ends a dead connection: its reader reports why.
+    pub fn bury(&mut self) {
         let why = format!(
             "the router did not answer a ping within {:?} (keepalive)",
             self.every
         );
         tracing::info!("{why}");
-        reader.abort();
-        let _ = incoming.send(Err(TransportError::Io(why))).await;
+        if let Some(grave) = self.grave.take() {
+            let _ = grave.send(TransportError::Io(why));
+        }
     }
 }
 
@@ -113,6 +144,13 @@ mod tests {
         assert_eq!(k.tick().await, Tick::Alive);
         assert_eq!(k.tick().await, Tick::Ping);
         assert_eq!(k.tick().await, Tick::Dead);
+    }
+
+    #[tokio::test]
+    async fn the_reader_learns_of_a_dead_connection() {
+        let (mut k, mut seen) = Keepalive::new(Some(Duration::from_secs(1)));
+        k.bury();
+        assert!(matches!(seen.dead().await, TransportError::Io(why) if why.contains("ping")));
     }
 
     #[tokio::test(start_paused = true)]

@@ -23,7 +23,7 @@ pub fn pair(capacity: usize) -> (Transport, RouterEnd) {
     (
         Transport {
             outgoing: to_router,
-            incoming: from_router,
+            incoming: from_router.into(),
             serializer: None,
             channel_binding: None,
         },

@@ -1,11 +1,12 @@
 //! Transports: connections that carry whole WAMP messages to and from a router.
 //!
-//! A [`Transport`] is a pair of channels: messages to send, and messages received (or the
-//! error that ended the connection). Each kind of connection fills them its own way:
-//! [`websocket`] and [`rawsocket`] encode and decode frames in two background tasks;
-//! [`memory`] passes messages to a router in the same process without serializing their
-//! envelope.
+//! A [`Transport`] is a channel of messages to send and the [`Incoming`] messages received
+//! (or the error that ended the connection). Each kind of connection fills them its own
+//! way: [`websocket`] and [`rawsocket`] encode frames in a background task and decode them
+//! in the task that reads [`Incoming`]; [`memory`] passes messages to a router in the same
+//! process without serializing their envelope.
 
+mod incoming;
 mod keepalive;
 pub mod memory;
 pub mod rawsocket;
@@ -20,14 +21,16 @@ use tokio::sync::mpsc;
 use crate::proto::Message;
 use crate::serializer::Serializer;
 
+pub use incoming::Incoming;
+
 /// An open connection to a router.
 #[derive(Debug)]
 pub struct Transport {
     /// Messages to the router, in order. Dropping every sender closes the connection.
     pub outgoing: mpsc::Sender<Message>,
-    /// Messages from the router. The channel ends when the connection closes; an `Err`
-    /// before the end says why it broke.
-    pub incoming: mpsc::Receiver<Result<Message, TransportError>>,
+    /// Messages from the router. They end when the connection closes; an `Err` before the
+    /// end says why it broke.
+    pub incoming: Incoming,
     /// The serializer on the wire (`None` for an in-process connection).
     pub serializer: Option<Serializer>,
     /// The TLS connection's `tls-exporter` channel binding (RFC 9266), when there is TLS.

@@ -6,10 +6,19 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::keepalive::{Keepalive, Tick};
-use super::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
+use super::keepalive::{Keepalive, Seen, Tick};
+use super::{BoxFuture, ConnectOptions, Connector, Incoming, Transport, TransportError};
 use crate::proto::Message;
 use crate::serializer::Serializer;
+
+/// At most how many queued messages one write takes.
+const BATCH: usize = 64;
+
+/// The client's write buffer: a batch of ordinary messages.
+const WRITE_BUFFER: usize = 8 * 1024;
+
+/// The client's read buffer: several ordinary messages in one read.
+const READ_BUFFER: usize = 8 * 1024;
 
 /// The first octet of every handshake.
 pub const MAGIC: u8 = 0x7F;
@@ -158,8 +167,19 @@ pub fn frame_header(kind: FrameKind, len: usize) -> Option<[u8; 4]> {
     Some([t, (len >> 16) as u8, (len >> 8) as u8, len as u8])
 }
 
-/// Writes one frame (its payload must fit in 24 bits).
+/// Writes one frame (its payload must fit in 24 bits) and flushes it.
 pub async fn write_frame<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    kind: FrameKind,
+    payload: &[u8],
+) -> std::io::Result<()> {
+    queue_frame(w, kind, payload).await?;
+    w.flush().await
+}
+
+/// Writes one frame (its payload must fit in 24 bits) without flushing: for a buffered
+/// writer that sends several frames in one write.
+pub async fn queue_frame<W: AsyncWrite + Unpin>(
     w: &mut W,
     kind: FrameKind,
     payload: &[u8],
@@ -171,8 +191,7 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
         )
     })?;
     w.write_all(&head).await?;
-    w.write_all(payload).await?;
-    w.flush().await
+    w.write_all(payload).await
 }
 
 /// Connects to a `tcp://host:port`, `tcps://host:port` (TLS) or `unix:///path` RawSocket
@@ -306,38 +325,24 @@ where
     let max_send = max_length(reply[1] >> 4);
     tracing::debug!(%url, %serializer, max_send, "RawSocket connected");
 
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (rd, wr) = tokio::io::split(stream);
+    let mut wr = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, wr);
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(256);
     let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<Bytes>();
-    let (in_tx, in_rx) = mpsc::channel(256);
     let (mut keepalive, seen) = Keepalive::new(options.keepalive);
-
-    let reader_tx = in_tx.clone();
-    let reader = tokio::spawn(async move {
-        loop {
-            let frame = read_frame(&mut rd, max_receive).await;
-            seen.mark();
-            match frame {
-                Ok((FrameKind::Message, bytes)) => {
-                    let item = serializer
-                        .decode(&bytes)
-                        .map_err(|e| TransportError::Decode(e.to_string()));
-                    let failed = item.is_err();
-                    if reader_tx.send(item).await.is_err() || failed {
-                        return;
-                    }
-                }
-                Ok((FrameKind::Ping, payload)) => {
-                    let _ = pong_tx.send(payload);
-                }
-                Ok((FrameKind::Pong, _)) => {}
-                Err(FrameError::Closed) => return,
-                Err(e) => {
-                    let _ = reader_tx.send(Err(TransportError::Io(e.to_string()))).await;
-                    return;
-                }
-            }
-        }
+    let reading = Reading {
+        rd: tokio::io::BufReader::with_capacity(READ_BUFFER, rd),
+        seen,
+        serializer,
+        max_receive,
+        pong_tx,
+    };
+    // The frames are read and decoded by whoever reads `incoming`; nothing after an error.
+    let incoming = futures_util::stream::unfold(Some(reading), |reading| async move {
+        let mut reading = reading?;
+        let item = reading.next().await?;
+        let more = item.is_ok().then_some(reading);
+        Some((item, more))
     });
 
     tokio::spawn(async move {
@@ -356,7 +361,7 @@ where
                     let sent = match tick {
                         Tick::Alive => Ok(()),
                         Tick::Ping => write_frame(&mut wr, FrameKind::Ping, b"keepalive").await,
-                        Tick::Dead => return keepalive.bury(&reader, &in_tx).await,
+                        Tick::Dead => return keepalive.bury(),
                     };
                     if sent.is_err() {
                         return;
@@ -366,26 +371,31 @@ where
                 m = out_rx.recv() => m,
             };
             let Some(msg) = msg else { break };
-            let frame = match serializer.encode(&msg) {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!("cannot encode {}: {e}; not sent", msg.name());
-                    continue;
+            // What is queued behind it goes out in the same write.
+            let mut next = Some(msg);
+            let (mut batched, mut yielded) = (0, false);
+            while let Some(msg) = next.take() {
+                if let Some(frame) = encode_within(serializer, &msg, max_send) {
+                    if queue_frame(&mut wr, FrameKind::Message, &frame)
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
-            };
-            if frame.len() > max_send {
-                tracing::warn!(
-                    len = frame.len(),
-                    max_send,
-                    "{} exceeds the router's maximum message length; not sent",
-                    msg.name()
-                );
-                continue;
+                batched += 1;
+                if batched < BATCH {
+                    next = out_rx.try_recv().ok();
+                    if next.is_none() && !yielded {
+                        // Once, let the tasks that are about to send queue their messages
+                        // too: one write for several saves a system call each.
+                        yielded = true;
+                        tokio::task::yield_now().await;
+                        next = out_rx.try_recv().ok();
+                    }
+                }
             }
-            if write_frame(&mut wr, FrameKind::Message, &frame)
-                .await
-                .is_err()
-            {
+            if wr.flush().await.is_err() {
                 return;
             }
         }
@@ -394,10 +404,68 @@ where
 
     Ok(Transport {
         outgoing: out_tx,
-        incoming: in_rx,
+        incoming: Incoming::from_stream(incoming),
         serializer: Some(serializer),
         channel_binding,
     })
+}
+
+/// The reading half of a client connection.
+struct Reading<R> {
+    rd: tokio::io::BufReader<R>,
+    seen: Seen,
+    serializer: Serializer,
+    max_receive: usize,
+    /// PINGs to answer, for the writer.
+    pong_tx: mpsc::UnboundedSender<Bytes>,
+}
+
+impl<R: AsyncRead + Unpin> Reading<R> {
+    /// The next message, or why the connection broke; `None` once it closed.
+    async fn next(&mut self) -> Option<Result<Message, TransportError>> {
+        loop {
+            let frame = tokio::select! {
+                biased;
+                why = self.seen.dead() => return Some(Err(why)),
+                frame = read_frame(&mut self.rd, self.max_receive) => frame,
+            };
+            self.seen.mark();
+            match frame {
+                Ok((FrameKind::Message, bytes)) => {
+                    let decoded = self.serializer.decode(&bytes);
+                    return Some(decoded.map_err(|e| TransportError::Decode(e.to_string())));
+                }
+                Ok((FrameKind::Ping, payload)) => {
+                    let _ = self.pong_tx.send(payload);
+                }
+                Ok((FrameKind::Pong, _)) => {}
+                Err(FrameError::Closed) => return None,
+                Err(e) => return Some(Err(TransportError::Io(e.to_string()))),
+            }
+        }
+    }
+}
+
+/// The frame of `msg`, or `None` (logged) if it cannot be encoded or is longer than the
+/// router takes.
+fn encode_within(serializer: Serializer, msg: &Message, max_send: usize) -> Option<Bytes> {
+    let frame = match serializer.encode(msg) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("cannot encode {}: {e}; not sent", msg.name());
+            return None;
+        }
+    };
+    if frame.len() > max_send {
+        tracing::warn!(
+            len = frame.len(),
+            max_send,
+            "{} exceeds the router's maximum message length; not sent",
+            msg.name()
+        );
+        return None;
+    }
+    Some(frame)
 }
 
 #[cfg(test)]

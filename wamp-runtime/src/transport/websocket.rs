@@ -1,7 +1,13 @@
 //! The WebSocket client transport (`ws://` and `wss://` with rustls): the handshake with
-//! the WAMP subprotocol, then one task that decodes frames and one that encodes them.
+//! the WAMP subprotocol, then a task that encodes frames; the task that reads the
+//! connection's [`Incoming`] decodes them.
 
-use futures_util::{SinkExt, StreamExt};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_util::stream::SplitStream;
+use futures_util::{SinkExt, Stream, StreamExt};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -10,14 +16,18 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 /// How much one read may take in: a burst of ordinary messages.
 const READ_BUFFER: usize = 8 * 1024;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
-use tokio_tungstenite::Connector as TlsConnector;
+use tokio_tungstenite::{Connector as TlsConnector, MaybeTlsStream, WebSocketStream};
 
-use super::keepalive::{Keepalive, Tick};
-use super::{BoxFuture, ConnectOptions, Connector, Transport, TransportError};
+use super::keepalive::{Keepalive, Seen, Tick};
+use super::{BoxFuture, ConnectOptions, Connector, Incoming, Transport, TransportError};
 use crate::proto::Message;
+use crate::serializer::Serializer;
 
 /// How many messages wait in each direction before the sender waits.
 const CHANNEL_CAPACITY: usize = 256;
+
+/// At most how many queued messages one write takes.
+const BATCH: usize = 64;
 
 /// Connects to a WebSocket URL.
 #[derive(Debug, Clone)]
@@ -118,36 +128,15 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
         _ => None,
     };
 
-    let (mut sink, mut stream) = ws.split();
+    let (mut sink, stream) = ws.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(CHANNEL_CAPACITY);
-    let (in_tx, in_rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (mut keepalive, seen) = Keepalive::new(options.keepalive);
-
-    let reader_tx = in_tx.clone();
-    let reader = tokio::spawn(async move {
-        let fail = |e: TransportError| async {
-            let _ = reader_tx.send(Err(e)).await;
-        };
-        while let Some(frame) = stream.next().await {
-            seen.mark();
-            let bytes = match frame {
-                Ok(WsMessage::Text(t)) => bytes::Bytes::from(t),
-                Ok(WsMessage::Binary(b)) => b,
-                Ok(WsMessage::Close(_)) => break,
-                Ok(_) => continue,
-                Err(WsError::ConnectionClosed) => break,
-                Err(e) => return fail(TransportError::Io(e.to_string())).await,
-            };
-            match serializer.decode(&bytes) {
-                Ok(msg) => {
-                    if reader_tx.send(Ok(msg)).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) => return fail(TransportError::Decode(e.to_string())).await,
-            }
-        }
-    });
+    let reading = Reading {
+        stream,
+        seen,
+        serializer,
+        ended: false,
+    };
 
     tokio::spawn(async move {
         loop {
@@ -157,7 +146,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
                     let sent = match tick {
                         Tick::Alive => Ok(()),
                         Tick::Ping => sink.send(WsMessage::Ping(bytes::Bytes::new())).await,
-                        Tick::Dead => return keepalive.bury(&reader, &in_tx).await,
+                        Tick::Dead => return keepalive.bury(),
                     };
                     if sent.is_err() {
                         return;
@@ -167,22 +156,29 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
             };
             // Every sender is gone: the session is over.
             let Some(msg) = msg else { break };
-            let frame = match serializer.encode(&msg) {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!("cannot encode {}: {e}; not sent", msg.name());
-                    continue;
+            // What is queued behind it goes out in the same write.
+            let mut next = Some(msg);
+            let (mut batched, mut yielded) = (0, false);
+            while let Some(msg) = next.take() {
+                if let Some(frame) = ws_frame(serializer, &msg) {
+                    if let Err(e) = sink.feed(frame).await {
+                        tracing::debug!("WebSocket write failed: {e}");
+                        return;
+                    }
                 }
-            };
-            let ws_msg = if serializer.is_binary() {
-                WsMessage::Binary(frame)
-            } else {
-                match Utf8Bytes::try_from(frame) {
-                    Ok(text) => WsMessage::Text(text),
-                    Err(_) => continue,
+                batched += 1;
+                if batched < BATCH {
+                    next = out_rx.try_recv().ok();
+                    if next.is_none() && !yielded {
+                        // Once, let the tasks that are about to send queue their messages
+                        // too: one write for several saves a system call each.
+                        yielded = true;
+                        tokio::task::yield_now().await;
+                        next = out_rx.try_recv().ok();
+                    }
                 }
-            };
-            if let Err(e) = sink.send(ws_msg).await {
+            }
+            if let Err(e) = sink.flush().await {
                 tracing::debug!("WebSocket write failed: {e}");
                 return;
             }
@@ -192,8 +188,72 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
 
     Ok(Transport {
         outgoing: out_tx,
-        incoming: in_rx,
+        incoming: Incoming::from_stream(reading),
         serializer: Some(serializer),
         channel_binding,
     })
+}
+
+/// The reading half of a connection: its frames decoded, for whoever reads the
+/// connection's [`Incoming`]. Nothing comes after an error.
+struct Reading {
+    stream: SplitStream<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+    seen: Seen,
+    serializer: Serializer,
+    ended: bool,
+}
+
+impl Stream for Reading {
+    type Item = Result<Message, TransportError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(why) = this.seen.poll_dead(cx) {
+            this.ended = true;
+            return Poll::Ready(Some(Err(why)));
+        }
+        loop {
+            let Some(frame) = ready!(this.stream.poll_next_unpin(cx)) else {
+                this.ended = true;
+                return Poll::Ready(None);
+            };
+            this.seen.mark();
+            let bytes = match frame {
+                Ok(WsMessage::Text(t)) => bytes::Bytes::from(t),
+                Ok(WsMessage::Binary(b)) => b,
+                Ok(WsMessage::Close(_)) | Err(WsError::ConnectionClosed) => {
+                    this.ended = true;
+                    return Poll::Ready(None);
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    this.ended = true;
+                    return Poll::Ready(Some(Err(TransportError::Io(e.to_string()))));
+                }
+            };
+            let decoded = this.serializer.decode(&bytes);
+            let item = decoded.map_err(|e| TransportError::Decode(e.to_string()));
+            this.ended = item.is_err();
+            return Poll::Ready(Some(item));
+        }
+    }
+}
+
+/// The frame that carries `msg`, or `None` (logged) if it cannot be encoded.
+fn ws_frame(serializer: Serializer, msg: &Message) -> Option<WsMessage> {
+    let frame = match serializer.encode(msg) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("cannot encode {}: {e}; not sent", msg.name());
+            return None;
+        }
+    };
+    if serializer.is_binary() {
+        return Some(WsMessage::Binary(frame));
+    }
+    // The JSON serializer writes UTF-8.
+    Utf8Bytes::try_from(frame).ok().map(WsMessage::Text)
 }
