@@ -9,14 +9,14 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 use super::error::Error;
+use super::event_queue::EventSender;
 use super::in_flight::{Deadline, Entry, Pending};
 use super::register::ErasedHandler;
 use super::restore::{settle, After};
 use super::shared::{Shared, State};
-use super::subscribe::RawEvent;
 use crate::proto::{Dict, Id, Message};
 
 /// Set once, when the router revokes a registration or a subscription: the reason it gave.
@@ -36,7 +36,7 @@ pub(crate) struct SubShared {
 /// One local consumer of a subscription (several may share the router's subscription).
 pub(crate) struct LocalSub {
     pub key: u64,
-    pub tx: mpsc::Sender<Box<RawEvent>>,
+    pub tx: EventSender,
     pub shared: Arc<SubShared>,
     /// The topic and SUBSCRIBE options, to subscribe again after a reconnection.
     pub topic: String,

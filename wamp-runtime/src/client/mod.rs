@@ -27,6 +27,7 @@ mod callee;
 mod cancel;
 mod connect;
 mod error;
+mod event_queue;
 mod history;
 mod holdings;
 mod in_flight;

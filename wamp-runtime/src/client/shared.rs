@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     /// Cancelled when the session is over for good.
     closed: CancellationToken,
+    /// Set with `closed`, for a check cheaper than the token's lock.
+    over: std::sync::atomic::AtomicBool,
     /// Bumped whenever the connection comes up, for requests waiting for it.
     link: watch::Sender<u64>,
     /// Woken when a request with a new first deadline goes in flight.
@@ -121,6 +123,7 @@ impl Shared {
             call_order: tokio::sync::Mutex::new(()),
             state: Mutex::new(State::default()),
             closed: CancellationToken::new(),
+            over: std::sync::atomic::AtomicBool::new(false),
             link: watch::Sender::new(0),
             deadlines: Notify::new(),
             events: broadcast::Sender::new(64),
@@ -526,6 +529,7 @@ impl Shared {
             (st.in_flight.drain(), running)
         };
         tracing::debug!(session = self.info().id, %reason, "session closed");
+        self.over.store(true, std::sync::atomic::Ordering::Release);
         self.closed.cancel();
         fail_all(pending.into_iter().map(|(_, e)| e).collect(), || {
             Error::Closed(reason.clone())
@@ -541,7 +545,8 @@ impl Shared {
         self.closed.cancelled().await;
     }
 
+    /// Whether the session is over (an atomic load: checked for every message).
     pub fn is_closed(&self) -> bool {
-        self.closed.is_cancelled()
+        self.over.load(std::sync::atomic::Ordering::Acquire)
     }
 }

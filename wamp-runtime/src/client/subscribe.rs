@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::args::{Args, FromArgs};
 use super::error::Error;
+use super::event_queue::{event_queue, EventReceiver};
 use super::holdings::{LocalSub, SubShared};
 use super::in_flight::Pending;
 use super::shared::Shared;
@@ -141,7 +142,7 @@ impl<T> Subscribe<T> {
             options.insert("match".into(), Value::Str(policy.as_str().into()));
         }
         let shared = &session.shared;
-        let (events_tx, events_rx) = mpsc::channel(buffer);
+        let (events_tx, events_rx) = event_queue(buffer);
         let sub = Arc::new(SubShared::default());
         let key = shared.next_local_key();
         let local = LocalSub {
@@ -208,7 +209,7 @@ pub struct Subscription<T> {
     key: u64,
     topic: String,
     /// Boxed: an event is moved a few times on its way, a pointer is cheaper to move.
-    events: mpsc::Receiver<Box<RawEvent>>,
+    events: EventReceiver,
     shared: Arc<SubShared>,
     active: bool,
     ended: bool,
@@ -322,7 +323,7 @@ pub(super) fn deliver(
             event.clone()
         };
         let Some(this) = this else { break };
-        if local.tx.try_send(this).is_err() {
+        if !local.tx.offer(this) {
             let n = local.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(

@@ -68,10 +68,15 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
     let closed = shared.closed();
     tokio::pin!(closed);
     loop {
+        // What came is handled first; a session closed meanwhile is noticed before the
+        // next message, or when nothing is coming.
+        if shared.is_closed() {
+            return None;
+        }
         let next = tokio::select! {
             biased;
-            _ = &mut closed => return None,
             next = incoming.recv() => next,
+            _ = &mut closed => return None,
         };
         match next {
             None => return Some("connection lost: the router closed the connection".into()),

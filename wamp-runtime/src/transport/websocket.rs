@@ -3,7 +3,7 @@
 //! connection's [`Incoming`] decodes them.
 
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, Stream, StreamExt};
@@ -211,12 +211,21 @@ impl Stream for Reading {
         if this.ended {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(why) = this.seen.poll_dead(cx) {
-            this.ended = true;
-            return Poll::Ready(Some(Err(why)));
-        }
         loop {
-            let Some(frame) = ready!(this.stream.poll_next_unpin(cx)) else {
+            let frame = match this.stream.poll_next_unpin(cx) {
+                Poll::Ready(frame) => frame,
+                // Only a connection with nothing to read can be dead.
+                Poll::Pending => {
+                    return match this.seen.poll_dead(cx) {
+                        Poll::Ready(why) => {
+                            this.ended = true;
+                            Poll::Ready(Some(Err(why)))
+                        }
+                        Poll::Pending => Poll::Pending,
+                    }
+                }
+            };
+            let Some(frame) = frame else {
                 this.ended = true;
                 return Poll::Ready(None);
             };
