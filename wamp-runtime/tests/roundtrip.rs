@@ -5,8 +5,9 @@
 
 use bytes::Bytes;
 use proptest::prelude::*;
+use wamp_runtime::client::{FromArgs, FromResult};
 use wamp_runtime::proto::{Dict, Message, Payload, Value, MAX_ID};
-use wamp_runtime::Serializer;
+use wamp_runtime::{Args, Serializer};
 
 fn value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -164,8 +165,112 @@ fn message() -> impl Strategy<Value = Message> {
     ]
 }
 
+/// A MessagePack payload as it arrives in a frame.
+fn msgpack_payload(args: &[Value], kwargs: &Dict) -> Payload {
+    let mut a = Vec::new();
+    Serializer::MsgPack
+        .encode_value(&Value::List(args.to_vec()), &mut a)
+        .unwrap();
+    let k = (!kwargs.is_empty()).then(|| {
+        let mut k = Vec::new();
+        Serializer::MsgPack
+            .encode_value(&Value::Dict(kwargs.clone()), &mut k)
+            .unwrap();
+        Bytes::from(k)
+    });
+    Payload::from_encoded(Serializer::MsgPack, Bytes::from(a), k)
+}
+
+/// Reading `T` straight from a payload's bytes gives what reading it through values
+/// gives: the same value, or an error both ways.
+fn reads_alike<T>(payload: &Payload) -> Result<(), TestCaseError>
+where
+    T: FromArgs + FromResult + PartialEq + std::fmt::Debug,
+{
+    let details = Dict::new();
+    let through = Args::from_payload(payload).expect("values");
+    let as_args = (
+        <T as FromArgs>::from_received(payload, &details).ok(),
+        T::from_args(through.clone()).ok(),
+    );
+    prop_assert_eq!(as_args.0, as_args.1, "as arguments");
+    let as_result = (
+        <T as FromResult>::from_received(payload, &details).ok(),
+        T::from_result(through).ok(),
+    );
+    prop_assert_eq!(as_result.0, as_result.1, "as a result");
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Point {
+    x: i64,
+    y: Option<f64>,
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+enum Shape {
+    Dot,
+    Circle(f64),
+    Rect { w: u32, h: u32 },
+}
+
+#[derive(Debug, PartialEq, serde::Deserialize)]
+struct Level(u32);
+
+fn small() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        value(),
+        (0i64..300).prop_map(Value::Int),
+        "[a-z]{0,3}".prop_map(Value::Str),
+        Just(Value::Str("Dot".into())),
+        (0i64..9).prop_map(|w| Value::Dict(
+            [(
+                "Rect".to_owned(),
+                Value::Dict(
+                    [
+                        ("w".to_owned(), Value::Int(w)),
+                        ("h".to_owned(), Value::Int(2))
+                    ]
+                    .into_iter()
+                    .collect()
+                )
+            )]
+            .into_iter()
+            .collect()
+        )),
+        (0i64..9)
+            .prop_map(|x| Value::Dict([("x".to_owned(), Value::Int(x))].into_iter().collect())),
+        Just(Value::List(vec![])),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn payloads_read_alike_from_bytes_and_through_values(
+        args in proptest::collection::vec(small(), 0..4),
+        kwargs in proptest::collection::vec(("[a-z]{1,2}", small()), 0..3),
+    ) {
+        let p = msgpack_payload(&args, &kwargs.into_iter().collect());
+        reads_alike::<Value>(&p)?;
+        reads_alike::<Vec<Value>>(&p)?;
+        reads_alike::<(u64, Value)>(&p)?;
+        reads_alike::<Option<i64>>(&p)?;
+        reads_alike::<Option<Vec<u32>>>(&p)?;
+        reads_alike::<String>(&p)?;
+        reads_alike::<u8>(&p)?;
+        reads_alike::<f64>(&p)?;
+        reads_alike::<bool>(&p)?;
+        reads_alike::<()>(&p)?;
+        reads_alike::<Vec<u8>>(&p)?;
+        reads_alike::<std::collections::HashMap<String, Value>>(&p)?;
+        reads_alike::<Point>(&p)?;
+        reads_alike::<Shape>(&p)?;
+        reads_alike::<Level>(&p)?;
+        reads_alike::<(Shape, Option<Point>)>(&p)?;
+    }
 
     #[test]
     fn decode_of_encode_is_identity(msg in message()) {

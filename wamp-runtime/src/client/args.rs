@@ -173,9 +173,24 @@ impl IntoArgs for Args {
 pub trait FromArgs: Sized {
     /// Reads the arguments (see the module docs for the mapping).
     fn from_args(args: Args) -> Result<Self, ValueError>;
+
+    /// Reads the payload of a received message with its details or options: by default
+    /// through [`Args`].
+    #[doc(hidden)]
+    fn from_received(payload: &Payload, details: &Dict) -> Result<Self, ValueError> {
+        Args::received(payload, details).and_then(Self::from_args)
+    }
 }
 
 impl<T: DeserializeOwned> FromArgs for T {
+    /// Straight from the received bytes when it can (MessagePack), else through [`Args`].
+    fn from_received(payload: &Payload, details: &Dict) -> Result<Self, ValueError> {
+        match direct::<T>(payload, Mapping::Arguments) {
+            Some(Ok(value)) => Ok(value),
+            _ => Args::received(payload, details).and_then(Self::from_args),
+        }
+    }
+
     fn from_args(a: Args) -> Result<Self, ValueError> {
         if a.args.len() == 1 && a.kwargs.is_empty() {
             // One argument is the whole value of a type that does not read a list: a
@@ -236,9 +251,23 @@ impl IntoResult for Args {
 pub trait FromResult: Sized {
     /// Reads the result (see the module docs for the mapping).
     fn from_result(args: Args) -> Result<Self, ValueError>;
+
+    /// Reads the payload of a RESULT with its details: by default through [`Args`].
+    #[doc(hidden)]
+    fn from_received(payload: &Payload, details: &Dict) -> Result<Self, ValueError> {
+        Args::received(payload, details).and_then(Self::from_result)
+    }
 }
 
 impl<T: DeserializeOwned> FromResult for T {
+    /// Straight from the received bytes when it can (MessagePack), else through [`Args`].
+    fn from_received(payload: &Payload, details: &Dict) -> Result<Self, ValueError> {
+        match direct::<T>(payload, Mapping::Result) {
+            Some(Ok(value)) => Ok(value),
+            _ => Args::received(payload, details).and_then(Self::from_result),
+        }
+    }
+
     fn from_result(mut a: Args) -> Result<Self, ValueError> {
         match a.args.len() {
             0 if a.kwargs.is_empty() => from_value(Value::Null),
@@ -253,6 +282,49 @@ impl FromResult for Args {
     fn from_result(args: Args) -> Result<Self, ValueError> {
         Ok(args)
     }
+}
+
+/// Which of the two mappings of the module docs a payload is read by.
+#[derive(Clone, Copy)]
+enum Mapping {
+    Arguments,
+    Result,
+}
+
+/// Reads `T` from a payload's encoded bytes, with no [`Value`] in between, when they are
+/// MessagePack: the same reading as through [`Args`] (which the callers fall back to on
+/// an error, so that an error reads the same). `None` when it does not apply.
+fn direct<T: DeserializeOwned>(
+    payload: &Payload,
+    mapping: Mapping,
+) -> Option<Result<T, ValueError>> {
+    use crate::serializer::msgpack_de::{array_parts, from_slice, map_len};
+    let (serializer, args, kwargs) = payload.encoded_parts()?;
+    if serializer != crate::Serializer::MsgPack {
+        return None;
+    }
+    let (n, first) = array_parts(args)?;
+    let kwargs = match kwargs {
+        Some(k) if map_len(k)? > 0 => Some(&k[..]),
+        _ => None,
+    };
+    Some(match (mapping, n, kwargs) {
+        (Mapping::Arguments, 1, None) => {
+            let first = first?;
+            match crate::proto::value::shape_of::<T>() {
+                Shape::Scalar => from_slice(first),
+                Shape::Wrapper => from_slice(args).or_else(|e| from_slice(first).map_err(|_| e)),
+                Shape::Other => from_slice(args),
+            }
+        }
+        (Mapping::Arguments, 0, Some(kwargs)) | (Mapping::Result, 0, Some(kwargs)) => {
+            from_slice(kwargs)
+        }
+        (Mapping::Arguments, _, _) => from_slice(args),
+        (Mapping::Result, 0, None) => return None,
+        (Mapping::Result, 1, _) => from_slice(first?),
+        (Mapping::Result, _, _) => from_slice(args),
+    })
 }
 
 #[cfg(test)]
@@ -287,5 +359,35 @@ mod tests {
         assert_eq!(Option::<Vec<u32>>::from_args(one(7u64)), Ok(Some(vec![7])));
         assert_eq!(Option::<u32>::from_args(one(7u64)), Ok(Some(7)));
         assert!(u32::from_args(one("five")).is_err());
+    }
+
+    #[test]
+    fn messagepack_payloads_are_read_without_values() {
+        let mut args = Vec::new();
+        let list = Value::List(vec![Value::Int(7), Value::Str("seven".into())]);
+        crate::Serializer::MsgPack
+            .encode_value(&list, &mut args)
+            .unwrap_or_default();
+        let p = Payload::from_encoded(crate::Serializer::MsgPack, args.into(), None);
+        let read = direct::<(u64, String)>(&p, Mapping::Arguments);
+        assert_eq!(read, Some(Ok((7, "seven".to_owned()))));
+        let two = direct::<(u64, String)>(&p, Mapping::Result);
+        assert_eq!(
+            two,
+            Some(Ok((7, "seven".to_owned()))),
+            "several results are a list"
+        );
+        let mut one = Vec::new();
+        crate::Serializer::MsgPack
+            .encode_value(&Value::List(vec![Value::Int(7)]), &mut one)
+            .unwrap_or_default();
+        let p = Payload::from_encoded(crate::Serializer::MsgPack, one.into(), None);
+        assert_eq!(direct::<u64>(&p, Mapping::Result), Some(Ok(7)));
+        let json = Payload::from_encoded(crate::Serializer::Json, "[7]".into(), None);
+        assert_eq!(
+            direct::<(u64,)>(&json, Mapping::Arguments),
+            None,
+            "JSON goes through values"
+        );
     }
 }

@@ -13,7 +13,9 @@ use super::error::Error;
 use super::in_flight::{Deadline, Pending};
 use super::shared::{CallSent, Shared};
 use super::Session;
-use crate::proto::{is_valid_uri, CancelMode, Dict, Id, Message, UriRule, Value, ValueError};
+use crate::proto::{
+    is_valid_uri, CancelMode, Dict, Id, Message, Payload, UriRule, Value, ValueError,
+};
 use crate::transport::BoxFuture;
 
 /// A call about to be made; `.await` it for the result, read as `R`.
@@ -183,6 +185,12 @@ impl<R> Call<R> {
 
     /// Makes the call and returns its result's arguments as they are.
     pub async fn raw(self) -> Result<Args, Error> {
+        let (payload, details) = self.result().await?;
+        Args::received(&payload, &details).map_err(Error::Deserialize)
+    }
+
+    /// Makes the call: its RESULT's payload and details.
+    async fn result(self) -> Result<(Payload, Dict), Error> {
         let (tx, rx) = oneshot::channel();
         let deadline = self.deadline();
         let (session, request) = self.send(Pending::Reply(tx), deadline).await?;
@@ -197,7 +205,7 @@ impl<R> Call<R> {
         match answer.map_err(|_| shared.closed_error())?? {
             Message::Result {
                 payload, details, ..
-            } => Args::received(&payload, &details).map_err(Error::Deserialize),
+            } => Ok((payload, details)),
             Message::Error { error, payload, .. } => Err(application_error(error, &payload)),
             other => Err(Error::Protocol(format!("{} answers a CALL", other.name()))),
         }
@@ -317,8 +325,8 @@ impl<R: FromResult + Send + 'static> IntoFuture for Call<R> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let args = self.raw().await?;
-            R::from_result(args).map_err(Error::Deserialize)
+            let (payload, details) = self.result().await?;
+            R::from_received(&payload, &details).map_err(Error::Deserialize)
         })
     }
 }

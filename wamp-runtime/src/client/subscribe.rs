@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use tokio::sync::oneshot;
 
-use super::args::{Args, FromArgs};
+use super::args::FromArgs;
 use super::error::Error;
 use super::event_queue::{event_queue, EventReceiver};
 use super::holdings::{LocalSub, SubShared};
@@ -265,8 +265,7 @@ impl<T: FromArgs> Stream for Subscription<T> {
         match this.events.poll_recv(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(raw)) => {
-                let item = Args::received(&raw.payload, &raw.details.details)
-                    .and_then(T::from_args)
+                let item = T::from_received(&raw.payload, &raw.details.details)
                     .map(|data| Event {
                         data,
                         details: raw.details,

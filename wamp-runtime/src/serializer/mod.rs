@@ -8,6 +8,7 @@ mod binary;
 mod cbor;
 mod json;
 mod msgpack;
+pub(crate) mod msgpack_de;
 
 use bytes::Bytes;
 

@@ -42,13 +42,14 @@ fn err(detail: &str) -> DecodeError {
     DecodeError::syntax(Serializer::MsgPack, detail)
 }
 
-struct Reader<'a> {
+#[derive(Clone)]
+pub(super) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 /// The header of one MessagePack item.
-enum Head {
+pub(super) enum Head {
     Nil,
     Bool(bool),
     Int(i64),
@@ -62,7 +63,26 @@ enum Head {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub(super) fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// Where the next item starts.
+    pub(super) fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether every byte was read.
+    pub(super) fn is_done(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+
+    /// Passes over the next item, checking it.
+    pub(super) fn skip_item(&mut self) -> Result<(), DecodeError> {
+        self.walk(1, false).map(|_| ())
+    }
+
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self
             .pos
             .checked_add(n)
@@ -90,7 +110,7 @@ impl<'a> Reader<'a> {
         usize::try_from(u32::from_be_bytes(self.be()?)).map_err(|_| err("length too large"))
     }
 
-    fn head(&mut self) -> Result<Head, DecodeError> {
+    pub(super) fn head(&mut self) -> Result<Head, DecodeError> {
         let b = self.be::<1>()?[0];
         Ok(match b {
             0x00..=0x7f => Head::Int(i64::from(b)),
@@ -132,12 +152,12 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn string(&mut self, n: usize) -> Result<&'a str, DecodeError> {
+    pub(super) fn string(&mut self, n: usize) -> Result<&'a str, DecodeError> {
         std::str::from_utf8(self.take(n)?).map_err(|_| err("string is not valid UTF-8"))
     }
 
     /// Each item takes at least one byte: a length beyond what is left cannot be real.
-    fn bounded(&self, n: usize) -> Result<usize, DecodeError> {
+    pub(super) fn bounded(&self, n: usize) -> Result<usize, DecodeError> {
         if n > self.buf.len() - self.pos {
             Err(err("unexpected end of data"))
         } else {
