@@ -102,7 +102,8 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
 }
 
 /// Handles at once, without waiting for anything, the messages that most often come: an
-/// EVENT, an INVOCATION, and the RESULT of a plain call. Anything else comes back for [`dispatch`].
+/// EVENT, an INVOCATION, and the RESULT of a plain call. Anything else comes back, for
+/// [`dispatch`].
 fn handle_now(shared: &Arc<Shared>, msg: Message) -> Option<Message> {
     match msg {
         Message::Event {
