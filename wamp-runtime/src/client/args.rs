@@ -298,31 +298,29 @@ fn direct<T: DeserializeOwned>(
     payload: &Payload,
     mapping: Mapping,
 ) -> Option<Result<T, ValueError>> {
-    use crate::serializer::msgpack_de::{array_parts, from_slice, map_len};
+    use crate::serializer::msgpack_de::{array_len, first_item, from_slice, map_len};
     let (serializer, args, kwargs) = payload.encoded_parts()?;
     if serializer != crate::Serializer::MsgPack {
         return None;
     }
-    let (n, first) = array_parts(args)?;
+    let n = array_len(args)?;
     let kwargs = match kwargs {
         Some(k) if map_len(k)? > 0 => Some(&k[..]),
         _ => None,
     };
     Some(match (mapping, n, kwargs) {
-        (Mapping::Arguments, 1, None) => {
-            let first = first?;
-            match crate::proto::value::shape_of::<T>() {
-                Shape::Scalar => from_slice(first),
-                Shape::Wrapper => from_slice(args).or_else(|e| from_slice(first).map_err(|_| e)),
-                Shape::Other => from_slice(args),
-            }
-        }
+        (Mapping::Arguments, 1, None) => match crate::proto::value::shape_of::<T>() {
+            Shape::Scalar => from_slice(first_item(args)?),
+            Shape::Wrapper => from_slice(args)
+                .or_else(|e| from_slice(first_item(args).unwrap_or_default()).map_err(|_| e)),
+            Shape::Other => from_slice(args),
+        },
         (Mapping::Arguments, 0, Some(kwargs)) | (Mapping::Result, 0, Some(kwargs)) => {
             from_slice(kwargs)
         }
         (Mapping::Arguments, _, _) => from_slice(args),
         (Mapping::Result, 0, None) => return None,
-        (Mapping::Result, 1, _) => from_slice(first?),
+        (Mapping::Result, 1, _) => from_slice(first_item(args)?),
         (Mapping::Result, _, _) => from_slice(args),
     })
 }

@@ -50,6 +50,16 @@ pub struct EventDetails {
 
 impl EventDetails {
     pub(crate) fn new(subscription: Id, publication: Id, details: Dict) -> Self {
+        if details.is_empty() {
+            return Self {
+                subscription,
+                publication,
+                publisher: None,
+                topic: None,
+                retained: false,
+                details,
+            };
+        }
         Self {
             subscription,
             publication,

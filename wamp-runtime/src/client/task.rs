@@ -6,7 +6,9 @@
 //! reconnect policy, it reconnects ([`super::reconnect`]) and reads the next connection;
 //! revocations are [`super::revocation`]'s.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use super::callee::invoke;
 use super::connect::SessionBuilder;
@@ -73,11 +75,11 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
         if shared.is_closed() {
             return None;
         }
-        let next = tokio::select! {
-            biased;
-            next = incoming.recv() => next,
-            _ = &mut closed => return None,
-        };
+        let next = std::future::poll_fn(|cx| match incoming.poll_recv(cx) {
+            Poll::Ready(next) => Poll::Ready(Some(next)),
+            Poll::Pending => closed.as_mut().poll(cx).map(|()| None),
+        });
+        let next = next.await?;
         match next {
             None => return Some("connection lost: the router closed the connection".into()),
             Some(Err(e)) => return Some(e.to_string()),

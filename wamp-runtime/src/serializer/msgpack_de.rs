@@ -28,19 +28,23 @@ pub(crate) fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValueEr
     Ok(value)
 }
 
-/// The number of items of the array in `bytes` and the bytes of its first item, if it
-/// has one: `None` when `bytes` do not start with an array.
-pub(crate) fn array_parts(bytes: &[u8]) -> Option<(usize, Option<&[u8]>)> {
+/// The number of items of the array in `bytes`: `None` when they do not start with one.
+pub(crate) fn array_len(bytes: &[u8]) -> Option<usize> {
+    match Reader::new(bytes).head() {
+        Ok(Head::Array(n)) => Some(n),
+        _ => None,
+    }
+}
+
+/// The bytes of the first item of the array in `bytes`, if it has one.
+pub(crate) fn first_item(bytes: &[u8]) -> Option<&[u8]> {
     let mut reader = Reader::new(bytes);
-    let Ok(Head::Array(n)) = reader.head() else {
+    let Ok(Head::Array(1..)) = reader.head() else {
         return None;
     };
-    if n == 0 {
-        return Some((0, None));
-    }
     let start = reader.offset();
     reader.skip_item().ok()?;
-    Some((n, bytes.get(start..reader.offset())))
+    bytes.get(start..reader.offset())
 }
 
 /// The number of entries of the map in `bytes`: `None` when they do not start with one.

@@ -5,6 +5,7 @@
 //! another task. An in-process connection hands over messages on a channel.
 
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -33,6 +34,14 @@ impl Incoming {
     /// The next message: `None` once the connection closed.
     pub async fn recv(&mut self) -> Option<Result<Message, TransportError>> {
         self.items.next().await
+    }
+
+    /// Polls for the next message (see [`Incoming::recv`]).
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, TransportError>>> {
+        self.items.as_mut().poll_next(cx)
     }
 }
 
