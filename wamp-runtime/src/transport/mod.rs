@@ -6,6 +6,7 @@
 //! in the task that reads [`Incoming`]; [`memory`] passes messages to a router in the same
 //! process without serializing their envelope.
 
+mod batch;
 mod incoming;
 mod keepalive;
 pub mod memory;

@@ -6,13 +6,11 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use super::batch::Batch;
 use super::keepalive::{Keepalive, Seen, Tick};
 use super::{BoxFuture, ConnectOptions, Connector, Incoming, Transport, TransportError};
 use crate::proto::Message;
 use crate::serializer::Serializer;
-
-/// At most how many queued messages one write takes.
-const BATCH: usize = 64;
 
 /// The client's write buffer: a batch of ordinary messages.
 const WRITE_BUFFER: usize = 8 * 1024;
@@ -371,9 +369,9 @@ where
                 m = out_rx.recv() => m,
             };
             let Some(msg) = msg else { break };
-            // What is queued behind it goes out in the same write.
+            // What is queued behind it goes out in the same write (see `Batch`).
             let mut next = Some(msg);
-            let (mut batched, mut yielded) = (0, false);
+            let mut batch = Batch::default();
             while let Some(msg) = next.take() {
                 if let Some(frame) = encode_within(serializer, &msg, max_send) {
                     if queue_frame(&mut wr, FrameKind::Message, &frame)
@@ -383,17 +381,7 @@ where
                         return;
                     }
                 }
-                batched += 1;
-                if batched < BATCH {
-                    next = out_rx.try_recv().ok();
-                    if next.is_none() && !yielded {
-                        // Once, let the tasks that are about to send queue their messages
-                        // too: one write for several saves a system call each.
-                        yielded = true;
-                        tokio::task::yield_now().await;
-                        next = out_rx.try_recv().ok();
-                    }
-                }
+                next = batch.next(&mut out_rx).await;
             }
             if wr.flush().await.is_err() {
                 return;

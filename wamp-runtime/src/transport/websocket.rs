@@ -18,6 +18,7 @@ const READ_BUFFER: usize = 8 * 1024;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::{Connector as TlsConnector, MaybeTlsStream, WebSocketStream};
 
+use super::batch::Batch;
 use super::keepalive::{Keepalive, Seen, Tick};
 use super::{BoxFuture, ConnectOptions, Connector, Incoming, Transport, TransportError};
 use crate::proto::Message;
@@ -25,9 +26,6 @@ use crate::serializer::Serializer;
 
 /// How many messages wait in each direction before the sender waits.
 const CHANNEL_CAPACITY: usize = 256;
-
-/// At most how many queued messages one write takes.
-const BATCH: usize = 64;
 
 /// Connects to a WebSocket URL.
 #[derive(Debug, Clone)]
@@ -156,9 +154,9 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
             };
             // Every sender is gone: the session is over.
             let Some(msg) = msg else { break };
-            // What is queued behind it goes out in the same write.
+            // What is queued behind it goes out in the same write (see `Batch`).
             let mut next = Some(msg);
-            let (mut batched, mut yielded) = (0, false);
+            let mut batch = Batch::default();
             while let Some(msg) = next.take() {
                 if let Some(frame) = ws_frame(serializer, &msg) {
                     if let Err(e) = sink.feed(frame).await {
@@ -166,17 +164,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Transport, 
                         return;
                     }
                 }
-                batched += 1;
-                if batched < BATCH {
-                    next = out_rx.try_recv().ok();
-                    if next.is_none() && !yielded {
-                        // Once, let the tasks that are about to send queue their messages
-                        // too: one write for several saves a system call each.
-                        yielded = true;
-                        tokio::task::yield_now().await;
-                        next = out_rx.try_recv().ok();
-                    }
-                }
+                next = batch.next(&mut out_rx).await;
             }
             if let Err(e) = sink.flush().await {
                 tracing::debug!("WebSocket write failed: {e}");
