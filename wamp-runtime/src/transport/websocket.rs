@@ -12,9 +12,6 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-
-/// How much one read may take in: a burst of ordinary messages.
-const READ_BUFFER: usize = 8 * 1024;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::{Connector as TlsConnector, MaybeTlsStream, WebSocketStream};
 
@@ -24,8 +21,11 @@ use super::{BoxFuture, ConnectOptions, Connector, Incoming, Transport, Transport
 use crate::proto::Message;
 use crate::serializer::Serializer;
 
-/// How many messages wait in each direction before the sender waits.
+/// How many messages wait to be written before the sender waits.
 const CHANNEL_CAPACITY: usize = 256;
+
+/// How much one read may take in: a burst of ordinary messages.
+const READ_BUFFER: usize = 8 * 1024;
 
 /// Connects to a WebSocket URL.
 #[derive(Debug, Clone)]
