@@ -13,7 +13,7 @@ seconds="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(decode_json decode_msgpack decode_cbor rawsocket session)
+  targets=(decode_json decode_msgpack decode_cbor rawsocket websocket session)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.2

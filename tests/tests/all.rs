@@ -54,3 +54,4 @@ mod topic;
 mod topic_options;
 mod ui;
 mod validation;
+mod websocket_frames;

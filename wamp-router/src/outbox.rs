@@ -32,6 +32,17 @@ pub(crate) enum Outbound {
     /// An EVENT already encoded in the peer's serializer: a fan-out encodes it once per
     /// serializer and every subscriber's queue shares the bytes.
     Event(Bytes),
+    /// The transport's own frame, queued by the connection's reader for its writer.
+    Control(Control),
+}
+
+/// A frame of the transport rather than of WAMP, answering what a connection's reader saw.
+#[derive(Debug)]
+pub(crate) enum Control {
+    /// A pong carrying the payload of the ping it answers.
+    Pong(Bytes),
+    /// A WebSocket close frame with this status code: the last frame written.
+    Close(u16),
 }
 
 /// What the router does with a session that does not keep up with its messages.
@@ -199,6 +210,13 @@ impl Outbox {
                 queue(&guard.0, session, Outbound::Message(Box::new(msg)), event);
             }
             Sink::Remote(sink) => sink.push(session, msg),
+        }
+    }
+
+    /// Queues a transport frame (never dropped: it answers the peer itself).
+    pub fn push_control(&self, control: Control) {
+        if let Sink::Local(guard) = &self.sink {
+            queue(&guard.0, 0, Outbound::Control(control), false);
         }
     }
 

@@ -293,6 +293,9 @@ pub(crate) async fn drive(
     }
     session.leave();
     drop(session);
+    // The reader may hold a sender of the outbound queue (for its transport's replies):
+    // the writer ends once every sender is gone.
+    drop(inbound);
     // The writer sends what is queued (an ABORT or GOODBYE) and closes; bounded in time.
     if tokio::time::timeout(Duration::from_secs(5), writer)
         .await

@@ -468,6 +468,8 @@ async fn write_loop(
                     continue;
                 }
             },
+            // Long-poll has no transport frames of its own.
+            Outbound::Control(_) => continue,
         };
         router.stats.sent_bytes(bytes.len());
         let full = {

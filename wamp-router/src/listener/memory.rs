@@ -96,8 +96,9 @@ async fn write_loop(
         };
         let msg = match msg {
             Some(Outbound::Message(m)) => *m,
-            // Pre-encoded events go to peers with a serializer only.
-            Some(Outbound::Event(_)) => continue,
+            // Pre-encoded events go to peers with a serializer only; nothing sends
+            // transport frames to an in-process peer.
+            Some(Outbound::Event(_) | Outbound::Control(_)) => continue,
             None => return,
         };
         match connection::bounded_write(to_session.send(Ok(msg)), timeout, &kill).await {

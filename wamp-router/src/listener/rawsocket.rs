@@ -9,7 +9,6 @@ use bytes::Bytes;
 use tokio::io::{
     AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
 };
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{code, error, Message};
 use wamp_runtime::transport::rawsocket::{
@@ -19,7 +18,7 @@ use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming, Io, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
-use crate::outbox::{Outbound, OutboxReceiver};
+use crate::outbox::{Control, Outbound, Outbox, OutboxReceiver};
 use crate::RouterInner;
 
 /// Accepts RawSocket connections over TCP (TLS with `tls`) until the router shuts down.
@@ -127,12 +126,10 @@ where
     let exponent = rawsocket::length_exponent(ctx.max_message_size);
     let our_max = rawsocket::max_length(exponent);
     let (rd, wr) = tokio::io::split(stream);
-    let (pong_tx, pong_rx) = mpsc::unbounded_channel();
     let (out, rx, kill) = connection::open(&router);
     let writer = tokio::spawn(tracing::Instrument::in_current_span(write_loop(
         wr,
         rx,
-        pong_rx,
         Limits {
             serializer,
             client_max,
@@ -145,7 +142,7 @@ where
         rd: BufReader::with_capacity(READ_BUFFER, rd),
         max: our_max,
         serializer,
-        pongs: pong_tx,
+        pongs: out.clone(),
         stats: router.stats.clone(),
     };
     connection::drive(router, Some(serializer), conn, inbound, out, kill, writer).await;
@@ -160,7 +157,8 @@ struct RawInbound<S> {
     rd: BufReader<ReadHalf<S>>,
     max: usize,
     serializer: Serializer,
-    pongs: mpsc::UnboundedSender<Bytes>,
+    /// Where PONGs go (the writer sends them in order with the session's messages).
+    pongs: Outbox,
     stats: Arc<crate::metrics::Stats>,
 }
 
@@ -176,7 +174,7 @@ impl<S: AsyncRead + Send> Inbound for RawInbound<S> {
                     Err(e) => Incoming::Violation(format!("undecodable message: {e}")),
                 },
                 Ok((FrameKind::Ping, payload)) => {
-                    let _ = self.pongs.send(payload);
+                    self.pongs.push_control(Control::Pong(payload));
                     continue;
                 }
                 Ok((FrameKind::Pong, _)) => continue,
@@ -206,12 +204,11 @@ const BATCH: usize = 64;
 /// their own bytes.
 const COPY_LIMIT: usize = 16 * 1024;
 
-/// Writes the outbound queue and the PONGs: when several frames are queued, up to
+/// Writes the outbound queue (PONGs included): when several frames are queued, up to
 /// [`BATCH`] of them in one write.
 async fn write_loop<S: AsyncWrite>(
     mut wr: WriteHalf<S>,
     mut rx: OutboxReceiver,
-    mut pongs: mpsc::UnboundedReceiver<Bytes>,
     limits: Limits,
     kill: CancellationToken,
     router: Arc<RouterInner>,
@@ -224,24 +221,16 @@ async fn write_loop<S: AsyncWrite>(
     loop {
         let first = tokio::select! {
             biased;
-            p = pongs.recv(), if !pongs.is_closed() => p.map(|p| (FrameKind::Pong, p)),
             m = rx.recv() => match m {
                 None => break,
-                Some(out) => encode_within(out, &limits, &router, &kill)
-                    .map(|f| (FrameKind::Message, f)),
+                Some(out) => encode_within(out, &limits, &router, &kill),
             },
             _ = &mut killed => return,
         };
         batch.extend(first);
         while batch.len() < BATCH {
-            if let Ok(p) = pongs.try_recv() {
-                batch.push((FrameKind::Pong, p));
-                continue;
-            }
             let Some(out) = rx.try_recv() else { break };
-            if let Some(f) = encode_within(out, &limits, &router, &kill) {
-                batch.push((FrameKind::Message, f));
-            }
+            batch.extend(encode_within(out, &limits, &router, &kill));
         }
         if batch.is_empty() {
             continue;
@@ -289,7 +278,8 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     wr.flush().await
 }
 
-/// The frame of `msg`, within the client's maximum length. A message too large for the
+/// The frame of what was queued (a PONG as it is; a message within the client's
+/// maximum length). A message too large for the
 /// client is never sent: an event is dropped and counted, a result becomes ERROR
 /// `wamp.error.payload_size_exceeded` for its caller, and anything else ends the session
 /// (its calls then fail with an error rather than hang).
@@ -298,8 +288,11 @@ fn encode_within(
     limits: &Limits,
     router: &RouterInner,
     kill: &CancellationToken,
-) -> Option<Bytes> {
+) -> Option<(FrameKind, Bytes)> {
     let (frame, msg) = match out {
+        Outbound::Control(Control::Pong(payload)) => return Some((FrameKind::Pong, payload)),
+        // RawSocket has no close frame: the connection just ends.
+        Outbound::Control(Control::Close(_)) => return None,
         Outbound::Event(frame) => {
             router.stats.sent(code::EVENT, 1);
             (frame, None)
@@ -314,7 +307,7 @@ fn encode_within(
     };
     if frame.len() <= limits.client_max {
         router.stats.sent_bytes(frame.len());
-        return Some(frame);
+        return Some((FrameKind::Message, frame));
     }
     let text = format!(
         "{} of {} octets exceeds the {} octets the peer accepts",
@@ -334,7 +327,8 @@ fn encode_within(
         Some(Message::Result { request, .. }) => {
             tracing::warn!("{text}: the caller gets an error instead");
             let e = Message::error(code::CALL, request, error::PAYLOAD_SIZE_EXCEEDED, text);
-            limits.serializer.encode(&e).ok()
+            let frame = limits.serializer.encode(&e).ok()?;
+            Some((FrameKind::Message, frame))
         }
         _ => {
             tracing::warn!("{text}: closing the session");

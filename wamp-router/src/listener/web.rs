@@ -1,5 +1,5 @@
 //! Plain HTTP on a WebSocket listener: the request head is read first; a WebSocket upgrade
-//! goes on to WAMP (the head is replayed to the WebSocket handshake), anything else gets a
+//! goes on to WAMP (see `websocket::handshake`), anything else gets a
 //! static file from the listener's directory, or a short answer saying what this is.
 
 use std::path::{Component, Path, PathBuf};
@@ -30,6 +30,21 @@ pub(crate) struct Head {
     pub content_length: Option<usize>,
     /// The `Origin` header, if any (for CORS).
     pub origin: Option<String>,
+    /// The headers a WebSocket handshake reads.
+    pub websocket: UpgradeHeaders,
+}
+
+/// What a WebSocket upgrade request says in its headers (RFC 6455 §4.2.1).
+#[derive(Debug, Default)]
+pub(crate) struct UpgradeHeaders {
+    /// `Connection` lists the `Upgrade` token.
+    pub connection_upgrade: bool,
+    /// `Sec-WebSocket-Key`.
+    pub key: Option<String>,
+    /// `Sec-WebSocket-Version`.
+    pub version: Option<String>,
+    /// Every subprotocol of every `Sec-WebSocket-Protocol` header, in order.
+    pub protocols: Vec<String>,
 }
 
 /// Reads a request head; `None` when the peer closed, sent too much, or not HTTP.
@@ -56,14 +71,26 @@ pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<He
     let (method, target) = (request.next()?.to_owned(), request.next()?);
     let path = target.split(['?', '#']).next().unwrap_or("/").to_owned();
     let (mut upgrade, mut content_length, mut origin) = (false, None, None);
+    let mut websocket = UpgradeHeaders::default();
     for (name, value) in lines.filter_map(|l| l.split_once(':')) {
         let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("upgrade") && value.eq_ignore_ascii_case("websocket") {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("upgrade") && value.eq_ignore_ascii_case("websocket") {
             upgrade = true;
-        } else if name.eq_ignore_ascii_case("content-length") {
+        } else if is("content-length") {
             content_length = value.parse().ok();
-        } else if name.eq_ignore_ascii_case("origin") {
+        } else if is("origin") {
             origin = Some(value.to_owned());
+        } else if is("connection") {
+            let mut tokens = value.split(',').map(str::trim);
+            websocket.connection_upgrade |= tokens.any(|t| t.eq_ignore_ascii_case("upgrade"));
+        } else if is("sec-websocket-key") {
+            websocket.key = Some(value.to_owned());
+        } else if is("sec-websocket-version") {
+            websocket.version = Some(value.to_owned());
+        } else if is("sec-websocket-protocol") {
+            let offered = value.split(',').map(str::trim).filter(|p| !p.is_empty());
+            websocket.protocols.extend(offered.map(str::to_owned));
         }
     }
     Some(Head {
@@ -74,6 +101,7 @@ pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<He
         body_start: end + 4,
         content_length,
         origin,
+        websocket,
     })
 }
 

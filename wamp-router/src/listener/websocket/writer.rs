@@ -1,0 +1,142 @@
+//! The writing side of a WebSocket connection: the session's outbound queue as frames,
+//! gathered so that a burst leaves in one write, and the close frame last.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use wamp_runtime::Serializer;
+
+use super::frame::{self, close_code, opcode};
+use crate::listener::connection::{self, WriteStopped};
+use crate::metrics::Stats;
+use crate::outbox::{Control, Outbound, OutboxReceiver};
+use crate::RouterInner;
+
+/// How many queued messages one write gathers.
+const BATCH: usize = 64;
+
+/// Payloads up to this size are copied into the write buffer beside their headers; larger
+/// ones are written from their own bytes.
+const COPY_LIMIT: usize = 16 * 1024;
+
+/// One frame to write.
+enum Piece {
+    Data(u8, Bytes),
+    Close(u16),
+}
+
+/// The frame of what was queued, or `None` (logged) when it cannot be encoded.
+fn piece(serializer: Serializer, out: Outbound, stats: &Stats) -> Option<Piece> {
+    let data = if serializer.is_binary() {
+        opcode::BINARY
+    } else {
+        opcode::TEXT
+    };
+    let bytes = match out {
+        Outbound::Event(bytes) => {
+            stats.sent(wamp_runtime::proto::code::EVENT, 1);
+            bytes
+        }
+        Outbound::Message(msg) => match stats.encode(serializer, &msg) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("cannot encode {} for this peer: {e}", msg.name());
+                return None;
+            }
+        },
+        Outbound::Control(Control::Pong(payload)) => {
+            return Some(Piece::Data(opcode::PONG, payload))
+        }
+        Outbound::Control(Control::Close(code)) => return Some(Piece::Close(code)),
+    };
+    stats.sent_bytes(bytes.len());
+    Some(Piece::Data(data, bytes))
+}
+
+/// Writes the outbound queue until every sender is gone (then a close frame with 1000),
+/// a close frame was queued, the session is killed, or a write fails or times out.
+pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: OutboxReceiver,
+    serializer: Serializer,
+    kill: CancellationToken,
+    router: Arc<RouterInner>,
+) {
+    let write_timeout = router.config.write_timeout;
+    // One waiter on the kill token for the whole loop, not one per message.
+    let mut killed = std::pin::pin!(kill.cancelled());
+    let mut closed = false;
+    while !closed {
+        let out = tokio::select! {
+            biased;
+            out = rx.recv() => out,
+            _ = &mut killed => return,
+        };
+        let Some(first) = out else {
+            break;
+        };
+        // Gathered per burst and dropped after it: an idle connection keeps no buffer.
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(out) = next.take() {
+            match piece(serializer, out, &router.stats) {
+                Some(Piece::Close(code)) => {
+                    batch.push(Piece::Close(code));
+                    closed = true;
+                    break;
+                }
+                Some(p) => batch.push(p),
+                None => {}
+            }
+            if batch.len() < BATCH {
+                next = rx.try_recv();
+            }
+        }
+        match connection::bounded_write(write_batch(&mut wr, batch), write_timeout, &kill).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!("write failed: {e}");
+                return;
+            }
+            Err(WriteStopped::Killed) => return,
+            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),
+        }
+    }
+    let end = async {
+        if !closed {
+            write_batch(&mut wr, vec![Piece::Close(close_code::NORMAL)]).await?;
+        }
+        wr.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), end).await;
+}
+
+/// Writes `batch` and flushes: small frames gathered in one buffer, large payloads from
+/// their own bytes.
+async fn write_batch<W: AsyncWrite + Unpin>(wr: &mut W, batch: Vec<Piece>) -> std::io::Result<()> {
+    let room = |p: &Piece| match p {
+        Piece::Data(_, payload) if payload.len() <= COPY_LIMIT => 10 + payload.len(),
+        _ => 10,
+    };
+    let mut buf = Vec::with_capacity(batch.iter().map(room).sum());
+    for p in batch {
+        match p {
+            Piece::Close(code) => frame::put_close(&mut buf, code),
+            Piece::Data(op, payload) => {
+                frame::put_header(&mut buf, op, payload.len());
+                if payload.len() <= COPY_LIMIT {
+                    buf.extend_from_slice(&payload);
+                } else {
+                    wr.write_all(&buf).await?;
+                    buf.clear();
+                    wr.write_all(&payload).await?;
+                }
+            }
+        }
+    }
+    wr.write_all(&buf).await?;
+    wr.flush().await
+}
