@@ -316,10 +316,11 @@ async fn main() -> std::process::ExitCode {
             let load = Load::new(load);
             match sessions::run(&load, sessions, concurrency, pid).await {
                 Ok(r) => {
-                    let per = (r.idle_kib.saturating_sub(r.before_kib)) as f64 / r.sessions as f64;
+                    let per =
+                        |kib: u64| kib.saturating_sub(r.before_kib) as f64 / r.sessions as f64;
                     println!(
-                        "sessions {} ({} joining at a time): {:.0} joins/s; router RSS {} KiB -> {} KiB idle ({per:.1} KiB per session) -> {} KiB after they left",
-                        r.sessions, concurrency, r.joins_per_second, r.before_kib, r.idle_kib, r.left_kib
+                        "sessions {} ({} joining at a time): {:.0} joins/s; router RSS {} KiB -> {} KiB idle ({:.1} KiB per session; settled {} KiB, {:.1} KiB per session) -> {} KiB after they left",
+                        r.sessions, concurrency, r.joins_per_second, r.before_kib, r.idle_kib, per(r.idle_kib), r.settled_kib, per(r.settled_kib), r.left_kib
                     );
                     Ok(())
                 }

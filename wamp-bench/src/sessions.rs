@@ -1,6 +1,6 @@
 //! `sessions`: a storm of N sessions that each join and subscribe to a topic, several at a
 //! time; the joins per second, the router's resident memory (from /proc/PID/status) before,
-//! with them idle, and after they have left.
+//! with them idle (at once and settled), and after they have left.
 
 use std::time::{Duration, Instant};
 
@@ -13,11 +13,18 @@ use crate::Load;
 /// How long the memory is watched after the sessions have left.
 const LEFT_SECONDS: u64 = 25;
 
+/// How long the memory is watched while the sessions are idle (for the settled reading).
+const IDLE_SECONDS: u64 = 15;
+
 /// The result of a run.
 pub(crate) struct Report {
     pub(crate) sessions: usize,
     pub(crate) before_kib: u64,
+    /// One second after the last session joined.
     pub(crate) idle_kib: u64,
+    /// The lowest reading in the [`IDLE_SECONDS`] after that, the sessions still idle: what
+    /// the storm allocated and freed (handshakes, tasks that ended) is given back by then.
+    pub(crate) settled_kib: u64,
     /// The lowest reading in the [`LEFT_SECONDS`] after the sessions have left.
     pub(crate) left_kib: u64,
     /// Sessions joined (and subscribed) per second during the storm.
@@ -57,12 +64,14 @@ pub(crate) async fn run(
     let joins_per_second = sessions as f64 / started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_kib = rss()?;
+    let settled_kib = lowest_over(IDLE_SECONDS, rss).await?;
     drop(open);
     let left_kib = lowest_over(LEFT_SECONDS, rss).await?;
     Ok(Report {
         sessions,
         before_kib,
         idle_kib,
+        settled_kib,
         left_kib,
         joins_per_second,
     })

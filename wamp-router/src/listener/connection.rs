@@ -10,7 +10,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wamp_runtime::proto::Message;
-use wamp_runtime::Serializer;
 
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{outbox, Outbox, OutboxReceiver};
@@ -82,7 +81,7 @@ pub(crate) async fn accept_tcp<F, Fut>(
                 }
             };
             serve(stream, conn, r).await;
-            tracing::debug!(%addr, listener = %label, "connection closed");
+            tracing::trace!(%addr, listener = %label, "accepting task done");
         };
         router.tasks.spawn(task.instrument(span));
     })
@@ -183,13 +182,14 @@ pub(crate) enum WriteStopped {
 
 /// Runs `write` to completion unless `kill` is cancelled or it takes longer than
 /// `timeout`. The first poll goes straight to the write: a socket with room in its buffer
-/// completes at once, so the common case arms no timer and registers no waiter.
-pub(crate) async fn bounded_write<T>(
-    write: impl Future<Output = T>,
+/// completes at once, so the common case arms no timer and registers no waiter. The write
+/// comes pinned by the caller: taken by value, it would be kept twice in this future's
+/// state (the argument, and the pinned copy), in every writer's task.
+pub(crate) async fn bounded_write<F: Future>(
+    mut write: std::pin::Pin<&mut F>,
     timeout: Duration,
     kill: &CancellationToken,
-) -> Result<T, WriteStopped> {
-    let mut write = std::pin::pin!(write);
+) -> Result<F::Output, WriteStopped> {
     let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
     if let std::task::Poll::Ready(done) = first {
         return Ok(done);
@@ -204,18 +204,36 @@ pub(crate) async fn bounded_write<T>(
     .await
 }
 
+/// Runs an established connection's session in a task of its own, in the current span,
+/// and returns: the task that accepted the connection and ran its handshake ends, and the
+/// state it needed (the handshake's, and each layer's copy of its arguments) goes with it.
+/// `hold` (the listener's connection slot) is released when the session ends.
+pub(crate) fn detach<T: Send + 'static>(
+    router: &RouterInner,
+    session: impl Future<Output = ()> + Send + 'static,
+    hold: T,
+) {
+    // A combinator, not an async block: a block would keep `session` twice (its capture
+    // and the future it awaits).
+    let task = futures_util::FutureExt::map(session, move |()| {
+        drop(hold);
+        tracing::debug!("connection closed");
+    });
+    router.tasks.spawn(task.in_current_span());
+}
+
 /// Runs a session on a connection until either side ends it, then waits (bounded) for
 /// `writer` to send what is queued.
+///
+/// The session is made by the caller: an argument this future moved elsewhere would keep
+/// its room here as well, for as long as the connection lives.
 pub(crate) async fn drive(
     router: Arc<RouterInner>,
-    serializer: Option<Serializer>,
-    conn: ConnectionInfo,
+    mut session: Session,
     mut inbound: impl Inbound,
-    out: Outbox,
     kill: CancellationToken,
     writer: tokio::task::JoinHandle<()>,
 ) {
-    let mut session = Session::new(router.clone(), serializer, out, conn);
     // While a HELLO or an AUTHENTICATE is awaited: when it is due. While shutting down:
     // when GOODBYE is due.
     let mut deadline = None;
@@ -233,17 +251,18 @@ pub(crate) async fn drive(
             if now != phase {
                 phase = now;
                 killed = Box::pin(session.killed().cancelled_owned());
+                // Boxed: a joined session, the common case, keeps no timer.
                 deadline = match phase {
                     Phase::Hello => Some(router.config.hello_timeout),
                     Phase::Authenticating => Some(router.config.auth.timeout),
                     Phase::Joined => None,
                 }
-                .map(|t| tokio::time::Instant::now() + t);
+                .map(|t| Box::pin(tokio::time::sleep(t)));
             }
         }
         let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
+            match deadline.as_mut() {
+                Some(d) => d.await,
                 None => std::future::pending().await,
             }
         };
@@ -256,7 +275,7 @@ pub(crate) async fn drive(
                 if session.begin_shutdown() == Flow::Close {
                     break;
                 }
-                deadline = Some(tokio::time::Instant::now() + router.config.goodbye_timeout);
+                deadline = Some(Box::pin(tokio::time::sleep(router.config.goodbye_timeout)));
                 continue;
             }
             _ = sleep => {
@@ -297,7 +316,7 @@ pub(crate) async fn drive(
     // the writer ends once every sender is gone.
     drop(inbound);
     // The writer sends what is queued (an ABORT or GOODBYE) and closes; bounded in time.
-    if tokio::time::timeout(Duration::from_secs(5), writer)
+    if Box::pin(tokio::time::timeout(Duration::from_secs(5), writer))
         .await
         .is_err()
     {

@@ -22,6 +22,7 @@ use super::connection::{self, Inbound, Incoming};
 use super::settings::{ConnectionInfo, ListenerContext};
 use super::web::Head;
 use crate::outbox::{Outbound, OutboxReceiver};
+use crate::session::Session;
 use crate::RouterInner;
 
 /// How long a `/receive` is held when there is nothing to send (Autobahn|JS gives up on a
@@ -299,7 +300,8 @@ fn open(
         // Ends the session (as a lost connection) when the client closes the transport or
         // leaves it idle; the session loop then ends by itself, and the session leaves.
         let idle = tokio::spawn(watch_idle(t2.clone()));
-        connection::drive(r, Some(serializer), conn, inbound, out, kill, writer).await;
+        let session = Session::new(r.clone(), Some(serializer), out, conn);
+        connection::drive(r, session, inbound, kill, writer).await;
         idle.abort();
         t2.closed.cancel();
         t2.ready.notify_waiters();

@@ -10,6 +10,7 @@ use wamp_runtime::transport::{BoxFuture, ConnectOptions, Connector, Transport, T
 use super::connection::{self, Inbound, Incoming, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{Outbound, OutboxReceiver};
+use crate::session::Session;
 use crate::RouterInner;
 
 /// How many messages each direction of an in-process connection buffers.
@@ -76,7 +77,8 @@ async fn serve(end: RouterEnd, router: Arc<RouterInner>, trusted: bool) {
         peer: "in-process".into(),
     };
     let inbound = MemoryInbound(end.incoming);
-    connection::drive(router, None, conn, inbound, out, kill, writer).await;
+    let session = Session::new(router.clone(), None, out, conn);
+    connection::drive(router, session, inbound, kill, writer).await;
     tracing::debug!("in-process connection closed");
 }
 
@@ -101,7 +103,8 @@ async fn write_loop(
             Some(Outbound::Event(_) | Outbound::Control(_)) => continue,
             None => return,
         };
-        match connection::bounded_write(to_session.send(Ok(msg)), timeout, &kill).await {
+        let send = std::pin::pin!(to_session.send(Ok(msg)));
+        match connection::bounded_write(send, timeout, &kill).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) | Err(WriteStopped::Killed) => return,
             Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),

@@ -19,6 +19,7 @@ use wamp_runtime::Serializer;
 use super::connection::{self, Inbound, Incoming, Io, WriteStopped};
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{Control, Outbound, Outbox, OutboxReceiver};
+use crate::session::Session;
 use crate::RouterInner;
 
 /// Accepts RawSocket connections over TCP (TLS with `tls`) until the router shuts down.
@@ -145,8 +146,9 @@ where
         pongs: out.clone(),
         stats: router.stats.clone(),
     };
-    connection::drive(router, Some(serializer), conn, inbound, out, kill, writer).await;
-    drop(slot);
+    let session = Session::new(router.clone(), Some(serializer), out, conn);
+    let session = connection::drive(router.clone(), session, inbound, kill, writer);
+    connection::detach(&router, session, slot);
 }
 
 /// The read buffer of a connection.
@@ -235,8 +237,11 @@ async fn write_loop<S: AsyncWrite>(
         if batch.is_empty() {
             continue;
         }
-        let write = write_batch(&mut wr, &mut batch, &mut buf);
-        match connection::bounded_write(write, write_timeout, &kill).await {
+        let written = {
+            let write = std::pin::pin!(write_batch(&mut wr, &mut batch, &mut buf));
+            connection::bounded_write(write, write_timeout, &kill).await
+        };
+        match written {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!("RawSocket write failed: {e}");

@@ -16,8 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::connection::{self, Io};
-use super::settings::{ConnectionInfo, ListenerContext};
+use super::settings::{ConnectionInfo, ConnectionSlot, ListenerContext};
 use super::web;
+use crate::session::Session;
 use crate::RouterInner;
 
 /// Accepts WebSocket connections (over TLS with `tls`) until the router shuts down.
@@ -59,49 +60,97 @@ where
 }
 
 /// Reads a request head: a WebSocket upgrade goes on to WAMP, anything else to plain HTTP
-/// (long-poll, files, or a short answer). Only the WAMP session stays in this future's
-/// state for the life of the connection: the other paths are boxed.
-async fn serve_http<S>(mut stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
+/// (long-poll, files, or a short answer). Everything before the session runs is boxed and
+/// freed once done: only the session's own state stays for the life of the connection.
+async fn serve_http<S>(stream: S, conn: ConnectionInfo, router: Arc<RouterInner>)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    if let Some(upgraded) = Box::pin(upgrade(stream, conn, &router)).await {
+        run(upgraded, router);
+    }
+}
+
+/// A connection past its opening handshake.
+struct Upgraded<S> {
+    stream: S,
+    /// Bytes that came after the upgrade request.
+    early: Vec<u8>,
+    serializer: wamp_runtime::Serializer,
+    conn: ConnectionInfo,
+    slot: ConnectionSlot,
+}
+
+/// The request head and, for a WebSocket upgrade, the opening handshake; `None` when the
+/// connection was answered in HTTP (or not at all) instead.
+async fn upgrade<S>(
+    mut stream: S,
+    conn: ConnectionInfo,
+    router: &Arc<RouterInner>,
+) -> Option<Upgraded<S>>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let deadline = router.config.hello_timeout;
-    let read = Box::pin(web::read_head(&mut stream));
+    let read = web::read_head(&mut stream);
     let Ok(Some(head)) = tokio::time::timeout(deadline, read).await else {
-        return tracing::debug!("no HTTP request head in time");
+        tracing::debug!("no HTTP request head in time");
+        return None;
     };
     if !head.upgrade {
-        return Box::pin(plain_http(stream, head, conn, router)).await;
+        Box::pin(plain_http(stream, head, conn, router.clone())).await;
+        return None;
     }
     let Some(ctx) = conn.listener.for_upgrade(&head.path) else {
-        let answer = Box::pin(web::not_found(&mut stream));
-        let _ = tokio::time::timeout(deadline, answer).await;
-        return;
-    };
-    let conn = ConnectionInfo {
-        listener: ctx.clone(),
-        ..conn
+        let _ = tokio::time::timeout(deadline, web::not_found(&mut stream)).await;
+        return None;
     };
     let slot = ctx.admit();
     let accepted = match handshake::answer(&head, &ctx, slot.is_some()) {
         Ok(accepted) => accepted,
         Err(refusal) => {
             tracing::debug!("WebSocket upgrade refused");
-            let answer = Box::pin(async {
+            let answer = async {
                 stream.write_all(&refusal).await?;
                 stream.shutdown().await
-            });
+            };
             let _ = tokio::time::timeout(deadline, answer).await;
-            return;
+            return None;
         }
     };
-    let sent = Box::pin(stream.write_all(&accepted.response));
+    let sent = stream.write_all(&accepted.response);
     if !matches!(tokio::time::timeout(deadline, sent).await, Ok(Ok(()))) {
-        return tracing::debug!("WebSocket handshake response not sent in time");
+        tracing::debug!("WebSocket handshake response not sent in time");
+        return None;
     }
-    let early = head.bytes.get(head.body_start..).unwrap_or_default();
+    let mut early = head.bytes;
+    early.drain(..head.body_start.min(early.len()));
+    Some(Upgraded {
+        stream,
+        early,
+        serializer: accepted.serializer,
+        conn: ConnectionInfo {
+            listener: ctx,
+            ..conn
+        },
+        slot: slot?,
+    })
+}
+
+/// Starts the WAMP session of an upgraded connection: one task reads and drives it, a
+/// second one writes.
+fn run<S>(upgraded: Upgraded<S>, router: Arc<RouterInner>)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let Upgraded {
+        stream,
+        early,
+        serializer,
+        conn,
+        slot,
+    } = upgraded;
     let (rd, wr) = tokio::io::split(stream);
-    let serializer = accepted.serializer;
     let (out, rx, kill) = connection::open(&router);
     let writer = tokio::spawn(tracing::Instrument::in_current_span(writer::write_loop(
         wr,
@@ -110,12 +159,13 @@ where
         kill.clone(),
         router.clone(),
     )));
-    let max = ctx.max_message_size;
+    let max = conn.listener.max_message_size;
     let stats = router.stats.clone();
-    let inbound = reader::WsInbound::new(rd, early, serializer, max, stats, out.clone());
-    drop(head);
-    connection::drive(router, Some(serializer), conn, inbound, out, kill, writer).await;
-    drop(slot);
+    let inbound = reader::WsInbound::new(rd, &early, serializer, max, stats, out.clone());
+    drop(early);
+    let session = Session::new(router.clone(), Some(serializer), out, conn);
+    let session = connection::drive(router.clone(), session, inbound, kill, writer);
+    connection::detach(&router, session, slot);
 }
 
 /// A request that is not a WebSocket upgrade: long-poll, a static file, or a short answer.

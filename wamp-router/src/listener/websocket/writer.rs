@@ -95,7 +95,8 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
                 next = rx.try_recv();
             }
         }
-        match connection::bounded_write(write_batch(&mut wr, batch), write_timeout, &kill).await {
+        let write = std::pin::pin!(write_batch(&mut wr, batch));
+        match connection::bounded_write(write, write_timeout, &kill).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!("write failed: {e}");
@@ -111,7 +112,8 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
         }
         wr.shutdown().await
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), end).await;
+    // Boxed: the end's state is not part of every writer's.
+    let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), end)).await;
 }
 
 /// Writes `batch` and flushes: small frames gathered in one buffer, large payloads from
