@@ -69,17 +69,25 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     // One waiter on the kill token for the whole loop, not one per message.
     let mut killed = std::pin::pin!(kill.cancelled());
     let mut closed = false;
+    // Kept while messages keep coming, given back when the queue runs dry: an idle
+    // connection holds no buffer.
+    let mut batch = Vec::new();
+    let mut buf = Vec::new();
     while !closed {
-        let out = tokio::select! {
-            biased;
-            out = rx.recv() => out,
-            _ = &mut killed => return,
+        let out = match rx.try_recv() {
+            Some(out) => Some(out),
+            None => {
+                (batch, buf) = (Vec::new(), Vec::new());
+                tokio::select! {
+                    biased;
+                    out = rx.recv() => out,
+                    _ = &mut killed => return,
+                }
+            }
         };
         let Some(first) = out else {
             break;
         };
-        // Gathered per burst and dropped after it: an idle connection keeps no buffer.
-        let mut batch = Vec::new();
         let mut next = Some(first);
         while let Some(out) = next.take() {
             match piece(serializer, out, &router.stats) {
@@ -95,7 +103,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
                 next = rx.try_recv();
             }
         }
-        let write = std::pin::pin!(write_batch(&mut wr, batch));
+        let write = std::pin::pin!(write_batch(&mut wr, &mut batch, &mut buf));
         match connection::bounded_write(write, write_timeout, &kill).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -108,7 +116,8 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     }
     let end = async {
         if !closed {
-            write_batch(&mut wr, vec![Piece::Close(close_code::NORMAL)]).await?;
+            let close = &mut vec![Piece::Close(close_code::NORMAL)];
+            write_batch(&mut wr, close, &mut Vec::new()).await?;
         }
         wr.shutdown().await
     };
@@ -116,29 +125,29 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), end)).await;
 }
 
-/// Writes `batch` and flushes: small frames gathered in one buffer, large payloads from
-/// their own bytes.
-async fn write_batch<W: AsyncWrite + Unpin>(wr: &mut W, batch: Vec<Piece>) -> std::io::Result<()> {
-    let room = |p: &Piece| match p {
-        Piece::Data(_, payload) if payload.len() <= COPY_LIMIT => 10 + payload.len(),
-        _ => 10,
-    };
-    let mut buf = Vec::with_capacity(batch.iter().map(room).sum());
-    for p in batch {
+/// Writes `batch` (emptied) and flushes: small frames gathered in `buf`, large payloads
+/// from their own bytes.
+async fn write_batch<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    batch: &mut Vec<Piece>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    buf.clear();
+    for p in batch.drain(..) {
         match p {
-            Piece::Close(code) => frame::put_close(&mut buf, code),
+            Piece::Close(code) => frame::put_close(buf, code),
             Piece::Data(op, payload) => {
-                frame::put_header(&mut buf, op, payload.len());
+                frame::put_header(buf, op, payload.len());
                 if payload.len() <= COPY_LIMIT {
                     buf.extend_from_slice(&payload);
                 } else {
-                    wr.write_all(&buf).await?;
+                    wr.write_all(buf).await?;
                     buf.clear();
                     wr.write_all(&payload).await?;
                 }
             }
         }
     }
-    wr.write_all(&buf).await?;
+    wr.write_all(buf).await?;
     wr.flush().await
 }
