@@ -70,3 +70,32 @@ pub fn live() -> &'static Live {
         Live { runtime, router }
     })
 }
+
+/// Sends `input` on a new TCP connection to the live router at `addr` and reads what it
+/// answers until it closes (bounded); every 256th call, checks that a well-behaved client
+/// still joins at `url`.
+pub async fn throw_at(addr: std::net::SocketAddr, input: &[u8], url: String) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return;
+    };
+    let _ = stream.write_all(input).await;
+    let _ = stream.shutdown().await;
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut sink)).await;
+    if RUNS.fetch_add(1, Ordering::Relaxed).is_multiple_of(256) {
+        let joined = tokio::time::timeout(
+            Duration::from_secs(5),
+            wamp_runtime::Session::builder(url, "realm1").connect(),
+        )
+        .await;
+        assert!(
+            matches!(joined, Ok(Ok(_))),
+            "the router stopped serving: {joined:?}"
+        );
+    }
+}
