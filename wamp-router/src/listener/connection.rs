@@ -81,7 +81,6 @@ pub(crate) async fn accept_tcp<F, Fut>(
                 }
             };
             serve(stream, conn, r).await;
-            tracing::trace!(%addr, listener = %label, "accepting task done");
         };
         router.tasks.spawn(task.instrument(span));
     })

@@ -239,15 +239,21 @@ async fn file(dir: &Path, url_path: &str) -> Option<(PathBuf, Vec<u8>)> {
 
 /// HTTP 404 for a WebSocket upgrade to a path the listener does not serve.
 pub(crate) async fn not_found<S: AsyncWrite + Unpin>(stream: &mut S) {
-    let body = b"no WAMP endpoint at this path\n";
-    let mut response = format!(
-        "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    response.extend_from_slice(body);
+    let response = plain_response("404 Not Found", "no WAMP endpoint at this path\n", "");
     let _ = stream.write_all(&response).await;
     let _ = stream.shutdown().await;
+}
+
+/// A short plain-text response that closes the connection, with `extra` header lines
+/// (each ending in `\r\n`).
+pub(crate) fn plain_response(status: &str, text: &str, extra: &str) -> Vec<u8> {
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n",
+        text.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(text.as_bytes());
+    response
 }
 
 /// `%XX` escapes decoded; `None` when they are malformed, not UTF-8, or decode to a NUL.

@@ -5,7 +5,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use wamp_runtime::Serializer;
 
 use crate::listener::settings::ListenerContext;
-use crate::listener::web::Head;
+use crate::listener::web::{plain_response, Head};
 
 /// An upgrade accepted: the serializer its subprotocol names, and the `101` response.
 pub(super) struct Accepted {
@@ -23,7 +23,7 @@ pub(super) fn answer(
 ) -> Result<Accepted, Vec<u8>> {
     let ws = &head.websocket;
     if head.method != "GET" {
-        return Err(refusal(
+        return Err(plain_response(
             "405 Method Not Allowed",
             "a WebSocket upgrade is a GET\n",
             "",
@@ -32,11 +32,11 @@ pub(super) fn answer(
     let Some(key) = ws.key.as_deref().filter(|_| ws.connection_upgrade) else {
         let text =
             "not a WebSocket upgrade: Connection: Upgrade and Sec-WebSocket-Key are needed\n";
-        return Err(refusal("400 Bad Request", text, ""));
+        return Err(plain_response("400 Bad Request", text, ""));
     };
     if ws.version.as_deref() != Some("13") {
         let text = "this server speaks WebSocket version 13\n";
-        return Err(refusal(
+        return Err(plain_response(
             "426 Upgrade Required",
             text,
             "sec-websocket-version: 13\r\n",
@@ -44,7 +44,7 @@ pub(super) fn answer(
     }
     if !admitted {
         let text = "this listener serves as many sessions as it may; try again later\n";
-        return Err(refusal("503 Service Unavailable", text, ""));
+        return Err(plain_response("503 Service Unavailable", text, ""));
     }
     // The client's order of preference decides, among what this listener allows.
     let chosen = ws
@@ -58,7 +58,7 @@ pub(super) fn answer(
             "no supported WAMP subprotocol offered: use one of {}\n",
             offered.join(", ")
         );
-        return Err(refusal("400 Bad Request", &text, ""));
+        return Err(plain_response("400 Bad Request", &text, ""));
     };
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: {}\r\nsec-websocket-protocol: {}\r\n\r\n",
@@ -69,15 +69,4 @@ pub(super) fn answer(
         serializer,
         response: response.into_bytes(),
     })
-}
-
-/// An HTTP response refusing the upgrade, with `extra` header lines.
-fn refusal(status: &str, text: &str, extra: &str) -> Vec<u8> {
-    let mut response = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n",
-        text.len()
-    )
-    .into_bytes();
-    response.extend_from_slice(text.as_bytes());
-    response
 }
