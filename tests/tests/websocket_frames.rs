@@ -101,17 +101,19 @@ async fn server_frame(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(u8, Vec<u
     }
 }
 
+/// The payload is a JSON WELCOME.
+fn assert_welcome(payload: &[u8]) {
+    let text = String::from_utf8_lossy(payload);
+    assert!(payload.starts_with(b"[2,"), "not a WELCOME: {text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hello_sent_with_the_upgrade_request_is_answered() {
     let r = start_router().await;
     let (mut s, mut buf) = open(r.local_addr(), &frame(true, 0x1, HELLO)).await;
     let (first, welcome) = server_frame(&mut s, &mut buf).await.unwrap();
     assert_eq!(first, 0x81, "a final text frame");
-    assert!(
-        welcome.starts_with(b"[2,"),
-        "{}",
-        String::from_utf8_lossy(&welcome)
-    );
+    assert_welcome(&welcome);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,11 +133,7 @@ async fn fragments_join_and_a_ping_between_them_is_answered_first() {
     let (first, pong) = server_frame(&mut s, &mut buf).await.unwrap();
     assert_eq!((first, pong.as_slice()), (0x8A, &b"are you there"[..]));
     let (_, welcome) = server_frame(&mut s, &mut buf).await.unwrap();
-    assert!(
-        welcome.starts_with(b"[2,"),
-        "{}",
-        String::from_utf8_lossy(&welcome)
-    );
+    assert_welcome(&welcome);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
