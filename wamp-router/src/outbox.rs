@@ -12,13 +12,13 @@
 //!   the calls it took part in then fail with an error.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
-use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{Id, Message};
 
 use crate::metrics::Stats;
@@ -58,20 +58,77 @@ pub enum SlowConsumer {
 /// What the senders and the receiver of a queue share. A plain locked `VecDeque` rather
 /// than a channel: an idle session's queue holds no allocation at all (a channel keeps a
 /// block of slots), and the writer, its only reader, is woken through one `AtomicWaker`.
+///
+/// The queue also carries the two ways the router ends a connection (see [`Kill`]): two
+/// flags and the session loop's waker, rather than cancellation tokens, which would cost
+/// an allocation each and a waiter in every task that watches them.
 #[derive(Debug)]
 struct Shared {
     queue: parking_lot::Mutex<Queue>,
+    /// The writer's waker: for a queued message, and for a hang-up.
     waker: AtomicWaker,
+    /// The session loop's waker (see [`Kill::ended`]).
+    session_waker: AtomicWaker,
+    /// [`KILLED`] and [`HUNG_UP`].
+    ended: AtomicU8,
     /// Events dropped for this session.
     dropped: AtomicU64,
-    /// Set once this queue disconnected its slow consumer. (The kill token itself is not
-    /// checked per message: reading it takes a lock. A queue whose writer has stopped
-    /// refuses messages anyway, its receiver being gone.)
-    closed: AtomicBool,
     event_limit: usize,
     policy: SlowConsumer,
-    kill: CancellationToken,
     stats: Arc<Stats>,
+}
+
+/// The realm ended the session: the session loop stops, and the writer sends what is
+/// queued (the GOODBYE) before the connection closes.
+const KILLED: u8 = 1;
+
+/// The connection ends now (a slow consumer, a write that timed out): the writer stops
+/// as well, and nothing more is queued.
+const HUNG_UP: u8 = 2;
+
+impl Shared {
+    fn is(&self, flag: u8) -> bool {
+        self.ended.load(Ordering::Acquire) & flag != 0
+    }
+
+    /// Sets `flag`, waking the session loop (and the writer for a hang-up); `false` when
+    /// it was set already.
+    fn end(&self, flag: u8) -> bool {
+        let before = self.ended.fetch_or(flag, Ordering::AcqRel);
+        if flag == HUNG_UP {
+            self.waker.wake();
+        }
+        self.session_waker.wake();
+        before & flag == 0
+    }
+}
+
+/// Ends a connection from inside the router, and tells its session loop that it ended.
+/// A handle on the outbound queue's shared state that is not a sender: it does not keep
+/// the writer waiting for more.
+#[derive(Debug, Clone)]
+pub(crate) struct Kill(Arc<Shared>);
+
+impl Kill {
+    /// Hangs up now: the writer stops without sending what is queued.
+    pub fn hang_up(&self) {
+        self.0.end(HUNG_UP);
+    }
+
+    /// Resolves once the session was killed by its realm or the connection hung up.
+    /// Cheap to poll again and again: it registers the loop's waker, no waiter list.
+    pub fn ended(&self) -> impl Future<Output = ()> + Send + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.0.ended.load(Ordering::Acquire) != 0 {
+                return Poll::Ready(());
+            }
+            self.0.session_waker.register(cx.waker());
+            if self.0.ended.load(Ordering::Acquire) != 0 {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -130,7 +187,7 @@ impl Drop for OutboxReceiver {
 
 impl OutboxReceiver {
     /// The next message to write, or `None` once every sender is gone and the queue is
-    /// empty.
+    /// empty, or the connection hung up (see [`OutboxReceiver::is_hung_up`]).
     pub async fn recv(&mut self) -> Option<Outbound> {
         std::future::poll_fn(|cx| {
             if let Some(next) = self.take() {
@@ -148,6 +205,9 @@ impl OutboxReceiver {
 
     /// `Some(item)` when there is one, `Some(None)` when the queue is empty for good.
     fn take(&self) -> Option<Option<Outbound>> {
+        if self.shared.is(HUNG_UP) {
+            return Some(None);
+        }
         let mut q = self.shared.queue.lock();
         match q.items.pop_front() {
             Some(item) => {
@@ -166,32 +226,57 @@ impl OutboxReceiver {
     pub fn try_recv(&mut self) -> Option<Outbound> {
         self.take().flatten()
     }
+
+    /// Whether the connection hung up (then the writer stops without a closing frame).
+    pub fn is_hung_up(&self) -> bool {
+        self.shared.is(HUNG_UP)
+    }
+
+    /// Hangs up the connection (the writer's own write timed out, say).
+    pub fn hang_up(&self) {
+        self.shared.end(HUNG_UP);
+    }
+
+    /// Resolves once the connection hung up: what a write that waits watches. It shares
+    /// the waker of [`OutboxReceiver::recv`]: both are polled by the writer's task only.
+    pub fn hung_up(&self) -> impl Future<Output = ()> + Send + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.shared.is(HUNG_UP) {
+                return Poll::Ready(());
+            }
+            self.shared.waker.register(cx.waker());
+            if self.shared.is(HUNG_UP) {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+    }
 }
 
 /// Queue capacity kept once a queue empties; a larger buffer is released.
 const SHRINK_ABOVE: usize = 64;
 
-/// A new outbound queue; it cancels `kill` to disconnect a slow consumer.
+/// A new outbound queue, its receiver, and the handle that ends its connection.
 pub(crate) fn outbox(
     event_limit: usize,
     policy: SlowConsumer,
-    kill: CancellationToken,
     stats: Arc<Stats>,
-) -> (Outbox, OutboxReceiver) {
+) -> (Outbox, OutboxReceiver, Kill) {
     let shared = Arc::new(Shared {
         queue: parking_lot::Mutex::new(Queue::default()),
         waker: AtomicWaker::new(),
+        session_waker: AtomicWaker::new(),
+        ended: AtomicU8::new(0),
         dropped: AtomicU64::new(0),
-        closed: AtomicBool::new(false),
         event_limit: event_limit.max(1),
         policy,
-        kill,
         stats,
     });
     let out = Outbox {
         sink: Sink::Local(Arc::new(SenderGuard(shared.clone()))),
     };
-    (out, OutboxReceiver { shared })
+    let kill = Kill(shared.clone());
+    (out, OutboxReceiver { shared }, kill)
 }
 
 impl Outbox {
@@ -210,6 +295,15 @@ impl Outbox {
                 queue(&guard.0, session, Outbound::Message(Box::new(msg)), event);
             }
             Sink::Remote(sink) => sink.push(session, msg),
+        }
+    }
+
+    /// Ends the session from the router's side (`wamp.session.kill`, after its GOODBYE is
+    /// queued): its loop stops reading, its writer sends what is queued, and the
+    /// connection closes. A session of another node is ended by its own node.
+    pub fn kill(&self) {
+        if let Sink::Local(guard) = &self.sink {
+            guard.0.end(KILLED);
         }
     }
 
@@ -236,7 +330,7 @@ impl Outbox {
 }
 
 fn queue(shared: &Shared, session: Id, item: Outbound, event: bool) {
-    if shared.closed.load(Ordering::Relaxed) {
+    if shared.ended.load(Ordering::Relaxed) & HUNG_UP != 0 {
         return;
     }
     let mut q = shared.queue.lock();
@@ -246,7 +340,7 @@ fn queue(shared: &Shared, session: Id, item: Outbound, event: bool) {
     let depth = q.items.len();
     if shared.policy == SlowConsumer::Disconnect && depth >= shared.event_limit {
         drop(q);
-        if shared.closed.swap(true, Ordering::Relaxed) {
+        if !shared.end(HUNG_UP) {
             return;
         }
         tracing::warn!(
@@ -258,7 +352,6 @@ fn queue(shared: &Shared, session: Id, item: Outbound, event: bool) {
             .stats
             .slow_disconnects
             .fetch_add(1, Ordering::Relaxed);
-        shared.kill.cancel();
         return;
     }
     if event && depth >= shared.event_limit {
@@ -280,5 +373,60 @@ fn queue(shared: &Shared, session: Id, item: Outbound, event: bool) {
     // message after it went idle needs to wake it.
     if depth == 0 {
         shared.waker.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+
+    fn goodbye() -> Message {
+        Message::Goodbye {
+            details: Default::default(),
+            reason: wamp_runtime::proto::close::KILLED.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_killed_session_ends_its_loop_and_its_writer_still_sends_the_goodbye() {
+        let (out, mut rx, kill) = outbox(8, SlowConsumer::DropEvents, Arc::default());
+        assert!(kill.ended().now_or_never().is_none());
+        out.push(1, goodbye());
+        out.kill();
+        kill.ended().await;
+        assert!(matches!(rx.recv().await, Some(Outbound::Message(_))));
+        assert!(!rx.is_hung_up());
+        drop(out);
+        assert!(rx.recv().await.is_none());
+        assert!(!rx.is_hung_up());
+    }
+
+    #[tokio::test]
+    async fn a_hang_up_stops_the_writer_and_the_loop_and_refuses_more() {
+        let (out, mut rx, kill) = outbox(8, SlowConsumer::DropEvents, Arc::default());
+        out.push(1, goodbye());
+        let waiting = tokio::spawn(async move {
+            kill.ended().await;
+        });
+        rx.hang_up();
+        assert!(rx.is_hung_up());
+        assert!(rx.recv().await.is_none());
+        assert!(rx.hung_up().now_or_never().is_some());
+        out.push(1, goodbye());
+        assert!(rx.try_recv().is_none());
+        waiting.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_under_disconnect_hangs_up_once() {
+        let stats = Arc::new(Stats::default());
+        let (out, mut rx, kill) = outbox(2, SlowConsumer::Disconnect, stats.clone());
+        for _ in 0..5 {
+            out.push(1, goodbye());
+        }
+        kill.ended().await;
+        assert!(rx.recv().await.is_none());
+        assert_eq!(stats.slow_disconnects.load(Ordering::Relaxed), 1);
     }
 }

@@ -76,8 +76,6 @@ pub(crate) struct Session {
     outbox: Outbox,
     conn: ConnectionInfo,
     state: State,
-    /// Cancelled when the realm ends the session (`wamp.session.kill`).
-    killed: tokio_util::sync::CancellationToken,
     /// The session ID this session will have, chosen at HELLO (a WAMP-CRA challenge and
     /// a dynamic authenticator are told it).
     next_id: Id,
@@ -98,14 +96,8 @@ impl Session {
             outbox,
             conn,
             state: State::Handshake,
-            killed: tokio_util::sync::CancellationToken::new(),
             next_id: 0,
         }
-    }
-
-    /// Cancelled when the realm ends the session (it has queued GOODBYE already).
-    pub fn killed(&self) -> tokio_util::sync::CancellationToken {
-        self.killed.clone()
     }
 
     /// The serializer's subprotocol, or "in-process", for logs.
@@ -389,12 +381,10 @@ impl Session {
                 subscriber: passthru("subscriber"),
             },
         };
-        self.killed = tokio_util::sync::CancellationToken::new();
         let id = realm.join(
             self.next_id,
             Peer {
                 outbox: self.outbox.clone(),
-                killed: self.killed.clone(),
                 authmethod: authmethod.into(),
                 features,
                 serializer: self.serializer,

@@ -7,12 +7,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use wamp_runtime::proto::Message;
 
 use super::settings::{ConnectionInfo, ListenerContext};
-use crate::outbox::{outbox, Outbox, OutboxReceiver};
+use crate::outbox::{outbox, Kill, Outbox, OutboxReceiver};
 use crate::session::{Flow, Handled, Phase, Session};
 use crate::RouterInner;
 
@@ -146,20 +145,18 @@ pub(crate) trait Inbound: Send {
     fn next(&mut self) -> impl Future<Output = Incoming> + Send;
 }
 
-/// A new session's outbound queue and the token that kills it.
-pub(crate) fn open(router: &RouterInner) -> (Outbox, OutboxReceiver, CancellationToken) {
-    let kill = CancellationToken::new();
-    let (out, rx) = outbox(
+/// A new session's outbound queue, its receiver (for the writer), and the handle that
+/// ends its connection.
+pub(crate) fn open(router: &RouterInner) -> (Outbox, OutboxReceiver, Kill) {
+    outbox(
         router.config.outbound_queue,
         router.config.slow_consumer,
-        kill.clone(),
         router.stats.clone(),
-    );
-    (out, rx, kill)
+    )
 }
 
 /// Disconnects a peer whose write waited longer than the write timeout.
-pub(crate) fn too_slow(router: &RouterInner, kill: &CancellationToken) {
+pub(crate) fn too_slow(router: &RouterInner, rx: &OutboxReceiver) {
     tracing::warn!(
         timeout = ?router.config.write_timeout,
         "disconnecting a peer that stopped reading its messages"
@@ -168,26 +165,26 @@ pub(crate) fn too_slow(router: &RouterInner, kill: &CancellationToken) {
         .stats
         .slow_disconnects
         .fetch_add(1, Ordering::Relaxed);
-    kill.cancel();
+    rx.hang_up();
 }
 
 /// How a bounded write ended short of completing.
 pub(crate) enum WriteStopped {
-    /// The session was killed.
+    /// The connection hung up.
     Killed,
     /// The write waited longer than the write timeout.
     TimedOut,
 }
 
-/// Runs `write` to completion unless `kill` is cancelled or it takes longer than
-/// `timeout`. The first poll goes straight to the write: a socket with room in its buffer
+/// Runs `write` to completion unless `killed` resolves first (the connection hung up:
+/// [`OutboxReceiver::hung_up`]) or it takes longer than `timeout`. The first poll goes straight to the write: a socket with room in its buffer
 /// completes at once, so the common case arms no timer and registers no waiter. The write
 /// comes pinned by the caller: taken by value, it would be kept twice in this future's
 /// state (the argument, and the pinned copy), in every writer's task.
 pub(crate) async fn bounded_write<F: Future>(
     mut write: std::pin::Pin<&mut F>,
     timeout: Duration,
-    kill: &CancellationToken,
+    killed: impl Future<Output = ()>,
 ) -> Result<F::Output, WriteStopped> {
     let first = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
     if let std::task::Poll::Ready(done) = first {
@@ -196,7 +193,7 @@ pub(crate) async fn bounded_write<F: Future>(
     // The slow path, boxed: its timer and waiter are not part of every writer's state.
     Box::pin(async {
         tokio::select! {
-            _ = kill.cancelled() => Err(WriteStopped::Killed),
+            () = killed => Err(WriteStopped::Killed),
             r = tokio::time::timeout(timeout, write) => r.map_err(|_| WriteStopped::TimedOut),
         }
     })
@@ -221,104 +218,126 @@ pub(crate) fn detach<T: Send + 'static>(
     router.tasks.spawn(task.in_current_span());
 }
 
+/// What the session loop does next with what came in.
+enum Step<'a> {
+    /// Read on (or close).
+    Done(Flow),
+    /// First finish this: a handshake step, a request that waits for other nodes or for
+    /// an authorizer. Boxed, and made outside the loop's future: the loop's state (kept
+    /// by every connection for as long as it lives) then holds neither the message nor
+    /// the work's own state.
+    Wait(std::pin::Pin<Box<dyn Future<Output = Flow> + Send + 'a>>),
+    /// The connection closed.
+    Closed,
+}
+
+fn step(session: &mut Session, incoming: Incoming) -> Step<'_> {
+    match incoming {
+        Incoming::Message(msg) => match session.handle(msg) {
+            Handled::Done(flow) => Step::Done(flow),
+            Handled::Handshake(msg) => Step::Wait(Box::pin(session.handshake(msg))),
+            Handled::Wait(pending) => Step::Wait(Box::pin(async move {
+                pending.finish().await;
+                Flow::Continue
+            })),
+            Handled::Authorize(ask, msg) => Step::Wait(Box::pin(session.authorized(*ask, msg))),
+        },
+        Incoming::Violation(text) => Step::Done(session.violation(text)),
+        Incoming::Closed => Step::Closed,
+    }
+}
+
 /// Runs a session on a connection until either side ends it, then waits (bounded) for
 /// `writer` to send what is queued.
 ///
 /// The session is made by the caller: an argument this future moved elsewhere would keep
 /// its room here as well, for as long as the connection lives.
-pub(crate) async fn drive(
+// Not an async fn, on purpose (see the comment in the body).
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn drive(
     router: Arc<RouterInner>,
     mut session: Session,
     mut inbound: impl Inbound,
-    kill: CancellationToken,
+    kill: Kill,
     writer: tokio::task::JoinHandle<()>,
-) {
-    // While a HELLO or an AUTHENTICATE is awaited: when it is due. While shutting down:
-    // when GOODBYE is due.
-    let mut deadline = None;
-    let mut phase = Phase::Joined;
-    let mut shutting_down = false;
-    // Waiting on a token registers a waiter under a lock: these futures live across
-    // messages rather than being made anew for each. The session's own kill token changes
-    // when it joins a realm, so that one is renewed with the phase.
-    let mut killed_conn = std::pin::pin!(kill.cancelled());
-    let mut shutdown = std::pin::pin!(router.shutdown.clone().cancelled_owned());
-    let mut killed = Box::pin(session.killed().cancelled_owned());
-    loop {
-        if !shutting_down {
-            let now = session.phase();
-            if now != phase {
-                phase = now;
-                killed = Box::pin(session.killed().cancelled_owned());
-                // Boxed: a joined session, the common case, keeps no timer.
-                deadline = match phase {
-                    Phase::Hello => Some(router.config.hello_timeout),
-                    Phase::Authenticating => Some(router.config.auth.timeout),
-                    Phase::Joined => None,
+) -> impl Future<Output = ()> + Send {
+    // An async block rather than an async fn: an async fn keeps its arguments twice in
+    // its state (as arguments, and moved into its body), for as long as the session runs.
+    async move {
+        // While a HELLO or an AUTHENTICATE is awaited: when it is due. While shutting down:
+        // when GOODBYE is due.
+        let mut deadline = None;
+        let mut phase = Phase::Joined;
+        let mut shutting_down = false;
+        // Waiting on a token registers a waiter under a lock: this future lives across
+        // messages rather than being made anew for each.
+        let mut shutdown = std::pin::pin!(router.shutdown.clone().cancelled_owned());
+        loop {
+            if !shutting_down {
+                let now = session.phase();
+                if now != phase {
+                    phase = now;
+                    // Boxed: a joined session, the common case, keeps no timer.
+                    deadline = match phase {
+                        Phase::Hello => Some(router.config.hello_timeout),
+                        Phase::Authenticating => Some(router.config.auth.timeout),
+                        Phase::Joined => None,
+                    }
+                    .map(|t| Box::pin(tokio::time::sleep(t)));
                 }
-                .map(|t| Box::pin(tokio::time::sleep(t)));
             }
-        }
-        let sleep = async {
-            match deadline.as_mut() {
-                Some(d) => d.await,
-                None => std::future::pending().await,
-            }
-        };
-        let incoming = tokio::select! {
-            incoming = inbound.next() => incoming,
-            _ = &mut killed_conn => break,
-            _ = &mut killed => break,
-            _ = &mut shutdown, if !shutting_down => {
-                shutting_down = true;
-                if session.begin_shutdown() == Flow::Close {
-                    break;
+            let sleep = async {
+                match deadline.as_mut() {
+                    Some(d) => d.await,
+                    None => std::future::pending().await,
                 }
-                deadline = Some(Box::pin(tokio::time::sleep(router.config.goodbye_timeout)));
-                continue;
-            }
-            _ = sleep => {
-                if !shutting_down {
-                    match phase {
-                        Phase::Authenticating => {
-                            let text = "no AUTHENTICATE received in time";
-                            session.abort(wamp_runtime::proto::error::AUTHENTICATION_FAILED, text);
-                        }
-                        _ => {
-                            session.violation("no HELLO received in time");
+            };
+            let incoming = tokio::select! {
+                incoming = inbound.next() => incoming,
+                () = kill.ended() => break,
+                _ = &mut shutdown, if !shutting_down => {
+                    shutting_down = true;
+                    if session.begin_shutdown() == Flow::Close {
+                        break;
+                    }
+                    deadline = Some(Box::pin(tokio::time::sleep(router.config.goodbye_timeout)));
+                    continue;
+                }
+                _ = sleep => {
+                    if !shutting_down {
+                        match phase {
+                            Phase::Authenticating => {
+                                let text = "no AUTHENTICATE received in time";
+                                session.abort(wamp_runtime::proto::error::AUTHENTICATION_FAILED, text);
+                            }
+                            _ => {
+                                session.violation("no HELLO received in time");
+                            }
                         }
                     }
+                    break;
                 }
+            };
+            let flow = match step(&mut session, incoming) {
+                Step::Done(flow) => flow,
+                Step::Wait(work) => work.await,
+                Step::Closed => break,
+            };
+            if flow == Flow::Close {
                 break;
             }
-        };
-        let flow = match incoming {
-            Incoming::Message(msg) => match session.handle(msg) {
-                Handled::Done(flow) => flow,
-                Handled::Handshake(msg) => Box::pin(session.handshake(msg)).await,
-                Handled::Wait(pending) => {
-                    Box::pin(pending.finish()).await;
-                    Flow::Continue
-                }
-                Handled::Authorize(ask, msg) => Box::pin(session.authorized(*ask, msg)).await,
-            },
-            Incoming::Violation(text) => session.violation(text),
-            Incoming::Closed => break,
-        };
-        if flow == Flow::Close {
-            break;
         }
-    }
-    session.leave();
-    drop(session);
-    // The reader may hold a sender of the outbound queue (for its transport's replies):
-    // the writer ends once every sender is gone.
-    drop(inbound);
-    // The writer sends what is queued (an ABORT or GOODBYE) and closes; bounded in time.
-    if Box::pin(tokio::time::timeout(Duration::from_secs(5), writer))
-        .await
-        .is_err()
-    {
-        kill.cancel();
+        session.leave();
+        drop(session);
+        // The reader may hold a sender of the outbound queue (for its transport's replies):
+        // the writer ends once every sender is gone.
+        drop(inbound);
+        // The writer sends what is queued (an ABORT or GOODBYE) and closes; bounded in time.
+        if Box::pin(tokio::time::timeout(Duration::from_secs(5), writer))
+            .await
+            .is_err()
+        {
+            kill.hang_up();
+        }
     }
 }

@@ -283,12 +283,7 @@ fn open(
     });
     lp.transports.lock().insert(id.clone(), transport.clone());
     let (out, out_rx, kill) = connection::open(router);
-    let writer = tokio::spawn(write_loop(
-        out_rx,
-        transport.clone(),
-        kill.clone(),
-        router.clone(),
-    ));
+    let writer = tokio::spawn(write_loop(out_rx, transport.clone(), router.clone()));
     let conn = ConnectionInfo {
         listener: lp.ctx.clone(),
         ..conn
@@ -445,16 +440,10 @@ fn take(t: &Transport) -> Option<Vec<u8>> {
 }
 
 /// Moves what the session sends into the transport's waiting frames.
-async fn write_loop(
-    mut rx: OutboxReceiver,
-    t: Arc<Transport>,
-    kill: CancellationToken,
-    router: Arc<RouterInner>,
-) {
+async fn write_loop(mut rx: OutboxReceiver, t: Arc<Transport>, router: Arc<RouterInner>) {
     loop {
         let out = tokio::select! {
             out = rx.recv() => out,
-            () = kill.cancelled() => break,
             () = t.closed.cancelled() => break,
         };
         let Some(out) = out else { break };
@@ -482,7 +471,7 @@ async fn write_loop(
         t.ready.notify_waiters();
         if full {
             tracing::warn!("long-poll client not receiving: transport closed");
-            connection::too_slow(&router, &kill);
+            connection::too_slow(&router, &rx);
             break;
         }
     }

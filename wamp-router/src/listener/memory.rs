@@ -67,7 +67,6 @@ async fn serve(end: RouterEnd, router: Arc<RouterInner>, trusted: bool) {
     let writer = tokio::spawn(tracing::Instrument::in_current_span(write_loop(
         end.outgoing,
         rx,
-        kill.clone(),
         router.clone(),
     )));
     let max = router.config.max_message_size;
@@ -85,18 +84,11 @@ async fn serve(end: RouterEnd, router: Arc<RouterInner>, trusted: bool) {
 async fn write_loop(
     to_session: tokio::sync::mpsc::Sender<Result<Message, TransportError>>,
     mut rx: OutboxReceiver,
-    kill: tokio_util::sync::CancellationToken,
     router: Arc<RouterInner>,
 ) {
     let timeout = router.config.write_timeout;
-    let mut killed = std::pin::pin!(kill.cancelled());
     loop {
-        let msg = tokio::select! {
-            biased;
-            m = rx.recv() => m,
-            _ = &mut killed => return,
-        };
-        let msg = match msg {
+        let msg = match rx.recv().await {
             Some(Outbound::Message(m)) => *m,
             // Pre-encoded events go to peers with a serializer only; nothing sends
             // transport frames to an in-process peer.
@@ -104,10 +96,10 @@ async fn write_loop(
             None => return,
         };
         let send = std::pin::pin!(to_session.send(Ok(msg)));
-        match connection::bounded_write(send, timeout, &kill).await {
+        match connection::bounded_write(send, timeout, rx.hung_up()).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) | Err(WriteStopped::Killed) => return,
-            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),
+            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &rx),
         }
     }
 }

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use tokio::io::{
     AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
 };
-use tokio_util::sync::CancellationToken;
 use wamp_runtime::proto::{code, error, Message};
 use wamp_runtime::transport::rawsocket::{
     self, handshake_error, read_frame, FrameError, FrameKind, MAGIC,
@@ -135,7 +134,6 @@ where
             serializer,
             client_max,
         },
-        kill.clone(),
         router.clone(),
     )));
     let inbound = RawInbound {
@@ -212,34 +210,28 @@ async fn write_loop<S: AsyncWrite>(
     mut wr: WriteHalf<S>,
     mut rx: OutboxReceiver,
     limits: Limits,
-    kill: CancellationToken,
     router: Arc<RouterInner>,
 ) {
     let write_timeout = router.config.write_timeout;
-    // One waiter on the kill token for the whole loop, not one per frame.
-    let mut killed = std::pin::pin!(kill.cancelled());
     let mut batch: Vec<(FrameKind, Bytes)> = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     loop {
-        let first = tokio::select! {
-            biased;
-            m = rx.recv() => match m {
-                None => break,
-                Some(out) => encode_within(out, &limits, &router, &kill),
-            },
-            _ = &mut killed => return,
+        let first = match rx.recv().await {
+            Some(out) => encode_within(out, &limits, &router, &rx),
+            None if rx.is_hung_up() => return,
+            None => break,
         };
         batch.extend(first);
         while batch.len() < BATCH {
             let Some(out) = rx.try_recv() else { break };
-            batch.extend(encode_within(out, &limits, &router, &kill));
+            batch.extend(encode_within(out, &limits, &router, &rx));
         }
         if batch.is_empty() {
             continue;
         }
         let written = {
             let write = std::pin::pin!(write_batch(&mut wr, &mut batch, &mut buf));
-            connection::bounded_write(write, write_timeout, &kill).await
+            connection::bounded_write(write, write_timeout, rx.hung_up()).await
         };
         match written {
             Ok(Ok(())) => {}
@@ -248,7 +240,7 @@ async fn write_loop<S: AsyncWrite>(
                 return;
             }
             Err(WriteStopped::Killed) => return,
-            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),
+            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &rx),
         }
         if buf.capacity() > 4 * COPY_LIMIT {
             buf = Vec::new();
@@ -292,7 +284,7 @@ fn encode_within(
     out: Outbound,
     limits: &Limits,
     router: &RouterInner,
-    kill: &CancellationToken,
+    rx: &OutboxReceiver,
 ) -> Option<(FrameKind, Bytes)> {
     let (frame, msg) = match out {
         Outbound::Control(Control::Pong(payload)) => return Some((FrameKind::Pong, payload)),
@@ -337,7 +329,7 @@ fn encode_within(
         }
         _ => {
             tracing::warn!("{text}: closing the session");
-            kill.cancel();
+            rx.hang_up();
             None
         }
     }

@@ -565,7 +565,7 @@ impl State {
                     reason: reason.clone(),
                 };
                 peer.outbox.push(id, goodbye);
-                peer.killed.cancel();
+                peer.outbox.kill();
             }
             if self.remove_session(id) {
                 killed.push(id);

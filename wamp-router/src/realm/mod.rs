@@ -46,9 +46,8 @@ use crate::outbox::Outbox;
 /// A session as the realm sees it.
 #[derive(Debug, Clone)]
 pub(crate) struct Peer {
+    /// Its outbound queue; also how the router ends it (`wamp.session.kill`).
     pub outbox: Outbox,
-    /// Cancelled to end the session from the router's side (`wamp.session.kill`).
-    pub killed: tokio_util::sync::CancellationToken,
     /// How the session authenticated.
     pub authmethod: String,
     /// The features it announced that change what the router sends it.
@@ -66,7 +65,8 @@ pub(crate) struct Peer {
 }
 
 struct State {
-    sessions: HashMap<Id, Peer>,
+    /// Boxed: a table sized for many sessions keeps its spare slots small.
+    sessions: HashMap<Id, Box<Peer>>,
     /// Sessions of other nodes of the cluster with calls here, and their node.
     remote_peers: HashMap<Id, (crate::cluster::NodeRef, Peer)>,
     /// Subscriptions and registrations, and the decisions they make.
@@ -386,7 +386,7 @@ impl Realm {
                 None => global_id(),
             };
         }
-        st.sessions.insert(id, peer);
+        st.sessions.insert(id, Box::new(peer));
         if let Some(info) = st.session_info(id) {
             let details = info.details();
             st.meta_event("wamp.session.on_join", vec![Value::Dict(details)]);

@@ -61,7 +61,6 @@ impl Realm {
             features.passthru.caller = c.caller_passthru;
             let peer = Peer {
                 outbox: link.outbox_to(c.from),
-                killed: tokio_util::sync::CancellationToken::new(),
                 authmethod: String::new(),
                 features,
                 serializer: None,

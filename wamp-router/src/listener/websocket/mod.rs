@@ -156,7 +156,6 @@ where
         wr,
         rx,
         serializer,
-        kill.clone(),
         router.clone(),
     )));
     let max = conn.listener.max_message_size;

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
 use wamp_runtime::Serializer;
 
 use super::frame::{self, close_code, opcode};
@@ -57,17 +56,14 @@ fn piece(serializer: Serializer, out: Outbound, stats: &Stats) -> Option<Piece> 
 }
 
 /// Writes the outbound queue until every sender is gone (then a close frame with 1000),
-/// a close frame was queued, the session is killed, or a write fails or times out.
+/// a close frame was queued, the connection hangs up, or a write fails or times out.
 pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
     mut wr: W,
     mut rx: OutboxReceiver,
     serializer: Serializer,
-    kill: CancellationToken,
     router: Arc<RouterInner>,
 ) {
     let write_timeout = router.config.write_timeout;
-    // One waiter on the kill token for the whole loop, not one per message.
-    let mut killed = std::pin::pin!(kill.cancelled());
     let mut closed = false;
     // Kept while messages keep coming, given back when the queue runs dry: an idle
     // connection holds no buffer.
@@ -78,14 +74,13 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             Some(out) => Some(out),
             None => {
                 (batch, buf) = (Vec::new(), Vec::new());
-                tokio::select! {
-                    biased;
-                    out = rx.recv() => out,
-                    _ = &mut killed => return,
-                }
+                rx.recv().await
             }
         };
         let Some(first) = out else {
+            if rx.is_hung_up() {
+                return;
+            }
             break;
         };
         let mut next = Some(first);
@@ -104,14 +99,14 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(
             }
         }
         let write = std::pin::pin!(write_batch(&mut wr, &mut batch, &mut buf));
-        match connection::bounded_write(write, write_timeout, &kill).await {
+        match connection::bounded_write(write, write_timeout, rx.hung_up()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!("write failed: {e}");
                 return;
             }
             Err(WriteStopped::Killed) => return,
-            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &kill),
+            Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &rx),
         }
     }
     let end = async {
