@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::args::FromArgs;
 use super::error::Error;
-use super::event_queue::{event_queue, EventReceiver, Wakes};
+use super::event_queue::{event_queue, EventReceiver};
 use super::holdings::{LocalSub, SubShared};
 use super::in_flight::Pending;
 use super::shared::Shared;
@@ -308,15 +308,13 @@ impl<T> Drop for Subscription<T> {
 }
 
 /// Passes an event to every local subscriber of its subscription; one whose buffer is full
-/// misses it (counted, and logged at powers of two). The subscribers are woken through
-/// `wakes`.
+/// misses it (counted, and logged at powers of two).
 pub(super) fn deliver(
     shared: &Shared,
     subscription: Id,
     publication: Id,
     details: Dict,
     payload: Payload,
-    wakes: &mut Wakes,
 ) {
     let st = shared.state.lock();
     let Some(locals) = st.held.subscriptions.get(&subscription) else {
@@ -334,7 +332,7 @@ pub(super) fn deliver(
             event.clone()
         };
         let Some(this) = this else { break };
-        if !local.tx.offer(this, wakes) {
+        if !local.tx.offer(this) {
             let n = local.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(

@@ -13,7 +13,6 @@ use std::task::Poll;
 use super::callee::invoke;
 use super::connect::SessionBuilder;
 use super::error::application_error;
-use super::event_queue::Wakes;
 use super::holdings::{registered_one, subscribed};
 use super::in_flight::{Entry, Pending};
 use super::lifecycle::SessionEvent;
@@ -70,8 +69,6 @@ async fn run(shared: Arc<Shared>, mut incoming: Incoming) {
 async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
     let closed = shared.closed();
     tokio::pin!(closed);
-    // Subscribers are woken once what came in a burst is read (see `Wakes`).
-    let mut wakes = Wakes::default();
     loop {
         // What came is handled first; a session closed meanwhile is noticed before the
         // next message, or when nothing is coming.
@@ -80,36 +77,27 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
         }
         let next = std::future::poll_fn(|cx| match incoming.poll_recv(cx) {
             Poll::Ready(next) => Poll::Ready(Some(next)),
-            Poll::Pending => {
-                wakes.flush();
-                closed.as_mut().poll(cx).map(|()| None)
-            }
+            Poll::Pending => closed.as_mut().poll(cx).map(|()| None),
         });
         let next = next.await?;
-        wakes.read_one();
         match next {
             None => return Some("connection lost: the router closed the connection".into()),
             Some(Err(e)) => return Some(e.to_string()),
-            Some(Ok(msg)) => match handle_now(shared, msg, &mut wakes) {
+            Some(Ok(msg)) => match handle_now(shared, msg) {
                 None => {}
-                Some(msg) => {
-                    // What is due goes out before anything is waited for.
-                    wakes.flush();
-                    match dispatch(shared, msg).await {
-                        Ok(None) => {}
-                        Ok(Some(ended)) => return (!shared.is_closed()).then_some(ended),
-                        Err(violation) => {
-                            tracing::warn!(
-                                session = shared.info().id,
-                                "protocol violation by the router: {violation}"
-                            );
-                            let abort = Message::abort(uris::PROTOCOL_VIOLATION, violation.clone());
-                            let _ = shared.send_in(shared.generation(), abort).await;
-                            let text = format!("protocol violation by the router: {violation}");
-                            return Some(text);
-                        }
+                Some(msg) => match dispatch(shared, msg).await {
+                    Ok(None) => {}
+                    Ok(Some(ended)) => return (!shared.is_closed()).then_some(ended),
+                    Err(violation) => {
+                        tracing::warn!(
+                            session = shared.info().id,
+                            "protocol violation by the router: {violation}"
+                        );
+                        let abort = Message::abort(uris::PROTOCOL_VIOLATION, violation.clone());
+                        let _ = shared.send_in(shared.generation(), abort).await;
+                        return Some(format!("protocol violation by the router: {violation}"));
                     }
-                }
+                },
             },
         }
     }
@@ -118,7 +106,7 @@ async fn read(shared: &Arc<Shared>, incoming: &mut Incoming) -> Option<String> {
 /// Handles at once, without waiting for anything, the messages that most often come: an
 /// EVENT, an INVOCATION, and the RESULT of a plain call. Anything else comes back, for
 /// [`dispatch`].
-fn handle_now(shared: &Arc<Shared>, msg: Message, wakes: &mut Wakes) -> Option<Message> {
+fn handle_now(shared: &Arc<Shared>, msg: Message) -> Option<Message> {
     match msg {
         Message::Event {
             subscription,
@@ -126,7 +114,7 @@ fn handle_now(shared: &Arc<Shared>, msg: Message, wakes: &mut Wakes) -> Option<M
             details,
             payload,
         } => {
-            deliver(shared, subscription, publication, details, payload, wakes);
+            deliver(shared, subscription, publication, details, payload);
             None
         }
         Message::Invocation {
