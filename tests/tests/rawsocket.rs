@@ -187,3 +187,65 @@ async fn autobahn_python_over_rawsocket() {
         assert!(out.contains(&format!("ALL OK {name}")), "{out}");
     }
 }
+
+/// The router reads frames however the bytes arrive: one byte at a time, several frames in
+/// one write, a frame larger than one read.
+#[tokio::test]
+async fn frames_split_and_joined_any_way_are_read_whole() {
+    let r = rawsocket_router().await;
+    let addr = r.rawsocket_addr().unwrap();
+    // MessagePack, the client accepts up to 16 MiB.
+    let (mut s, reply) = handshake(addr, [0x7F, 0xF2, 0, 0]).await;
+    assert_eq!(reply, [0x7F, 0xF2, 0, 0]);
+    let frame = |kind: u8, payload: &[u8]| {
+        let len = payload.len();
+        let mut f = vec![kind, (len >> 16) as u8, (len >> 8) as u8, len as u8];
+        f.extend_from_slice(payload);
+        f
+    };
+    let hello = Serializer::MsgPack
+        .encode(&Message::Hello {
+            realm: "realm1".into(),
+            details: tests::all_roles(),
+        })
+        .unwrap();
+    // A PING and the HELLO, byte by byte.
+    let mut bytes = frame(1, b"ping");
+    bytes.extend(frame(0, &hello));
+    for b in bytes {
+        s.write_all(&[b]).await.unwrap();
+        s.flush().await.unwrap();
+    }
+    let (kind, payload) = read_frame(&mut s, 1 << 24).await.unwrap();
+    assert_eq!((kind, &payload[..]), (FrameKind::Pong, &b"ping"[..]));
+    let (_, welcome) = read_frame(&mut s, 1 << 24).await.unwrap();
+    assert!(matches!(
+        Serializer::MsgPack.decode(&welcome).unwrap(),
+        Message::Welcome { .. }
+    ));
+    // An acknowledged PUBLISH of 20 kB in two writes, and a PING right behind it in the
+    // second one.
+    let mut options = wamp_runtime::proto::Dict::new();
+    options.insert("acknowledge".into(), true.into());
+    let publish = Serializer::MsgPack
+        .encode(&Message::Publish {
+            request: 7,
+            options,
+            topic: "com.example.big".into(),
+            payload: wamp_runtime::proto::Payload::args(vec!["x".repeat(20_000).into()]),
+        })
+        .unwrap();
+    let mut bytes = frame(0, &publish);
+    bytes.extend(frame(1, b"again"));
+    let (first, second) = bytes.split_at(3_000);
+    s.write_all(first).await.unwrap();
+    s.flush().await.unwrap();
+    s.write_all(second).await.unwrap();
+    let (_, published) = read_frame(&mut s, 1 << 24).await.unwrap();
+    assert!(matches!(
+        Serializer::MsgPack.decode(&published).unwrap(),
+        Message::Published { request: 7, .. }
+    ));
+    let (kind, payload) = read_frame(&mut s, 1 << 24).await.unwrap();
+    assert_eq!((kind, &payload[..]), (FrameKind::Pong, &b"again"[..]));
+}

@@ -3,6 +3,7 @@
 
 pub(crate) mod bind;
 pub(crate) mod connection;
+pub(crate) mod idle_read;
 pub(crate) mod longpoll;
 pub(crate) mod memory;
 pub(crate) mod rawsocket;

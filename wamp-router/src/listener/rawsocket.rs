@@ -5,17 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use tokio::io::{
-    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf,
-};
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use wamp_runtime::proto::{code, error, Message};
-use wamp_runtime::transport::rawsocket::{
-    self, handshake_error, read_frame, FrameError, FrameKind, MAGIC,
-};
+use wamp_runtime::transport::rawsocket::{self, handshake_error, FrameError, FrameKind, MAGIC};
 use wamp_runtime::Serializer;
 
 use super::connection::{self, Inbound, Incoming, Io, WriteStopped};
+use super::idle_read::read_more;
 use super::settings::{ConnectionInfo, ListenerContext};
 use crate::outbox::{Control, Outbound, Outbox, OutboxReceiver};
 use crate::session::Session;
@@ -137,8 +134,8 @@ where
         router.clone(),
     )));
     let inbound = RawInbound {
-        // Frame headers and small frames come out of one read, not one each.
-        rd: BufReader::with_capacity(READ_BUFFER, rd),
+        rd,
+        buf: BytesMut::new(),
         max: our_max,
         serializer,
         pongs: out.clone(),
@@ -149,12 +146,12 @@ where
     connection::detach(&router, session, slot);
 }
 
-/// The read buffer of a connection.
-const READ_BUFFER: usize = 4 * 1024;
-
-/// Reads frames, answers PINGs, and decodes messages.
+/// Reads frames, answers PINGs, and decodes messages. An idle connection holds no read
+/// buffer (see [`read_more`]).
 struct RawInbound<S> {
-    rd: BufReader<ReadHalf<S>>,
+    rd: ReadHalf<S>,
+    /// Bytes read and not yet taken as frames; empty and unallocated while idle.
+    buf: BytesMut,
     max: usize,
     serializer: Serializer,
     /// Where PONGs go (the writer sends them in order with the session's messages).
@@ -162,30 +159,63 @@ struct RawInbound<S> {
     stats: Arc<crate::metrics::Stats>,
 }
 
+impl<S> RawInbound<S> {
+    /// The next whole frame in the buffer, or how many bytes it needs to hold one.
+    fn frame(&mut self) -> Result<Result<(FrameKind, Bytes), usize>, FrameError> {
+        let Some(head) = self.buf.first_chunk::<4>() else {
+            return Ok(Err(4));
+        };
+        let (kind, len) = rawsocket::parse_header(*head, self.max)?;
+        if self.buf.len() < 4 + len {
+            return Ok(Err(4 + len));
+        }
+        let mut frame = self.buf.split_to(4 + len);
+        bytes::Buf::advance(&mut frame, 4);
+        if self.buf.is_empty() {
+            // Nothing more in hand: let the buffer go rather than keep its room.
+            self.buf = BytesMut::new();
+        }
+        Ok(Ok((kind, frame.freeze())))
+    }
+}
+
 impl<S: AsyncRead + Send> Inbound for RawInbound<S> {
     async fn next(&mut self) -> Incoming {
         loop {
-            return match read_frame(&mut self.rd, self.max).await {
-                Ok((FrameKind::Message, bytes)) => match self.serializer.decode(&bytes) {
-                    Ok(m) => {
-                        self.stats.received(m.code(), bytes.len());
-                        Incoming::Message(m)
-                    }
-                    Err(e) => Incoming::Violation(format!("undecodable message: {e}")),
-                },
-                Ok((FrameKind::Ping, payload)) => {
+            let needed = match self.frame() {
+                Ok(Ok((FrameKind::Message, bytes))) => {
+                    return match self.serializer.decode(&bytes) {
+                        Ok(m) => {
+                            self.stats.received(m.code(), bytes.len());
+                            Incoming::Message(m)
+                        }
+                        Err(e) => Incoming::Violation(format!("undecodable message: {e}")),
+                    };
+                }
+                Ok(Ok((FrameKind::Ping, payload))) => {
                     self.pongs.push_control(Control::Pong(payload));
                     continue;
                 }
-                Ok((FrameKind::Pong, _)) => continue,
-                Err(FrameError::TooLong { len, max }) => Incoming::Violation(format!(
-                    "message too large ({len} octets); the limit is {max} octets"
-                )),
-                Err(FrameError::BadHeader(b)) => {
-                    Incoming::Violation(format!("invalid RawSocket frame header {b:#04x}"))
+                Ok(Ok((FrameKind::Pong, _))) => continue,
+                Ok(Err(needed)) => needed,
+                Err(FrameError::TooLong { len, max }) => {
+                    return Incoming::Violation(format!(
+                        "message too large ({len} octets); the limit is {max} octets"
+                    ))
                 }
-                Err(FrameError::Closed) | Err(FrameError::Io(_)) => Incoming::Closed,
+                Err(FrameError::BadHeader(b)) => {
+                    return Incoming::Violation(format!("invalid RawSocket frame header {b:#04x}"))
+                }
+                Err(FrameError::Closed | FrameError::Io(_)) => return Incoming::Closed,
             };
+            match read_more(&mut self.rd, &mut self.buf, needed).await {
+                Ok(0) => return Incoming::Closed,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!("RawSocket read failed: {e}");
+                    return Incoming::Closed;
+                }
+            }
         }
     }
 }
@@ -216,7 +246,15 @@ async fn write_loop<S: AsyncWrite>(
     let mut batch: Vec<(FrameKind, Bytes)> = Vec::new();
     let mut buf: Vec<u8> = Vec::new();
     loop {
-        let first = match rx.recv().await {
+        let next = match rx.try_recv() {
+            Some(out) => Some(out),
+            None => {
+                // The queue ran dry: an idle connection keeps no buffers.
+                (batch, buf) = (Vec::new(), Vec::new());
+                rx.recv().await
+            }
+        };
+        let first = match next {
             Some(out) => encode_within(out, &limits, &router, &rx),
             None if rx.is_hung_up() => return,
             None => break,
@@ -241,9 +279,6 @@ async fn write_loop<S: AsyncWrite>(
             }
             Err(WriteStopped::Killed) => return,
             Err(WriteStopped::TimedOut) => return connection::too_slow(&router, &rx),
-        }
-        if buf.capacity() > 4 * COPY_LIMIT {
-            buf = Vec::new();
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(1), wr.shutdown()).await;

@@ -133,6 +133,16 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
         Err(e) => return Err(FrameError::Io(e.to_string())),
     }
+    let (kind, len) = parse_header(head, max)?;
+    let mut buf = BytesMut::zeroed(len);
+    r.read_exact(&mut buf)
+        .await
+        .map_err(|e| FrameError::Io(e.to_string()))?;
+    Ok((kind, buf.freeze()))
+}
+
+/// The kind and payload length a frame's 4-octet header gives, checked against `max`.
+pub fn parse_header(head: [u8; 4], max: usize) -> Result<(FrameKind, usize), FrameError> {
     let kind = match head[0] {
         0 => FrameKind::Message,
         1 => FrameKind::Ping,
@@ -143,11 +153,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     if len > max {
         return Err(FrameError::TooLong { len, max });
     }
-    let mut buf = BytesMut::zeroed(len);
-    r.read_exact(&mut buf)
-        .await
-        .map_err(|e| FrameError::Io(e.to_string()))?;
-    Ok((kind, buf.freeze()))
+    Ok((kind, len))
 }
 
 /// The 4-octet header of a frame whose payload is `len` octets, or `None` when the length
