@@ -101,6 +101,21 @@ impl Shared {
         self.session_waker.wake();
         before & flag == 0
     }
+
+    /// Resolves once any of `flags` is set, registering `waker` (one task's) meanwhile.
+    fn until<'a>(&'a self, flags: u8, waker: &'a AtomicWaker) -> impl Future<Output = ()> + 'a {
+        std::future::poll_fn(move |cx| {
+            if self.is(flags) {
+                return Poll::Ready(());
+            }
+            waker.register(cx.waker());
+            // A flag set between the first look and the registration is seen here.
+            if self.is(flags) {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+    }
 }
 
 /// Ends a connection from inside the router, and tells its session loop that it ended.
@@ -118,16 +133,7 @@ impl Kill {
     /// Resolves once the session was killed by its realm or the connection hung up.
     /// Cheap to poll again and again: it registers the loop's waker, no waiter list.
     pub fn ended(&self) -> impl Future<Output = ()> + Send + '_ {
-        std::future::poll_fn(move |cx| {
-            if self.0.ended.load(Ordering::Acquire) != 0 {
-                return Poll::Ready(());
-            }
-            self.0.session_waker.register(cx.waker());
-            if self.0.ended.load(Ordering::Acquire) != 0 {
-                return Poll::Ready(());
-            }
-            Poll::Pending
-        })
+        self.0.until(KILLED | HUNG_UP, &self.0.session_waker)
     }
 }
 
@@ -240,16 +246,7 @@ impl OutboxReceiver {
     /// Resolves once the connection hung up: what a write that waits watches. It shares
     /// the waker of [`OutboxReceiver::recv`]: both are polled by the writer's task only.
     pub fn hung_up(&self) -> impl Future<Output = ()> + Send + '_ {
-        std::future::poll_fn(move |cx| {
-            if self.shared.is(HUNG_UP) {
-                return Poll::Ready(());
-            }
-            self.shared.waker.register(cx.waker());
-            if self.shared.is(HUNG_UP) {
-                return Poll::Ready(());
-            }
-            Poll::Pending
-        })
+        self.shared.until(HUNG_UP, &self.shared.waker)
     }
 }
 
@@ -330,7 +327,7 @@ impl Outbox {
 }
 
 fn queue(shared: &Shared, session: Id, item: Outbound, event: bool) {
-    if shared.ended.load(Ordering::Relaxed) & HUNG_UP != 0 {
+    if shared.is(HUNG_UP) {
         return;
     }
     let mut q = shared.queue.lock();

@@ -177,8 +177,9 @@ pub(crate) enum WriteStopped {
 }
 
 /// Runs `write` to completion unless `killed` resolves first (the connection hung up:
-/// [`OutboxReceiver::hung_up`]) or it takes longer than `timeout`. The first poll goes straight to the write: a socket with room in its buffer
-/// completes at once, so the common case arms no timer and registers no waiter. The write
+/// [`OutboxReceiver::hung_up`]) or it takes longer than `timeout`. The first poll goes
+/// straight to the write: a socket with room in its buffer completes at once, so the
+/// common case arms no timer and registers no waiter. The write
 /// comes pinned by the caller: taken by value, it would be kept twice in this future's
 /// state (the argument, and the pinned copy), in every writer's task.
 pub(crate) async fn bounded_write<F: Future>(

@@ -41,7 +41,12 @@ pub(crate) async fn read_more<R: AsyncRead + Unpin>(
         }
         let mut chunk = [MaybeUninit::<u8>::uninit(); STACK_READ];
         let mut read = ReadBuf::uninit(&mut chunk);
-        ready!(Pin::new(&mut *rd).poll_read(cx, &mut read))?;
+        let polled = Pin::new(&mut *rd).poll_read(cx, &mut read);
+        if polled.is_pending() && buf.is_empty() {
+            // Too little room to read into, and nothing in it: not worth keeping.
+            *buf = BytesMut::new();
+        }
+        ready!(polled)?;
         let n = read.filled().len();
         if n > 0 {
             // Data came: while it keeps coming, reads go straight into this buffer.

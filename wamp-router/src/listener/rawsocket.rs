@@ -171,10 +171,6 @@ impl<S> RawInbound<S> {
         }
         let mut frame = self.buf.split_to(4 + len);
         bytes::Buf::advance(&mut frame, 4);
-        if self.buf.is_empty() {
-            // Nothing more in hand: let the buffer go rather than keep its room.
-            self.buf = BytesMut::new();
-        }
         Ok(Ok((kind, frame.freeze())))
     }
 }
