@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc gives memory back: with its background thread on (see `main`), pages left
@@ -96,18 +98,14 @@ enum LogFormat {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-    }
+    let lines = match cli.log_format {
+        LogFormat::Text => wamp_router::LogLayer::text(),
+        LogFormat::Json => wamp_router::LogLayer::json(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(lines.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+        .init();
     // Freed pages go back to the system from jemalloc's own thread, not only when the
     // thread that freed them allocates again (an idle router would keep them).
     #[cfg(feature = "jemalloc")]
