@@ -18,11 +18,13 @@ use wamp_runtime::proto::{Dict, Id, Message, Value};
 use wamp_runtime::Serializer;
 
 mod crossbar;
+mod cut;
 mod nats;
 pub mod scenarios;
 mod venv;
 
 pub use crossbar::Crossbar;
+pub use cut::Cut;
 pub use nats::{DropCounter, Nats, NodeProcess, Three};
 pub use venv::{crossbar_bin, python};
 

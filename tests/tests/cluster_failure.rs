@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tests::{join, until, Nats, NodeProcess};
+use tests::{join, until, Cut, Nats, NodeProcess};
+use wamp_router::Cluster;
 use wamp_runtime::proto::error;
 use wamp_runtime::{Endpoint, Serializer, WampError};
 
@@ -55,8 +56,7 @@ async fn a_killed_node_is_noticed_and_its_calls_fail() {
 }
 
 /// Calls `procedure` on `caller` until it answers (the cluster is rebuilding). Each try
-/// is bounded: a call sent while a node is still reconnecting is lost with its message
-/// (core NATS is at most once) and only its timeout ends it.
+/// is bounded, in case a call's message is lost in a way no node notices.
 async fn until_answered(caller: &wamp_runtime::Session, procedure: &str) -> i64 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -144,4 +144,48 @@ async fn a_node_cut_off_from_nats_ends_its_sessions() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(again.call::<i64>("com.nats.back", ()).await.unwrap(), 1);
+}
+
+/// A node cut off from NATS for less than the node timeout: a call sent to its callee
+/// meanwhile is lost on the way (core NATS is at most once). Once the node is back, its
+/// heartbeat's new epoch tells the caller's node, and the caller hears
+/// `wamp.error.canceled` instead of waiting for ever; the next call is served.
+#[tokio::test]
+async fn a_call_lost_while_the_callee_node_was_cut_off_fails_when_it_is_back() {
+    let nats = Nats::start().await;
+    let near = nats.node().await;
+    let cut = Cut::start(&nats.url).await;
+    let far = tests::router()
+        .cluster(Cluster::nats(cut.url.clone()).name("test"))
+        .start()
+        .await
+        .unwrap();
+    let callee = join(far.endpoint(), Serializer::MsgPack).await;
+    let _seven = callee
+        .register("com.cut.seven", |(): ()| async { Ok::<_, WampError>(7) })
+        .await
+        .unwrap();
+    let caller = join(near.endpoint(), Serializer::Json).await;
+    assert_eq!(until_answered(&caller, "com.cut.seven").await, 7);
+    cut.cut();
+    until("the far node tries to reconnect", || cut.refused() > 0).await;
+    let call = tokio::spawn({
+        let caller = caller.clone();
+        async move { caller.call::<i64>("com.cut.seven", ()).await }
+    });
+    until("the call is in flight", || {
+        near.calls_in_flight("realm1") == 1
+    })
+    .await;
+    cut.mend();
+    // Well within the node timeout (3 s): the far node is back, not taken as dead.
+    let e = tokio::time::timeout(Duration::from_secs(10), call)
+        .await
+        .expect("answered once the far node is back")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::CANCELED), "{e}");
+    assert_eq!(near.calls_in_flight("realm1"), 0);
+    assert_eq!(until_answered(&caller, "com.cut.seven").await, 7);
+    assert!(!callee.is_closed(), "the far node kept its sessions");
 }

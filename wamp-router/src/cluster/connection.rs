@@ -5,7 +5,9 @@
 //!   interrupted). Still cut off after the node timeout, the others take this node as
 //!   dead: it ends its sessions (`wamp.close.system_shutdown`), so that clients reconnect
 //!   to a node that serves them fully.
-//! - Back: the buckets may be gone (NATS keeps them in memory), so the node makes them
+//! - Back: the node bumps its epoch and says so in a heartbeat at once; the others end
+//!   the calls that crossed to it (what they sent meanwhile is lost) as it ends its own.
+//!   The buckets may be gone (NATS keeps them in memory), so the node makes them
 //!   again, lists itself, writes again the subscriptions and registrations of its own
 //!   sessions, and follows every bucket again from its start.
 //! - Taken as dead while still running (its entry in the node list deleted by the
@@ -51,8 +53,14 @@ impl Node {
                             realm.cluster_calls_lost();
                         }
                         self.members.heard_all_now();
+                        // The others end the calls that crossed to this node as soon as
+                        // they hear its new epoch: what they sent meanwhile is lost.
+                        self.epoch.fetch_add(1, Ordering::Relaxed);
                         let node = self.clone();
-                        self.tasks.spawn(async move { node.rebuild().await });
+                        self.tasks.spawn(async move {
+                            node.beat("alive").await;
+                            node.rebuild().await
+                        });
                     }
                 }
                 Event::SlowConsumer(sid) => {

@@ -5,6 +5,10 @@
 //! is gone: [`Members::sweep`] hands it out once so the survivors clean up after it. A
 //! node named in a shared record but never heard (its process died before this one
 //! started) counts as last heard when it was first named, so it goes the same way.
+//!
+//! A heartbeat also carries the sender's epoch, which it bumps each time its connection to
+//! NATS comes back: what was sent to it while it was away is lost (core NATS is at most
+//! once), so a node that hears a higher epoch ends the calls that crossed to it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +23,28 @@ pub(crate) struct Heartbeat {
     pub node: String,
     /// `alive`, or `leaving` when a node shuts down cleanly.
     pub state: String,
+    /// How many times the sender's connection to NATS came back (0 from a node that
+    /// predates it).
+    #[serde(default)]
+    pub epoch: u64,
+}
+
+/// What a heartbeat says about its sender.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Heard {
+    /// Alive, as before (or heard for the first time).
+    Alive,
+    /// Leaving the cluster: gone at once.
+    Left(Arc<str>),
+    /// Back from a loss of its NATS connection: what was sent to it meanwhile is lost.
+    Reconnected(Arc<str>),
+}
+
+/// When a node was last heard, and its epoch then (`None`: only named so far).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    at: Instant,
+    epoch: Option<u64>,
 }
 
 /// The nodes this one has heard of.
@@ -27,7 +53,7 @@ pub(crate) struct Members {
     me: Arc<str>,
     timeout: Duration,
     /// Last heard, by node (never this node).
-    seen: parking_lot::Mutex<HashMap<Arc<str>, Instant>>,
+    seen: parking_lot::Mutex<HashMap<Arc<str>, Seen>>,
     /// The nodes that left or died: what the shared records still say of them is stale.
     gone: parking_lot::Mutex<std::collections::HashSet<Arc<str>>>,
 }
@@ -47,36 +73,47 @@ impl Members {
         self.gone.lock().contains(node)
     }
 
-    /// Takes in a heartbeat: `Some(node)` when it says the node is leaving (it is gone at
-    /// once), `None` otherwise.
-    pub fn heard(&self, hb: &Heartbeat) -> Option<Arc<str>> {
+    /// Takes in a heartbeat.
+    pub fn heard(&self, hb: &Heartbeat) -> Heard {
         if *hb.node == *self.me {
-            return None;
+            return Heard::Alive;
         }
         let mut seen = self.seen.lock();
         if hb.state == "leaving" {
-            let left = seen.remove_entry(hb.node.as_str()).map(|(n, _)| n);
-            if let Some(n) = &left {
-                self.gone.lock().insert(n.clone());
-            }
-            return left;
+            let Some((left, _)) = seen.remove_entry(hb.node.as_str()) else {
+                return Heard::Alive;
+            };
+            self.gone.lock().insert(left.clone());
+            return Heard::Left(left);
         }
+        let now = Instant::now();
         match seen.get_mut(hb.node.as_str()) {
-            Some(at) => *at = Instant::now(),
+            Some(node) => {
+                node.at = now;
+                let before = node.epoch;
+                node.epoch = Some(before.map_or(hb.epoch, |e| e.max(hb.epoch)));
+                if before.is_some_and(|e| hb.epoch > e) {
+                    return Heard::Reconnected(Arc::from(hb.node.as_str()));
+                }
+            }
             None => {
                 tracing::info!(node = %hb.node, "cluster node joined");
-                seen.insert(Arc::from(hb.node.as_str()), Instant::now());
+                let first = Seen {
+                    at: now,
+                    epoch: Some(hb.epoch),
+                };
+                seen.insert(Arc::from(hb.node.as_str()), first);
             }
         }
-        None
+        Heard::Alive
     }
 
     /// Counts every node as heard now: after this node was cut off, the others get a
     /// node timeout to be heard again before they are taken as dead.
     pub fn heard_all_now(&self) {
         let now = Instant::now();
-        for at in self.seen.lock().values_mut() {
-            *at = now;
+        for node in self.seen.lock().values_mut() {
+            node.at = now;
         }
     }
 
@@ -93,7 +130,11 @@ impl Members {
         }
         let mut seen = self.seen.lock();
         if !seen.contains_key(node) {
-            seen.insert(Arc::from(node), Instant::now());
+            let named = Seen {
+                at: Instant::now(),
+                epoch: None,
+            };
+            seen.insert(Arc::from(node), named);
         }
     }
 
@@ -101,8 +142,8 @@ impl Members {
     pub fn sweep(&self) -> Vec<Arc<str>> {
         let now = Instant::now();
         let mut gone = Vec::new();
-        self.seen.lock().retain(|node, at| {
-            let alive = now.duration_since(*at) <= self.timeout;
+        self.seen.lock().retain(|node, seen| {
+            let alive = now.duration_since(seen.at) <= self.timeout;
             if !alive {
                 gone.push(node.clone());
             }
@@ -126,14 +167,15 @@ mod tests {
         Heartbeat {
             node: node.into(),
             state: state.into(),
+            epoch: 0,
         }
     }
 
     #[tokio::test(start_paused = true)]
     async fn silent_and_leaving_nodes_go_once() {
         let m = Members::new("me".into(), Duration::from_secs(3));
-        assert_eq!(m.heard(&hb("a", "alive")), None);
-        assert_eq!(m.heard(&hb("b", "alive")), None);
+        assert_eq!(m.heard(&hb("a", "alive")), Heard::Alive);
+        assert_eq!(m.heard(&hb("b", "alive")), Heard::Alive);
         m.named("c");
         m.named("me");
         assert_eq!(m.others().len(), 3);
@@ -145,10 +187,32 @@ mod tests {
         gone.sort();
         assert_eq!(gone, vec![Arc::from("b"), Arc::from("c")]);
         assert!(m.sweep().is_empty());
-        assert_eq!(m.heard(&hb("a", "leaving")).as_deref(), Some("a"));
+        assert_eq!(m.heard(&hb("a", "leaving")), Heard::Left("a".into()));
         assert!(m.others().is_empty());
         assert!(m.is_gone("a") && m.is_gone("b") && !m.is_gone("me"));
         m.named("b");
         assert!(m.others().is_empty(), "a gone node named again stays gone");
+    }
+
+    #[test]
+    fn a_higher_epoch_says_the_node_reconnected_once() {
+        let m = Members::new("me".into(), Duration::from_secs(3));
+        m.named("a");
+        let at = |epoch| Heartbeat {
+            epoch,
+            ..hb("a", "alive")
+        };
+        assert_eq!(
+            m.heard(&at(4)),
+            Heard::Alive,
+            "the first epoch heard is no news"
+        );
+        assert_eq!(m.heard(&at(4)), Heard::Alive);
+        assert_eq!(m.heard(&at(5)), Heard::Reconnected("a".into()));
+        assert_eq!(m.heard(&at(5)), Heard::Alive);
+        assert_eq!(m.heard(&at(3)), Heard::Alive, "an older beat arriving late");
+        assert_eq!(m.heard(&at(5)), Heard::Alive);
+        let old: Heartbeat = serde_json::from_str(r#"{"node":"b","state":"alive"}"#).unwrap();
+        assert_eq!(old.epoch, 0);
     }
 }

@@ -140,6 +140,8 @@ pub(crate) struct Node {
     restarts: tokio::sync::watch::Sender<u64>,
     /// NATS is reachable.
     connected: std::sync::atomic::AtomicBool,
+    /// How many times the connection to NATS came back (in every heartbeat).
+    epoch: std::sync::atomic::AtomicU64,
     /// This node is leaving the cluster (its own records going is no news).
     leaving: std::sync::atomic::AtomicBool,
     tasks: TaskTracker,
@@ -220,6 +222,7 @@ impl Node {
             node_timeout: config.node_timeout,
             restarts: tokio::sync::watch::channel(0).0,
             connected: std::sync::atomic::AtomicBool::new(true),
+            epoch: Default::default(),
             leaving: std::sync::atomic::AtomicBool::new(false),
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
@@ -392,9 +395,16 @@ impl Node {
                     tracing::debug!("cluster: unreadable heartbeat");
                     continue;
                 };
-                if let Some(gone) = node.members.heard(&hb) {
-                    tracing::info!(node = %gone, "cluster node left");
-                    node.node_gone(gone);
+                match node.members.heard(&hb) {
+                    members::Heard::Alive => {}
+                    members::Heard::Left(gone) => {
+                        tracing::info!(node = %gone, "cluster node left");
+                        node.node_gone(gone);
+                    }
+                    members::Heard::Reconnected(back) => {
+                        tracing::warn!(node = %back, "cluster node reconnected to NATS: the calls crossing to it are ended");
+                        node.node_reconnected(&back);
+                    }
                 }
             }
         });
@@ -421,6 +431,7 @@ impl Node {
         let hb = members::Heartbeat {
             node: self.name.to_string(),
             state: state.to_owned(),
+            epoch: self.epoch.load(std::sync::atomic::Ordering::Relaxed),
         };
         let Ok(bytes) = serde_json::to_vec(&hb) else {
             return;
@@ -452,6 +463,15 @@ impl Node {
                 }
             }
         });
+    }
+
+    /// A node's connection to NATS came back: what was sent to it meanwhile is lost, so
+    /// the calls to its callees fail and its callers' calls here end, as it ended its own.
+    fn node_reconnected(&self, back: &str) {
+        let r = self.node_ref(back);
+        for realm in self.realms() {
+            realm.node_lost_messages(r);
+        }
     }
 
     /// The node's part of the router's metrics, in the Prometheus text format.

@@ -219,19 +219,34 @@ impl Realm {
                 "registrations of a gone node removed"
             );
         }
-        for p in st.calls.take_remote(node) {
-            let text = "the callee's router node left the cluster";
+        st.end_calls_crossing_to(node, "the callee's router node left the cluster");
+    }
+
+    /// Another node's connection to NATS came back: what was sent to it meanwhile is
+    /// lost, so the calls to its callees fail with `wamp.error.canceled` and its callers'
+    /// calls here end (their callees are interrupted); its registrations stay.
+    pub fn node_lost_messages(&self, node: NodeRef) {
+        let text = "the callee's router node lost its connection to the cluster meanwhile";
+        self.state.lock().end_calls_crossing_to(node, text);
+    }
+}
+
+impl State {
+    /// Ends the calls between this node and `node`: calls to its callees fail with
+    /// `wamp.error.canceled` (`text`), and its callers' calls here end.
+    fn end_calls_crossing_to(&mut self, node: NodeRef, text: &str) {
+        for p in self.calls.take_remote(node) {
             let reply = error_reply(code::CALL, p.caller_request, error::CANCELED, text);
-            st.send(p.caller, reply);
+            self.send(p.caller, reply);
         }
-        let callers: Vec<Id> = st
+        let callers: Vec<Id> = self
             .remote_peers
             .iter()
             .filter(|(_, (n, _))| *n == node)
             .map(|(id, _)| *id)
             .collect();
         for caller in callers {
-            st.drop_remote_peer(caller);
+            self.drop_remote_peer(caller);
         }
     }
 }
