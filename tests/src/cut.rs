@@ -1,9 +1,11 @@
 //! A TCP path a test can cut: put between one router node and `nats-server`, it cuts
-//! that node off alone while the others stay connected.
+//! that node off alone while the others stay connected, or drops one message on its way
+//! to the node (as NATS may: core NATS is at most once).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -23,6 +25,10 @@ struct Shared {
     refused: AtomicU64,
     /// The forwarding tasks of the connections open now.
     open: Mutex<Vec<JoinHandle<()>>>,
+    /// Drop the next message to the node whose subject contains all of these.
+    drop_next: Mutex<Option<Vec<String>>>,
+    /// Messages dropped so.
+    dropped: AtomicU64,
 }
 
 impl Cut {
@@ -43,10 +49,18 @@ impl Cut {
                         shared.refused.fetch_add(1, Ordering::SeqCst);
                         continue;
                     }
-                    let upstream = upstream.clone();
+                    let (upstream, shared2) = (upstream.clone(), shared.clone());
                     let task = tokio::spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(&upstream).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        let Ok(server) = TcpStream::connect(&upstream).await else {
+                            return;
+                        };
+                        let (mut from_server, mut to_server) = server.into_split();
+                        let (mut from_client, to_client) = client.split();
+                        let up = tokio::io::copy(&mut from_client, &mut to_server);
+                        let down = forward(&shared2, &mut from_server, to_client);
+                        tokio::select! {
+                            _ = up => {}
+                            _ = down => {}
                         }
                     });
                     shared.open.lock().unwrap().push(task);
@@ -73,6 +87,17 @@ impl Cut {
         self.shared.cut.store(false, Ordering::SeqCst);
     }
 
+    /// Drops the next message NATS sends the node on a subject containing all of `parts`.
+    pub fn drop_next(&self, parts: &[&str]) {
+        let parts = parts.iter().map(|p| p.to_string()).collect();
+        *self.shared.drop_next.lock().unwrap() = Some(parts);
+    }
+
+    /// How many messages [`Cut::drop_next`] dropped.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::SeqCst)
+    }
+
     /// How many connections were refused while cut (the node trying to reconnect).
     pub fn refused(&self) -> u64 {
         self.shared.refused.load(Ordering::SeqCst)
@@ -83,5 +108,57 @@ impl Drop for Cut {
     fn drop(&mut self) {
         self.accept.abort();
         self.cut();
+    }
+}
+
+/// Passes what the server sends on to the client, operation by operation (a line, and
+/// for `MSG`/`HMSG` the payload its last number counts), leaving out the one message
+/// [`Cut::drop_next`] asked for.
+async fn forward(
+    shared: &Shared,
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::WriteHalf<'_>,
+) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = from.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut at = 0;
+        while let Some(eol) = buf[at..].windows(2).position(|w| w == b"\r\n") {
+            let line = &buf[at..at + eol];
+            let mut end = at + eol + 2;
+            let mut drop = false;
+            if line.starts_with(b"MSG ") || line.starts_with(b"HMSG ") {
+                let text = String::from_utf8_lossy(line).into_owned();
+                let size: usize = text
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                if buf.len() < end + size + 2 {
+                    break;
+                }
+                end += size + 2;
+                let subject = text.split(' ').nth(1).unwrap_or_default();
+                let mut wanted = shared.drop_next.lock().unwrap();
+                if wanted
+                    .as_ref()
+                    .is_some_and(|parts| parts.iter().all(|p| subject.contains(p.as_str())))
+                {
+                    *wanted = None;
+                    shared.dropped.fetch_add(1, Ordering::SeqCst);
+                    drop = true;
+                }
+            }
+            if !drop {
+                to.write_all(&buf[at..end]).await?;
+            }
+            at = end;
+        }
+        buf.drain(..at);
     }
 }

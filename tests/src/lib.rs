@@ -372,15 +372,24 @@ pub fn free_port() -> u16 {
 /// Sends `request` as written to `addr` over plain TCP and returns the whole response
 /// (the server closes the connection after answering).
 pub async fn http_request(addr: std::net::SocketAddr, request: &str) -> String {
+    match try_http_request(addr, request).await {
+        Ok(answer) => answer,
+        Err(e) => panic!("HTTP request to {addr}: {e}"),
+    }
+}
+
+/// [`http_request`], with the failure to connect, send or read as an error (for polling a
+/// server that is starting).
+pub async fn try_http_request(
+    addr: std::net::SocketAddr,
+    request: &str,
+) -> std::io::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = TcpStream::connect(addr).await.expect("connects");
-    s.write_all(request.as_bytes()).await.expect("sends");
+    let mut s = TcpStream::connect(addr).await?;
+    s.write_all(request.as_bytes()).await?;
     let mut out = Vec::new();
-    tokio::time::timeout(WAIT, s.read_to_end(&mut out))
-        .await
-        .expect("an answer in time")
-        .expect("reads");
-    String::from_utf8_lossy(&out).into_owned()
+    tokio::time::timeout(WAIT, s.read_to_end(&mut out)).await??;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// `GET path` on `addr`, the whole response.

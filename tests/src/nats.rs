@@ -51,7 +51,14 @@ fn find() -> Option<PathBuf> {
 impl Nats {
     /// Starts a server and waits until JetStream answers.
     pub async fn start() -> Nats {
-        Self::start_on(free_port(), free_port()).await
+        // A port found free can be taken by another test's server before this one binds
+        // it: then this server exits, and another pair of ports is tried.
+        for _ in 0..5 {
+            if let Some(nats) = Self::try_start_on(free_port(), free_port()).await {
+                return nats;
+            }
+        }
+        panic!("nats-server did not start on any of five pairs of free ports");
     }
 
     /// Stops the server and starts a new one on the same port (an empty store: what a
@@ -73,6 +80,14 @@ impl Nats {
     }
 
     async fn start_on(port: u16, monitor: u16) -> Nats {
+        match Self::try_start_on(port, monitor).await {
+            Some(nats) => nats,
+            None => panic!("nats-server could not listen on port {port} again"),
+        }
+    }
+
+    /// `None` if the server exited (its ports were taken).
+    async fn try_start_on(port: u16, monitor: u16) -> Option<Nats> {
         let dir = std::env::temp_dir().join(format!("wamp-nats-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("store directory");
         let child = Command::new(nats_server())
@@ -85,7 +100,7 @@ impl Nats {
             .kill_on_drop(true)
             .spawn()
             .expect("nats-server starts (install it: apt-get install nats-server)");
-        let nats = Nats {
+        let mut nats = Nats {
             child,
             dir,
             url: format!("nats://127.0.0.1:{port}"),
@@ -95,12 +110,16 @@ impl Nats {
         let deadline = Instant::now() + Duration::from_secs(20);
         let health = std::net::SocketAddr::from(([127, 0, 0, 1], monitor));
         loop {
-            if tokio::net::TcpStream::connect(health).await.is_ok() {
-                let ask = "GET /healthz?js-enabled-only=true HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-                let answer = crate::http_request(health, ask).await;
-                if answer.starts_with("HTTP/1.1 200") {
-                    return nats;
+            let ask = "GET /healthz?js-enabled-only=true HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            // The server may still be starting (refusing or resetting connections).
+            if let Ok(answer) = crate::try_http_request(health, ask).await {
+                // Ready, and this test's own server, not another test's on a taken port.
+                if answer.starts_with("HTTP/1.1 200") && nats.child.try_wait().ok()?.is_none() {
+                    return Some(nats);
                 }
+            }
+            if nats.child.try_wait().ok()?.is_some() {
+                return None;
             }
             assert!(
                 Instant::now() < deadline,

@@ -189,3 +189,50 @@ async fn a_call_lost_while_the_callee_node_was_cut_off_fails_when_it_is_back() {
     assert_eq!(until_answered(&caller, "com.cut.seven").await, 7);
     assert!(!callee.is_closed(), "the far node kept its sessions");
 }
+
+/// NATS drops one envelope on its way to a node (core NATS is at most once; a slow
+/// consumer loses messages so), with no reconnection to tell: the node sees the gap in
+/// the sender's sequence at the next envelope and says so in a heartbeat at once, and
+/// the caller of the lost call hears `wamp.error.canceled` instead of waiting for ever.
+#[tokio::test]
+async fn a_call_whose_envelope_nats_dropped_fails_at_the_next_envelope() {
+    let nats = Nats::start().await;
+    let near = nats.node().await;
+    let path = Cut::start(&nats.url).await;
+    let far = tests::router()
+        .cluster(Cluster::nats(path.url.clone()).name("test"))
+        .start()
+        .await
+        .unwrap();
+    let callee = join(far.endpoint(), Serializer::Cbor).await;
+    let _seven = callee
+        .register("com.gap.seven", |(): ()| async { Ok::<_, WampError>(7) })
+        .await
+        .unwrap();
+    let caller = join(near.endpoint(), Serializer::Json).await;
+    assert_eq!(until_answered(&caller, "com.gap.seven").await, 7);
+    // The next envelope to the far node (`wr.<cluster>.n.<node>.e.<sender>`) is lost.
+    path.drop_next(&["wr.test.n.", ".e."]);
+    let lost = tokio::spawn({
+        let caller = caller.clone();
+        async move { caller.call::<i64>("com.gap.seven", ()).await }
+    });
+    until("the call's envelope is dropped", || path.dropped() == 1).await;
+    // The next call's envelope shows the gap. It may itself be ended with the first
+    // (every call crossing between the two nodes then is), or answered.
+    let next = caller
+        .call::<i64>("com.gap.seven", ())
+        .timeout(Duration::from_secs(5))
+        .await;
+    match &next {
+        Ok(n) => assert_eq!(*n, 7),
+        Err(e) => assert_eq!(e.uri(), Some(error::CANCELED), "{e}"),
+    }
+    let e = tokio::time::timeout(Duration::from_secs(5), lost)
+        .await
+        .expect("the lost call is answered")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::CANCELED), "{e}");
+    assert_eq!(until_answered(&caller, "com.gap.seven").await, 7);
+}

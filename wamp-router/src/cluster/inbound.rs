@@ -17,9 +17,15 @@ use super::{Bucket, Node, RemoteEvent, BARRIER_WAIT};
 /// Takes everything sent to this node until the subscription ends.
 pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
     let own = format!("{}.n.{}.", node.prefix, node.name);
-    // The last sequence seen from each sender.
+    // The last sequence seen from each sender, since this node's connection to NATS
+    // last came back (what went missing before, its new epoch told the others).
     let mut last: HashMap<String, u64> = HashMap::new();
+    let mut epoch = node.epoch.load(Ordering::Relaxed);
     while let Some(msg) = sub.next().await {
+        let now = node.epoch.load(Ordering::Relaxed);
+        if now != epoch {
+            (epoch, last) = (now, HashMap::new());
+        }
         let Some(rest) = msg.subject.as_str().strip_prefix(&own) else {
             continue;
         };
@@ -51,6 +57,7 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
                         missed,
                         "cluster: envelopes lost on the way (NATS is at most once)"
                     );
+                    node.missed_envelopes_from(from);
                 }
                 *seen = envelope.sequence;
                 deliver(&node, from, envelope);

@@ -7,8 +7,10 @@
 //! started) counts as last heard when it was first named, so it goes the same way.
 //!
 //! A heartbeat also carries the sender's epoch, which it bumps each time its connection to
-//! NATS comes back: what was sent to it while it was away is lost (core NATS is at most
-//! once), so a node that hears a higher epoch ends the calls that crossed to it.
+//! NATS comes back (what was sent to it while it was away is lost: core NATS is at most
+//! once), and the nodes whose envelopes it found missing since its last heartbeat. A node
+//! that hears a higher epoch, or its own name among those, ends the calls that crossed
+//! between the two.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +29,10 @@ pub(crate) struct Heartbeat {
     /// predates it).
     #[serde(default)]
     pub epoch: u64,
+    /// The nodes whose envelopes to the sender went missing since its last heartbeat
+    /// (a gap in their sequence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost: Vec<String>,
 }
 
 /// What a heartbeat says about its sender.
@@ -36,8 +42,9 @@ pub(crate) enum Heard {
     Alive,
     /// Leaving the cluster: gone at once.
     Left(Arc<str>),
-    /// Back from a loss of its NATS connection: what was sent to it meanwhile is lost.
-    Reconnected(Arc<str>),
+    /// Back from a loss of its NATS connection, or missing envelopes from this node: what
+    /// crossed between the two meanwhile may be lost.
+    CallsLost(Arc<str>),
 }
 
 /// When a node was last heard, and its epoch then (`None`: only named so far).
@@ -93,7 +100,7 @@ impl Members {
                 let before = node.epoch;
                 node.epoch = Some(before.map_or(hb.epoch, |e| e.max(hb.epoch)));
                 if before.is_some_and(|e| hb.epoch > e) {
-                    return Heard::Reconnected(Arc::from(hb.node.as_str()));
+                    return Heard::CallsLost(Arc::from(hb.node.as_str()));
                 }
             }
             None => {
@@ -104,6 +111,9 @@ impl Members {
                 };
                 seen.insert(Arc::from(hb.node.as_str()), first);
             }
+        }
+        if hb.lost.iter().any(|n| **n == *self.me) {
+            return Heard::CallsLost(Arc::from(hb.node.as_str()));
         }
         Heard::Alive
     }
@@ -168,6 +178,7 @@ mod tests {
             node: node.into(),
             state: state.into(),
             epoch: 0,
+            lost: Vec::new(),
         }
     }
 
@@ -208,11 +219,32 @@ mod tests {
             "the first epoch heard is no news"
         );
         assert_eq!(m.heard(&at(4)), Heard::Alive);
-        assert_eq!(m.heard(&at(5)), Heard::Reconnected("a".into()));
+        assert_eq!(m.heard(&at(5)), Heard::CallsLost("a".into()));
         assert_eq!(m.heard(&at(5)), Heard::Alive);
         assert_eq!(m.heard(&at(3)), Heard::Alive, "an older beat arriving late");
         assert_eq!(m.heard(&at(5)), Heard::Alive);
         let old: Heartbeat = serde_json::from_str(r#"{"node":"b","state":"alive"}"#).unwrap();
         assert_eq!(old.epoch, 0);
+    }
+
+    #[test]
+    fn a_node_missing_envelopes_from_this_one_says_so() {
+        let m = Members::new("me".into(), Duration::from_secs(3));
+        let missing = |lost: &[&str]| Heartbeat {
+            lost: lost.iter().map(|n| n.to_string()).collect(),
+            ..hb("a", "alive")
+        };
+        assert_eq!(
+            m.heard(&missing(&["b"])),
+            Heard::Alive,
+            "another node's loss"
+        );
+        assert_eq!(
+            m.heard(&missing(&["b", "me"])),
+            Heard::CallsLost("a".into())
+        );
+        assert_eq!(m.heard(&missing(&[])), Heard::Alive);
+        let json = serde_json::to_string(&missing(&[])).unwrap();
+        assert!(!json.contains("lost"), "{json}");
     }
 }

@@ -142,6 +142,8 @@ pub(crate) struct Node {
     connected: std::sync::atomic::AtomicBool,
     /// How many times the connection to NATS came back (in every heartbeat).
     epoch: std::sync::atomic::AtomicU64,
+    /// The nodes whose envelopes went missing since the last heartbeat (in the next).
+    lost_from: parking_lot::Mutex<Vec<String>>,
     /// This node is leaving the cluster (its own records going is no news).
     leaving: std::sync::atomic::AtomicBool,
     tasks: TaskTracker,
@@ -223,6 +225,7 @@ impl Node {
             restarts: tokio::sync::watch::channel(0).0,
             connected: std::sync::atomic::AtomicBool::new(true),
             epoch: Default::default(),
+            lost_from: Default::default(),
             leaving: std::sync::atomic::AtomicBool::new(false),
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
@@ -401,9 +404,9 @@ impl Node {
                         tracing::info!(node = %gone, "cluster node left");
                         node.node_gone(gone);
                     }
-                    members::Heard::Reconnected(back) => {
-                        tracing::warn!(node = %back, "cluster node reconnected to NATS: the calls crossing to it are ended");
-                        node.node_reconnected(&back);
+                    members::Heard::CallsLost(other) => {
+                        tracing::warn!(node = %other, "cluster: messages to or from a node were lost (it reconnected to NATS, or missed envelopes): the calls crossing to it are ended");
+                        node.calls_lost_with(&other);
                     }
                 }
             }
@@ -432,6 +435,7 @@ impl Node {
             node: self.name.to_string(),
             state: state.to_owned(),
             epoch: self.epoch.load(std::sync::atomic::Ordering::Relaxed),
+            lost: std::mem::take(&mut *self.lost_from.lock()),
         };
         let Ok(bytes) = serde_json::to_vec(&hb) else {
             return;
@@ -465,13 +469,22 @@ impl Node {
         });
     }
 
-    /// A node's connection to NATS came back: what was sent to it meanwhile is lost, so
-    /// the calls to its callees fail and its callers' calls here end, as it ended its own.
-    fn node_reconnected(&self, back: &str) {
-        let r = self.node_ref(back);
+    /// Messages between this node and `other` were lost: the calls to its callees fail
+    /// and its callers' calls here end, as it ends its own.
+    fn calls_lost_with(&self, other: &str) {
+        let r = self.node_ref(other);
         for realm in self.realms() {
             realm.node_lost_messages(r);
         }
+    }
+
+    /// Envelopes from `from` went missing on the way here: the calls crossing between the
+    /// two end here, and a heartbeat at once tells `from` to end its side.
+    pub(super) fn missed_envelopes_from(self: &Arc<Self>, from: &str) {
+        self.calls_lost_with(from);
+        self.lost_from.lock().push(from.to_owned());
+        let node = self.clone();
+        self.tasks.spawn(async move { node.beat("alive").await });
     }
 
     /// The node's part of the router's metrics, in the Prometheus text format.

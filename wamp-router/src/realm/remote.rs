@@ -222,11 +222,12 @@ impl Realm {
         st.end_calls_crossing_to(node, "the callee's router node left the cluster");
     }
 
-    /// Another node's connection to NATS came back: what was sent to it meanwhile is
-    /// lost, so the calls to its callees fail with `wamp.error.canceled` and its callers'
-    /// calls here end (their callees are interrupted); its registrations stay.
+    /// Messages between this node and another were lost (it reconnected to NATS, or
+    /// envelopes went missing): the calls to its callees fail with `wamp.error.canceled`
+    /// and its callers' calls here end (their callees are interrupted); its registrations
+    /// stay.
     pub fn node_lost_messages(&self, node: NodeRef) {
-        let text = "the callee's router node lost its connection to the cluster meanwhile";
+        let text = "messages between the router nodes were lost (NATS is at most once)";
         self.state.lock().end_calls_crossing_to(node, text);
     }
 }
