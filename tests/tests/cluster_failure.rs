@@ -236,3 +236,35 @@ async fn a_call_whose_envelope_nats_dropped_fails_at_the_next_envelope() {
     assert_eq!(e.uri(), Some(error::CANCELED), "{e}");
     assert_eq!(until_answered(&caller, "com.gap.seven").await, 7);
 }
+
+/// NATS drops the envelope of a call and nothing follows it to show the gap: the sender's
+/// heartbeats say what it sent, and once that claim has had time to arrive and still has
+/// not, the call ends with `wamp.error.canceled` too.
+#[tokio::test]
+async fn a_call_whose_envelope_nats_dropped_fails_even_with_nothing_after_it() {
+    let nats = Nats::start().await;
+    let near = nats.node().await;
+    let path = Cut::start(&nats.url).await;
+    let far = tests::router()
+        .cluster(Cluster::nats(path.url.clone()).name("test"))
+        .start()
+        .await
+        .unwrap();
+    let callee = join(far.endpoint(), Serializer::MsgPack).await;
+    let _seven = callee
+        .register("com.tail.seven", |(): ()| async { Ok::<_, WampError>(7) })
+        .await
+        .unwrap();
+    let caller = join(near.endpoint(), Serializer::Json).await;
+    assert_eq!(until_answered(&caller, "com.tail.seven").await, 7);
+    path.drop_next(&["wr.test.n.", ".e."]);
+    let lost = caller.call::<i64>("com.tail.seven", ());
+    // Heartbeats every second; a claim is held against what arrived once 2 s old.
+    let e = tokio::time::timeout(Duration::from_secs(10), lost)
+        .await
+        .expect("the lost call is answered")
+        .unwrap_err();
+    assert_eq!(e.uri(), Some(error::CANCELED), "{e}");
+    assert_eq!(path.dropped(), 1);
+    assert_eq!(until_answered(&caller, "com.tail.seven").await, 7);
+}

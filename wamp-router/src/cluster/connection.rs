@@ -56,6 +56,7 @@ impl Node {
                         // The others end the calls that crossed to this node as soon as
                         // they hear its new epoch: what they sent meanwhile is lost.
                         self.epoch.fetch_add(1, Ordering::Relaxed);
+                        self.arrived.reset();
                         let node = self.clone();
                         self.tasks.spawn(async move {
                             node.beat("alive").await;

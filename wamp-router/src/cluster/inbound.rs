@@ -2,7 +2,6 @@
 //! NATS message carries what its sender had queued for this node), taken in the order
 //! they arrive (one task, so a sender's order is kept), and barrier requests.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -17,15 +16,7 @@ use super::{Bucket, Node, RemoteEvent, BARRIER_WAIT};
 /// Takes everything sent to this node until the subscription ends.
 pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
     let own = format!("{}.n.{}.", node.prefix, node.name);
-    // The last sequence seen from each sender, since this node's connection to NATS
-    // last came back (what went missing before, its new epoch told the others).
-    let mut last: HashMap<String, u64> = HashMap::new();
-    let mut epoch = node.epoch.load(Ordering::Relaxed);
     while let Some(msg) = sub.next().await {
-        let now = node.epoch.load(Ordering::Relaxed);
-        if now != epoch {
-            (epoch, last) = (now, HashMap::new());
-        }
         let Some(rest) = msg.subject.as_str().strip_prefix(&own) else {
             continue;
         };
@@ -34,12 +25,6 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
         } else if rest == "m" {
             super::meta::answer(&node, msg);
         } else if let Some(from) = rest.strip_prefix("e.") {
-            if !last.contains_key(from) {
-                last.insert(from.to_owned(), 0);
-            }
-            let Some(seen) = last.get_mut(from) else {
-                continue;
-            };
             for frame in unbatch(msg.payload) {
                 let envelope = match frame.and_then(Envelope::decode) {
                     Ok(e) => e,
@@ -49,8 +34,7 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
                     }
                 };
                 node.received.fetch_add(1, Ordering::Relaxed);
-                if *seen != 0 && envelope.sequence > *seen + 1 {
-                    let missed = envelope.sequence - *seen - 1;
+                if let Some(missed) = node.arrived.take(from, envelope.sequence) {
                     node.lost.fetch_add(missed, Ordering::Relaxed);
                     tracing::warn!(
                         from,
@@ -59,7 +43,6 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
                     );
                     node.missed_envelopes_from(from);
                 }
-                *seen = envelope.sequence;
                 deliver(&node, from, envelope);
             }
         }

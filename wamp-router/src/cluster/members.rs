@@ -33,6 +33,10 @@ pub(crate) struct Heartbeat {
     /// (a gap in their sequence).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lost: Vec<String>,
+    /// The last sequence the sender gave an envelope for each node (a loss shows when
+    /// what arrived stays behind it).
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub sent: HashMap<String, u64>,
 }
 
 /// What a heartbeat says about its sender.
@@ -179,6 +183,7 @@ mod tests {
             state: state.into(),
             epoch: 0,
             lost: Vec::new(),
+            sent: HashMap::new(),
         }
     }
 

@@ -25,6 +25,7 @@ mod outbound;
 mod registry;
 mod remote;
 mod routing;
+mod sequences;
 mod store;
 
 use std::collections::HashMap;
@@ -144,6 +145,8 @@ pub(crate) struct Node {
     epoch: std::sync::atomic::AtomicU64,
     /// The nodes whose envelopes went missing since the last heartbeat (in the next).
     lost_from: parking_lot::Mutex<Vec<String>>,
+    /// The sequences of the envelopes that arrived, by sender.
+    arrived: sequences::Received,
     /// This node is leaving the cluster (its own records going is no news).
     leaving: std::sync::atomic::AtomicBool,
     tasks: TaskTracker,
@@ -226,6 +229,7 @@ impl Node {
             connected: std::sync::atomic::AtomicBool::new(true),
             epoch: Default::default(),
             lost_from: Default::default(),
+            arrived: sequences::Received::new(config.heartbeat * 2),
             leaving: std::sync::atomic::AtomicBool::new(false),
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
@@ -398,6 +402,13 @@ impl Node {
                     tracing::debug!("cluster: unreadable heartbeat");
                     continue;
                 };
+                if let Some(&claim) = hb.sent.get(&*node.name) {
+                    if let Some(missed) = node.arrived.claimed(&hb.node, claim) {
+                        node.lost.fetch_add(missed, std::sync::atomic::Ordering::Relaxed);
+                        tracing::warn!(from = %hb.node, missed, "cluster: envelopes a heartbeat says were sent never arrived (NATS is at most once)");
+                        node.missed_envelopes_from(&hb.node);
+                    }
+                }
                 match node.members.heard(&hb) {
                     members::Heard::Alive => {}
                     members::Heard::Left(gone) => {
@@ -436,6 +447,7 @@ impl Node {
             state: state.to_owned(),
             epoch: self.epoch.load(std::sync::atomic::Ordering::Relaxed),
             lost: std::mem::take(&mut *self.lost_from.lock()),
+            sent: self.outbound.sequences.claims(),
         };
         let Ok(bytes) = serde_json::to_vec(&hb) else {
             return;

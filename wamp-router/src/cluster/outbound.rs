@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::envelope::{Batch, Body};
+use super::sequences::Sent;
 use super::ENVELOPE_ROOM;
 
 /// How many envelopes may wait for NATS before new ones are dropped.
@@ -27,6 +28,8 @@ pub(crate) struct Outbound {
     pub dropped: AtomicU64,
     /// Envelopes handed to NATS.
     pub sent: Arc<AtomicU64>,
+    /// The envelopes' sequence numbers, per destination.
+    pub sequences: Arc<Sent>,
 }
 
 impl Outbound {
@@ -40,12 +43,15 @@ impl Outbound {
         let (tx, rx) = mpsc::unbounded_channel();
         let depth = Arc::new(AtomicUsize::new(0));
         let sent = Arc::new(AtomicU64::new(0));
-        let drain = drain(rx, depth.clone(), sent.clone(), client, prefix, me);
+        let sequences = Arc::new(Sent::default());
+        let counts = (sent.clone(), sequences.clone());
+        let drain = drain(rx, depth.clone(), counts, client, prefix, me);
         let out = Self {
             tx,
             depth,
             dropped: AtomicU64::new(0),
             sent,
+            sequences,
         };
         (out, drain)
     }
@@ -53,6 +59,8 @@ impl Outbound {
     /// Queues `body` for `node`.
     pub fn push(&self, node: Arc<str>, body: Body) {
         if self.depth.load(Ordering::Relaxed) >= LIMIT {
+            // Its number is skipped: `node` sees the gap, and ends the calls it may be of.
+            self.sequences.skip(&node);
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 tracing::warn!(
@@ -77,7 +85,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 async fn drain(
     mut rx: mpsc::UnboundedReceiver<(Arc<str>, Body)>,
     depth: Arc<AtomicUsize>,
-    sent: Arc<AtomicU64>,
+    (sent, sequences): (Arc<AtomicU64>, Arc<Sent>),
     client: async_nats::Client,
     prefix: String,
     me: Arc<str>,
@@ -90,19 +98,21 @@ async fn drain(
             .max_payload
             .saturating_sub(ENVELOPE_ROOM),
     );
-    // Per destination: its subject, the last sequence sent to it, what waits to go.
+    // Per destination: its subject and what waits to go.
     let mut links: HashMap<Arc<str>, Link> = HashMap::new();
     let mut taken = Vec::with_capacity(TAKE);
+    let mut numbers = Vec::with_capacity(TAKE);
     // The destinations with a batch to send, in the order they got one.
     let mut ready: Vec<Arc<str>> = Vec::new();
     // Whatever is queued now goes out together: one NATS message per destination in the
     // common case, so a burst costs NATS and the receiver one message, not one each.
     while rx.recv_many(&mut taken, TAKE).await > 0 {
         depth.fetch_sub(taken.len(), Ordering::Relaxed);
-        for (node, body) in taken.drain(..) {
+        numbers.clear();
+        sequences.number(taken.iter().map(|(node, _)| node), &mut numbers);
+        for ((node, body), sequence) in taken.drain(..).zip(numbers.iter().copied()) {
             let link = links.entry(node.clone()).or_insert_with(|| Link {
                 subject: async_nats::Subject::from(format!("{prefix}.n.{node}.e.{me}")),
-                sequence: 0,
                 batch: Batch::default(),
                 count: 0,
             });
@@ -112,8 +122,7 @@ async fn drain(
             if link.batch.is_empty() {
                 ready.push(node);
             }
-            link.sequence += 1;
-            link.batch.push(&body, link.sequence);
+            link.batch.push(&body, sequence);
             link.count += 1;
         }
         for node in ready.drain(..) {
@@ -127,8 +136,6 @@ async fn drain(
 /// The path to one destination.
 struct Link {
     subject: async_nats::Subject,
-    /// The last sequence given to an envelope for it.
-    sequence: u64,
     batch: Batch,
     /// Envelopes in `batch`.
     count: u64,
