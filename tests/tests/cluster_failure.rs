@@ -113,6 +113,68 @@ async fn a_nats_restart_is_survived() {
     drop(nats);
 }
 
+/// Asks `asker` for the ID of what `procedure` (a meta lookup) finds for `uri` until it
+/// finds something (the cluster is rebuilding).
+async fn until_found(asker: &wamp_runtime::Session, procedure: &str, uri: &str) -> u64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = asker.call::<Option<u64>>(procedure, (uri,)).await;
+        if let Ok(Some(id)) = found {
+            return id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{procedure}({uri}): {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// NATS restarts empty: the records the nodes write again keep the IDs their clients
+/// were told (a callee is invoked under its registration's ID, the other nodes find the
+/// same IDs), and what is made after the restart gets IDs of its own, not those of what
+/// lives on. (Before the restart, one registration and one subscription went, so the
+/// records written again do not land on the revisions they were created at.)
+#[tokio::test]
+async fn ids_survive_a_nats_restart() {
+    let nats = Nats::start().await;
+    let (a, b) = (nats.node().await, nats.node().await);
+    let callee = join(Endpoint::from(b.url()), Serializer::MsgPack).await;
+    let zero = callee
+        .register("com.ids.zero", |(): ()| async { Ok::<_, WampError>(0) })
+        .await
+        .unwrap();
+    let one = callee
+        .register("com.ids.one", |(): ()| async { Ok::<_, WampError>(1) })
+        .await
+        .unwrap();
+    zero.unregister().await.unwrap();
+    let subscriber = join(Endpoint::from(b.url()), Serializer::Json).await;
+    let t0 = subscriber.subscribe::<()>("com.ids.t0").await.unwrap();
+    let t1 = subscriber.subscribe::<()>("com.ids.t1").await.unwrap();
+    t0.unsubscribe().await.unwrap();
+    let caller = join(Endpoint::from(a.url()), Serializer::Json).await;
+    assert_eq!(caller.call::<i64>("com.ids.one", ()).await.unwrap(), 1);
+
+    let nats = nats.restart().await;
+    assert_eq!(until_answered(&caller, "com.ids.one").await, 1);
+    let lookup = "wamp.registration.lookup";
+    assert_eq!(until_found(&caller, lookup, "com.ids.one").await, one.id());
+    let lookup = "wamp.subscription.lookup";
+    assert_eq!(until_found(&caller, lookup, "com.ids.t1").await, t1.id());
+
+    let two = callee
+        .register("com.ids.two", |(): ()| async { Ok::<_, WampError>(2) })
+        .await
+        .unwrap();
+    assert_ne!(two.id(), one.id());
+    assert_eq!(caller.call::<i64>("com.ids.two", ()).await.unwrap(), 2);
+    assert_eq!(caller.call::<i64>("com.ids.one", ()).await.unwrap(), 1);
+    let t2 = subscriber.subscribe::<()>("com.ids.t2").await.unwrap();
+    assert_ne!(t2.id(), t1.id());
+    drop(nats);
+}
+
 #[tokio::test]
 async fn a_node_cut_off_from_nats_ends_its_sessions() {
     let nats = Nats::start().await;

@@ -31,7 +31,7 @@ impl RouterInner {
     /// A new session ID: random, and on a node of a cluster unique in the cluster.
     pub fn session_id(&self) -> wamp_runtime::proto::Id {
         match &self.cluster {
-            Some(node) => node.session_id(),
+            Some(node) => node.fresh_id(),
             None => wamp_runtime::proto::global_id(),
         }
     }

@@ -144,12 +144,13 @@ impl Node {
             for (topic, event) in realm.retained_events() {
                 link.retained(&topic, &event);
             }
-            for (topic, policy) in realm.local_patterns() {
-                if let Err(e) = self.interest.join(&name, policy, &topic).await {
+            // With the IDs their clients were told.
+            for (id, topic, policy) in realm.local_patterns() {
+                if let Err(e) = self.interest.join(&name, policy, &topic, id).await {
                     tracing::warn!(topic, "cluster: subscription not written again: {e}");
                 }
             }
-            for (procedure, policy, invoke, callee) in realm.local_callees() {
+            for (id, procedure, policy, invoke, callee) in realm.local_callees() {
                 let record = CalleeRecord::of(&self.name, &callee);
                 let gone = |n: &str| self.members.is_gone(n);
                 let registry = &self.registry;
@@ -161,6 +162,7 @@ impl Node {
                     record,
                     gone,
                     Joining::Again,
+                    id,
                 );
                 if let Err(e) = join.await {
                     tracing::warn!(procedure, "cluster: registration not written again: {e}");

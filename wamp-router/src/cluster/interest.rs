@@ -4,7 +4,8 @@
 //! nodes that have local subscribers to it, and its ID, which every node uses for it. A
 //! node joins a record when it gets its first local subscriber to the pattern and leaves
 //! it when its last one goes; a node that dies is taken out by the survivors. Its ID is
-//! the KV revision that created the record, unique without an allocator.
+//! drawn by the node that makes the record (random in that node's share, as session IDs
+//! are) and kept in it, so the record written again after a NATS restart keeps it.
 //!
 //! Every node watches the bucket into a [`RemoteIndex`] per realm, so that finding the
 //! nodes an event goes to is a local lookup under the realm's lock.
@@ -26,7 +27,8 @@ pub(crate) struct Record {
     pub uri: String,
     #[serde(rename = "match")]
     pub policy: String,
-    /// The subscription ID once a second node joined (until then, the creating revision).
+    /// The subscription ID (absent only in records of older nodes: then the creating
+    /// revision).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
     pub nodes: Vec<String>,
@@ -139,13 +141,15 @@ impl Interest {
         locks.entry(key.to_owned()).or_default().clone()
     }
 
-    /// Puts this node in the record of `(realm, policy, uri)`: the subscription's ID, and
-    /// the revision written if the record changed (for the barrier).
+    /// Puts this node in the record of `(realm, policy, uri)`, made with ID `id` if there
+    /// is none: the subscription's ID, and the revision written if the record changed
+    /// (for the barrier).
     pub async fn join(
         &self,
         realm: &str,
         policy: MatchPolicy,
         uri: &str,
+        id: Id,
     ) -> Result<(Id, Option<u64>), StoreError> {
         let key = key(realm, policy, uri);
         let lock = self.lock_for(&key);
@@ -157,26 +161,24 @@ impl Interest {
                 Some((mut r, revision)) => {
                     let id = r.id.unwrap_or(revision);
                     if r.nodes.iter().any(|n| n == me) {
-                        return (Edit::Keep, Some(id));
+                        return (Edit::Keep, id);
                     }
                     r.id = Some(id);
                     r.nodes.push(me.to_owned());
-                    (Edit::Put(r), Some(id))
+                    (Edit::Put(r), id)
                 }
                 None => {
                     let r = Record {
                         realm: realm.to_owned(),
                         uri: uri.to_owned(),
                         policy: policy.as_str().to_owned(),
-                        id: None,
+                        id: Some(id),
                         nodes: vec![me.to_owned()],
                     };
-                    (Edit::Put(r), None)
+                    (Edit::Put(r), id)
                 }
             })
             .await?;
-        // A record created now takes its creating revision as its ID.
-        let id = id.or(written).unwrap_or_default();
         Ok((id, written))
     }
 

@@ -103,7 +103,7 @@ impl SubscribeClaim {
             .map_err(|e| e.to_string())?;
         let (id, written) = node
             .interest
-            .join(&self.link.realm, self.policy, &self.topic)
+            .join(&self.link.realm, self.policy, &self.topic, node.fresh_id())
             .await
             .map_err(|e| e.to_string())?;
         if let Some(revision) = written {
@@ -153,7 +153,7 @@ impl RealmLink {
 
     /// A new session ID, unique in the cluster.
     pub fn session_id(&self) -> Id {
-        self.node.session_id()
+        self.node.fresh_id()
     }
 
     /// Sends an event published here to every other node with subscribers it reaches:

@@ -558,8 +558,9 @@ impl Node {
             .max(1024)
     }
 
-    /// A session ID of this node's share: unique in the cluster without asking anyone.
-    pub fn session_id(&self) -> wamp_runtime::proto::Id {
+    /// An ID of this node's share (for a session, or a registration or subscription it
+    /// makes): unique in the cluster without asking anyone.
+    pub fn fresh_id(&self) -> wamp_runtime::proto::Id {
         loop {
             let high = rand::random_range(0..(1u64 << 53) / SLOTS);
             let id = high * SLOTS + self.slot;

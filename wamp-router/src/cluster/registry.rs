@@ -4,7 +4,9 @@
 //!
 //! A REGISTER writes the record with compare-and-set before it is answered: `single`
 //! is a `create`, so of many sessions racing on several nodes exactly one wins; a shared
-//! registration is joined only with its own policy. Its ID is the creating revision.
+//! registration is joined only with its own policy. Its ID is drawn by the node that makes
+//! the record (random in that node's share, as session IDs are) and kept in it, so the
+//! record written again after a NATS restart keeps it.
 //! Every node watches the bucket into its realms' dealer tables, so routing a call (the
 //! invocation policy over the whole cluster's callees, exact before prefix before
 //! wildcard) stays a local lookup.
@@ -26,7 +28,8 @@ pub(crate) struct Record {
     #[serde(rename = "match")]
     pub policy: String,
     pub invoke: String,
-    /// The registration ID once the record changed (until then, the creating revision).
+    /// The registration ID (absent only in records of older nodes: then the creating
+    /// revision).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
     pub callees: Vec<CalleeRecord>,
@@ -161,8 +164,8 @@ impl Registry {
     }
 
     /// Adds `callee` to the registration of `(realm, policy, uri)` under `invoke`, or
-    /// creates it (`how` says when it takes it over, or is there already): the record
-    /// written and its revision.
+    /// creates it with ID `id` (`how` says when it takes it over, or is there already):
+    /// the record written and its revision.
     #[allow(clippy::too_many_arguments)]
     pub async fn join(
         &self,
@@ -173,6 +176,7 @@ impl Registry {
         callee: CalleeRecord,
         gone: impl Fn(&str) -> bool,
         how: Joining,
+        id: Id,
     ) -> Result<(Record, u64), JoinError> {
         let again = how == Joining::Again;
         let key = key(realm, policy, uri);
@@ -185,7 +189,7 @@ impl Registry {
                     if how == Joining::Force || r.callees.iter().all(|c| gone(&c.node)) =>
                 {
                     let mut r = r;
-                    r.id = None;
+                    r.id = Some(id);
                     r.callees = vec![callee.clone()];
                     r.invoke = invoke.as_str().to_owned();
                     (Edit::Put(r.clone()), Ok(r))
@@ -212,7 +216,7 @@ impl Registry {
                         uri: uri.to_owned(),
                         policy: policy.as_str().to_owned(),
                         invoke: invoke.as_str().to_owned(),
-                        id: None,
+                        id: Some(id),
                         callees: vec![callee.clone()],
                     };
                     (Edit::Put(r.clone()), Ok(r))

@@ -94,6 +94,7 @@ impl RegisterClaim {
                 } else {
                     Joining::New
                 },
+                node.fresh_id(),
             )
             .await?;
         node.barrier(Bucket::Registrations, revision).await;

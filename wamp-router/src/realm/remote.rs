@@ -2,6 +2,7 @@
 //! caller a session of another node, with an outbox to it), their parts, cancels and
 //! callers leaving; answers for callers here; the registration records; a node gone.
 
+use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{code, error, CancelMode, CancelOptions, Id, Message, Value};
 
 use super::meta::Revoked;
@@ -290,28 +291,32 @@ impl Realm {
         }
     }
 
-    /// The patterns this realm's sessions subscribe to.
-    pub fn local_patterns(&self) -> Vec<(String, wamp_runtime::proto::uri::MatchPolicy)> {
+    /// The patterns this realm's sessions subscribe to, with their subscription IDs.
+    pub fn local_patterns(&self) -> Vec<(Id, String, MatchPolicy)> {
         let st = self.state.lock();
         let subs = st.routing.subscriptions().all();
-        subs.map(|(_, s)| (s.topic.clone(), s.policy)).collect()
+        subs.map(|(id, s)| (id, s.topic.clone(), s.policy))
+            .collect()
     }
 
     /// The registrations of this realm's sessions, each callee on its own.
-    pub fn local_callees(
-        &self,
-    ) -> Vec<(
-        String,
-        wamp_runtime::proto::uri::MatchPolicy,
-        crate::dealer::Invoke,
-        crate::dealer::Callee,
-    )> {
+    pub fn local_callees(&self) -> Vec<LocalCallee> {
         let st = self.state.lock();
         let regs = st.routing.registrations().all();
-        regs.flat_map(|(_, r)| {
+        regs.flat_map(|(id, r)| {
             let local = r.callees.iter().filter(|c| c.node.is_local());
-            local.map(|c| (r.procedure.clone(), r.policy, r.invoke, *c))
+            local.map(move |c| (id, r.procedure.clone(), r.policy, r.invoke, *c))
         })
         .collect()
     }
 }
+
+/// A callee of this node in one registration: the registration's ID, procedure (or
+/// pattern), match and invocation policy.
+pub(crate) type LocalCallee = (
+    Id,
+    String,
+    MatchPolicy,
+    crate::dealer::Invoke,
+    crate::dealer::Callee,
+);
