@@ -103,3 +103,51 @@ async fn meta_events_of_other_nodes_arrive() {
     let (session, registration) = next_event(&mut registered).await.data;
     assert_eq!((session, registration), (far.id(), reg.id()));
 }
+
+/// A subscription of the cluster is created once, by its first subscriber wherever it
+/// is, and deleted once, when its last subscriber anywhere leaves: a node's first or
+/// last local subscriber is not enough. (What a node says comes in order, so a topic
+/// made or ended after it on the same node shows that nothing came between.)
+#[tokio::test]
+async fn a_subscription_is_created_and_deleted_once_in_the_cluster() {
+    let c = Three::start().await;
+    let watcher = c.session(0, Serializer::Json).await;
+    let mut created = watcher
+        .subscribe::<(u64, Dict)>("wamp.subscription.on_create")
+        .await
+        .unwrap();
+    let mut deleted = watcher
+        .subscribe::<(u64, u64)>("wamp.subscription.on_delete")
+        .await
+        .unwrap();
+    let id = |d: &Dict| d.get("id").and_then(Value::as_u64);
+    // The watcher's own subscriptions are created too (the first sees both).
+    for _ in 0..2 {
+        let (who, details) = next_event(&mut created).await.data;
+        assert_eq!(who, watcher.id(), "{details:?}");
+    }
+    let first = c.session(1, Serializer::MsgPack).await;
+    let second = c.session(2, Serializer::Cbor).await;
+
+    let t1 = first.subscribe::<()>("com.once.t").await.unwrap();
+    let (who, details) = next_event(&mut created).await.data;
+    assert_eq!((who, id(&details)), (first.id(), Some(t1.id())));
+    let t2 = second.subscribe::<()>("com.once.t").await.unwrap();
+    assert_eq!(t2.id(), t1.id());
+    let u = second.subscribe::<()>("com.once.u").await.unwrap();
+    let (who, details) = next_event(&mut created).await.data;
+    assert_eq!(
+        (who, id(&details)),
+        (second.id(), Some(u.id())),
+        "{details:?}"
+    );
+
+    let t = t1.id();
+    t1.unsubscribe().await.unwrap();
+    let v = first.subscribe::<()>("com.once.v").await.unwrap();
+    let v_id = v.id();
+    v.unsubscribe().await.unwrap();
+    assert_eq!(next_event(&mut deleted).await.data, (first.id(), v_id));
+    t2.unsubscribe().await.unwrap();
+    assert_eq!(next_event(&mut deleted).await.data, (second.id(), t));
+}

@@ -40,6 +40,17 @@ impl Record {
     }
 }
 
+/// This node in a subscription's record: [`Interest::join`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Joined {
+    /// The subscription's ID.
+    pub id: Id,
+    /// The revision written, if the record changed (for the barrier).
+    pub written: Option<u64>,
+    /// The record is new: the subscription did not exist anywhere in the cluster.
+    pub created: bool,
+}
+
 /// The other nodes' subscriptions in one realm.
 #[derive(Debug, Default)]
 pub(crate) struct RemoteIndex {
@@ -142,30 +153,29 @@ impl Interest {
     }
 
     /// Puts this node in the record of `(realm, policy, uri)`, made with ID `id` if there
-    /// is none: the subscription's ID, and the revision written if the record changed
-    /// (for the barrier).
+    /// is none.
     pub async fn join(
         &self,
         realm: &str,
         policy: MatchPolicy,
         uri: &str,
         id: Id,
-    ) -> Result<(Id, Option<u64>), StoreError> {
+    ) -> Result<Joined, StoreError> {
         let key = key(realm, policy, uri);
         let lock = self.lock_for(&key);
         let _one = lock.lock().await;
         let me = &*self.me;
-        let (id, written) = self
+        let ((id, created), written) = self
             .records
             .edit(&key, |current: Option<(Record, u64)>| match current {
                 Some((mut r, revision)) => {
                     let id = r.id.unwrap_or(revision);
                     if r.nodes.iter().any(|n| n == me) {
-                        return (Edit::Keep, id);
+                        return (Edit::Keep, (id, false));
                     }
                     r.id = Some(id);
                     r.nodes.push(me.to_owned());
-                    (Edit::Put(r), id)
+                    (Edit::Put(r), (id, false))
                 }
                 None => {
                     let r = Record {
@@ -175,42 +185,46 @@ impl Interest {
                         id: Some(id),
                         nodes: vec![me.to_owned()],
                     };
-                    (Edit::Put(r), id)
+                    (Edit::Put(r), (id, true))
                 }
             })
             .await?;
-        Ok((id, written))
+        Ok(Joined {
+            id,
+            written,
+            created,
+        })
     }
 
     /// Takes `node` out of the record of `key` unless, for this node, `keep` says it
-    /// still has (or is making) local subscribers.
+    /// still has (or is making) local subscribers: whether the record went (it was the
+    /// last node).
     pub async fn leave(
         &self,
         key: &str,
         node: &str,
         keep: impl FnOnce() -> bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let lock = self.lock_for(key);
         let _one = lock.lock().await;
         if *node == *self.me && (self.pending.lock().contains_key(key) || keep()) {
-            return Ok(());
+            return Ok(false);
         }
-        self.records
+        let (deleted, _) = self
+            .records
             .edit(key, |current: Option<(Record, u64)>| match current {
                 Some((mut r, revision)) if r.nodes.iter().any(|n| n == node) => {
                     r.id = Some(r.id.unwrap_or(revision));
                     r.nodes.retain(|n| n != node);
-                    let edit = if r.nodes.is_empty() {
-                        Edit::Delete
-                    } else {
-                        Edit::Put(r)
-                    };
-                    (edit, ())
+                    match r.nodes.is_empty() {
+                        true => (Edit::Delete, true),
+                        false => (Edit::Put(r), false),
+                    }
                 }
-                _ => (Edit::Keep, ()),
+                _ => (Edit::Keep, false),
             })
             .await?;
-        Ok(())
+        Ok(deleted)
     }
 
     /// The keys of the records that name `node`.

@@ -8,7 +8,7 @@ use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Dict, Id, Payload, PublishOptions, Value};
 
 use super::envelope::{self, Kind};
-use super::interest::{self, RemoteIndex};
+use super::interest::{self, Joined, RemoteIndex};
 use super::Node;
 
 /// An event published on another node, for this node's subscribers.
@@ -96,20 +96,20 @@ impl Drop for SubscribeClaim {
 
 impl SubscribeClaim {
     /// Puts this node in the subscription's record and waits until every live node knows:
-    /// the subscription's cluster-wide ID.
-    pub async fn settle(&self) -> Result<Id, String> {
+    /// the subscription's cluster-wide ID, and whether it is new in the cluster.
+    pub async fn settle(&self) -> Result<Joined, String> {
         let node = &self.link.node;
         node.reachable(node.interest.records())
             .map_err(|e| e.to_string())?;
-        let (id, written) = node
+        let joined = node
             .interest
             .join(&self.link.realm, self.policy, &self.topic, node.fresh_id())
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(revision) = written {
+        if let Some(revision) = joined.written {
             node.barrier(super::Bucket::Subscriptions, revision).await;
         }
-        Ok(id)
+        Ok(joined)
     }
 }
 
@@ -227,9 +227,11 @@ impl RealmLink {
         }
     }
 
-    /// This node's last local subscriber to `(policy, topic)` left: the record loses the
-    /// node, unless a subscriber came back meanwhile. Runs in the background.
-    pub fn unsubscribed(&self, topic: &str, policy: MatchPolicy) {
+    /// This node's last local subscriber to `(policy, topic)`, `session`, left
+    /// subscription `id`: the record loses the node, unless a subscriber came back
+    /// meanwhile, and if it was the last node the subscription is deleted (its
+    /// `on_delete` meta event). Runs in the background.
+    pub fn unsubscribed(&self, topic: &str, policy: MatchPolicy, session: Id, id: Id) {
         let key = interest::key(&self.realm, policy, topic);
         let node = self.node.clone();
         let (realm, topic) = (self.realm.clone(), topic.to_owned());
@@ -238,8 +240,14 @@ impl RealmLink {
                 node.realm(&realm)
                     .is_some_and(|r| r.has_local_subscription(&topic, policy))
             };
-            if let Err(e) = node.interest.leave(&key, &node.name, keep).await {
-                tracing::warn!(topic, "cluster: subscription record not updated: {e}");
+            match node.interest.leave(&key, &node.name, keep).await {
+                Ok(true) => {
+                    if let Some(realm) = node.realm(&realm) {
+                        realm.subscription_deleted(session, id);
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(topic, "cluster: subscription record not updated: {e}"),
             }
         });
     }

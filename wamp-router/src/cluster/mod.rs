@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::Cluster;
+pub(crate) use interest::Joined;
 pub(crate) use link::{EventRef, RealmLink, RemoteEvent, SubscribeClaim};
 pub(crate) use meta::Answer;
 pub(crate) use registry::JoinError;

@@ -1,6 +1,8 @@
 //! Routing for a node of a cluster: this node's own tables, as a single router keeps
 //! them, plus what the cluster adds. Subscriptions take the cluster's IDs, a first local
-//! subscriber puts the node in the subscription's record and a last one takes it out;
+//! subscriber puts the node in the subscription's record and a last one takes it out
+//! (the subscription is created and deleted where the record is: `on_create` and
+//! `on_delete` once in the cluster);
 //! events go on to the other nodes whose subscribers they reach, retained ones to the
 //! store. Every REGISTER goes through the registration's record, and the dealer table
 //! mirrors the records, the other nodes' callees included.
@@ -68,9 +70,11 @@ impl Routing for Clustered {
 
     fn unsubscribe(&mut self, session: Id, id: Id) -> Option<Change> {
         let pattern = self.pattern(id);
-        let change = self.local.unsubscribe(session, id)?;
+        let mut change = self.local.unsubscribe(session, id)?;
         if let (true, Some((topic, policy))) = (change.first_or_last, pattern) {
-            self.link.unsubscribed(&topic, policy);
+            // Deleted only if no other node subscribes: the record says.
+            self.link.unsubscribed(&topic, policy, session, id);
+            change.first_or_last = false;
         }
         Some(change)
     }
@@ -133,16 +137,17 @@ impl Routing for Clustered {
             .of_session(session)
             .filter_map(|id| self.procedure(id))
             .collect();
-        let holdings = self.local.leave(session);
+        let mut holdings = self.local.leave(session);
         for (procedure, policy) in registered {
             self.link.unregistered(&procedure, policy, session);
         }
-        for change in &holdings.subscriptions {
+        for change in &mut holdings.subscriptions {
             if !change.first_or_last {
                 continue;
             }
             if let Some((_, topic, policy)) = held.iter().find(|(id, ..)| *id == change.id) {
-                self.link.unsubscribed(topic, *policy);
+                self.link.unsubscribed(topic, *policy, session, change.id);
+                change.first_or_last = false;
             }
         }
         holdings

@@ -61,9 +61,10 @@ impl Realm {
                         let mut wait = Duration::from_millis(100);
                         loop {
                             match claim.settle().await {
-                                Ok(id) => {
+                                Ok(joined) => {
                                     let mut st = realm.state.lock();
-                                    st.routing.subscribe(HISTORY, &topic, policy, Some(id));
+                                    let id = Some(joined.id);
+                                    st.routing.subscribe(HISTORY, &topic, policy, id);
                                     return;
                                 }
                                 Err(e) => {

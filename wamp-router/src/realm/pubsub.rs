@@ -137,14 +137,14 @@ impl PendingSubscribe {
             return;
         }
         match settled {
-            Ok(id) => realm.subscribed(
+            Ok(joined) => realm.subscribed(
                 &mut st,
                 self.session,
                 self.request,
                 &self.topic,
                 self.policy,
                 self.get_retained,
-                Some(id),
+                Some(joined),
             ),
             Err(e) => {
                 tracing::warn!(topic = self.topic, "subscription refused: {e}");
@@ -236,9 +236,15 @@ impl Realm {
         topic: &str,
         policy: MatchPolicy,
         get_retained: bool,
-        id: Option<Id>,
+        cluster: Option<crate::cluster::Joined>,
     ) {
-        let change = st.routing.subscribe(session, topic, policy, id);
+        let mut change = st
+            .routing
+            .subscribe(session, topic, policy, cluster.map(|j| j.id));
+        if let Some(joined) = cluster {
+            // Created here, or only joined by this node: the cluster's record says.
+            change.first_or_last = joined.created;
+        }
         let subscription = change.id;
         st.send(
             session,

@@ -291,6 +291,14 @@ impl Realm {
         }
     }
 
+    /// Subscription `id` went from the cluster when this node's last subscriber to it,
+    /// `session`, left: its `on_delete` meta event.
+    pub fn subscription_deleted(&self, session: Id, id: Id) {
+        let pair = vec![Value::from(session), Value::from(id)];
+        let st = self.state.lock();
+        st.meta_event("wamp.subscription.on_delete", pair);
+    }
+
     /// The patterns this realm's sessions subscribe to, with their subscription IDs.
     pub fn local_patterns(&self) -> Vec<(Id, String, MatchPolicy)> {
         let st = self.state.lock();
