@@ -1,7 +1,7 @@
 //! The binary envelope that carries a message from one node to another.
 //!
 //! ```text
-//! version u8 | kind u8 | sequence u64 | meta length u32 | meta (MessagePack dict) | payload
+//! version u8 | kind u8 | sequence u64 | meta length u32 | meta (the kind's fields) | payload
 //! payload:  0                                            no payload
 //!           1 serializer u8 | args length u32 | args | kwargs flag u8 [| length u32 | kwargs]
 //!           2 value (MessagePack)                        an opaque (transparent) payload
@@ -11,13 +11,17 @@
 //! receiving node forwards them untouched to peers of that serializer and transcodes them
 //! once per other serializer, as a single router does. The header (version, kind,
 //! sequence) is written per destination; the rest is encoded once per message and shared.
+//! The metadata is the kind's fields in a fixed order ([`super::fields`]).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use wamp_runtime::proto::{Dict, Payload, Value};
+use wamp_runtime::proto::Payload;
 use wamp_runtime::Serializer;
 
-/// The envelope format this node writes and reads.
-const VERSION: u8 = 1;
+use super::fields::{Reader, Writer};
+
+/// The envelope format this node writes and reads (2: the metadata as fixed fields, no
+/// longer a MessagePack dictionary).
+const VERSION: u8 = 2;
 /// Version, kind, sequence.
 pub(crate) const HEADER_LEN: usize = 10;
 
@@ -58,8 +62,9 @@ pub(crate) struct Envelope {
     pub kind: Kind,
     /// Its place among the envelopes its sender sent to this destination (from 1).
     pub sequence: u64,
-    /// What the kind needs besides the payload (realm, URI, IDs, options).
-    pub meta: Dict,
+    /// What the kind needs besides the payload (realm, URI, IDs, options): its fields,
+    /// read with [`Envelope::fields`].
+    pub meta: Bytes,
     pub payload: Payload,
 }
 
@@ -104,15 +109,13 @@ fn serializer_from(tag: u8) -> Result<Serializer, EnvelopeError> {
     }
 }
 
-/// Encodes what follows the header. Fails only when a value cannot be encoded at all.
-pub(crate) fn body(kind: Kind, meta: &Dict, payload: &Payload) -> Result<Body, String> {
-    let mut out = Vec::with_capacity(128);
-    let mut meta_bytes = Vec::new();
-    Serializer::MsgPack
-        .encode_value(&Value::Dict(meta.clone()), &mut meta_bytes)
-        .map_err(|e| e.to_string())?;
-    out.put_u32(len32(meta_bytes.len())?);
-    out.extend_from_slice(&meta_bytes);
+/// Encodes what follows the header: `meta` (the kind's fields) and the payload. Fails
+/// only when a value cannot be encoded at all.
+pub(crate) fn body(kind: Kind, meta: Writer, payload: &Payload) -> Result<Body, String> {
+    let meta = meta.finish();
+    let mut out = Vec::with_capacity(64 + meta.len() + payload_size(payload));
+    out.put_u32(len32(meta.len())?);
+    out.extend_from_slice(&meta);
     if payload.is_empty() {
         out.put_u8(0);
     } else if let Some(v) = payload.as_transparent() {
@@ -150,6 +153,13 @@ pub(crate) fn body(kind: Kind, meta: &Dict, payload: &Payload) -> Result<Body, S
     Ok(Body {
         kind,
         bytes: Bytes::from(out),
+    })
+}
+
+/// The bytes the payload's encoded parts take (0 for another form).
+fn payload_size(payload: &Payload) -> usize {
+    payload.encoded_parts().map_or(0, |(_, args, kwargs)| {
+        args.len() + kwargs.map_or(0, |k| k.len())
     })
 }
 
@@ -237,12 +247,7 @@ impl Envelope {
         let kind_byte = frame.get_u8();
         let kind = Kind::from_u8(kind_byte).ok_or(EnvelopeError::Kind(kind_byte))?;
         let sequence = frame.get_u64();
-        let meta_bytes = take(&mut frame)?;
-        let meta = match Serializer::MsgPack.decode_value(&meta_bytes) {
-            Ok(Value::Dict(d)) => d,
-            Ok(_) => return Err(EnvelopeError::Meta("not a dict".into())),
-            Err(e) => return Err(EnvelopeError::Meta(e.to_string())),
-        };
+        let meta = take(&mut frame)?;
         let payload = match byte(&mut frame)? {
             0 => Payload::empty(),
             1 => {
@@ -269,6 +274,13 @@ impl Envelope {
     }
 }
 
+impl Envelope {
+    /// A reader of the metadata's fields, from the first (the realm).
+    pub fn fields(&self) -> Reader<'_> {
+        Reader::new(&self.meta)
+    }
+}
+
 fn byte(frame: &mut Bytes) -> Result<u8, EnvelopeError> {
     if frame.is_empty() {
         return Err(EnvelopeError::Truncated);
@@ -292,13 +304,18 @@ fn take(frame: &mut Bytes) -> Result<Bytes, EnvelopeError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use wamp_runtime::proto::Message;
+    use wamp_runtime::proto::{Dict, Message, Value};
 
-    fn meta() -> Dict {
-        let mut d = Dict::new();
-        d.insert("realm".into(), Value::Str("realm1".into()));
-        d.insert("publication".into(), Value::from(7u64));
-        d
+    fn meta() -> Writer {
+        let mut w = Writer::new("realm1");
+        w.id(7);
+        w
+    }
+
+    /// The fields `meta` writes, read back.
+    fn read_meta(e: &Envelope) -> (String, u64) {
+        let mut r = e.fields();
+        (r.text().unwrap().to_owned(), r.id().unwrap())
     }
 
     /// A payload as it arrives in a frame of `serializer`.
@@ -324,11 +341,11 @@ mod tests {
     fn the_payload_keeps_its_bytes_and_serializer() {
         for s in [Serializer::Json, Serializer::MsgPack, Serializer::Cbor] {
             let payload = arrived(s);
-            let b = body(Kind::Event, &meta(), &payload).unwrap();
+            let b = body(Kind::Event, meta(), &payload).unwrap();
             let e = Envelope::decode(frame(&b, 42)).unwrap();
             assert_eq!(e.kind, Kind::Event);
             assert_eq!(e.sequence, 42);
-            assert_eq!(e.meta, meta());
+            assert_eq!(read_meta(&e), ("realm1".to_owned(), 7));
             let (ser, args, kwargs) = e.payload.encoded_parts().unwrap();
             let (ser0, args0, kwargs0) = payload.encoded_parts().unwrap();
             assert_eq!((ser, args, kwargs), (ser0, args0, kwargs0));
@@ -340,7 +357,7 @@ mod tests {
         let values = Payload::args(vec![Value::from(3u64)]);
         let opaque = Payload::transparent(Value::Bytes(vec![1, 2, 3]));
         for p in [Payload::empty(), values, opaque] {
-            let e = Envelope::decode(frame(&body(Kind::Event, &meta(), &p).unwrap(), 1)).unwrap();
+            let e = Envelope::decode(frame(&body(Kind::Event, meta(), &p).unwrap(), 1)).unwrap();
             assert_eq!(e.payload, p);
             assert_eq!(e.payload.is_empty(), p.is_empty());
             assert_eq!(e.payload.as_transparent(), p.as_transparent());
@@ -352,9 +369,9 @@ mod tests {
         let mut batch = Batch::default();
         let bodies: Vec<Body> = (0..3u64)
             .map(|i| {
-                let mut m = meta();
-                m.insert("i".into(), Value::from(i));
-                body(Kind::Call, &m, &arrived(Serializer::MsgPack)).unwrap()
+                let mut m = Writer::new("realm1");
+                m.id(i);
+                body(Kind::Call, m, &arrived(Serializer::MsgPack)).unwrap()
             })
             .collect();
         for (i, b) in bodies.iter().enumerate() {
@@ -369,7 +386,7 @@ mod tests {
         assert_eq!(read.len(), 3);
         for (i, e) in read.iter().enumerate() {
             assert_eq!(e.sequence, i as u64 + 5);
-            assert_eq!(e.meta.get("i"), Some(&Value::from(i as u64)));
+            assert_eq!(read_meta(e), ("realm1".to_owned(), i as u64));
         }
         // A cut batch yields what is whole, then one error, then ends.
         let cut: Vec<_> = unbatch(bytes.slice(..bytes.len() - 1)).collect();
@@ -385,7 +402,7 @@ mod tests {
     #[test]
     fn bad_bytes_are_an_error_never_a_panic() {
         let good = frame(
-            &body(Kind::Event, &meta(), &arrived(Serializer::Cbor)).unwrap(),
+            &body(Kind::Event, meta(), &arrived(Serializer::Cbor)).unwrap(),
             1,
         );
         for n in 0..good.len() {

@@ -65,27 +65,23 @@ impl Node {
                     if entry.operation != async_nats::jetstream::kv::Operation::Put {
                         return;
                     }
-                    let event = match envelope::Envelope::decode(entry.value.clone()) {
-                        Ok(e) => e,
+                    let event = envelope::Envelope::decode(entry.value.clone());
+                    let event = event.and_then(|e| {
+                        let mut r = e.fields();
+                        let realm = r.text()?.to_owned();
+                        Ok((realm, inbound::remote_event(&mut r, e.payload.clone())?))
+                    });
+                    match event {
+                        Ok((realm, event)) => {
+                            if let Some(realm) = self.realm(&realm) {
+                                realm.mirror_retained(event);
+                            }
+                        }
                         Err(e) => {
                             tracing::warn!(
                                 key = entry.key,
                                 "cluster: unreadable retained event: {e}"
-                            );
-                            return;
-                        }
-                    };
-                    let realm = event
-                        .meta
-                        .get("realm")
-                        .and_then(wamp_runtime::proto::Value::as_str);
-                    let Some(realm) = realm.and_then(|r| self.realm(r)) else {
-                        return;
-                    };
-                    match inbound::remote_event(&event.meta, event.payload) {
-                        Some(e) => realm.mirror_retained(e),
-                        None => {
-                            tracing::warn!(key = entry.key, "cluster: malformed retained event")
+                            )
                         }
                     }
                 },

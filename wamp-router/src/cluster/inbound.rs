@@ -6,11 +6,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use wamp_runtime::proto::{CancelMode, Dict, Payload, PublishOptions, Value};
+use wamp_runtime::proto::{CancelMode, Payload, PublishOptions};
 
-use super::envelope::{unbatch, Envelope, Kind};
-use super::remote::{reply, Fields};
-use super::RemoteCall;
+use super::envelope::{unbatch, Envelope, EnvelopeError, Kind};
+use super::fields::Reader;
+use super::remote;
 use super::{Bucket, Node, RemoteEvent, BARRIER_WAIT};
 
 /// Takes everything sent to this node until the subscription ends.
@@ -72,85 +72,65 @@ fn barrier(node: &Arc<Node>, msg: async_nats::Message) {
     });
 }
 
-fn text(meta: &Dict, key: &str) -> Option<String> {
-    meta.get(key).and_then(Value::as_str).map(str::to_owned)
-}
-
-/// The event an event envelope carries.
-pub(super) fn remote_event(meta: &Dict, payload: Payload) -> Option<RemoteEvent> {
-    let id = |k: &str| meta.get(k).and_then(Value::as_u64);
-    let empty = Dict::new();
-    let dict = |k: &str| meta.get(k).and_then(Value::as_dict);
-    let filter = PublishOptions::parse(dict("filter").unwrap_or(&empty)).ok()?;
-    Some(RemoteEvent {
-        topic: text(meta, "topic")?,
-        publication: id("publication")?,
-        publisher: id("publisher")?,
-        identity: dict("details").cloned().unwrap_or_default(),
+/// The event an event envelope carries (its fields after the realm): topic,
+/// publication, publisher, the details every EVENT carries, the publisher's
+/// `exclude_me` and lists, passthru.
+pub(super) fn remote_event(
+    r: &mut Reader<'_>,
+    payload: Payload,
+) -> Result<RemoteEvent, EnvelopeError> {
+    let (topic, publication, publisher) = (r.text()?.to_owned(), r.id()?, r.id()?);
+    let identity = r.dict()?;
+    let exclude_me = r.flag()?;
+    let mut filter =
+        PublishOptions::parse(&r.dict()?).map_err(|e| EnvelopeError::Meta(e.to_string()))?;
+    filter.exclude_me = exclude_me;
+    Ok(RemoteEvent {
+        topic,
+        publication,
+        publisher,
+        identity,
         filter,
-        passthru: meta.get("passthru").and_then(Value::as_bool) == Some(true),
-        payload,
-    })
-}
-
-/// The call a call envelope from node `from` carries.
-fn remote_call(node: &Node, from: &str, meta: &Dict, payload: Payload) -> Option<RemoteCall> {
-    let f = Fields(meta);
-    Some(RemoteCall {
-        from: node.node_ref(from),
-        caller: f.id("caller")?,
-        caller_request: f.id("caller_request")?,
-        callee: f.id("callee")?,
-        registration: f.id("registration")?,
-        details: f.dict("details"),
-        options: f.options()?,
-        authid: f.text("authid").unwrap_or_default(),
-        authrole: f.text("authrole").unwrap_or_default(),
-        caller_passthru: f.flag("caller_passthru"),
+        passthru: r.flag()?,
         payload,
     })
 }
 
 fn deliver(node: &Node, from: &str, e: Envelope) {
-    let Some(realm) = text(&e.meta, "realm").and_then(|r| node.realm(&r)) else {
+    let Envelope {
+        kind,
+        meta,
+        payload,
+        ..
+    } = e;
+    let mut r = Reader::new(&meta);
+    let Some(realm) = r.text().ok().and_then(|r| node.realm(r)) else {
         tracing::debug!("cluster: envelope for a realm not served here");
         return;
     };
-    match e.kind {
-        Kind::Event => match remote_event(&e.meta, e.payload) {
-            Some(event) => realm.deliver_remote(event),
-            None => tracing::warn!("cluster: malformed event envelope dropped"),
-        },
-        Kind::Call => match remote_call(node, from, &e.meta, e.payload) {
-            Some(call) => realm.call_from_node(call),
-            None => tracing::warn!("cluster: malformed call envelope dropped"),
-        },
-        Kind::Continue => {
-            let f = Fields(&e.meta);
-            match (f.id("caller"), f.id("caller_request"), f.options()) {
-                (Some(caller), Some(request), Some(options)) => {
-                    realm.continue_from_node(caller, request, &options, e.payload);
-                }
-                _ => tracing::warn!("cluster: malformed call part dropped"),
-            }
+    let done = match kind {
+        Kind::Event => remote_event(&mut r, payload).map(|event| realm.deliver_remote(event)),
+        Kind::Call => remote::call(node.node_ref(from), &mut r, payload)
+            .map(|call| realm.call_from_node(call)),
+        Kind::Continue => (|| {
+            let (caller, request) = (r.id()?, r.id()?);
+            let options = remote::call_options(&mut r)?;
+            realm.continue_from_node(caller, request, &options, payload);
+            Ok(())
+        })(),
+        Kind::Cancel => (|| {
+            let (caller, request, mode) = (r.id()?, r.id()?, r.text()?);
+            let mode = CancelMode::parse(mode)
+                .ok_or_else(|| EnvelopeError::Meta(format!("cancel mode {mode:?}")))?;
+            realm.cancel_from_node(caller, request, mode);
+            Ok(())
+        })(),
+        Kind::Reply => {
+            remote::reply(&mut r, payload).map(|(session, msg)| realm.reply_from_node(session, msg))
         }
-        Kind::Cancel => {
-            let f = Fields(&e.meta);
-            let mode = f.text("mode").and_then(|m| CancelMode::parse(&m));
-            match (f.id("caller"), f.id("caller_request"), mode) {
-                (Some(caller), Some(request), Some(mode)) => {
-                    realm.cancel_from_node(caller, request, mode);
-                }
-                _ => tracing::warn!("cluster: malformed cancel dropped"),
-            }
-        }
-        Kind::Reply => match reply(e) {
-            Some((session, msg)) => realm.reply_from_node(session, msg),
-            None => tracing::warn!("cluster: malformed reply dropped"),
-        },
-        Kind::CallerGone => match Fields(&e.meta).id("caller") {
-            Some(caller) => realm.caller_gone(caller),
-            None => tracing::warn!("cluster: malformed caller-gone dropped"),
-        },
+        Kind::CallerGone => r.id().map(|caller| realm.caller_gone(caller)),
+    };
+    if let Err(e) = done {
+        tracing::warn!(from, "cluster: malformed {kind:?} envelope dropped: {e}");
     }
 }

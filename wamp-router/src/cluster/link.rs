@@ -8,6 +8,7 @@ use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{Dict, Id, Payload, PublishOptions, Value};
 
 use super::envelope::{self, Kind};
+use super::fields::Writer;
 use super::interest::{self, Joined, RemoteIndex};
 use super::Node;
 
@@ -118,10 +119,10 @@ fn list_of<T: Clone>(l: &Option<Vec<T>>, v: impl Fn(T) -> Value) -> Option<Value
         .map(|l| Value::List(l.iter().cloned().map(v).collect()))
 }
 
-/// The parts of `o` a receiving node applies, as `PUBLISH.Options` it can parse.
+/// The black- and white-lists of `o`, as `PUBLISH.Options` a receiving node can parse
+/// (`exclude_me` travels apart).
 fn filter_dict(o: &PublishOptions) -> Dict {
     let mut d = Dict::new();
-    d.insert("exclude_me".into(), Value::Bool(o.exclude_me));
     let ids = [("exclude", &o.exclude), ("eligible", &o.eligible)];
     for (k, l) in ids {
         if let Some(v) = list_of(l, Value::from) {
@@ -163,7 +164,7 @@ impl RealmLink {
         if nodes.is_empty() {
             return;
         }
-        match envelope::body(Kind::Event, &self.event_meta(event), event.payload) {
+        match self.event_body(event) {
             Ok(body) => {
                 for n in nodes {
                     self.node.outbound.push(n, body.clone());
@@ -185,7 +186,7 @@ impl RealmLink {
             passthru: r.passthru,
             payload: &r.payload,
         };
-        let frame = match envelope::body(Kind::Event, &self.event_meta(&event), &r.payload) {
+        let frame = match self.event_body(&event) {
             Ok(body) => envelope::frame(&body, 0),
             Err(e) => {
                 tracing::warn!(topic, "cluster: retained event not shared: {e}");
@@ -202,17 +203,19 @@ impl RealmLink {
         });
     }
 
-    /// The metadata of an event envelope.
-    fn event_meta(&self, event: &EventRef<'_>) -> Dict {
-        let mut meta = Dict::new();
-        meta.insert("realm".into(), Value::Str(self.realm.to_string()));
-        meta.insert("topic".into(), Value::Str(event.topic.to_owned()));
-        meta.insert("publication".into(), Value::from(event.publication));
-        meta.insert("publisher".into(), Value::from(event.publisher));
-        meta.insert("details".into(), Value::Dict(event.identity.clone()));
-        meta.insert("filter".into(), Value::Dict(filter_dict(event.filter)));
-        meta.insert("passthru".into(), Value::Bool(event.passthru));
-        meta
+    /// An event's envelope: realm, topic, publication, publisher, the details every
+    /// EVENT carries, the publisher's `exclude_me` and lists, passthru
+    /// ([`super::inbound::remote_event`] reads it).
+    fn event_body(&self, event: &EventRef<'_>) -> Result<envelope::Body, String> {
+        let mut meta = Writer::new(&self.realm);
+        meta.text(event.topic)
+            .id(event.publication)
+            .id(event.publisher)
+            .dict(event.identity)?
+            .flag(event.filter.exclude_me)
+            .dict(&filter_dict(event.filter))?
+            .flag(event.passthru);
+        envelope::body(Kind::Event, meta, event.payload)
     }
 
     /// Starts making this node's first local subscription to `(policy, topic)`.

@@ -15,6 +15,7 @@
 mod config;
 mod connection;
 mod envelope;
+mod fields;
 mod follow;
 mod inbound;
 mod interest;

@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use wamp_runtime::proto::uri::MatchPolicy;
 use wamp_runtime::proto::{
-    code, CallOptions, CancelMode, Dict, Id, InvokePolicy, Message, Payload, Value,
+    CallOptions, CancelMode, Dict, Id, InvokePolicy, Message, Payload, Value,
 };
 
-use super::envelope::{self, Envelope, Kind};
+use super::envelope::{self, EnvelopeError, Kind};
+use super::fields::{Reader, Writer};
 use super::registry::{self, CalleeRecord, JoinError, Joining, Mirror};
 use super::{Bucket, NodeRef, RealmLink};
 use crate::dealer::Callee;
@@ -130,37 +131,40 @@ struct ToNode {
 
 impl RemoteSink for ToNode {
     fn push(&self, session: Id, msg: Message) {
-        let mut meta = self.link.meta();
-        meta.insert("session".into(), Value::from(session));
-        let payload = match msg {
+        // realm, session, request, details, then whether it is an ERROR (and if so its
+        // request type and URI).
+        let mut meta = Writer::new(&self.link.realm);
+        meta.id(session);
+        let written = match msg {
             Message::Result {
                 request,
                 details,
                 payload,
-            } => {
-                meta.insert("request".into(), Value::from(request));
-                meta.insert("details".into(), Value::Dict(details));
-                payload
-            }
+            } => meta
+                .id(request)
+                .dict(&details)
+                .map(|m| m.flag(false))
+                .map(|_| payload),
             Message::Error {
                 request_type,
                 request,
                 details,
                 error,
                 payload,
-            } => {
-                meta.insert("request_type".into(), Value::from(request_type));
-                meta.insert("request".into(), Value::from(request));
-                meta.insert("details".into(), Value::Dict(details));
-                meta.insert("error".into(), Value::Str(error));
-                payload
-            }
+            } => meta
+                .id(request)
+                .dict(&details)
+                .map(|m| m.flag(true).id(request_type).text(&error))
+                .map(|_| payload),
             other => {
                 tracing::debug!(session, "{} is not sent to another node", other.name());
                 return;
             }
         };
-        self.link.send(self.node, Kind::Reply, &meta, &payload);
+        match written {
+            Ok(payload) => self.link.send(self.node, Kind::Reply, meta, &payload),
+            Err(e) => tracing::warn!(session, "cluster: reply not sent: {e}"),
+        }
     }
 }
 
@@ -181,15 +185,8 @@ fn options_dict(o: &CallOptions) -> Dict {
 }
 
 impl RealmLink {
-    /// The metadata every envelope of this realm starts with.
-    fn meta(&self) -> Dict {
-        let mut meta = Dict::new();
-        meta.insert("realm".into(), Value::Str(self.realm.to_string()));
-        meta
-    }
-
     /// Queues one envelope for `node`.
-    fn send(&self, node: NodeRef, kind: Kind, meta: &Dict, payload: &Payload) {
+    fn send(&self, node: NodeRef, kind: Kind, meta: Writer, payload: &Payload) {
         let Some(name) = self.node.node_name(node) else {
             return;
         };
@@ -214,19 +211,22 @@ impl RealmLink {
             .map_or_else(String::new, |n| n.to_string())
     }
 
-    /// Sends a call to the callee's node.
+    /// Sends a call to the callee's node: realm, caller, its request, callee,
+    /// registration, details, options, authid, authrole, caller passthru.
     pub fn call(&self, node: NodeRef, c: &OutgoingCall<'_>) {
-        let mut meta = self.meta();
-        meta.insert("caller".into(), Value::from(c.caller));
-        meta.insert("caller_request".into(), Value::from(c.caller_request));
-        meta.insert("callee".into(), Value::from(c.callee));
-        meta.insert("registration".into(), Value::from(c.registration));
-        meta.insert("details".into(), Value::Dict(c.details.clone()));
-        meta.insert("options".into(), Value::Dict(options_dict(c.options)));
-        meta.insert("authid".into(), Value::Str(c.authid.to_owned()));
-        meta.insert("authrole".into(), Value::Str(c.authrole.to_owned()));
-        meta.insert("caller_passthru".into(), Value::Bool(c.caller_passthru));
-        self.send(node, Kind::Call, &meta, c.payload);
+        let mut meta = Writer::new(&self.realm);
+        meta.id(c.caller)
+            .id(c.caller_request)
+            .id(c.callee)
+            .id(c.registration);
+        let written = meta
+            .dict(c.details)
+            .and_then(|m| m.dict(&options_dict(c.options)))
+            .map(|m| m.text(c.authid).text(c.authrole).flag(c.caller_passthru));
+        match written {
+            Ok(_) => self.send(node, Kind::Call, meta, c.payload),
+            Err(e) => tracing::warn!("cluster: call not sent: {e}"),
+        }
     }
 
     /// Sends the next part of a progressive call invocation to the callee's node.
@@ -238,27 +238,29 @@ impl RealmLink {
         options: &CallOptions,
         payload: &Payload,
     ) {
-        let mut meta = self.meta();
-        meta.insert("caller".into(), Value::from(caller));
-        meta.insert("caller_request".into(), Value::from(request));
-        meta.insert("options".into(), Value::Dict(options_dict(options)));
-        self.send(node, Kind::Continue, &meta, payload);
+        // realm, caller, its request, options.
+        let mut meta = Writer::new(&self.realm);
+        meta.id(caller).id(request);
+        match meta.dict(&options_dict(options)) {
+            Ok(_) => self.send(node, Kind::Continue, meta, payload),
+            Err(e) => tracing::warn!("cluster: call part not sent: {e}"),
+        }
     }
 
     /// Passes a caller's CANCEL to the callee's node.
     pub fn cancel(&self, node: NodeRef, caller: Id, request: Id, mode: CancelMode) {
-        let mut meta = self.meta();
-        meta.insert("caller".into(), Value::from(caller));
-        meta.insert("caller_request".into(), Value::from(request));
-        meta.insert("mode".into(), Value::Str(mode.as_str().into()));
-        self.send(node, Kind::Cancel, &meta, &Payload::empty());
+        // realm, caller, its request, mode.
+        let mut meta = Writer::new(&self.realm);
+        meta.id(caller).id(request).text(mode.as_str());
+        self.send(node, Kind::Cancel, meta, &Payload::empty());
     }
 
     /// Tells `node` that `caller`, which has calls there, left.
     pub fn caller_gone(&self, node: NodeRef, caller: Id) {
-        let mut meta = self.meta();
-        meta.insert("caller".into(), Value::from(caller));
-        self.send(node, Kind::CallerGone, &meta, &Payload::empty());
+        // realm, caller.
+        let mut meta = Writer::new(&self.realm);
+        meta.id(caller);
+        self.send(node, Kind::CallerGone, meta, &Payload::empty());
     }
 
     /// A REGISTER of `callee` to settle with the cluster.
@@ -314,54 +316,51 @@ impl RealmLink {
     }
 }
 
-/// The pieces of a call envelope a node reads.
-pub(super) struct Fields<'a>(pub &'a Dict);
-
-impl Fields<'_> {
-    pub fn id(&self, k: &str) -> Option<Id> {
-        self.0.get(k).and_then(Value::as_u64)
-    }
-
-    pub fn text(&self, k: &str) -> Option<String> {
-        self.0.get(k).and_then(Value::as_str).map(str::to_owned)
-    }
-
-    pub fn dict(&self, k: &str) -> Dict {
-        self.0
-            .get(k)
-            .and_then(Value::as_dict)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    pub fn flag(&self, k: &str) -> bool {
-        self.0.get(k).and_then(Value::as_bool) == Some(true)
-    }
-
-    pub fn options(&self) -> Option<CallOptions> {
-        CallOptions::parse(&self.dict("options")).ok()
-    }
+/// The call a call envelope from node `from` carries (its fields after the realm).
+pub(super) fn call(
+    from: NodeRef,
+    r: &mut Reader<'_>,
+    payload: Payload,
+) -> Result<RemoteCall, EnvelopeError> {
+    Ok(RemoteCall {
+        from,
+        caller: r.id()?,
+        caller_request: r.id()?,
+        callee: r.id()?,
+        registration: r.id()?,
+        details: r.dict()?,
+        options: call_options(r)?,
+        authid: r.text()?.to_owned(),
+        authrole: r.text()?.to_owned(),
+        caller_passthru: r.flag()?,
+        payload,
+    })
 }
 
-/// The RESULT or ERROR of a reply envelope, and the session it is for.
-pub(super) fn reply(e: Envelope) -> Option<(Id, Message)> {
-    let f = Fields(&e.meta);
-    let session = f.id("session")?;
-    let request = f.id("request")?;
-    let details = f.dict("details");
-    let msg = match f.text("error") {
-        None => Message::Result {
+/// The `CALL.Options` of a call envelope.
+pub(super) fn call_options(r: &mut Reader<'_>) -> Result<CallOptions, EnvelopeError> {
+    CallOptions::parse(&r.dict()?).map_err(|e| EnvelopeError::Meta(e.to_string()))
+}
+
+/// The session a reply envelope is for, and its RESULT or ERROR (its fields after the
+/// realm).
+pub(super) fn reply(r: &mut Reader<'_>, payload: Payload) -> Result<(Id, Message), EnvelopeError> {
+    let session = r.id()?;
+    let request = r.id()?;
+    let details = r.dict()?;
+    let msg = match r.flag()? {
+        false => Message::Result {
             request,
             details,
-            payload: e.payload,
+            payload,
         },
-        Some(error) => Message::Error {
-            request_type: f.id("request_type").unwrap_or(code::CALL),
+        true => Message::Error {
+            request_type: r.id()?,
             request,
             details,
-            error,
-            payload: e.payload,
+            error: r.text()?.to_owned(),
+            payload,
         },
     };
-    Some((session, msg))
+    Ok((session, msg))
 }

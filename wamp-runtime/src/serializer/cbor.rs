@@ -39,6 +39,10 @@ impl Codec for Cbor {
     fn encode_value(value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         <Cbor as BinWriter>::value(value, out, 0)
     }
+
+    fn encode_dict(dict: &Dict, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        <Cbor as BinWriter>::dict(dict, out, 0)
+    }
 }
 
 fn err(detail: &str) -> DecodeError {

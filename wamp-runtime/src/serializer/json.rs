@@ -136,6 +136,10 @@ impl Codec for Json {
     fn encode_value(value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_json(out, &JsonRef(value))
     }
+
+    fn encode_dict(dict: &Dict, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        write_json(out, &JsonDict(dict))
+    }
 }
 
 fn raw(out: &mut Vec<u8>, args: &Bytes, kwargs: Option<&Bytes>) {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use crate::proto::message::Field;
 use crate::proto::payload::WirePayload;
-use crate::proto::{Message, Payload, Value};
+use crate::proto::{Dict, Message, Payload, Value};
 
 /// The serializers a session can speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,6 +141,8 @@ pub(crate) trait Codec {
     fn decode_value(bytes: &[u8]) -> Result<Value, DecodeError>;
     /// Encodes one value.
     fn encode_value(value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+    /// Encodes one dictionary.
+    fn encode_dict(dict: &Dict, out: &mut Vec<u8>) -> Result<(), EncodeError>;
 }
 
 impl Serializer {
@@ -220,6 +222,16 @@ impl Serializer {
             Serializer::Cbor => cbor::Cbor::encode_value(value, out),
         }
     }
+
+    /// Encodes one dictionary, appending to `out` (as `encode_value` of a `Value::Dict`,
+    /// without making one).
+    pub fn encode_dict(&self, dict: &Dict, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match self {
+            Serializer::Json => json::Json::encode_dict(dict, out),
+            Serializer::MsgPack => msgpack::MsgPack::encode_dict(dict, out),
+            Serializer::Cbor => cbor::Cbor::encode_dict(dict, out),
+        }
+    }
 }
 
 /// A serializer name that is not `json`, `msgpack` or `cbor`.
@@ -279,6 +291,23 @@ mod tests {
                 }
             }
             assert!((1..60).contains(&decoded), "{ser}: the limit is in range");
+        }
+    }
+
+    #[test]
+    fn a_dict_encodes_as_the_same_dict_value() {
+        let mut d = Dict::new();
+        d.insert("n".into(), Value::from(7u64));
+        d.insert(
+            "list".into(),
+            Value::List(vec![Value::Bool(true), Value::Null]),
+        );
+        for ser in Serializer::ALL {
+            let (mut direct, mut wrapped) = (Vec::new(), Vec::new());
+            ser.encode_dict(&d, &mut direct).unwrap();
+            ser.encode_value(&Value::Dict(d.clone()), &mut wrapped)
+                .unwrap();
+            assert_eq!(direct, wrapped, "{ser}");
         }
     }
 }

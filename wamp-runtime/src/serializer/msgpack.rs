@@ -36,6 +36,10 @@ impl Codec for MsgPack {
     fn encode_value(value: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         <MsgPack as BinWriter>::value(value, out, 0)
     }
+
+    fn encode_dict(dict: &Dict, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        <MsgPack as BinWriter>::dict(dict, out, 0)
+    }
 }
 
 fn err(detail: &str) -> DecodeError {
