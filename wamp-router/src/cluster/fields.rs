@@ -22,7 +22,7 @@ impl Writer {
     /// The metadata of an envelope of `realm`.
     pub fn new(realm: &str) -> Self {
         let mut w = Self {
-            buf: Vec::with_capacity(64),
+            buf: Vec::with_capacity(128),
         };
         w.text(realm);
         w

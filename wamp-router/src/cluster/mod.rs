@@ -109,7 +109,7 @@ enum Bucket {
 /// The names of the nodes this one has numbered.
 #[derive(Debug, Default)]
 struct NodeNames {
-    by_name: HashMap<Arc<str>, NodeRef>,
+    by_name: foldhash::HashMap<Arc<str>, NodeRef>,
     /// By number; the first is this node.
     names: Vec<Arc<str>>,
 }
@@ -136,7 +136,7 @@ pub(crate) struct Node {
     slots: parking_lot::Mutex<HashMap<String, u64>>,
     names: parking_lot::RwLock<NodeNames>,
     /// The realms served here, set once they exist.
-    realms: OnceLock<HashMap<String, Weak<Realm>>>,
+    realms: OnceLock<foldhash::HashMap<String, Weak<Realm>>>,
     heartbeat: Duration,
     node_timeout: Duration,
     /// Bumped when NATS is back after a loss: the watches start again from scratch.
@@ -217,7 +217,7 @@ impl Node {
             slot,
             slots: parking_lot::Mutex::new(HashMap::new()),
             names: parking_lot::RwLock::new(NodeNames {
-                by_name: HashMap::from([(name.clone(), NodeRef::LOCAL)]),
+                by_name: [(name.clone(), NodeRef::LOCAL)].into_iter().collect(),
                 names: vec![name.clone()],
             }),
             name,

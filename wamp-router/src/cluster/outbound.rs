@@ -6,7 +6,6 @@
 //! Pushing never waits. While NATS is slow or away the queue holds up to a limit; past
 //! it, envelopes are dropped, counted and logged, never lost silently.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -99,7 +98,7 @@ async fn drain(
             .saturating_sub(ENVELOPE_ROOM),
     );
     // Per destination: its subject and what waits to go.
-    let mut links: HashMap<Arc<str>, Link> = HashMap::new();
+    let mut links: foldhash::HashMap<Arc<str>, Link> = Default::default();
     let mut taken = Vec::with_capacity(TAKE);
     let mut numbers = Vec::with_capacity(TAKE);
     // The destinations with a batch to send, in the order they got one.

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 /// The last sequence given to an envelope for each destination.
 #[derive(Debug, Default)]
 pub(crate) struct Sent {
-    last: parking_lot::Mutex<HashMap<Arc<str>, u64>>,
+    last: parking_lot::Mutex<foldhash::HashMap<Arc<str>, u64>>,
 }
 
 impl Sent {
@@ -46,7 +46,7 @@ impl Sent {
 /// What arrived from each sender.
 #[derive(Debug)]
 pub(crate) struct Received {
-    senders: parking_lot::Mutex<HashMap<String, From>>,
+    senders: parking_lot::Mutex<foldhash::HashMap<String, From>>,
     /// How old a claim must be before it is held against what arrived: envelopes sent
     /// before a heartbeat may still be on their way, or queued here, when it arrives.
     settle: Duration,
