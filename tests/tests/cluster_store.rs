@@ -1,7 +1,7 @@
 //! What the cluster relies on from NATS's key-value store, on the `nats-server` the tests
 //! run (Debian's 2.9): compare-and-set `create`, `update` with a revision and
 //! `delete_expect_revision`, `entry` after a delete, and a watch that first delivers what
-//! is stored and then each change.
+//! is stored and then each change; and nodes started at once all joining.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -77,4 +77,22 @@ async fn compare_and_set_and_watch_behave_as_the_cluster_expects() {
         seen.iter().any(|(k, r, _)| k == "k" && *r == r3),
         "{seen:?}"
     );
+}
+
+/// Nodes started at the same moment against a NATS that has no buckets yet race to make
+/// them: the ones that lose find them made and join, none gives up.
+#[tokio::test]
+async fn nodes_started_at_once_all_join() {
+    let nats = Nats::start().await;
+    for round in 0..6 {
+        let cluster = || wamp_router::Cluster::nats(nats.url.clone()).name(format!("race{round}"));
+        let started = futures_util::future::join_all(
+            (0..3).map(|_| tests::router().cluster(cluster()).start()),
+        )
+        .await;
+        for node in started {
+            let node = node.unwrap_or_else(|e| panic!("round {round}: {e}"));
+            node.shutdown().await;
+        }
+    }
 }

@@ -80,13 +80,19 @@ async fn create_stream(js: &jetstream::Context, bucket: &str) -> Result<(), Stor
         num_replicas: 1,
         ..Default::default()
     };
-    js.get_or_create_stream(config)
-        .await
-        .map(|_| ())
-        .map_err(|e| StoreError::Nats {
-            bucket: bucket.to_owned(),
-            message: e.to_string(),
-        })
+    let name = config.name.clone();
+    match js.get_or_create_stream(config).await {
+        Ok(_) => Ok(()),
+        // Nodes started at once race to make it: another made it between this node's
+        // look and its create (NATS says the subjects overlap, or the name is taken).
+        Err(e) => match js.get_stream(&name).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(StoreError::Nats {
+                bucket: bucket.to_owned(),
+                message: e.to_string(),
+            }),
+        },
+    }
 }
 
 /// A key for `parts`: the hex of their SHA-256, cut to 128 bits.
