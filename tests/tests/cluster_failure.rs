@@ -55,23 +55,46 @@ async fn a_killed_node_is_noticed_and_its_calls_fail() {
     assert_eq!(caller.call::<i64>("com.fail.stuck", ()).await.unwrap(), 7);
 }
 
-/// Calls `procedure` on `caller` until it answers (the cluster is rebuilding). Each try
-/// is bounded, in case a call's message is lost in a way no node notices.
-async fn until_answered(caller: &wamp_runtime::Session, procedure: &str) -> i64 {
+/// Tries `attempt` until it gives a value (the cluster is rebuilding), for at most 20 s.
+async fn until_ok<T, E: std::fmt::Display, F: std::future::IntoFuture<Output = Result<T, E>>>(
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let call = caller
-            .call::<i64>(procedure, ())
-            .timeout(Duration::from_secs(1));
-        match call.await {
-            Ok(n) => return n,
+        match attempt().await {
+            Ok(v) => return v,
             Err(e) => assert!(
                 tokio::time::Instant::now() < deadline,
-                "{procedure} still fails: {e}"
+                "{what} still fails: {e}"
             ),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Calls `procedure` on `caller` until it answers. Each try is bounded, in case a call's
+/// message is lost in a way no node notices.
+async fn until_answered(caller: &wamp_runtime::Session, procedure: &str) -> i64 {
+    until_ok(procedure, || {
+        caller
+            .call::<i64>(procedure, ())
+            .timeout(Duration::from_secs(1))
+    })
+    .await
+}
+
+/// Asks `asker` for the ID of what `procedure` (a meta lookup) finds for `uri` until it
+/// finds something.
+async fn until_found(asker: &wamp_runtime::Session, procedure: &str, uri: &str) -> u64 {
+    until_ok(procedure, || async move {
+        match asker.call::<Option<u64>>(procedure, (uri,)).await {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) => Err(format!("nothing found for {uri}")),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -111,23 +134,6 @@ async fn a_nats_restart_is_survived() {
     };
     assert_eq!(got, 1);
     drop(nats);
-}
-
-/// Asks `asker` for the ID of what `procedure` (a meta lookup) finds for `uri` until it
-/// finds something (the cluster is rebuilding).
-async fn until_found(asker: &wamp_runtime::Session, procedure: &str, uri: &str) -> u64 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = asker.call::<Option<u64>>(procedure, (uri,)).await;
-        if let Ok(Some(id)) = found {
-            return id;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{procedure}({uri}): {found:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// NATS restarts empty: the records the nodes write again keep the IDs their clients
