@@ -55,6 +55,67 @@ async fn a_killed_node_is_noticed_and_its_calls_fail() {
     assert_eq!(caller.call::<i64>("com.fail.stuck", ()).await.unwrap(), 7);
 }
 
+/// A node that dies: the survivors say that its sessions left (`wamp.session.on_leave`,
+/// with their authid and authrole), as a single router says it of a session whose
+/// connection dropped, each to its own subscribers.
+#[tokio::test]
+async fn the_sessions_of_a_killed_node_leave() {
+    let nats = Nats::start().await;
+    let survivor = tests::router()
+        .cluster(nats.cluster())
+        .metrics("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let other = nats.node().await;
+    let doomed = NodeProcess::start(&nats).await;
+    let watcher = join(survivor.endpoint(), Serializer::Json).await;
+    let mut here = watcher
+        .subscribe::<(u64, String, String)>("wamp.session.on_leave")
+        .await
+        .unwrap();
+    let far_watcher = join(Endpoint::from(other.url()), Serializer::Cbor).await;
+    let mut there = far_watcher
+        .subscribe::<(u64, String, String)>("wamp.session.on_leave")
+        .await
+        .unwrap();
+    let victim = join(Endpoint::from(doomed.url.clone()), Serializer::MsgPack).await;
+    let (id, authid) = (victim.id(), victim.authid().unwrap_or_default());
+    // Known to the survivor: the watchers and the victim.
+    let metrics = survivor.metrics_addr().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = tests::http_get(metrics, "/metrics").await;
+        let known = text
+            .lines()
+            .find_map(|l| l.strip_prefix("wamp_cluster_sessions "))
+            .and_then(|n| n.parse::<u64>().ok());
+        if known == Some(3) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    doomed.kill().await;
+    for sub in [&mut here, &mut there] {
+        let left = tokio::time::timeout(Duration::from_secs(8), sub.next())
+            .await
+            .expect("on_leave within the node timeout")
+            .unwrap()
+            .unwrap()
+            .data;
+        assert_eq!(left, (id, authid.clone(), "anonymous".to_owned()));
+    }
+    // Each heard it once: what comes next on each is a session that leaves later.
+    let later = join(Endpoint::from(other.url()), Serializer::Json).await;
+    let later_id = later.id();
+    later.leave().await.unwrap();
+    for sub in [&mut here, &mut there] {
+        let next = tests::next_event(sub).await.data;
+        assert_eq!(next.0, later_id);
+    }
+}
+
 /// Tries `attempt` until it gives a value (the cluster is rebuilding), for at most 20 s.
 async fn until_ok<T, E: std::fmt::Display, F: std::future::IntoFuture<Output = Result<T, E>>>(
     what: &str,

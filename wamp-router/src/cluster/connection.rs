@@ -140,6 +140,7 @@ impl Node {
         self.restarts.send_modify(|n| *n += 1);
         for realm in self.realms() {
             let name = realm.name().to_owned();
+            self.sessions_again(&name, realm.local_sessions());
             let link = self.link(&name);
             for (topic, event) in realm.retained_events() {
                 link.retained(&topic, &event);

@@ -152,6 +152,23 @@ impl RealmLink {
         }
     }
 
+    /// Session `id` joined this realm here: its record lets the other nodes say it left
+    /// if this node dies.
+    pub fn session_joined(&self, id: Id, authid: &str, authrole: &str) {
+        let record = super::sessions::Record {
+            node: self.node.name.to_string(),
+            realm: self.realm.to_string(),
+            authid: authid.to_owned(),
+            authrole: authrole.to_owned(),
+        };
+        self.node.sessions.joined(id, record);
+    }
+
+    /// Session `id` of this node left this realm.
+    pub fn session_left(&self, id: Id) {
+        self.node.sessions.left(id);
+    }
+
     /// A new session ID, unique in the cluster.
     pub fn session_id(&self) -> Id {
         self.node.fresh_id()

@@ -22,11 +22,13 @@ mod interest;
 mod link;
 mod members;
 mod meta;
+mod metrics;
 mod outbound;
 mod registry;
 mod remote;
 mod routing;
 mod sequences;
+mod sessions;
 mod store;
 
 use std::collections::HashMap;
@@ -44,6 +46,7 @@ pub(crate) use registry::JoinError;
 pub(crate) use registry::{Mirror, Registry};
 pub(crate) use remote::{OutgoingCall, RegisterClaim, RemoteCall};
 pub(crate) use routing::Clustered;
+pub(crate) use sessions::Record as SessionRecord;
 
 use crate::realm::Realm;
 use crate::RouterError;
@@ -130,6 +133,8 @@ pub(crate) struct Node {
     nodes: store::Records,
     /// The retained events of every realm, each as the envelope of its event.
     retained: store::Records,
+    /// Every node's sessions (what the survivors of a node say left).
+    sessions: sessions::Sessions,
     /// This node's share of the session IDs: those equal to it modulo [`SLOTS`].
     slot: u64,
     /// The other nodes' slots, by node.
@@ -198,6 +203,8 @@ impl Node {
         let registrations = open("registrations").await.map_err(|e| fail(no_kv, &e))?;
         let nodes = open("nodes").await.map_err(|e| fail(no_kv, &e))?;
         let retained = open("retained").await.map_err(|e| fail(no_kv, &e))?;
+        let sessions = open("sessions").await.map_err(|e| fail(no_kv, &e))?;
+        let (sessions, session_writer) = sessions::Sessions::new(sessions);
         let slot = claim_slot(&nodes, &name)
             .await
             .map_err(|e| fail("cannot take a session ID range", &e))?;
@@ -214,6 +221,7 @@ impl Node {
             registry: registry::Registry::new(registrations),
             nodes,
             retained,
+            sessions,
             slot,
             slots: parking_lot::Mutex::new(HashMap::new()),
             names: parking_lot::RwLock::new(NodeNames {
@@ -239,6 +247,9 @@ impl Node {
             lost: Default::default(),
         });
         node.spawn(drain);
+        node.spawn(session_writer);
+        let watcher = node.clone();
+        node.spawn(async move { watcher.follow_sessions().await });
         let watcher = node.clone();
         node.spawn(async move { watcher.follow_connection(events).await });
         let (ready, loaded) = tokio::sync::oneshot::channel();
@@ -460,12 +471,15 @@ impl Node {
         }
     }
 
-    /// A node left or died: nothing goes to it any more, and its records lose it.
+    /// A node left or died: nothing goes to it any more, its sessions leave, and its
+    /// records lose it.
     fn node_gone(self: &Arc<Self>, gone: Arc<str>) {
         self.interest.forget(&gone);
         let r = self.node_ref(&gone);
+        let left = self.sessions_left(&gone);
         for realm in self.realms() {
             realm.node_gone(r);
+            realm.sessions_left_elsewhere(&left);
         }
         let node = self.clone();
         self.tasks.spawn(async move {
@@ -499,55 +513,6 @@ impl Node {
         self.lost_from.lock().push(from.to_owned());
         let node = self.clone();
         self.tasks.spawn(async move { node.beat("alive").await });
-    }
-
-    /// The node's part of the router's metrics, in the Prometheus text format.
-    pub fn metrics(&self) -> String {
-        use std::fmt::Write as _;
-        use std::sync::atomic::Ordering::Relaxed;
-        let mut text = String::new();
-        let gauges = [
-            (
-                "wamp_cluster_nodes",
-                "Nodes of the cluster this one knows alive, itself included.",
-                self.members.others().len() as u64 + 1,
-            ),
-            (
-                "wamp_cluster_connected",
-                "1 while this node reaches NATS.",
-                u64::from(self.is_connected()),
-            ),
-        ];
-        let counters = [
-            (
-                "wamp_cluster_envelopes_sent_total",
-                "Envelopes sent to other nodes.",
-                self.outbound.sent.load(Relaxed),
-            ),
-            (
-                "wamp_cluster_envelopes_received_total",
-                "Envelopes taken from other nodes.",
-                self.received.load(Relaxed),
-            ),
-            (
-                "wamp_cluster_envelopes_dropped_total",
-                "Envelopes dropped because the queue to NATS was full.",
-                self.outbound.dropped.load(Relaxed),
-            ),
-            (
-                "wamp_cluster_envelopes_lost_total",
-                "Envelopes other nodes sent that never arrived (core NATS is at most once).",
-                self.lost.load(Relaxed),
-            ),
-        ];
-        let all = gauges.iter().map(|g| ("gauge", g));
-        for (kind, (name, help, value)) in all.chain(counters.iter().map(|c| ("counter", c))) {
-            let _ = writeln!(
-                text,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
-        text
     }
 
     /// The largest WAMP message this node can pass to another: NATS's `max_payload`, less
@@ -621,6 +586,9 @@ impl Node {
                 tracing::debug!("cluster: leaving: {e}");
             }
         }
+        // Its sessions' records go before it does, or the others would say they left
+        // again.
+        self.sessions.written(Duration::from_secs(2)).await;
         self.unlist(&self.name).await;
         self.beat("leaving").await;
         let _ = self.client.flush().await;

@@ -129,6 +129,9 @@ impl State {
             return false;
         };
         crate::sparse::shrink_when_sparse(&mut self.sessions);
+        if let Some(link) = self.routing.link() {
+            link.session_left(session);
+        }
         let held = self.routing.leave(session);
         for change in held.subscriptions {
             self.subscription_events(session, change, false);
@@ -385,6 +388,9 @@ impl Realm {
                 Some(link) => link.session_id(),
                 None => global_id(),
             };
+        }
+        if let Some(link) = st.routing.link() {
+            link.session_joined(id, &peer.authid, &peer.authrole);
         }
         st.sessions.insert(id, Box::new(peer));
         if let Some(info) = st.session_info(id) {

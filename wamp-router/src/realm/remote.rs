@@ -299,6 +299,30 @@ impl Realm {
         st.meta_event("wamp.subscription.on_delete", pair);
     }
 
+    /// Sessions of another node that died (of every realm: those of this one are taken):
+    /// `wamp.session.on_leave` for each, to this node's subscribers only (every node
+    /// tells its own).
+    pub fn sessions_left_elsewhere(&self, left: &[(Id, crate::cluster::SessionRecord)]) {
+        let st = self.state.lock();
+        for (id, r) in left.iter().filter(|(_, r)| r.realm == self.name) {
+            let args = vec![
+                Value::from(*id),
+                Value::Str(r.authid.clone()),
+                Value::Str(r.authrole.clone()),
+            ];
+            let payload = wamp_runtime::proto::Payload::args(args);
+            st.meta_event_where("wamp.session.on_leave", payload, |_| true);
+        }
+    }
+
+    /// The sessions joined here: ID, authid, authrole.
+    pub fn local_sessions(&self) -> Vec<(Id, String, String)> {
+        let st = self.state.lock();
+        let all = st.sessions.iter();
+        all.map(|(id, p)| (*id, p.authid.clone(), p.authrole.clone()))
+            .collect()
+    }
+
     /// The patterns this realm's sessions subscribe to, with their subscription IDs.
     pub fn local_patterns(&self) -> Vec<(Id, String, MatchPolicy)> {
         let st = self.state.lock();
