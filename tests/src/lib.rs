@@ -396,3 +396,10 @@ pub async fn try_http_request(
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     http_request(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n")).await
 }
+
+/// The value of metric `name` (a line `name value`) in the text `/metrics` serves.
+pub fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|n| n.parse().ok())
+}

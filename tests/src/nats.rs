@@ -142,6 +142,16 @@ impl Nats {
             .await
             .expect("the node starts")
     }
+
+    /// A node as [`Nats::node`] that also serves `/metrics` (see [`crate::metric`]).
+    pub async fn node_with_metrics(&self) -> RouterHandle {
+        crate::router()
+            .cluster(self.cluster())
+            .metrics("127.0.0.1:0".parse().expect("address"))
+            .start()
+            .await
+            .expect("the node starts")
+    }
 }
 
 /// A [`Nats`] stopped, to start again on the same ports.

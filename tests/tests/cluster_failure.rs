@@ -61,12 +61,7 @@ async fn a_killed_node_is_noticed_and_its_calls_fail() {
 #[tokio::test]
 async fn the_sessions_of_a_killed_node_leave() {
     let nats = Nats::start().await;
-    let survivor = tests::router()
-        .cluster(nats.cluster())
-        .metrics("127.0.0.1:0".parse().unwrap())
-        .start()
-        .await
-        .unwrap();
+    let survivor = nats.node_with_metrics().await;
     let other = nats.node().await;
     let doomed = NodeProcess::start(&nats).await;
     let watcher = join(survivor.endpoint(), Serializer::Json).await;
@@ -86,11 +81,7 @@ async fn the_sessions_of_a_killed_node_leave() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let text = tests::http_get(metrics, "/metrics").await;
-        let known = text
-            .lines()
-            .find_map(|l| l.strip_prefix("wamp_cluster_sessions "))
-            .and_then(|n| n.parse::<u64>().ok());
-        if known == Some(3) {
+        if tests::metric(&text, "wamp_cluster_sessions") == Some(3) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{text}");

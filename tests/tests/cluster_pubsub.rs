@@ -196,12 +196,7 @@ async fn messages_too_large_for_nats_are_refused_at_the_edge() {
 #[tokio::test]
 async fn the_metrics_count_the_nodes_and_the_envelopes() {
     let nats = tests::Nats::start().await;
-    let watched = tests::router()
-        .cluster(nats.cluster())
-        .metrics("127.0.0.1:0".parse().unwrap())
-        .start()
-        .await
-        .unwrap();
+    let watched = nats.node_with_metrics().await;
     let other = nats.node().await;
     let far = tests::join(wamp_runtime::Endpoint::from(other.url()), Serializer::Json).await;
     let mut sub = far.subscribe::<(String,)>("com.metrics").await.unwrap();
@@ -215,10 +210,7 @@ async fn the_metrics_count_the_nodes_and_the_envelopes() {
     let text = tests::http_get(addr, "/metrics").await;
     assert!(text.contains("wamp_cluster_nodes 2"), "{text}");
     assert!(text.contains("wamp_cluster_connected 1"), "{text}");
-    let sent = text
-        .lines()
-        .find_map(|l| l.strip_prefix("wamp_cluster_envelopes_sent_total "))
-        .and_then(|n| n.parse::<u64>().ok());
+    let sent = tests::metric(&text, "wamp_cluster_envelopes_sent_total");
     assert!(sent.is_some_and(|n| n >= 1), "{text}");
 }
 
