@@ -107,6 +107,49 @@ async fn the_sessions_of_a_killed_node_leave() {
     }
 }
 
+/// A node that dies: its callees leave their registrations with the meta events a
+/// single router sends when a callee's connection drops (`on_unregister`, then
+/// `on_delete` for the last), once in the cluster though every survivor clears them.
+#[tokio::test]
+async fn the_registrations_of_a_killed_node_go_with_their_meta_events() {
+    let nats = Nats::start().await;
+    let (survivor, other) = (nats.node().await, nats.node().await);
+    let doomed = NodeProcess::start(&nats).await;
+    let watcher = join(survivor.endpoint(), Serializer::Json).await;
+    let mut unregistered = watcher
+        .subscribe::<(u64, u64)>("wamp.registration.on_unregister")
+        .await
+        .unwrap();
+    let mut deleted = watcher
+        .subscribe::<(u64, u64)>("wamp.registration.on_delete")
+        .await
+        .unwrap();
+    let callee = join(Endpoint::from(doomed.url.clone()), Serializer::MsgPack).await;
+    let reg = callee
+        .register("com.fail.gone", |(): ()| async { Ok::<_, WampError>(1) })
+        .await
+        .unwrap();
+    let pair = (callee.id(), reg.id());
+    doomed.kill().await;
+    // The node timeout (3 s), then the record's edit.
+    for sub in [&mut unregistered, &mut deleted] {
+        let got = tokio::time::timeout(Duration::from_secs(8), sub.next())
+            .await
+            .expect("the meta event in time");
+        assert_eq!(got.unwrap().unwrap().data, pair);
+    }
+    // Once: what comes next is a registration that goes later, on another node.
+    let later = join(other.endpoint(), Serializer::Cbor).await;
+    let r = later
+        .register("com.fail.later", |(): ()| async { Ok::<_, WampError>(2) })
+        .await
+        .unwrap();
+    let later_pair = (later.id(), r.id());
+    r.unregister().await.unwrap();
+    assert_eq!(tests::next_event(&mut unregistered).await.data, later_pair);
+    assert_eq!(tests::next_event(&mut deleted).await.data, later_pair);
+}
+
 /// Tries `attempt` until it gives a value (the cluster is rebuilding), for at most 20 s.
 async fn until_ok<T, E: std::fmt::Display, F: std::future::IntoFuture<Output = Result<T, E>>>(
     what: &str,

@@ -490,8 +490,16 @@ impl Node {
                 }
             }
             for key in node.registry.keys_of(&gone) {
-                if let Err(e) = node.registry.leave(&key, &gone, None).await {
-                    tracing::warn!(node = %gone, "cluster: cannot clear a registration of a gone node: {e}");
+                match node.registry.leave(&key, &gone, None).await {
+                    // This node's edit took them off: it tells the cluster.
+                    Ok(Some(left)) => {
+                        if let Some(realm) = node.realm(&left.realm) {
+                            let (callees, id) = (&left.callees, left.registration);
+                            realm.callees_of_gone_node(callees, id, left.deleted);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(node = %gone, "cluster: cannot clear a registration of a gone node: {e}"),
                 }
             }
         });

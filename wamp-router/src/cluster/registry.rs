@@ -126,6 +126,17 @@ pub(crate) enum Joining {
     Again,
 }
 
+/// The callees a [`Registry::leave`] took off a registration.
+#[derive(Debug)]
+pub(crate) struct Left {
+    pub realm: String,
+    pub registration: Id,
+    /// Their sessions, in the record's order.
+    pub callees: Vec<Id>,
+    /// They were the last: the registration went.
+    pub deleted: bool,
+}
+
 /// Why a REGISTER could not be written.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum JoinError {
@@ -229,33 +240,43 @@ impl Registry {
         Ok((record, revision))
     }
 
-    /// Takes `session` of `node` off the record of `key`.
+    /// Takes `session` of `node` (every session of it: `None`) off the record of `key`:
+    /// what this edit took off, if anything (of nodes racing to do it, one takes it).
     pub async fn leave(
         &self,
         key: &str,
         node: &str,
         session: Option<Id>,
-    ) -> Result<(), StoreError> {
-        self.records
+    ) -> Result<Option<Left>, StoreError> {
+        let (left, _) = self
+            .records
             .edit(key, |current: Option<(Record, u64)>| {
                 let Some((mut r, revision)) = current else {
-                    return (Edit::Keep, ());
+                    return (Edit::Keep, None);
                 };
-                let before = r.callees.len();
-                r.callees
-                    .retain(|c| !(c.node == node && session.is_none_or(|s| s == c.session)));
-                if r.callees.len() == before {
-                    return (Edit::Keep, ());
+                let (gone, kept): (Vec<CalleeRecord>, Vec<CalleeRecord>) =
+                    std::mem::take(&mut r.callees)
+                        .into_iter()
+                        .partition(|c| c.node == node && session.is_none_or(|s| s == c.session));
+                if gone.is_empty() {
+                    return (Edit::Keep, None);
                 }
-                r.id = Some(r.id.unwrap_or(revision));
-                if r.callees.is_empty() {
-                    (Edit::Delete, ())
-                } else {
-                    (Edit::Put(r), ())
+                r.callees = kept;
+                let id = r.id.unwrap_or(revision);
+                r.id = Some(id);
+                let left = Left {
+                    realm: r.realm.clone(),
+                    registration: id,
+                    callees: gone.iter().map(|c| c.session).collect(),
+                    deleted: r.callees.is_empty(),
+                };
+                match left.deleted {
+                    true => (Edit::Delete, Some(left)),
+                    false => (Edit::Put(r), Some(left)),
                 }
             })
             .await?;
-        Ok(())
+        Ok(left)
     }
 
     /// The keys of the records that name `node`.

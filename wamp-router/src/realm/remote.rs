@@ -315,6 +315,20 @@ impl Realm {
         }
     }
 
+    /// Callees of a node that died, taken off `registration` by this node's edit of its
+    /// record (of the survivors racing to do it, one does): the meta events, for the
+    /// whole cluster.
+    pub fn callees_of_gone_node(&self, callees: &[Id], registration: Id, deleted: bool) {
+        let st = self.state.lock();
+        for (i, callee) in callees.iter().enumerate() {
+            let pair = vec![Value::from(*callee), Value::from(registration)];
+            st.meta_event("wamp.registration.on_unregister", pair.clone());
+            if deleted && i + 1 == callees.len() {
+                st.meta_event("wamp.registration.on_delete", pair);
+            }
+        }
+    }
+
     /// The sessions joined here: ID, authid, authrole.
     pub fn local_sessions(&self) -> Vec<(Id, String, String)> {
         let st = self.state.lock();
