@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use wamp_runtime::proto::{CancelMode, Payload, PublishOptions};
+use wamp_runtime::proto::{Payload, PublishOptions};
 
 use super::envelope::{unbatch, Envelope, EnvelopeError, Kind};
 use super::fields::Reader;
@@ -112,19 +112,11 @@ fn deliver(node: &Node, from: &str, e: Envelope) {
         Kind::Event => remote_event(&mut r, payload).map(|event| realm.deliver_remote(event)),
         Kind::Call => remote::call(node.node_ref(from), &mut r, payload)
             .map(|call| realm.call_from_node(call)),
-        Kind::Continue => (|| {
-            let (caller, request) = (r.id()?, r.id()?);
-            let options = remote::call_options(&mut r)?;
-            realm.continue_from_node(caller, request, &options, payload);
-            Ok(())
-        })(),
-        Kind::Cancel => (|| {
-            let (caller, request, mode) = (r.id()?, r.id()?, r.text()?);
-            let mode = CancelMode::parse(mode)
-                .ok_or_else(|| EnvelopeError::Meta(format!("cancel mode {mode:?}")))?;
-            realm.cancel_from_node(caller, request, mode);
-            Ok(())
-        })(),
+        Kind::Continue => remote::call_part(&mut r).map(|(caller, request, options)| {
+            realm.continue_from_node(caller, request, &options, payload)
+        }),
+        Kind::Cancel => remote::cancel(&mut r)
+            .map(|(caller, request, mode)| realm.cancel_from_node(caller, request, mode)),
         Kind::Reply => {
             remote::reply(&mut r, payload).map(|(session, msg)| realm.reply_from_node(session, msg))
         }

@@ -133,38 +133,34 @@ impl RemoteSink for ToNode {
     fn push(&self, session: Id, msg: Message) {
         // realm, session, request, details, then whether it is an ERROR (and if so its
         // request type and URI).
-        let mut meta = Writer::new(&self.link.realm);
-        meta.id(session);
-        let written = match msg {
+        let (request, details, error, payload) = match msg {
             Message::Result {
                 request,
                 details,
                 payload,
-            } => meta
-                .id(request)
-                .dict(&details)
-                .map(|m| m.flag(false))
-                .map(|_| payload),
+            } => (request, details, None, payload),
             Message::Error {
                 request_type,
                 request,
                 details,
                 error,
                 payload,
-            } => meta
-                .id(request)
-                .dict(&details)
-                .map(|m| m.flag(true).id(request_type).text(&error))
-                .map(|_| payload),
+            } => (request, details, Some((request_type, error)), payload),
             other => {
                 tracing::debug!(session, "{} is not sent to another node", other.name());
                 return;
             }
         };
-        match written {
-            Ok(payload) => self.link.send(self.node, Kind::Reply, meta, &payload),
-            Err(e) => tracing::warn!(session, "cluster: reply not sent: {e}"),
+        let mut meta = Writer::new(&self.link.realm);
+        meta.id(session).id(request);
+        if let Err(e) = meta.dict(&details) {
+            return tracing::warn!(session, "cluster: reply not sent: {e}");
         }
+        match &error {
+            None => meta.flag(false),
+            Some((request_type, uri)) => meta.flag(true).id(*request_type).text(uri),
+        };
+        self.link.send(self.node, Kind::Reply, meta, &payload);
     }
 }
 
@@ -340,6 +336,21 @@ pub(super) fn call(
 /// The `CALL.Options` of a call envelope.
 pub(super) fn call_options(r: &mut Reader<'_>) -> Result<CallOptions, EnvelopeError> {
     CallOptions::parse(&r.dict()?).map_err(|e| EnvelopeError::Meta(e.to_string()))
+}
+
+/// The caller, its request and the options of a call part's envelope (its fields after
+/// the realm).
+pub(super) fn call_part(r: &mut Reader<'_>) -> Result<(Id, Id, CallOptions), EnvelopeError> {
+    Ok((r.id()?, r.id()?, call_options(r)?))
+}
+
+/// The caller, its request and the mode of a cancel's envelope (its fields after the
+/// realm).
+pub(super) fn cancel(r: &mut Reader<'_>) -> Result<(Id, Id, CancelMode), EnvelopeError> {
+    let (caller, request, mode) = (r.id()?, r.id()?, r.text()?);
+    let mode = CancelMode::parse(mode)
+        .ok_or_else(|| EnvelopeError::Meta(format!("cancel mode {mode:?}")))?;
+    Ok((caller, request, mode))
 }
 
 /// The session a reply envelope is for, and its RESULT or ERROR (its fields after the

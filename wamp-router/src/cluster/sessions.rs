@@ -105,15 +105,15 @@ impl Sessions {
 
     /// Takes the sessions of `node` out of the view: what the survivors say left.
     pub fn take_node(&self, node: &str) -> Vec<(Id, Record)> {
-        let mut seen = self.seen.lock();
-        let of: Vec<Id> = seen
-            .iter()
-            .filter(|(_, r)| r.node == node)
-            .map(|(id, _)| *id)
-            .collect();
-        of.into_iter()
-            .filter_map(|id| seen.remove(&id).map(|r| (id, r)))
-            .collect()
+        let mut taken = Vec::new();
+        self.seen.lock().retain(|id, r| {
+            let of = r.node == node;
+            if of {
+                taken.push((*id, r.clone()));
+            }
+            !of
+        });
+        taken
     }
 
     /// Deletes the records that still name `node` (it died), whoever else does it too.

@@ -331,6 +331,16 @@ impl State {
         );
     }
 
+    /// `wamp.registration.on_unregister` for `callee` leaving `registration`, then
+    /// `on_delete` when the registration went with it (a callee the router took off).
+    pub(super) fn callee_left_events(&self, callee: Id, registration: Id, deleted: bool) {
+        let pair = vec![Value::from(callee), Value::from(registration)];
+        self.meta_event("wamp.registration.on_unregister", pair.clone());
+        if deleted {
+            self.meta_event("wamp.registration.on_delete", pair);
+        }
+    }
+
     /// `{prefix}.on_create` and `{prefix}.on_{join}` when `session` joined (created: the
     /// object is new), or `{prefix}.on_{leave}` and `{prefix}.on_delete` when it left
     /// (deleted: it was the last).

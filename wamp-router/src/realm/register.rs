@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use wamp_runtime::proto::uri::{self, MatchPolicy};
-use wamp_runtime::proto::{code, error, Id, Message, RegisterOptions, Value};
+use wamp_runtime::proto::{code, error, Id, Message, RegisterOptions};
 
 use super::meta::Revoked;
 use super::{error_reply, Realm, State, Waiting};
@@ -47,11 +47,7 @@ impl State {
         for (i, callee) in callees.into_iter().enumerate() {
             self.revoke(callee, Revoked::Registration, id, "wamp.error.unregistered");
             self.registration_left(callee, id);
-            let pair = vec![Value::from(callee), Value::from(id)];
-            self.meta_event("wamp.registration.on_unregister", pair.clone());
-            if i == last {
-                self.meta_event("wamp.registration.on_delete", pair);
-            }
+            self.callee_left_events(callee, id, i == last);
         }
         tracing::info!(
             procedure,

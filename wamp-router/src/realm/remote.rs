@@ -27,11 +27,7 @@ impl State {
                 "wamp.error.unregistered",
             );
             self.registration_left(session, registration);
-            let pair = vec![Value::from(session), Value::from(registration)];
-            self.meta_event("wamp.registration.on_unregister", pair.clone());
-            if gone && i == last {
-                self.meta_event("wamp.registration.on_delete", pair);
-            }
+            self.callee_left_events(session, registration, gone && i == last);
             tracing::info!(session, registration, "callee taken off by another node");
         }
     }
@@ -321,11 +317,7 @@ impl Realm {
     pub fn callees_of_gone_node(&self, callees: &[Id], registration: Id, deleted: bool) {
         let st = self.state.lock();
         for (i, callee) in callees.iter().enumerate() {
-            let pair = vec![Value::from(*callee), Value::from(registration)];
-            st.meta_event("wamp.registration.on_unregister", pair.clone());
-            if deleted && i + 1 == callees.len() {
-                st.meta_event("wamp.registration.on_delete", pair);
-            }
+            st.callee_left_events(*callee, registration, deleted && i + 1 == callees.len());
         }
     }
 
