@@ -163,14 +163,19 @@ impl PythonPeer {
 
 /// Waits until `condition` holds, polling it, for at most [`WAIT`]: what a test does
 /// instead of sleeping for a guess.
-pub async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+pub async fn until(what: &str, condition: impl FnMut() -> bool) {
+    until_within(what, WAIT, condition).await
+}
+
+/// Like [`until`], for at most `within`.
+pub async fn until_within(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
     let polled = async {
         while !condition() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    if tokio::time::timeout(WAIT, polled).await.is_err() {
-        panic!("waited {WAIT:?} for {what}");
+    if tokio::time::timeout(within, polled).await.is_err() {
+        panic!("waited {within:?} for {what}");
     }
 }
 

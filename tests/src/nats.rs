@@ -225,6 +225,21 @@ impl NodeProcess {
         }
     }
 
+    /// Stops the node's process (SIGSTOP): silent, as if it hung, until [`Self::resume`].
+    pub fn pause(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// Lets a paused node run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = self.child.id().expect("the node runs") as i32;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("signalled");
+    }
+
     /// Kills the node at once (SIGKILL): no goodbye, no clean leave.
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;

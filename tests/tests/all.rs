@@ -12,6 +12,7 @@ mod client_pubsub;
 mod client_rpc;
 mod client_session;
 mod client_tls;
+mod cluster_departures;
 mod cluster_failure;
 mod cluster_meta;
 mod cluster_pubsub;

@@ -8,8 +8,8 @@
 //! - Back: the node bumps its epoch and says so in a heartbeat at once; the others end
 //!   the calls that crossed to it (what they sent meanwhile is lost) as it ends its own.
 //!   The buckets may be gone (NATS keeps them in memory), so the node makes them
-//!   again, lists itself, writes again the subscriptions and registrations of its own
-//!   sessions, and follows every bucket again from its start.
+//!   again, lists itself, writes again its sessions and their subscriptions and
+//!   registrations, and follows every bucket again from its start.
 //! - Taken as dead while still running (its entry in the node list deleted by the
 //!   others): it ends its sessions and lists itself again.
 
@@ -129,6 +129,7 @@ impl Node {
             &self.registry.records,
             &self.nodes,
             &self.retained,
+            &self.sessions.records,
         ];
         for records in buckets {
             if let Err(e) = records.reopen().await {
@@ -138,9 +139,9 @@ impl Node {
         }
         self.list().await;
         self.restarts.send_modify(|n| *n += 1);
+        self.sessions.again();
         for realm in self.realms() {
             let name = realm.name().to_owned();
-            self.sessions_again(&name, realm.local_sessions());
             let link = self.link(&name);
             for (topic, event) in realm.retained_events() {
                 link.retained(&topic, &event);

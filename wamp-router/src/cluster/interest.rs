@@ -51,6 +51,15 @@ pub(crate) struct Joined {
     pub created: bool,
 }
 
+/// A node taken out of a subscription's record by [`Interest::leave`].
+#[derive(Debug)]
+pub(crate) struct Left {
+    pub realm: String,
+    pub subscription: Id,
+    /// It was the last node: the subscription went from the cluster.
+    pub deleted: bool,
+}
+
 /// The other nodes' subscriptions in one realm.
 #[derive(Debug, Default)]
 pub(crate) struct RemoteIndex {
@@ -197,34 +206,40 @@ impl Interest {
     }
 
     /// Takes `node` out of the record of `key` unless, for this node, `keep` says it
-    /// still has (or is making) local subscribers: whether the record went (it was the
-    /// last node).
+    /// still has (or is making) local subscribers: what this edit took, if it took the
+    /// node out (another node's edit may have done it first).
     pub async fn leave(
         &self,
         key: &str,
         node: &str,
         keep: impl FnOnce() -> bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Left>, StoreError> {
         let lock = self.lock_for(key);
         let _one = lock.lock().await;
         if *node == *self.me && (self.pending.lock().contains_key(key) || keep()) {
-            return Ok(false);
+            return Ok(None);
         }
-        let (deleted, _) = self
+        let (left, _) = self
             .records
             .edit(key, |current: Option<(Record, u64)>| match current {
                 Some((mut r, revision)) if r.nodes.iter().any(|n| n == node) => {
-                    r.id = Some(r.id.unwrap_or(revision));
+                    let id = r.id.unwrap_or(revision);
+                    r.id = Some(id);
                     r.nodes.retain(|n| n != node);
-                    match r.nodes.is_empty() {
-                        true => (Edit::Delete, true),
-                        false => (Edit::Put(r), false),
+                    let left = Left {
+                        realm: r.realm.clone(),
+                        subscription: id,
+                        deleted: r.nodes.is_empty(),
+                    };
+                    match left.deleted {
+                        true => (Edit::Delete, Some(left)),
+                        false => (Edit::Put(r), Some(left)),
                     }
                 }
-                _ => (Edit::Keep, false),
+                _ => (Edit::Keep, None),
             })
             .await?;
-        Ok(deleted)
+        Ok(left)
     }
 
     /// The keys of the records that name `node`.

@@ -160,8 +160,19 @@ impl RealmLink {
             realm: self.realm.to_string(),
             authid: authid.to_owned(),
             authrole: authrole.to_owned(),
+            subscriptions: Vec::new(),
         };
         self.node.sessions.joined(id, record);
+    }
+
+    /// Session `session` of this node holds subscription `id` now (or again).
+    pub fn session_subscribed(&self, session: Id, id: Id) {
+        self.node.sessions.subscribed(session, id);
+    }
+
+    /// Session `session` of this node left subscription `id`.
+    pub fn session_unsubscribed(&self, session: Id, id: Id) {
+        self.node.sessions.unsubscribed(session, id);
     }
 
     /// Session `id` of this node left this realm.
@@ -261,12 +272,12 @@ impl RealmLink {
                     .is_some_and(|r| r.has_local_subscription(&topic, policy))
             };
             match node.interest.leave(&key, &node.name, keep).await {
-                Ok(true) => {
+                Ok(Some(left)) if left.deleted => {
                     if let Some(realm) = node.realm(&realm) {
                         realm.subscription_deleted(session, id);
                     }
                 }
-                Ok(false) => {}
+                Ok(_) => {}
                 Err(e) => tracing::warn!(topic, "cluster: subscription record not updated: {e}"),
             }
         });

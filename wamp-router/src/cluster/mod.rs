@@ -438,9 +438,19 @@ impl Node {
         let node = self.clone();
         self.spawn(async move {
             let mut tick = tokio::time::interval(node.heartbeat);
+            let mut last = tokio::time::Instant::now();
             loop {
                 tick.tick().await;
                 node.beat("alive").await;
+                // A tick this late: this node was stopped or starved, and the others'
+                // heartbeats wait unread. Their silence is its own.
+                let stalled = last.elapsed() > node.heartbeat * 2;
+                last = tokio::time::Instant::now();
+                if stalled {
+                    tracing::warn!(node = %node.name, "cluster: this node did not run for a while: the others get a node timeout to be heard again");
+                    node.members.heard_all_now();
+                    continue;
+                }
                 if !node.is_connected() {
                     // Silence is this node's own, not the others'.
                     continue;
@@ -485,8 +495,16 @@ impl Node {
         self.tasks.spawn(async move {
             node.unlist(&gone).await;
             for key in node.interest.keys_of(&gone) {
-                if let Err(e) = node.interest.leave(&key, &gone, || false).await {
-                    tracing::warn!(node = %gone, "cluster: cannot clear a subscription of a gone node: {e}");
+                match node.interest.leave(&key, &gone, || false).await {
+                    // This node's edit took it off: it tells the cluster.
+                    Ok(Some(taken)) => {
+                        if let Some(realm) = node.realm(&taken.realm) {
+                            let (id, deleted) = (taken.subscription, taken.deleted);
+                            realm.subscribers_of_gone_node(&left, id, deleted);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(node = %gone, "cluster: cannot clear a subscription of a gone node: {e}"),
                 }
             }
             for key in node.registry.keys_of(&gone) {

@@ -56,7 +56,9 @@ impl Routing for Clustered {
         policy: MatchPolicy,
         id: Option<Id>,
     ) -> Change {
-        self.local.subscribe(session, topic, policy, id)
+        let change = self.local.subscribe(session, topic, policy, id);
+        self.link.session_subscribed(session, change.id);
+        change
     }
 
     fn subscription_claim(&self, topic: &str, policy: MatchPolicy) -> Option<SubscribeClaim> {
@@ -71,6 +73,7 @@ impl Routing for Clustered {
     fn unsubscribe(&mut self, session: Id, id: Id) -> Option<Change> {
         let pattern = self.pattern(id);
         let mut change = self.local.unsubscribe(session, id)?;
+        self.link.session_unsubscribed(session, id);
         if let (true, Some((topic, policy))) = (change.first_or_last, pattern) {
             // Deleted only if no other node subscribes: the record says.
             self.link.unsubscribed(&topic, policy, session, id);

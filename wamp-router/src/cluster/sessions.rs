@@ -1,10 +1,12 @@
-//! The sessions of every node, a record each in the store (realm, authid, authrole), so
-//! that when a node dies the survivors can say that its sessions left: each emits
-//! `wamp.session.on_leave` for them to its own subscribers (every subscriber in the
-//! cluster hears it once, as from a single router).
+//! The sessions of every node, a record each in the store (realm, authid, authrole, the
+//! subscriptions it holds), so that when a node dies the survivors can say that its
+//! sessions left: each emits `wamp.session.on_leave` for them to its own subscribers
+//! (every subscriber in the cluster hears it once, as from a single router), and the one
+//! that takes the node out of a subscription's record says they left it.
 //!
-//! A node writes its sessions' records from one task, in the order they joined and left
-//! (a join and its leave never pass each other), and again after a NATS restart. The
+//! A node writes its sessions' records from one task, in the order they changed (a join
+//! and its leave never pass each other; changes that queued up meanwhile are written
+//! together, a record once with its latest state), and again after a NATS restart. The
 //! records of a dead node are deleted a while after it is taken as dead, once every
 //! survivor has taken it so too.
 
@@ -12,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
 use wamp_runtime::proto::Id;
@@ -26,12 +28,20 @@ pub(crate) struct Record {
     pub realm: String,
     pub authid: String,
     pub authrole: String,
+    /// The subscriptions it holds, by ID.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<Id>,
 }
 
 /// A change of this node's sessions, on its way to the store.
+#[derive(Debug)]
 enum Change {
-    Joined(Id, Record),
+    Joined(Id, Box<Record>),
     Left(Id),
+    Subscribed(Id, Id),
+    Unsubscribed(Id, Id),
+    /// Every record again (NATS came back, perhaps empty).
+    Again,
 }
 
 /// Every node's sessions, as the watch saw them, and the writer of this node's.
@@ -46,22 +56,18 @@ pub(crate) struct Sessions {
     written: Arc<Notify>,
 }
 
-impl std::fmt::Debug for Change {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Change::Joined(id, _) => write!(f, "Joined({id})"),
-            Change::Left(id) => write!(f, "Left({id})"),
-        }
-    }
-}
-
 impl Sessions {
     /// The sessions of bucket `records`, and the task that writes this node's changes.
     pub fn new(records: Records) -> (Self, impl std::future::Future<Output = ()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(AtomicUsize::new(0));
         let written = Arc::new(Notify::new());
-        let writer = write(records.clone(), rx, pending.clone(), written.clone());
+        let writer = Writer {
+            records: records.clone(),
+            mine: HashMap::default(),
+            unwritten: HashSet::default(),
+        };
+        let writer = writer.run(rx, pending.clone(), written.clone());
         let sessions = Self {
             records,
             seen: Default::default(),
@@ -74,12 +80,27 @@ impl Sessions {
 
     /// Session `id` of this node joined.
     pub fn joined(&self, id: Id, record: Record) {
-        self.queue(Change::Joined(id, record));
+        self.queue(Change::Joined(id, Box::new(record)));
     }
 
     /// Session `id` of this node left.
     pub fn left(&self, id: Id) {
         self.queue(Change::Left(id));
+    }
+
+    /// Session `session` of this node holds subscription `id` now.
+    pub fn subscribed(&self, session: Id, id: Id) {
+        self.queue(Change::Subscribed(session, id));
+    }
+
+    /// Session `session` of this node left subscription `id`.
+    pub fn unsubscribed(&self, session: Id, id: Id) {
+        self.queue(Change::Unsubscribed(session, id));
+    }
+
+    /// Writes every record of this node again (NATS came back, perhaps empty).
+    pub fn again(&self) {
+        self.queue(Change::Again);
     }
 
     fn queue(&self, change: Change) {
@@ -157,35 +178,112 @@ impl Sessions {
     }
 }
 
-/// Writes this node's changes in order.
-async fn write(
+/// The task that writes this node's records: it keeps them as they are now.
+struct Writer {
     records: Records,
-    mut rx: mpsc::UnboundedReceiver<Change>,
-    pending: Arc<AtomicUsize>,
-    written: Arc<Notify>,
-) {
-    while let Some(change) = rx.recv().await {
-        let done = match &change {
-            Change::Joined(id, r) => match serde_json::to_vec(r) {
-                Ok(v) => records.kv.put(id.to_string(), v.into()).await.map(|_| ()),
+    /// This node's sessions.
+    mine: HashMap<Id, Record>,
+    /// Sessions whose record could not be written (NATS away): written again with the
+    /// others when it is back.
+    unwritten: HashSet<Id>,
+}
+
+/// How many changes the writer takes at once.
+const BATCH: usize = 256;
+
+impl Writer {
+    /// Writes the changes as they come, a batch of those that queued up at a time.
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Change>,
+        pending: Arc<AtomicUsize>,
+        written: Arc<Notify>,
+    ) {
+        let mut batch = Vec::with_capacity(BATCH);
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
+            let taken = batch.len();
+            // The sessions changed, in the order they first changed.
+            let mut changed: Vec<Id> = Vec::new();
+            for change in batch.drain(..) {
+                for id in self.apply(change) {
+                    if !changed.contains(&id) {
+                        changed.push(id);
+                    }
+                }
+            }
+            for id in changed {
+                self.write(id).await;
+            }
+            pending.fetch_sub(taken, Ordering::Relaxed);
+            written.notify_waiters();
+        }
+    }
+
+    /// Applies `change` to this node's sessions: those whose record must be written.
+    fn apply(&mut self, change: Change) -> Vec<Id> {
+        match change {
+            Change::Joined(id, r) => {
+                self.mine.insert(id, *r);
+                vec![id]
+            }
+            Change::Left(id) => {
+                self.mine.remove(&id);
+                vec![id]
+            }
+            Change::Subscribed(session, id) => match self.mine.get_mut(&session) {
+                Some(r) if !r.subscriptions.contains(&id) => {
+                    r.subscriptions.push(id);
+                    vec![session]
+                }
+                _ => Vec::new(),
+            },
+            Change::Unsubscribed(session, id) => match self.mine.get_mut(&session) {
+                Some(r) if r.subscriptions.contains(&id) => {
+                    r.subscriptions.retain(|s| *s != id);
+                    vec![session]
+                }
+                _ => Vec::new(),
+            },
+            Change::Again => {
+                let all = self.mine.keys().chain(self.unwritten.iter());
+                all.copied().collect()
+            }
+        }
+    }
+
+    /// Writes session `id`'s record as it is now, or deletes it if the session left.
+    async fn write(&mut self, id: Id) {
+        let done = match self.mine.get(&id) {
+            Some(r) => match serde_json::to_vec(r) {
+                Ok(v) => self
+                    .records
+                    .kv
+                    .put(id.to_string(), v.into())
+                    .await
+                    .map(|_| ()),
                 Err(e) => {
                     tracing::warn!("cluster: session record: {e}");
-                    Ok(())
+                    return;
                 }
             }
             .map_err(|e| e.to_string()),
-            Change::Left(id) => records
+            None => self
+                .records
                 .kv
                 .delete(id.to_string())
                 .await
                 .map_err(|e| e.to_string()),
         };
-        if let Err(e) = done {
-            // NATS away: written again from the sessions themselves when it is back.
-            tracing::debug!(change = ?change, "cluster: session record not written: {e}");
+        match done {
+            Ok(()) => {
+                self.unwritten.remove(&id);
+            }
+            Err(e) => {
+                // NATS away: written again when it is back.
+                tracing::debug!(session = id, "cluster: session record not written: {e}");
+                self.unwritten.insert(id);
+            }
         }
-        pending.fetch_sub(1, Ordering::Relaxed);
-        written.notify_waiters();
     }
 }
 
@@ -215,18 +313,5 @@ impl super::Node {
             });
         }
         left
-    }
-
-    /// Writes this node's sessions again (NATS came back, perhaps empty).
-    pub(super) fn sessions_again(&self, realm: &str, sessions: Vec<(Id, String, String)>) {
-        for (id, authid, authrole) in sessions {
-            let record = Record {
-                node: self.name.to_string(),
-                realm: realm.to_owned(),
-                authid,
-                authrole,
-            };
-            self.sessions.joined(id, record);
-        }
     }
 }

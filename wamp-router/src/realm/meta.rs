@@ -250,7 +250,7 @@ impl State {
     /// Publishes a meta event to whoever subscribed to `topic`.
     pub(super) fn meta_event(&self, topic: &str, args: List) {
         let payload = Payload::args(args);
-        if self.routing.link().is_none() {
+        if self.routing.link().is_none() || self.meta_here_only {
             return self.meta_event_where(topic, payload, |_| true);
         }
         self.meta_event_where(topic, payload.clone(), |_| true);

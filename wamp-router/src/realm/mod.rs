@@ -83,6 +83,9 @@ struct State {
     /// What the dynamic authorizers decided.
     decisions: crate::authorizer::Decisions,
     stats: Arc<crate::metrics::Stats>,
+    /// Meta events go to this node's subscribers only: set while a node of a cluster
+    /// ends its sessions because the others took it as dead (they told the cluster).
+    meta_here_only: bool,
 }
 
 /// One realm of the router.
@@ -370,6 +373,7 @@ impl Realm {
                 history: crate::history::History::new(policy.history),
                 decisions: Default::default(),
                 stats: stats.clone(),
+                meta_here_only: false,
             }),
             timer: timeouts::CallTimer::default(),
         }

@@ -276,15 +276,19 @@ impl Realm {
         }
     }
 
-    /// Ends every session of this realm with GOODBYE `reason`.
+    /// Ends every session of this realm with GOODBYE `reason`: the cluster took this
+    /// node as dead, so the other nodes said already that they left, and the meta events
+    /// of their leaving go to this node's subscribers only.
     pub fn end_sessions(&self, reason: &str) {
         let mut st = self.state.lock();
         let ids: Vec<Id> = st.sessions.keys().copied().collect();
         let mut why = wamp_runtime::proto::Dict::new();
         why.insert("reason".into(), Value::Str(reason.to_owned()));
+        st.meta_here_only = true;
         if let Err((_, e)) = st.kill(&ids, &why) {
             tracing::warn!("sessions not ended: {e}");
         }
+        st.meta_here_only = false;
     }
 
     /// Subscription `id` went from the cluster when this node's last subscriber to it,
@@ -311,6 +315,36 @@ impl Realm {
         }
     }
 
+    /// Subscribers of a node that died (`left`: its sessions, of every realm), taken off
+    /// `subscription` by this node's edit of its record (of the survivors racing to do
+    /// it, one does): `wamp.subscription.on_unsubscribe` for each, and `on_delete` if it
+    /// went (with session 0 if none of them was known to hold it), for the whole cluster.
+    pub fn subscribers_of_gone_node(
+        &self,
+        left: &[(Id, crate::cluster::SessionRecord)],
+        subscription: Id,
+        deleted: bool,
+    ) {
+        let held = |r: &crate::cluster::SessionRecord| {
+            r.realm == self.name && r.subscriptions.contains(&subscription)
+        };
+        let holders: Vec<Id> = left
+            .iter()
+            .filter(|(_, r)| held(r))
+            .map(|(id, _)| *id)
+            .collect();
+        let st = self.state.lock();
+        for holder in &holders {
+            let pair = vec![Value::from(*holder), Value::from(subscription)];
+            st.meta_event("wamp.subscription.on_unsubscribe", pair);
+        }
+        if deleted {
+            let last = holders.last().copied().unwrap_or(0);
+            let pair = vec![Value::from(last), Value::from(subscription)];
+            st.meta_event("wamp.subscription.on_delete", pair);
+        }
+    }
+
     /// Callees of a node that died, taken off `registration` by this node's edit of its
     /// record (of the survivors racing to do it, one does): the meta events, for the
     /// whole cluster.
@@ -319,14 +353,6 @@ impl Realm {
         for (i, callee) in callees.iter().enumerate() {
             st.callee_left_events(*callee, registration, deleted && i + 1 == callees.len());
         }
-    }
-
-    /// The sessions joined here: ID, authid, authrole.
-    pub fn local_sessions(&self) -> Vec<(Id, String, String)> {
-        let st = self.state.lock();
-        let all = st.sessions.iter();
-        all.map(|(id, p)| (*id, p.authid.clone(), p.authrole.clone()))
-            .collect()
     }
 
     /// The patterns this realm's sessions subscribe to, with their subscription IDs.
