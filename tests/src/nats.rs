@@ -14,8 +14,11 @@ pub struct Nats {
     dir: PathBuf,
     /// `nats://127.0.0.1:PORT`.
     pub url: String,
-    port: u16,
+    /// The port clients connect to.
+    pub port: u16,
     monitor: u16,
+    /// What else the server was started with (its authorization).
+    extra: Vec<String>,
 }
 
 use crate::free_port;
@@ -51,10 +54,16 @@ fn find() -> Option<PathBuf> {
 impl Nats {
     /// Starts a server and waits until JetStream answers.
     pub async fn start() -> Nats {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a server given `extra` arguments too (`--user`, `--pass`, `--auth`).
+    pub async fn start_with(extra: &[&str]) -> Nats {
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
         // A port found free can be taken by another test's server before this one binds
         // it: then this server exits, and another pair of ports is tried.
         for _ in 0..5 {
-            if let Some(nats) = Self::try_start_on(free_port(), free_port()).await {
+            if let Some(nats) = Self::try_start_on(free_port(), free_port(), &extra).await {
                 return nats;
             }
         }
@@ -64,36 +73,41 @@ impl Nats {
     /// Stops the server and starts a new one on the same port (an empty store: what a
     /// NATS restart with a memory store looks like to the routers).
     pub async fn restart(mut self) -> Nats {
-        let (port, monitor) = (self.port, self.monitor);
+        let (port, monitor, extra) = (self.port, self.monitor, self.extra.clone());
         let _ = self.child.kill().await;
         drop(self);
-        Self::start_on(port, monitor).await
+        Self::start_on(port, monitor, &extra).await
     }
 
     /// Stops the server (its store goes with it); [`Stopped::start`] starts it again on
     /// the same port.
     pub async fn stop(mut self) -> Stopped {
-        let (port, monitor) = (self.port, self.monitor);
+        let (port, monitor, extra) = (self.port, self.monitor, self.extra.clone());
         let _ = self.child.kill().await;
         drop(self);
-        Stopped { port, monitor }
+        Stopped {
+            port,
+            monitor,
+            extra,
+        }
     }
 
-    async fn start_on(port: u16, monitor: u16) -> Nats {
-        match Self::try_start_on(port, monitor).await {
+    async fn start_on(port: u16, monitor: u16, extra: &[String]) -> Nats {
+        match Self::try_start_on(port, monitor, extra).await {
             Some(nats) => nats,
             None => panic!("nats-server could not listen on port {port} again"),
         }
     }
 
     /// `None` if the server exited (its ports were taken).
-    async fn try_start_on(port: u16, monitor: u16) -> Option<Nats> {
+    async fn try_start_on(port: u16, monitor: u16, extra: &[String]) -> Option<Nats> {
         let dir = std::env::temp_dir().join(format!("wamp-nats-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("store directory");
         let child = Command::new(nats_server())
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
             .args(["-m", &monitor.to_string(), "-sd"])
             .arg(&dir)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -106,6 +120,7 @@ impl Nats {
             url: format!("nats://127.0.0.1:{port}"),
             port,
             monitor,
+            extra: extra.to_vec(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         let health = std::net::SocketAddr::from(([127, 0, 0, 1], monitor));
@@ -158,12 +173,13 @@ impl Nats {
 pub struct Stopped {
     port: u16,
     monitor: u16,
+    extra: Vec<String>,
 }
 
 impl Stopped {
     /// Starts the server again, empty.
     pub async fn start(self) -> Nats {
-        Nats::start_on(self.port, self.monitor).await
+        Nats::start_on(self.port, self.monitor, &self.extra).await
     }
 }
 

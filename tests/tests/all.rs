@@ -15,6 +15,7 @@ mod client_tls;
 mod cluster_departures;
 mod cluster_failure;
 mod cluster_meta;
+mod cluster_nats;
 mod cluster_pubsub;
 mod cluster_rpc;
 mod cluster_store;

@@ -66,8 +66,9 @@ struct Cli {
     #[arg(long, default_value_t = 16 * 1024 * 1024)]
     max_message_size: usize,
     /// Join a cluster of routers through this NATS server (nats://HOST:PORT, JetStream
-    /// on): the nodes of a cluster serve their realms together. With --config too; it
-    /// overrides the file's [cluster].
+    /// on; several servers' URLs separated by commas; nats://USER:PASSWORD@HOST:PORT or
+    /// nats://TOKEN@HOST:PORT for credentials, tls:// for TLS): the nodes of a cluster
+    /// serve their realms together. With --config too; it overrides the file's [cluster].
     #[arg(long, value_name = "URL")]
     cluster: Option<String>,
     /// The cluster's name, for several clusters on one NATS server.
@@ -81,6 +82,10 @@ struct Cli {
     /// This node's label in logs (a fresh suffix is added at each start).
     #[arg(long, value_name = "LABEL", requires = "cluster")]
     cluster_node: Option<String>,
+    /// The certificate (PEM) of the authority that signed the NATS server's, if the
+    /// system does not trust it; the connection to NATS must then be TLS.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    cluster_ca: Option<std::path::PathBuf>,
     /// Log lines as text, or as JSON objects (one per line, with the session's peer, ID,
     /// realm, authid and authrole under "span").
     #[arg(long, value_enum, default_value = "text")]
@@ -169,6 +174,9 @@ async fn main() -> std::process::ExitCode {
             let mut cluster = wamp_router::Cluster::nats(url).name(cli.cluster_name);
             if let Some(label) = cli.cluster_node {
                 cluster = cluster.node(label);
+            }
+            if let Some(ca) = cli.cluster_ca {
+                cluster = cluster.ca(ca);
             }
             builder.cluster(cluster)
         }

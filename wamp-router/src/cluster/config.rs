@@ -22,11 +22,15 @@ pub struct Cluster {
     pub(crate) node: String,
     pub(crate) heartbeat: Duration,
     pub(crate) node_timeout: Duration,
+    pub(crate) ca: Option<std::path::PathBuf>,
 }
 
 impl Cluster {
     /// A cluster reached through the NATS server at `url` (`nats://host:4222`), which must
-    /// run JetStream (`nats-server -js`). The cluster is named `wamp` unless renamed.
+    /// run JetStream (`nats-server -js`): or several servers of one NATS cluster, their
+    /// URLs separated by commas. Credentials go in the URL
+    /// (`nats://user:password@host:4222`, `nats://token@host:4222`), TLS with `tls://`.
+    /// The cluster is named `wamp` unless renamed.
     pub fn nats(url: impl Into<String>) -> Self {
         Self {
             nats: url.into(),
@@ -34,7 +38,15 @@ impl Cluster {
             node: "node".into(),
             heartbeat: Duration::from_secs(1),
             node_timeout: Duration::from_secs(3),
+            ca: None,
         }
+    }
+
+    /// Trusts the certificate authority in PEM file `path` for the NATS server's
+    /// certificate (besides the system's), and insists on TLS.
+    pub fn ca(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca = Some(path.into());
+        self
     }
 
     /// The cluster's name: several clusters can share one NATS server.
@@ -58,8 +70,10 @@ impl Cluster {
         self
     }
 
-    /// Checks the names: they become parts of NATS subjects and bucket names.
+    /// Checks the names (they become parts of NATS subjects and bucket names) and the
+    /// NATS URLs.
     pub(crate) fn validate(&self) -> Result<(), String> {
+        super::servers::Servers::parse(&self.nats).map_err(|e| format!("cluster NATS URL: {e}"))?;
         let ok = |s: &str| {
             !s.is_empty()
                 && s.len() <= 64
@@ -97,6 +111,7 @@ mod tests {
         assert!(Cluster::nats("x").name("a.b").validate().is_err());
         assert!(Cluster::nats("x").node("a b").validate().is_err());
         assert!(Cluster::nats("x").name("").validate().is_err());
+        assert!(Cluster::nats("http://x").validate().is_err());
         let n = Cluster::nats("x").node("eu-1").incarnation();
         assert!(n.starts_with("eu-1-") && n.len() == 13);
     }

@@ -28,6 +28,7 @@ mod registry;
 mod remote;
 mod routing;
 mod sequences;
+mod servers;
 mod sessions;
 mod store;
 
@@ -176,11 +177,17 @@ impl Node {
     pub async fn join(config: &Cluster, realms: &[String]) -> Result<Arc<Self>, RouterError> {
         config.validate().map_err(RouterError::Config)?;
         let name: Arc<str> = Arc::from(config.incarnation());
+        let servers = servers::Servers::parse(&config.nats)
+            .map_err(|e| RouterError::Config(format!("--cluster: {e}")))?;
         let fail = |what: &str, e: &dyn std::fmt::Display| {
-            RouterError::Cluster(format!("{what} ({}): {e}", config.nats))
+            RouterError::Cluster(format!("{what} ({servers}): {e}"))
         };
         let (events_in, events) = tokio::sync::mpsc::unbounded_channel();
-        let client = async_nats::ConnectOptions::new()
+        let mut options = servers.authenticate(async_nats::ConnectOptions::new());
+        if let Some(ca) = &config.ca {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        let client = options
             .name(format!("wamp-router {name}"))
             .connection_timeout(Duration::from_secs(5))
             .max_reconnects(None)
@@ -193,7 +200,7 @@ impl Node {
                     let _ = events.send(event);
                 }
             })
-            .connect(config.nats.as_str())
+            .connect(servers.addrs())
             .await
             .map_err(|e| fail("cannot connect to NATS", &e))?;
         let js = async_nats::jetstream::new(client.clone());
@@ -300,7 +307,7 @@ impl Node {
             .map_err(|_| RouterError::Cluster("the node list did not load".into()))?
             .map_err(|_| RouterError::Cluster("the node list watch ended".into()))?;
         node.start_members().await?;
-        tracing::info!(node = %node.name, cluster = %config.name, nats = %config.nats, "joined the cluster");
+        tracing::info!(node = %node.name, cluster = %config.name, nats = %servers, "joined the cluster");
         Ok(node)
     }
 

@@ -166,14 +166,21 @@ fn build(model: File, at: &Locator, base: &Path) -> Result<RouterBuilder, Config
         b = b.listener(listener::listener_section(l, &realms, at, base)?);
     }
     if let Some(c) = &model.cluster {
-        b = b.cluster(cluster_section(c, at)?);
+        b = b.cluster(cluster_section(c, at, base)?);
     }
     Ok(b)
 }
 
 /// `[cluster]`: NATS, the cluster's name, this node's label.
-fn cluster_section(c: &ClusterSection, at: &Locator) -> Result<crate::Cluster, ConfigError> {
+fn cluster_section(
+    c: &ClusterSection,
+    at: &Locator,
+    base: &Path,
+) -> Result<crate::Cluster, ConfigError> {
     let mut cluster = crate::Cluster::nats(c.nats.clone());
+    if let Some(ca) = &c.ca {
+        cluster = cluster.ca(base.join(ca.get_ref()));
+    }
     if let Some(name) = &c.name {
         cluster = cluster.name(name.get_ref().clone());
         let checked = cluster.validate();

@@ -27,6 +27,7 @@ pub(super) struct File {
 #[serde(deny_unknown_fields)]
 pub(super) struct ClusterSection {
     pub(super) nats: String,
+    pub(super) ca: Option<Spanned<String>>,
     pub(super) name: Option<Spanned<String>>,
     pub(super) node: Option<Spanned<String>>,
     pub(super) node_timeout: Option<Spanned<DurationValue>>,

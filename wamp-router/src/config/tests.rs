@@ -26,7 +26,7 @@ fn errors_name_the_line_and_key() {
 #[test]
 fn the_cluster_section() {
     let realm = "[[realm]]\nname = \"r\"\n";
-    let text = format!("{realm}[cluster]\nnats = \"nats://10.0.0.1:4222\"\nname = \"eu\"\nnode = \"a-1\"\nnode_timeout = \"6s\"\n");
+    let text = format!("{realm}[cluster]\nnats = \"nats://10.0.0.1:4222\"\nca = \"ca.pem\"\nname = \"eu\"\nnode = \"a-1\"\nnode_timeout = \"6s\"\n");
     let c = check(&text)
         .expect("valid")
         .config
@@ -37,6 +37,7 @@ fn the_cluster_section() {
         ("nats://10.0.0.1:4222", "eu", "a-1")
     );
     assert_eq!(c.node_timeout, Duration::from_secs(6));
+    assert!(c.ca.as_ref().is_some_and(|p| p.ends_with("ca.pem")));
     let bad = format!("{realm}[cluster]\nnats = \"nats://x\"\nname = \"e.u\"\n");
     let e = check(&bad).expect_err("a dot in the name");
     assert_eq!((e.line, e.key.as_str()), (5, "cluster.name"), "{e}");
