@@ -351,3 +351,33 @@ async fn every_node_keeps_the_history_of_events_published_on_any() {
     }
     drop(a);
 }
+
+/// A burst of events from another node reaches a subscriber whole: the receiving node
+/// hands a batch of envelopes to its subscribers' queues only as fast as their writers
+/// get to run (a batch of hundreds of events went into a queue of 200 in one go, and
+/// what did not fit was dropped as for a slow consumer).
+#[tokio::test]
+async fn a_burst_from_another_node_is_not_dropped_on_the_way_out() {
+    let nats = tests::Nats::start().await;
+    let node = || {
+        tests::router()
+            .outbound_queue(200)
+            .cluster(nats.cluster())
+            .start()
+    };
+    let (a, b) = (node().await.unwrap(), node().await.unwrap());
+    let subscriber = tests::join(b.endpoint(), Serializer::MsgPack).await;
+    let mut sub = subscriber
+        .subscribe::<(u64,)>("com.burst")
+        .buffer(4096)
+        .await
+        .unwrap();
+    let publisher = tests::join(a.endpoint(), Serializer::MsgPack).await;
+    const N: u64 = 2000;
+    for i in 0..N {
+        publisher.publish("com.burst", (i,)).await.unwrap();
+    }
+    for i in 0..N {
+        assert_eq!(next_event(&mut sub).await.data.0, i, "event {i} of {N}");
+    }
+}

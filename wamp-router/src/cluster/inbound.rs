@@ -44,6 +44,10 @@ pub(super) async fn serve(node: Arc<Node>, mut sub: async_nats::Subscriber) {
                     node.missed_envelopes_from(from);
                 }
                 deliver(&node, from, envelope);
+                // A batch may hand hundreds of events to every local subscriber: the
+                // task gives way as tokio's budget says (every 128 envelopes), so that
+                // the writers sending them run and their queues do not overflow.
+                tokio::task::consume_budget().await;
             }
         }
     }
