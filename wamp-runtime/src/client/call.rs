@@ -190,7 +190,7 @@ impl<R> Call<R> {
     }
 
     /// Makes the call: its RESULT's payload and details.
-    async fn result(self) -> Result<(Payload, Dict), Error> {
+    pub(crate) async fn result(self) -> Result<(Payload, Dict), Error> {
         let (tx, rx) = oneshot::channel();
         let deadline = self.deadline();
         let (session, request) = self.send(Pending::Reply(tx), deadline).await?;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::Stream;
 
-use super::{plain_result, typed_result, ApplicationError, ResultShape, ServiceError};
+use super::{typed_result, ApplicationError, ResultShape, ServiceError};
 use crate::client::{Args, Call, CancelHandle, Error, FromResult, ProgressiveResults};
 use crate::proto::{Dict, Value};
 use crate::transport::BoxFuture;
@@ -23,21 +23,21 @@ use crate::transport::BoxFuture;
 pub trait ReadAnswer<T>: 'static {
     /// What awaiting the call gives.
     type Output;
-    /// Reads the answer.
-    fn read(answer: Result<Args, Error>) -> Self::Output;
+    /// Reads the answer, its result already read as `T`.
+    fn read(answer: Result<T, Error>) -> Self::Output;
 }
 
 impl<T: FromResult, E: ApplicationError + 'static> ReadAnswer<T> for E {
     type Output = Result<T, ServiceError<E>>;
-    fn read(answer: Result<Args, Error>) -> Self::Output {
-        typed_result::<T, E>(answer)
+    fn read(answer: Result<T, Error>) -> Self::Output {
+        answer.map_err(ServiceError::from_error)
     }
 }
 
 impl<T: FromResult> ReadAnswer<T> for Infallible {
     type Output = Result<T, Error>;
-    fn read(answer: Result<Args, Error>) -> Self::Output {
-        plain_result::<T>(answer)
+    fn read(answer: Result<T, Error>) -> Self::Output {
+        answer
     }
 }
 
@@ -156,7 +156,7 @@ impl<T, E> ServiceCall<T, E> {
 
 impl<T, E> IntoFuture for ServiceCall<T, E>
 where
-    T: Send + 'static,
+    T: FromResult + Send + 'static,
     E: ReadAnswer<T>,
     E::Output: Send,
 {
@@ -165,7 +165,20 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         let shape = self.shape;
-        Box::pin(async move { E::read(self.call.raw().await.map(|a| shape.received(a))) })
+        Box::pin(async move {
+            let (payload, details) = match self.call.result().await {
+                Ok(received) => received,
+                Err(e) => return E::read(Err(e)),
+            };
+            let read = match shape {
+                // One value, `args = [result]`: straight from the received bytes where
+                // the serializer allows, as `Session::call` reads it.
+                ResultShape::Value => T::from_received(&payload, &details),
+                _ => Args::received(&payload, &details)
+                    .and_then(|a| T::from_result(shape.received(a))),
+            };
+            E::read(read.map_err(Error::Deserialize))
+        })
     }
 }
 

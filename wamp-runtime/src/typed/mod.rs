@@ -83,6 +83,20 @@ impl<E> From<Error> for ServiceError<E> {
     }
 }
 
+impl<E: ApplicationError> ServiceError<E> {
+    /// A failed call: the procedure's own error if the ERROR's URI is one of its
+    /// declared errors, else the call's error as it is.
+    pub(crate) fn from_error(e: Error) -> Self {
+        match e {
+            Error::Application(w) => match E::from_wamp_error(&w) {
+                Some(e) => ServiceError::App(e),
+                None => ServiceError::Wamp(Error::Application(w)),
+            },
+            e => ServiceError::Wamp(e),
+        }
+    }
+}
+
 impl<E> ServiceError<E> {
     /// The procedure's own error, if that is what this is.
     pub fn app(&self) -> Option<&E> {
@@ -130,20 +144,8 @@ pub fn reply<T: serde::Serialize, E: Into<WampError>>(
 pub fn typed_result<T: FromResult, E: ApplicationError>(
     answer: Result<Args, Error>,
 ) -> Result<T, ServiceError<E>> {
-    match answer {
-        Ok(args) => T::from_result(args).map_err(|e| ServiceError::Wamp(Error::Deserialize(e))),
-        Err(Error::Application(w)) => match E::from_wamp_error(&w) {
-            Some(e) => Err(ServiceError::App(e)),
-            None => Err(ServiceError::Wamp(Error::Application(w))),
-        },
-        Err(e) => Err(ServiceError::Wamp(e)),
-    }
-}
-
-/// Reads a typed result for a caller stub of an infallible procedure.
-#[doc(hidden)]
-pub fn plain_result<T: FromResult>(answer: Result<Args, Error>) -> Result<T, Error> {
-    T::from_result(answer?).map_err(Error::Deserialize)
+    let read = answer.and_then(|args| T::from_result(args).map_err(Error::Deserialize));
+    read.map_err(ServiceError::from_error)
 }
 
 /// Runs a progressive procedure's stream: each item is a partial result, an error ends
