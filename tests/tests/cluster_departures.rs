@@ -35,6 +35,11 @@ async fn soon<T: wamp_runtime::client::FromArgs>(sub: &mut wamp_runtime::Subscri
         .data
 }
 
+/// A meta event of (session, registration or subscription) pairs, on `watcher`.
+async fn pairs(watcher: &Session, topic: &str) -> wamp_runtime::Subscription<(u64, u64)> {
+    watcher.subscribe(topic).await.unwrap()
+}
+
 /// `wamp.session.on_leave` on `watcher`.
 async fn on_leave(watcher: &Session) -> wamp_runtime::Subscription<(u64, String, String)> {
     watcher.subscribe("wamp.session.on_leave").await.unwrap()
@@ -82,14 +87,8 @@ async fn the_registrations_of_a_killed_node_go_with_their_meta_events() {
     let (survivor, other) = (nats.node().await, nats.node().await);
     let doomed = NodeProcess::start(&nats).await;
     let watcher = join(survivor.endpoint(), Serializer::Json).await;
-    let mut unregistered = watcher
-        .subscribe::<(u64, u64)>("wamp.registration.on_unregister")
-        .await
-        .unwrap();
-    let mut deleted = watcher
-        .subscribe::<(u64, u64)>("wamp.registration.on_delete")
-        .await
-        .unwrap();
+    let mut unregistered = pairs(&watcher, "wamp.registration.on_unregister").await;
+    let mut deleted = pairs(&watcher, "wamp.registration.on_delete").await;
     let callee = join(Endpoint::from(doomed.url.clone()), Serializer::MsgPack).await;
     let reg = callee
         .register("com.fail.gone", |(): ()| async { Ok::<_, WampError>(1) })
@@ -124,14 +123,8 @@ async fn the_subscriptions_of_a_killed_node_go_with_their_meta_events() {
     let other = nats.node().await;
     let doomed = NodeProcess::start(&nats).await;
     let watcher = join(survivor.endpoint(), Serializer::Json).await;
-    let mut unsubscribed = watcher
-        .subscribe::<(u64, u64)>("wamp.subscription.on_unsubscribe")
-        .await
-        .unwrap();
-    let mut deleted = watcher
-        .subscribe::<(u64, u64)>("wamp.subscription.on_delete")
-        .await
-        .unwrap();
+    let mut unsubscribed = pairs(&watcher, "wamp.subscription.on_unsubscribe").await;
+    let mut deleted = pairs(&watcher, "wamp.subscription.on_delete").await;
     let far = join(other.endpoint(), Serializer::Cbor).await;
     let shared_there = far.subscribe::<()>("com.gone.shared").await.unwrap();
     let victim = join(Endpoint::from(doomed.url.clone()), Serializer::MsgPack).await;
