@@ -98,7 +98,7 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct LoadArgs {
-    /// The router's WebSocket URL.
+    /// The router's URL: WebSocket (`ws://HOST:PORT/PATH`) or RawSocket (`tcp://HOST:PORT`).
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     url: String,
     /// The realm.
