@@ -44,6 +44,7 @@ async fn pairs(watcher: &Session, topic: &str) -> wamp_runtime::Subscription<(u6
 async fn on_leave(watcher: &Session) -> wamp_runtime::Subscription<(u64, String, String)> {
     watcher.subscribe("wamp.session.on_leave").await.unwrap()
 }
+
 /// A node that dies: the survivors say that its sessions left (`wamp.session.on_leave`,
 /// with their authid and authrole), as a single router says it of a session whose
 /// connection dropped, each to its own subscribers.

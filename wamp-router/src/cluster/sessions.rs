@@ -188,6 +188,21 @@ struct Writer {
     unwritten: HashSet<Id>,
 }
 
+/// The sessions a batch of changes changed, each once, in the order they first changed.
+#[derive(Default)]
+struct Changed {
+    order: Vec<Id>,
+    seen: HashSet<Id>,
+}
+
+impl Changed {
+    fn mark(&mut self, id: Id) {
+        if self.seen.insert(id) {
+            self.order.push(id);
+        }
+    }
+}
+
 /// How many changes the writer takes at once.
 const BATCH: usize = 256;
 
@@ -200,53 +215,53 @@ impl Writer {
         written: Arc<Notify>,
     ) {
         let mut batch = Vec::with_capacity(BATCH);
+        let mut changed = Changed::default();
         while rx.recv_many(&mut batch, BATCH).await > 0 {
             let taken = batch.len();
-            // The sessions changed, in the order they first changed.
-            let mut changed: Vec<Id> = Vec::new();
             for change in batch.drain(..) {
-                for id in self.apply(change) {
-                    if !changed.contains(&id) {
-                        changed.push(id);
-                    }
-                }
+                self.apply(change, &mut changed);
             }
-            for id in changed {
+            for id in std::mem::take(&mut changed.order) {
                 self.write(id).await;
             }
+            changed.seen.clear();
             pending.fetch_sub(taken, Ordering::Relaxed);
             written.notify_waiters();
         }
     }
 
-    /// Applies `change` to this node's sessions: those whose record must be written.
-    fn apply(&mut self, change: Change) -> Vec<Id> {
+    /// Applies `change` to this node's sessions, marking those whose record must be
+    /// written.
+    fn apply(&mut self, change: Change, changed: &mut Changed) {
         match change {
             Change::Joined(id, r) => {
                 self.mine.insert(id, *r);
-                vec![id]
+                changed.mark(id);
             }
             Change::Left(id) => {
                 self.mine.remove(&id);
-                vec![id]
+                changed.mark(id);
             }
-            Change::Subscribed(session, id) => match self.mine.get_mut(&session) {
-                Some(r) if !r.subscriptions.contains(&id) => {
-                    r.subscriptions.push(id);
-                    vec![session]
+            Change::Subscribed(session, id) => {
+                if let Some(r) = self.mine.get_mut(&session) {
+                    if !r.subscriptions.contains(&id) {
+                        r.subscriptions.push(id);
+                        changed.mark(session);
+                    }
                 }
-                _ => Vec::new(),
-            },
-            Change::Unsubscribed(session, id) => match self.mine.get_mut(&session) {
-                Some(r) if r.subscriptions.contains(&id) => {
-                    r.subscriptions.retain(|s| *s != id);
-                    vec![session]
+            }
+            Change::Unsubscribed(session, id) => {
+                if let Some(r) = self.mine.get_mut(&session) {
+                    if r.subscriptions.contains(&id) {
+                        r.subscriptions.retain(|s| *s != id);
+                        changed.mark(session);
+                    }
                 }
-                _ => Vec::new(),
-            },
+            }
             Change::Again => {
-                let all = self.mine.keys().chain(self.unwritten.iter());
-                all.copied().collect()
+                for id in self.mine.keys().chain(self.unwritten.iter()) {
+                    changed.mark(*id);
+                }
             }
         }
     }

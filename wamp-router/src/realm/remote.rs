@@ -334,13 +334,16 @@ impl Realm {
             .map(|(id, _)| *id)
             .collect();
         let st = self.state.lock();
-        for holder in &holders {
-            let pair = vec![Value::from(*holder), Value::from(subscription)];
-            st.meta_event("wamp.subscription.on_unsubscribe", pair);
+        for (i, holder) in holders.iter().enumerate() {
+            let last = deleted && i + 1 == holders.len();
+            let change = super::Change {
+                id: subscription,
+                first_or_last: last,
+            };
+            st.subscription_events(*holder, change, false);
         }
-        if deleted {
-            let last = holders.last().copied().unwrap_or(0);
-            let pair = vec![Value::from(last), Value::from(subscription)];
+        if deleted && holders.is_empty() {
+            let pair = vec![Value::from(0u64), Value::from(subscription)];
             st.meta_event("wamp.subscription.on_delete", pair);
         }
     }
