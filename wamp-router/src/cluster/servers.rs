@@ -58,6 +58,7 @@ impl Servers {
                 (Some(token), None) => Some(Credentials::Token(decoded(token)?)),
                 _ => None,
             };
+            let hidden = found.is_some();
             if let Some(found) = found {
                 if credentials.as_ref().is_some_and(|c| *c != found) {
                     return Err("the NATS URLs hold different credentials: one client connection has one set".into());
@@ -68,7 +69,7 @@ impl Servers {
                 let _ = plain.set_password(None);
             }
             let mut show = plain.clone();
-            if credentials.is_some() {
+            if hidden {
                 let _ = show.set_username("***");
             }
             shown.push(show.to_string());
@@ -116,6 +117,7 @@ mod tests {
         assert!(t.credentials == Some(Credentials::Token("t0ken".into())));
         assert_eq!(t.addrs().len(), 2);
         assert!(t.addrs()[0].tls_required());
+        assert_eq!(t.to_string(), "tls://***@a:4222,nats://b:4222");
         let plain = Servers::parse("127.0.0.1:4222").unwrap();
         assert!(plain.credentials.is_none());
         assert_eq!(plain.to_string(), "nats://127.0.0.1:4222");
