@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::binary_ser::Top;
 use super::{DecodeError, EncodeError, Serializer};
 use crate::proto::message::{payload_index, Field};
 use crate::proto::payload::WirePayload;
@@ -36,13 +37,60 @@ pub(crate) trait BinReader {
     fn skip_value(&mut self, depth: usize) -> Result<(), DecodeError>;
 }
 
-/// A writer of one binary serializer.
+/// A writer of one binary serializer: its items, in their shortest form, and whole values
+/// built from them.
 pub(crate) trait BinWriter {
-    fn array_header(len: usize, out: &mut Vec<u8>);
-    fn value(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError>;
+    fn nil(out: &mut Vec<u8>);
+    fn boolean(b: bool, out: &mut Vec<u8>);
     fn uint(n: u64, out: &mut Vec<u8>);
+    /// A negative integer.
+    fn negative(i: i64, out: &mut Vec<u8>);
+    fn float(f: f64, out: &mut Vec<u8>);
     fn str(s: &str, out: &mut Vec<u8>);
-    fn dict(d: &crate::proto::Dict, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError>;
+    fn bytes(b: &[u8], out: &mut Vec<u8>);
+    fn array_header(len: usize, out: &mut Vec<u8>);
+    fn map_header(len: usize, out: &mut Vec<u8>);
+    /// What an item starting with byte `first` is (its emptiness aside).
+    fn kind(first: u8) -> Top;
+
+    fn int(i: i64, out: &mut Vec<u8>) {
+        if i >= 0 {
+            Self::uint(i as u64, out)
+        } else {
+            Self::negative(i, out)
+        }
+    }
+
+    fn dict(d: &crate::proto::Dict, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+        check_depth(depth)?;
+        Self::map_header(d.len(), out);
+        for (k, v) in d {
+            Self::str(k, out);
+            Self::value(v, out, depth + 1)?;
+        }
+        Ok(())
+    }
+
+    fn value(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
+        check_depth(depth)?;
+        match v {
+            Value::Null => Self::nil(out),
+            Value::Bool(b) => Self::boolean(*b, out),
+            Value::Int(i) => Self::int(*i, out),
+            Value::UInt(u) => Self::uint(*u, out),
+            Value::Float(f) => Self::float(*f, out),
+            Value::Str(s) => Self::str(s, out),
+            Value::Bytes(b) => Self::bytes(b, out),
+            Value::List(l) => {
+                Self::array_header(l.len(), out);
+                for x in l {
+                    Self::value(x, out, depth + 1)?;
+                }
+            }
+            Value::Dict(d) => Self::dict(d, out, depth)?,
+        }
+        Ok(())
+    }
 }
 
 /// Decodes a whole frame with reader `r` over `frame`.

@@ -5,7 +5,8 @@
 
 use bytes::Bytes;
 
-use super::binary::{self, check_depth, BinReader, BinWriter, Peek, MAX_DEPTH};
+use super::binary::{self, BinReader, BinWriter, Peek, MAX_DEPTH};
+use super::binary_ser::Top;
 use super::{Codec, DecodeError, EncodeError, Serializer};
 use crate::proto::message::Field;
 use crate::proto::payload::WirePayload;
@@ -299,12 +300,25 @@ fn head(major: u8, n: u64, out: &mut Vec<u8>) {
 }
 
 impl BinWriter for Cbor {
-    fn array_header(len: usize, out: &mut Vec<u8>) {
-        head(4, len as u64, out);
+    fn nil(out: &mut Vec<u8>) {
+        out.push(0xf6);
+    }
+
+    fn boolean(b: bool, out: &mut Vec<u8>) {
+        out.push(if b { 0xf5 } else { 0xf4 });
     }
 
     fn uint(n: u64, out: &mut Vec<u8>) {
         head(0, n, out);
+    }
+
+    fn negative(i: i64, out: &mut Vec<u8>) {
+        head(1, (-1 - i) as u64, out);
+    }
+
+    fn float(f: f64, out: &mut Vec<u8>) {
+        out.push(0xfb);
+        out.extend_from_slice(&f.to_bits().to_be_bytes());
     }
 
     fn str(s: &str, out: &mut Vec<u8>) {
@@ -312,42 +326,26 @@ impl BinWriter for Cbor {
         out.extend_from_slice(s.as_bytes());
     }
 
-    fn dict(d: &Dict, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
-        check_depth(depth)?;
-        head(5, d.len() as u64, out);
-        for (k, v) in d {
-            Self::str(k, out);
-            Self::value(v, out, depth + 1)?;
-        }
-        Ok(())
+    fn bytes(b: &[u8], out: &mut Vec<u8>) {
+        head(2, b.len() as u64, out);
+        out.extend_from_slice(b);
     }
 
-    fn value(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
-        check_depth(depth)?;
-        match v {
-            Value::Null => out.push(0xf6),
-            Value::Bool(b) => out.push(if *b { 0xf5 } else { 0xf4 }),
-            Value::Int(i) if *i >= 0 => head(0, *i as u64, out),
-            Value::Int(i) => head(1, (-1 - *i) as u64, out),
-            Value::UInt(u) => head(0, *u, out),
-            Value::Float(f) => {
-                out.push(0xfb);
-                out.extend_from_slice(&f.to_bits().to_be_bytes());
-            }
-            Value::Str(s) => Self::str(s, out),
-            Value::Bytes(b) => {
-                head(2, b.len() as u64, out);
-                out.extend_from_slice(b);
-            }
-            Value::List(l) => {
-                head(4, l.len() as u64, out);
-                for x in l {
-                    Self::value(x, out, depth + 1)?;
-                }
-            }
-            Value::Dict(d) => Self::dict(d, out, depth)?,
+    fn array_header(len: usize, out: &mut Vec<u8>) {
+        head(4, len as u64, out);
+    }
+
+    fn map_header(len: usize, out: &mut Vec<u8>) {
+        head(5, len as u64, out);
+    }
+
+    fn kind(first: u8) -> Top {
+        match first >> 5 {
+            _ if first == 0xf6 => Top::Null,
+            4 => Top::List { empty: false },
+            5 => Top::Map { empty: false },
+            _ => Top::Other,
         }
-        Ok(())
     }
 }
 

@@ -5,6 +5,7 @@
 //! are not decoded: they stay as the encoded bytes they arrived in (see [`Payload`]).
 
 mod binary;
+pub(crate) mod binary_ser;
 mod cbor;
 mod json;
 mod msgpack;

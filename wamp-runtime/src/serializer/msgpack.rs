@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 
-use super::binary::{self, check_depth, BinReader, BinWriter, Peek, MAX_DEPTH};
+use super::binary::{self, BinReader, BinWriter, Peek, MAX_DEPTH};
+use super::binary_ser::Top;
 use super::{Codec, DecodeError, EncodeError, Serializer};
 use crate::proto::message::Field;
 use crate::proto::payload::WirePayload;
@@ -297,8 +298,12 @@ fn len_head(out: &mut Vec<u8>, len: usize, fix: Option<(u8, usize)>, codes: [u8;
 }
 
 impl BinWriter for MsgPack {
-    fn array_header(len: usize, out: &mut Vec<u8>) {
-        len_head(out, len, Some((0x90, 15)), [0, 0xdc, 0xdd]);
+    fn nil(out: &mut Vec<u8>) {
+        out.push(0xc0);
+    }
+
+    fn boolean(b: bool, out: &mut Vec<u8>) {
+        out.push(if b { 0xc3 } else { 0xc2 });
     }
 
     fn uint(n: u64, out: &mut Vec<u8>) {
@@ -318,62 +323,52 @@ impl BinWriter for MsgPack {
         }
     }
 
+    fn negative(i: i64, out: &mut Vec<u8>) {
+        if i >= -32 {
+            out.push(i as i8 as u8);
+        } else if i >= i64::from(i8::MIN) {
+            out.extend_from_slice(&[0xd0, i as i8 as u8]);
+        } else if i >= i64::from(i16::MIN) {
+            out.push(0xd1);
+            out.extend_from_slice(&(i as i16).to_be_bytes());
+        } else if i >= i64::from(i32::MIN) {
+            out.push(0xd2);
+            out.extend_from_slice(&(i as i32).to_be_bytes());
+        } else {
+            out.push(0xd3);
+            out.extend_from_slice(&i.to_be_bytes());
+        }
+    }
+
+    fn float(f: f64, out: &mut Vec<u8>) {
+        out.push(0xcb);
+        out.extend_from_slice(&f.to_be_bytes());
+    }
+
     fn str(s: &str, out: &mut Vec<u8>) {
         len_head(out, s.len(), Some((0xa0, 31)), [0xd9, 0xda, 0xdb]);
         out.extend_from_slice(s.as_bytes());
     }
 
-    fn dict(d: &Dict, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
-        check_depth(depth)?;
-        len_head(out, d.len(), Some((0x80, 15)), [0, 0xde, 0xdf]);
-        for (k, v) in d {
-            Self::str(k, out);
-            Self::value(v, out, depth + 1)?;
-        }
-        Ok(())
+    fn bytes(b: &[u8], out: &mut Vec<u8>) {
+        len_head(out, b.len(), None, [0xc4, 0xc5, 0xc6]);
+        out.extend_from_slice(b);
     }
 
-    fn value(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
-        check_depth(depth)?;
-        match v {
-            Value::Null => out.push(0xc0),
-            Value::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
-            Value::Int(i) if *i >= 0 => Self::uint(*i as u64, out),
-            Value::Int(i) => {
-                let i = *i;
-                if i >= -32 {
-                    out.push(i as i8 as u8);
-                } else if i >= i64::from(i8::MIN) {
-                    out.extend_from_slice(&[0xd0, i as i8 as u8]);
-                } else if i >= i64::from(i16::MIN) {
-                    out.push(0xd1);
-                    out.extend_from_slice(&(i as i16).to_be_bytes());
-                } else if i >= i64::from(i32::MIN) {
-                    out.push(0xd2);
-                    out.extend_from_slice(&(i as i32).to_be_bytes());
-                } else {
-                    out.push(0xd3);
-                    out.extend_from_slice(&i.to_be_bytes());
-                }
-            }
-            Value::UInt(u) => Self::uint(*u, out),
-            Value::Float(f) => {
-                out.push(0xcb);
-                out.extend_from_slice(&f.to_be_bytes());
-            }
-            Value::Str(s) => Self::str(s, out),
-            Value::Bytes(b) => {
-                len_head(out, b.len(), None, [0xc4, 0xc5, 0xc6]);
-                out.extend_from_slice(b);
-            }
-            Value::List(l) => {
-                Self::array_header(l.len(), out);
-                for x in l {
-                    Self::value(x, out, depth + 1)?;
-                }
-            }
-            Value::Dict(d) => Self::dict(d, out, depth)?,
+    fn array_header(len: usize, out: &mut Vec<u8>) {
+        len_head(out, len, Some((0x90, 15)), [0, 0xdc, 0xdd]);
+    }
+
+    fn map_header(len: usize, out: &mut Vec<u8>) {
+        len_head(out, len, Some((0x80, 15)), [0, 0xde, 0xdf]);
+    }
+
+    fn kind(first: u8) -> Top {
+        match first {
+            0xc0 => Top::Null,
+            0x90..=0x9f | 0xdc | 0xdd => Top::List { empty: false },
+            0x80..=0x8f | 0xde | 0xdf => Top::Map { empty: false },
+            _ => Top::Other,
         }
-        Ok(())
     }
 }
