@@ -97,11 +97,29 @@ fn named(pairs: &[(&str, wamp_runtime::Value)]) -> Args {
     a
 }
 
+/// Every serializer a callee and a caller may speak: MessagePack and CBOR sessions write
+/// their arguments straight into their frames' bytes (and a MessagePack callee reads its
+/// parameters straight from them), a JSON one goes through values.
+const SPOKEN: [Serializer; 3] = [Serializer::Json, Serializer::MsgPack, Serializer::Cbor];
+
 #[tokio::test]
 async fn parameters_and_results_travel_as_declared() {
+    for callee in SPOKEN {
+        for caller in SPOKEN {
+            travel_as_declared(callee, caller).await;
+        }
+    }
+}
+
+async fn travel_as_declared(callee: Serializer, caller: Serializer) {
     let r = start_router().await;
-    let callee = join(r.endpoint(), Serializer::Json).await;
-    let caller = join(Endpoint::from(r.url()), Serializer::MsgPack).await;
+    // A JSON callee joins in-process (no serializer at all), the others over WebSocket.
+    let at = match callee {
+        Serializer::Json => r.endpoint(),
+        _ => Endpoint::from(r.url()),
+    };
+    let callee = join(at, callee).await;
+    let caller = join(Endpoint::from(r.url()), caller).await;
     Impl.register_on(&callee).await.unwrap().detach();
     let wire = WireClient::new(caller.clone());
     use wamp_runtime::Value as V;
@@ -154,8 +172,19 @@ async fn parameters_and_results_travel_as_declared() {
 
 #[tokio::test]
 async fn extra_unknown_and_missing_arguments_are_refused() {
+    for callee in SPOKEN {
+        refused_by(callee).await;
+    }
+}
+
+async fn refused_by(callee: Serializer) {
     let r = start_router().await;
-    let callee = join(r.endpoint(), Serializer::Json).await;
+    // A JSON callee joins in-process (no serializer at all), the others over WebSocket.
+    let at = match callee {
+        Serializer::Json => r.endpoint(),
+        _ => Endpoint::from(r.url()),
+    };
+    let callee = join(at, callee).await;
     let caller = join(Endpoint::from(r.url()), Serializer::Json).await;
     Impl.register_on(&callee).await.unwrap().detach();
     use wamp_runtime::Value as V;
@@ -196,10 +225,24 @@ async fn extra_unknown_and_missing_arguments_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autobahn_calls_our_kwargs_and_we_call_its() {
+    autobahn_wire(Serializer::Json, "json").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_calls_our_kwargs_and_we_call_its_msgpack() {
+    autobahn_wire(Serializer::MsgPack, "msgpack").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autobahn_calls_our_kwargs_and_we_call_its_cbor() {
+    autobahn_wire(Serializer::Cbor, "cbor").await;
+}
+
+async fn autobahn_wire(serializer: Serializer, name: &str) {
     let r = start_router().await;
-    let session = join(Endpoint::from(r.url()), Serializer::Json).await;
+    let session = join(Endpoint::from(r.url()), serializer).await;
     Impl.register_on(&session).await.unwrap().detach();
-    let mut py = PythonPeer::start("autobahn_wire.py", &[&r.url(), "realm1", "json"]);
+    let mut py = PythonPeer::start("autobahn_wire.py", &[&r.url(), "realm1", name]);
     py.line_starting("READY").await;
     // Autobahn's callee, through our stub: a keyword argument in, a dict out; two
     // results.

@@ -40,9 +40,9 @@ pub mod __private {
     pub use crate::typed::{
         catch_all_from, catch_all_takes, catch_all_to, check_extras, component, drive_progressive,
         error_field, join_components, kwarg_param, param, parse_component, publish_topic, reply,
-        uri_param, uri_tail, with_tail, ApplicationError, CallDefaults, ResultShape, ServiceCall,
-        ServiceError, ServiceRegistration, ServiceStream, StubArgs, Topic, TopicComponent,
-        TopicSubscribe,
+        uri_param, uri_tail, with_tail, ApplicationError, CallDefaults, Incoming, ResultShape,
+        ServiceCall, ServiceError, ServiceRegistration, ServiceStream, StubArgs, Topic,
+        TopicComponent, TopicSubscribe,
     };
     pub use futures_util::Stream;
     pub use schemars::SchemaGenerator;

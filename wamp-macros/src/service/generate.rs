@@ -142,16 +142,16 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
     let call = match &p.output {
         Output::Result { ok, .. } => {
             let rt = rt_at(ok.span());
-            quote_spanned!(ok.span()=> #rt::reply(__this.#method(#(#args),*).await, #shape))
+            quote_spanned!(ok.span()=> #rt::reply(__this.#method(#(#args),*).await, #shape, &__progress))
         }
         Output::Plain(t) => {
             let rt = rt_at(t.span());
             quote_spanned! {t.span()=>
-                #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await), #shape)
+                #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await), #shape, &__progress)
             }
         }
         Output::Unit => quote! {
-            #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await), #shape)
+            #rt::reply(#rt::Result::<_, #rt::WampError>::Ok(__this.#method(#(#args),*).await), #shape, &__progress)
         },
         Output::Stream { ok, .. } => {
             let rt = rt_at(ok.span());
@@ -180,7 +180,7 @@ fn registration(p: &Procedure, prefix: Option<&str>) -> TokenStream {
         let () = {
             let __this = ::core::clone::Clone::clone(&__this);
             let __registration = __session
-                .register(#uri, move |__args: #rt::Args, __ctx: #rt::CallDetails, __progress: #rt::Progress| {
+                .register(#uri, move |__args: #rt::Incoming, __ctx: #rt::CallDetails, __progress: #rt::Progress| {
                     let __this = ::core::clone::Clone::clone(&__this);
                     async move {
                         #extras
@@ -319,7 +319,7 @@ fn client(s: &Service) -> TokenStream {
             #(#deprecations)*
             #vis fn #method(&self, #uri_param #(#idents: #types),*) -> #ret {
                 #uri_build
-                let __call = #rt::StubArgs::new() #(#pushes)* .call_at(&self.session, __uri);
+                let __call = #rt::StubArgs::on(&self.session) #(#pushes)* .call_at(&self.session, __uri);
                 let __call = self.defaults.apply(__call);
                 #timeout
                 #make

@@ -17,6 +17,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::outgoing::{Outgoing, Wire};
 use crate::proto::value::Shape;
 use crate::proto::{from_value, to_value, Dict, List, Passthru, Payload, Value, ValueError};
 
@@ -140,26 +141,47 @@ impl Args {
 pub trait IntoArgs {
     /// The arguments (see the module docs for the mapping).
     fn into_args(self) -> Result<Args, ValueError>;
+
+    /// The arguments ready to go on a session whose wire is `wire`: by default through
+    /// [`Args`].
+    #[doc(hidden)]
+    fn into_outgoing(self, wire: Wire) -> Result<Outgoing, ValueError>
+    where
+        Self: Sized,
+    {
+        let _ = wire;
+        self.into_args().map(Outgoing::from)
+    }
+}
+
+/// The arguments a value of [`to_value`] makes (see the module docs).
+pub(crate) fn arguments_of(value: Value) -> Args {
+    match value {
+        Value::Null => Args::new(),
+        Value::List(args) => Args {
+            args,
+            ..Default::default()
+        },
+        Value::Dict(kwargs) => Args {
+            kwargs,
+            ..Default::default()
+        },
+        single => Args {
+            args: vec![single],
+            kwargs: Dict::new(),
+            ..Default::default()
+        },
+    }
 }
 
 impl<T: Serialize> IntoArgs for T {
     fn into_args(self) -> Result<Args, ValueError> {
-        Ok(match to_value(&self)? {
-            Value::Null => Args::new(),
-            Value::List(args) => Args {
-                args,
-                ..Default::default()
-            },
-            Value::Dict(kwargs) => Args {
-                kwargs,
-                ..Default::default()
-            },
-            single => Args {
-                args: vec![single],
-                kwargs: Dict::new(),
-                ..Default::default()
-            },
-        })
+        to_value(&self).map(arguments_of)
+    }
+
+    /// Straight into the bytes of a binary wire, else through [`Args`].
+    fn into_outgoing(self, wire: Wire) -> Result<Outgoing, ValueError> {
+        Outgoing::arguments(&self, wire)
     }
 }
 
@@ -226,23 +248,54 @@ impl FromArgs for Args {
 pub trait IntoResult {
     /// The result's arguments (see the module docs for the mapping).
     fn into_result(self) -> Result<Args, ValueError>;
+
+    /// The result ready to go on a session whose wire is `wire`: by default through
+    /// [`Args`].
+    #[doc(hidden)]
+    fn into_outgoing_result(self, wire: Wire) -> Result<Outgoing, ValueError>
+    where
+        Self: Sized,
+    {
+        let _ = wire;
+        self.into_result().map(Outgoing::from)
+    }
+}
+
+/// The result's arguments a value of [`to_value`] makes (see the module docs).
+pub(crate) fn result_of(value: Value) -> Args {
+    match value {
+        Value::Null => Args::new(),
+        v => Args {
+            args: vec![v],
+            kwargs: Dict::new(),
+            ..Default::default()
+        },
+    }
 }
 
 impl<T: Serialize> IntoResult for T {
     fn into_result(self) -> Result<Args, ValueError> {
-        Ok(match to_value(&self)? {
-            Value::Null => Args::new(),
-            v => Args {
-                args: vec![v],
-                kwargs: Dict::new(),
-                ..Default::default()
-            },
-        })
+        to_value(&self).map(result_of)
+    }
+
+    /// Straight into the bytes of a binary wire, else through [`Args`].
+    fn into_outgoing_result(self, wire: Wire) -> Result<Outgoing, ValueError> {
+        Outgoing::result(&self, wire)
     }
 }
 
 impl IntoResult for Args {
     fn into_result(self) -> Result<Args, ValueError> {
+        Ok(self)
+    }
+}
+
+impl IntoResult for Outgoing {
+    fn into_result(self) -> Result<Args, ValueError> {
+        self.into_args()
+    }
+
+    fn into_outgoing_result(self, _: Wire) -> Result<Outgoing, ValueError> {
         Ok(self)
     }
 }

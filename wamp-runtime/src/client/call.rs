@@ -11,6 +11,7 @@ use super::cancel::{cancel_message, CancelHandle};
 use super::error::application_error;
 use super::error::Error;
 use super::in_flight::{Deadline, Pending};
+use super::outgoing::Outgoing;
 use super::shared::{CallSent, Shared};
 use super::Session;
 use crate::proto::{
@@ -39,7 +40,7 @@ use crate::transport::BoxFuture;
 pub struct Call<R> {
     session: Session,
     procedure: String,
-    args: Result<Args, ValueError>,
+    args: Result<Outgoing, ValueError>,
     options: Dict,
     timeout: Option<Duration>,
     /// Made when asked for, told where the call went once it is sent.
@@ -48,7 +49,11 @@ pub struct Call<R> {
 }
 
 impl<R> Call<R> {
-    pub(crate) fn new(session: Session, procedure: String, args: Result<Args, ValueError>) -> Self {
+    pub(crate) fn new(
+        session: Session,
+        procedure: String,
+        args: Result<Outgoing, ValueError>,
+    ) -> Self {
         let timeout = session.shared.config.call_timeout;
         Self {
             session,
@@ -63,7 +68,8 @@ impl<R> Call<R> {
 
     /// Keyword arguments: a struct or a map.
     pub fn kwargs(mut self, kwargs: impl serde::Serialize) -> Self {
-        self.args = self.args.and_then(|a| a.with_kwargs(kwargs));
+        let wire = self.session.shared.config.wire;
+        self.args = self.args.and_then(|a| a.with_kwargs(kwargs, wire));
         self
     }
 
@@ -156,8 +162,8 @@ impl<R> Call<R> {
             ..
         } = self;
         let args = args.map_err(Error::Serialize)?;
-        args.passthru.apply(&mut options);
-        let payload = args.into_payload();
+        args.apply(&mut options);
+        let payload = args.payload;
         if !is_valid_uri(&procedure, UriRule::Loose) {
             return Err(Error::Invalid(format!(
                 "invalid procedure URI {procedure:?}"
@@ -415,8 +421,10 @@ impl<R: FromResult> ProgressiveCall<R> {
     }
 
     async fn part(&mut self, args: impl IntoArgs, more: bool) -> Result<(), Error> {
-        let args = args.into_args().map_err(Error::Serialize)?;
         let shared = self.session.shared.clone();
+        let args = args
+            .into_outgoing(shared.config.wire)
+            .map_err(Error::Serialize)?;
         if !shared.router_has("dealer", "progressive_call_invocations") {
             return Err(Error::Invalid(
                 "the router does not support progressive call invocations".into(),
@@ -442,8 +450,8 @@ impl<R: FromResult> ProgressiveCall<R> {
         if more {
             options.insert("progress".into(), Value::Bool(true));
         }
-        args.passthru.apply(&mut options);
-        let payload = args.into_payload();
+        args.apply(&mut options);
+        let payload = args.payload;
         let procedure = self.procedure.clone();
         match self.request {
             Some((generation, request)) => {

@@ -89,19 +89,6 @@ pub(super) fn invoke(
         shared.send_soon_in(generation, e);
         return;
     };
-    let args = match Args::received(payload, &details) {
-        Ok(a) => a,
-        Err(e) => {
-            let err = Message::error(
-                code::INVOCATION,
-                request,
-                uris::INVALID_ARGUMENT,
-                e.to_string(),
-            );
-            shared.send_soon_in(generation, err);
-            return;
-        }
-    };
     let requested = details.get("receive_progress").and_then(Value::as_bool) == Some(true);
     let progress = Progress::new(shared.clone(), generation, request, requested);
     let (input_tx, input_rx) = if more {
@@ -115,7 +102,7 @@ pub(super) fn invoke(
     // interrupted or the connection goes, then its answer.
     let (interrupt, interrupted) = AbortHandle::new_pair();
     let handling = Abortable::new(
-        AssertUnwindSafe(handler(args, call, progress)).catch_unwind(),
+        AssertUnwindSafe(handler(payload, call, progress)).catch_unwind(),
         interrupted,
     );
     {
@@ -148,11 +135,11 @@ pub(super) fn invoke(
         let reply = match outcome {
             Ok(Ok(Ok(result))) => {
                 let mut options = Dict::new();
-                result.passthru.apply(&mut options);
+                result.apply(&mut options);
                 Message::Yield {
                     request,
                     options,
-                    payload: result.into_payload(),
+                    payload: result.payload,
                 }
             }
             Ok(Ok(Err(e))) => invocation_error(request, e),

@@ -231,6 +231,7 @@ impl SessionBuilder {
                 .reconnect
                 .as_ref()
                 .is_some_and(|p| p.wait_while_disconnected),
+            wire: super::outgoing::Wire::of(transport.serializer),
         };
         let rejoin = self.reconnect.is_some().then(|| Box::new(self));
         Ok(Session::from_shared(task::start(

@@ -34,6 +34,7 @@ mod in_flight;
 mod lifecycle;
 pub mod meta;
 mod opaque;
+mod outgoing;
 mod publish;
 mod reconnect;
 mod register;
@@ -55,6 +56,9 @@ pub use error::{Error, WampError};
 pub use history::{HistoryEvent, HistoryQuery};
 pub use lifecycle::{Lifecycle, SessionEvent};
 pub use opaque::Opaque;
+pub(crate) use outgoing::Slot;
+#[doc(hidden)]
+pub use outgoing::{Outgoing, Wire};
 pub use publish::Publish;
 pub use reconnect::ReconnectPolicy;
 pub use register::{CallDetails, Handler, Procedure, Progress, Register, Registration};
@@ -197,9 +201,15 @@ impl Session {
             .map(str::to_owned)
     }
 
+    /// The serializer the session writes arguments in ahead of their frames.
+    pub(crate) fn wire(&self) -> Wire {
+        self.shared.config.wire
+    }
+
     /// Calls `procedure` with `args` (see [`Call`] for options and the typed result).
     pub fn call<R>(&self, procedure: impl Into<String>, args: impl IntoArgs) -> Call<R> {
-        Call::new(self.clone(), procedure.into(), args.into_args())
+        let args = args.into_outgoing(self.shared.config.wire);
+        Call::new(self.clone(), procedure.into(), args)
     }
 
     /// Starts a call whose arguments are sent in parts (see [`ProgressiveCall`]).
@@ -217,7 +227,8 @@ impl Session {
 
     /// Publishes `args` to `topic` (see [`Publish`] for options).
     pub fn publish(&self, topic: impl Into<String>, args: impl IntoArgs) -> Publish {
-        Publish::new(self.clone(), topic.into(), args.into_args())
+        let args = args.into_outgoing(self.shared.config.wire);
+        Publish::new(self.clone(), topic.into(), args)
     }
 
     /// Subscribes to `topic`, reading each event as `T` (see [`Subscribe`] for options).

@@ -4,10 +4,10 @@ use std::future::IntoFuture;
 
 use tokio::sync::oneshot;
 
-use super::args::Args;
 use super::error::application_error;
 use super::error::Error;
 use super::in_flight::Pending;
+use super::outgoing::Outgoing;
 use super::Session;
 use crate::proto::{is_valid_uri, Dict, Id, Message, UriRule, Value, ValueError};
 use crate::transport::BoxFuture;
@@ -21,12 +21,12 @@ use crate::transport::BoxFuture;
 pub struct Publish {
     session: Session,
     topic: String,
-    args: Result<Args, ValueError>,
+    args: Result<Outgoing, ValueError>,
     options: Dict,
 }
 
 impl Publish {
-    pub(crate) fn new(session: Session, topic: String, args: Result<Args, ValueError>) -> Self {
+    pub(crate) fn new(session: Session, topic: String, args: Result<Outgoing, ValueError>) -> Self {
         Self {
             session,
             topic,
@@ -42,7 +42,8 @@ impl Publish {
 
     /// Keyword arguments: a struct or a map.
     pub fn kwargs(mut self, kwargs: impl serde::Serialize) -> Self {
-        self.args = self.args.and_then(|a| a.with_kwargs(kwargs));
+        let wire = self.session.shared.config.wire;
+        self.args = self.args.and_then(|a| a.with_kwargs(kwargs, wire));
         self
     }
 
@@ -115,7 +116,7 @@ impl Publish {
     }
 
     /// The topic, arguments and options, for a testament.
-    pub(super) fn into_parts(self) -> (Session, String, Result<Args, ValueError>, Dict) {
+    pub(super) fn into_parts(self) -> (Session, String, Result<Outgoing, ValueError>, Dict) {
         (self.session, self.topic, self.args, self.options)
     }
 
@@ -127,13 +128,13 @@ impl Publish {
             mut options,
         } = self;
         let args = args.map_err(Error::Serialize)?;
-        args.passthru.apply(&mut options);
+        args.apply(&mut options);
         if !is_valid_uri(&topic, UriRule::Loose) {
             return Err(Error::Invalid(format!("invalid topic URI {topic:?}")));
         }
         let shared = &session.shared;
         let acknowledge = options.get("acknowledge").and_then(Value::as_bool) == Some(true);
-        let payload = args.into_payload();
+        let payload = args.payload;
         let build = |request| Message::Publish {
             request,
             options,

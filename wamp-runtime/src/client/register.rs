@@ -10,15 +10,16 @@ use super::args::{Args, FromArgs, IntoResult};
 use super::error::{Error, WampError};
 use super::holdings::{Registered, Revoked};
 use super::in_flight::Pending;
+use super::outgoing::{Outgoing, Wire};
 use super::shared::Shared;
 use super::Session;
 use crate::proto::{
-    is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, UriRule, Value,
+    is_valid_pattern, is_valid_uri, Dict, Id, MatchPolicy, Message, Payload, UriRule, Value,
 };
 use crate::transport::BoxFuture;
 
 /// A handler with its types erased, as the session stores it.
-pub(crate) type ErasedHandler = dyn Fn(Args, CallDetails, Progress) -> BoxFuture<'static, Result<Args, WampError>>
+pub(crate) type ErasedHandler = dyn Fn(&Payload, CallDetails, Progress) -> BoxFuture<'static, Result<Outgoing, WampError>>
     + Send
     + Sync;
 
@@ -74,9 +75,8 @@ impl Progress {
     /// Sends one partial result (read like a procedure's result: `T` as `args = [T]`), or
     /// keeps it when the caller did not ask for progressive results.
     pub async fn send(&self, result: impl IntoResult) -> Result<(), Error> {
-        let args = result.into_result().map_err(Error::Serialize)?;
         if !self.inner.requested {
-            let mut all = args.args;
+            let mut all = result.into_result().map_err(Error::Serialize)?.args;
             let v = if all.len() == 1 {
                 all.pop().unwrap_or_default()
             } else {
@@ -85,15 +85,24 @@ impl Progress {
             self.inner.collected.lock().push(v);
             return Ok(());
         }
+        let result = result
+            .into_outgoing_result(self.wire())
+            .map_err(Error::Serialize)?;
         let mut options = Dict::new();
         options.insert("progress".into(), Value::Bool(true));
-        args.passthru.apply(&mut options);
+        result.apply(&mut options);
         let msg = Message::Yield {
             request: self.inner.request,
             options,
-            payload: args.into_payload(),
+            payload: result.payload,
         };
         self.inner.shared.send_in(self.inner.generation, msg).await
+    }
+
+    /// The serializer the session writes results in ahead of their frames.
+    #[doc(hidden)]
+    pub fn wire(&self) -> Wire {
+        self.inner.shared.config.wire
     }
 
     /// The partial results kept because the caller did not ask for them, in order.
@@ -177,9 +186,12 @@ pub trait Handler<M>: Send + Sync + 'static {
     fn into_erased(self) -> Arc<ErasedHandler>;
 }
 
-fn finish<R: IntoResult, E: Into<WampError>>(r: Result<R, E>) -> Result<Args, WampError> {
+fn finish<R: IntoResult, E: Into<WampError>>(
+    r: Result<R, E>,
+    wire: Wire,
+) -> Result<Outgoing, WampError> {
     match r {
-        Ok(v) => v.into_result().map_err(|e| {
+        Ok(v) => v.into_outgoing_result(wire).map_err(|e| {
             WampError::with_message(
                 crate::proto::error::RUNTIME_ERROR,
                 format!("the result cannot be serialized: {e}"),
@@ -199,12 +211,12 @@ where
 {
     fn into_erased(self) -> Arc<ErasedHandler> {
         Arc::new(
-            move |args: Args, _details: CallDetails, _progress: Progress| {
-                let parsed = A::from_args(args);
-                let fut = parsed.map(&self);
+            move |payload: &Payload, details: CallDetails, progress: Progress| {
+                let wire = progress.wire();
+                let fut = A::from_received(payload, &details.details).map(&self);
                 Box::pin(async move {
                     match fut {
-                        Ok(fut) => finish(fut.await),
+                        Ok(fut) => finish(fut.await, wire),
                         Err(e) => Err(WampError::from(e)),
                     }
                 }) as BoxFuture<'static, _>
@@ -223,11 +235,13 @@ where
 {
     fn into_erased(self) -> Arc<ErasedHandler> {
         Arc::new(
-            move |args: Args, details: CallDetails, _progress: Progress| {
-                let fut = A::from_args(args).map(|a| self(a, details));
+            move |payload: &Payload, details: CallDetails, progress: Progress| {
+                let wire = progress.wire();
+                let args = A::from_received(payload, &details.details);
+                let fut = args.map(|a| self(a, details));
                 Box::pin(async move {
                     match fut {
-                        Ok(fut) => finish(fut.await),
+                        Ok(fut) => finish(fut.await, wire),
                         Err(e) => Err(WampError::from(e)),
                     }
                 }) as BoxFuture<'static, _>
@@ -246,11 +260,13 @@ where
 {
     fn into_erased(self) -> Arc<ErasedHandler> {
         Arc::new(
-            move |args: Args, details: CallDetails, progress: Progress| {
-                let fut = A::from_args(args).map(|a| self(a, details, progress));
+            move |payload: &Payload, details: CallDetails, progress: Progress| {
+                let wire = progress.wire();
+                let args = A::from_received(payload, &details.details);
+                let fut = args.map(|a| self(a, details, progress));
                 Box::pin(async move {
                     match fut {
-                        Ok(fut) => finish(fut.await),
+                        Ok(fut) => finish(fut.await, wire),
                         Err(e) => Err(WampError::from(e)),
                     }
                 }) as BoxFuture<'static, _>
@@ -304,11 +320,13 @@ impl<P: Procedure> Handler<ProcedureMarker> for P {
     fn into_erased(self) -> Arc<ErasedHandler> {
         let procedure = Arc::new(self);
         Arc::new(
-            move |args: Args, details: CallDetails, _progress: Progress| {
+            move |payload: &Payload, details: CallDetails, progress: Progress| {
                 let procedure = procedure.clone();
+                let wire = progress.wire();
+                let args = P::Args::from_received(payload, &details.details);
                 Box::pin(async move {
-                    let args = P::Args::from_args(args).map_err(WampError::from)?;
-                    finish(procedure.call(args, details).await)
+                    let args = args.map_err(WampError::from)?;
+                    finish(procedure.call(args, details).await, wire)
                 }) as BoxFuture<'static, _>
             },
         )

@@ -45,6 +45,8 @@ pub(crate) struct SessionConfig {
     pub subscription_buffer: usize,
     /// Whether requests made while disconnected wait for the reconnection.
     pub wait_while_disconnected: bool,
+    /// The serializer arguments are written in ahead of their frames.
+    pub wire: super::outgoing::Wire,
 }
 
 /// What a session's handles and its task share, each concern in a part of its own.

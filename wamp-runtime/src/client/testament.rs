@@ -73,7 +73,7 @@ pub struct Testament {
 impl Testament {
     async fn run(self) -> Result<(), Error> {
         let (session, topic, args, mut options) = self.publish.into_parts();
-        let args = args.map_err(Error::Serialize)?;
+        let args = args.and_then(|a| a.into_args()).map_err(Error::Serialize)?;
         if args.passthru.is_set() {
             return Err(Error::Invalid(
                 "a testament carries its arguments: an opaque payload cannot be one".into(),

@@ -10,6 +10,7 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 use serde::forward_to_deserialize_any;
+use std::ops::Range;
 
 use super::binary::MAX_DEPTH;
 use super::msgpack::{Head, Reader};
@@ -53,6 +54,42 @@ pub(crate) fn map_len(bytes: &[u8]) -> Option<usize> {
         Ok(Head::Map(n)) => Some(n),
         _ => None,
     }
+}
+
+/// Where each item of the array in `bytes` is: `None` when they do not hold one array.
+pub(crate) fn array_items(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut reader = Reader::new(bytes);
+    let Ok(Head::Array(n)) = reader.head() else {
+        return None;
+    };
+    let mut items = Vec::with_capacity(reader.bounded(n).ok()?);
+    for _ in 0..n {
+        let start = reader.offset();
+        reader.skip_item().ok()?;
+        items.push(start..reader.offset());
+    }
+    reader.is_done().then_some(items)
+}
+
+/// Where each entry of the map in `bytes` is: its key's text and its value. `None` when
+/// they do not hold one map with string keys.
+pub(crate) fn map_entries(bytes: &[u8]) -> Option<Vec<(Range<usize>, Range<usize>)>> {
+    let mut reader = Reader::new(bytes);
+    let Ok(Head::Map(n)) = reader.head() else {
+        return None;
+    };
+    let mut entries = Vec::with_capacity(reader.bounded(n).ok()?);
+    for _ in 0..n {
+        let Ok(Head::Str(len)) = reader.head() else {
+            return None;
+        };
+        let key = reader.offset();
+        reader.string(len).ok()?;
+        let value = reader.offset();
+        reader.skip_item().ok()?;
+        entries.push((key..value, value..reader.offset()));
+    }
+    reader.is_done().then_some(entries)
 }
 
 fn syntax(e: impl std::fmt::Display) -> ValueError {

@@ -6,6 +6,7 @@
 //! `#[derive(WampError)]`). The rest of this module is called by generated code only.
 
 mod call;
+mod incoming;
 mod registration;
 mod topic;
 mod wire;
@@ -13,19 +14,18 @@ mod wire;
 use std::fmt;
 
 pub use call::{CallDefaults, ReadAnswer, ServiceCall, ServiceStream};
+pub use incoming::{check_extras, kwarg_param, param, Incoming};
 pub use registration::ServiceRegistration;
 pub use topic::{
     component, parse_component, publish_topic, Topic, TopicComponent, TopicEvent, TopicSubscribe,
     TopicSubscription,
 };
-pub use wire::{
-    check_extras, join_components, kwarg_param, uri_param, uri_tail, with_tail, ResultShape,
-    StubArgs,
-};
+pub use wire::{join_components, uri_param, uri_tail, with_tail, ResultShape, StubArgs};
 
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
+use crate::client::Outgoing;
 use crate::client::{Args, CallDetails, Error, FromResult, IntoResult, Progress, WampError};
 use crate::proto::{from_value, Value};
 
@@ -107,34 +107,16 @@ impl<E> ServiceError<E> {
     }
 }
 
-/// Reads parameter `index` (called `name`) of an invocation: positionally if the caller
-/// passed that many positional arguments, else by name from the keyword arguments, else
-/// as null (so an `Option` parameter may be left out).
-#[doc(hidden)]
-pub fn param<T: DeserializeOwned>(args: &Args, index: usize, name: &str) -> Result<T, WampError> {
-    let (value, how) = match args.args.get(index) {
-        Some(v) => (v.clone(), "positional argument"),
-        None => match args.kwargs.get(name) {
-            Some(v) => (v.clone(), "keyword argument"),
-            None => (Value::Null, "missing argument"),
-        },
-    };
-    from_value(value).map_err(|e| {
-        WampError::with_message(
-            crate::proto::error::INVALID_ARGUMENT,
-            format!("{how} {name:?} (#{index}): {e}"),
-        )
-    })
-}
-
-/// Turns a procedure's outcome into what the session sends back.
+/// Turns a procedure's outcome into what the session sends back (in the bytes of the
+/// session's wire, which `progress` knows).
 #[doc(hidden)]
 pub fn reply<T: serde::Serialize, E: Into<WampError>>(
     outcome: Result<T, E>,
     shape: ResultShape,
-) -> Result<Args, WampError> {
+    progress: &Progress,
+) -> Result<Outgoing, WampError> {
     match outcome {
-        Ok(v) => shape.send(v),
+        Ok(v) => shape.outgoing(v, progress.wire()),
         Err(e) => Err(e.into()),
     }
 }

@@ -3,13 +3,16 @@
 //! names), what a call with extra arguments gets, and whether the result travels as one
 //! argument, as several, or as `kwargs`.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{parse_component, TopicComponent, WampError};
-use crate::client::{Args, Call, IntoResult, Session};
+use bytes::Bytes;
 
-use crate::proto::{error, from_value, to_value, Dict, Value, ValueError};
+use crate::client::Slot;
+use crate::client::{Args, Call, IntoResult, Outgoing, Session, Wire};
+
+use crate::proto::{error, to_value, Dict, Value, ValueError};
+use crate::serializer::binary_ser::{Binary, Top};
 
 /// How a procedure's result travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,6 +55,29 @@ impl ResultShape {
         }
     }
 
+    /// Turns what a callee returned into what it sends on a session whose wire is
+    /// `wire`: straight into its bytes when it has a binary one.
+    #[doc(hidden)]
+    pub fn outgoing<T: Serialize>(self, value: T, wire: Wire) -> Result<Outgoing, WampError> {
+        let slot = match self {
+            ResultShape::Value => {
+                return Outgoing::result(&value, wire).map_err(|e| {
+                    WampError::with_message(
+                        error::RUNTIME_ERROR,
+                        format!("the result cannot travel as a value: {e}"),
+                    )
+                })
+            }
+            ResultShape::Args => Slot::Args,
+            ResultShape::Kwargs => Slot::Kwargs,
+        };
+        match Outgoing::slot(&value, slot, wire) {
+            Ok(Some(o)) => Ok(o),
+            // Not a list (a map), or no binary wire: through a value, which says why.
+            _ => self.send(value).map(Outgoing::from),
+        }
+    }
+
     /// Puts a received result back in the form the result type reads.
     #[doc(hidden)]
     pub fn received(self, mut a: Args) -> Args {
@@ -67,63 +93,108 @@ impl ResultShape {
     }
 }
 
-/// Reads a parameter that travels only as a keyword argument (`#[wamp(kwarg)]`): absent
-/// reads as null, so an `Option` may be left out.
-#[doc(hidden)]
-pub fn kwarg_param<T: DeserializeOwned>(args: &Args, name: &str) -> Result<T, WampError> {
-    let value = args.kwargs.get(name).cloned().unwrap_or(Value::Null);
-    from_value(value).map_err(|e| {
-        WampError::with_message(
-            error::INVALID_ARGUMENT,
-            format!("keyword argument {name:?}: {e}"),
-        )
-    })
-}
-
-/// Refuses a call with more positional arguments than the procedure takes
-/// (`positional`), or with a keyword argument that names none of its parameters
-/// (`names`): `wamp.error.invalid_argument`, as a Python function refuses them, rather
-/// than dropping what the caller meant to say.
-#[doc(hidden)]
-pub fn check_extras(args: &Args, positional: usize, names: &[&str]) -> Result<(), WampError> {
-    if args.args.len() > positional {
-        return Err(WampError::with_message(
-            error::INVALID_ARGUMENT,
-            format!(
-                "{} positional arguments given, the procedure takes {positional}",
-                args.args.len()
-            ),
-        ));
-    }
-    if let Some(unknown) = args.kwargs.keys().find(|k| !names.contains(&k.as_str())) {
-        return Err(WampError::with_message(
-            error::INVALID_ARGUMENT,
-            format!("unknown keyword argument {unknown:?}: the procedure takes {names:?}"),
-        ));
-    }
-    Ok(())
-}
-
 /// The arguments a stub sends, built one by one; the first that cannot be serialized
 /// fails the call.
 #[doc(hidden)]
 #[derive(Debug, Default)]
 pub struct StubArgs {
-    args: Vec<Value>,
-    kwargs: Dict,
+    built: Built,
     error: Option<ValueError>,
 }
 
+/// The arguments so far: values, or the bytes of a binary wire.
+#[derive(Debug)]
+enum Built {
+    Values {
+        args: Vec<Value>,
+        kwargs: Dict,
+    },
+    Binary {
+        bin: Binary,
+        args: Items,
+        kwargs: Items,
+    },
+}
+
+impl Default for Built {
+    fn default() -> Self {
+        Built::Values {
+            args: Vec::new(),
+            kwargs: Dict::new(),
+        }
+    }
+}
+
+/// The items of a list (or the entries of a map) written so far, behind room for the
+/// header they get once their number is known.
+#[derive(Debug)]
+struct Items {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+/// Room for the longest header of a list or a map (MessagePack's and CBOR's for a 32-bit
+/// length take five bytes).
+const HEADER_ROOM: usize = 5;
+
+impl Items {
+    fn new() -> Self {
+        Self {
+            bytes: vec![0; HEADER_ROOM],
+            count: 0,
+        }
+    }
+
+    /// The list (or map) with its header in the room in front.
+    fn finish(mut self, bin: Binary, map: bool) -> Bytes {
+        let mut header = Vec::with_capacity(HEADER_ROOM);
+        if map {
+            bin.map_header(self.count, &mut header);
+        } else {
+            bin.array_header(self.count, &mut header);
+        }
+        let from = HEADER_ROOM.saturating_sub(header.len());
+        self.bytes[from..HEADER_ROOM].copy_from_slice(&header[..HEADER_ROOM - from]);
+        Bytes::from(self.bytes).slice(from..)
+    }
+}
+
 impl StubArgs {
+    /// Arguments built as values.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Arguments built for `session`: in the bytes of its wire when it has a binary one.
+    pub fn on(session: &Session) -> Self {
+        let built = match session.wire().binary() {
+            Some(bin) => Built::Binary {
+                bin,
+                args: Items::new(),
+                kwargs: Items::new(),
+            },
+            None => Built::default(),
+        };
+        Self { built, error: None }
+    }
+
+    fn failed(&mut self, e: ValueError) {
+        self.error = self.error.take().or(Some(e));
+    }
+
     /// A positional argument.
     pub fn arg<T: Serialize>(mut self, value: &T) -> Self {
-        match to_value(value) {
-            Ok(v) => self.args.push(v),
-            Err(e) => self.error = self.error.or(Some(e)),
+        let outcome = match &mut self.built {
+            Built::Values { args, .. } => to_value(value).map(|v| args.push(v)),
+            Built::Binary { bin, args, .. } => {
+                let at = args.bytes.len();
+                let written = bin.write(value, &mut args.bytes);
+                args.count += 1;
+                written.map(drop).inspect_err(|_| args.bytes.truncate(at))
+            }
+        };
+        if let Err(e) = outcome {
+            self.failed(e);
         }
         self
     }
@@ -131,27 +202,59 @@ impl StubArgs {
     /// A keyword argument under its wire name; `None` (null) is left out, so that the
     /// callee's default applies.
     pub fn kwarg<T: Serialize>(mut self, name: &str, value: &T) -> Self {
-        match to_value(value) {
-            Ok(Value::Null) => {}
-            Ok(v) => {
-                self.kwargs.insert(name.to_owned(), v);
+        let outcome = match &mut self.built {
+            Built::Values { kwargs, .. } => to_value(value).map(|v| {
+                if v != Value::Null {
+                    kwargs.insert(name.to_owned(), v);
+                }
+            }),
+            Built::Binary { bin, kwargs, .. } => {
+                let at = kwargs.bytes.len();
+                bin.str(name, &mut kwargs.bytes);
+                match bin.write(value, &mut kwargs.bytes) {
+                    Ok(Top::Null) => {
+                        kwargs.bytes.truncate(at);
+                        Ok(())
+                    }
+                    Ok(_) => {
+                        kwargs.count += 1;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        kwargs.bytes.truncate(at);
+                        Err(e)
+                    }
+                }
             }
-            Err(e) => self.error = self.error.or(Some(e)),
+        };
+        if let Err(e) = outcome {
+            self.failed(e);
         }
         self
+    }
+
+    /// The arguments as they go.
+    fn outgoing(built: Built) -> Outgoing {
+        match built {
+            Built::Values { args, kwargs } => Outgoing::from(Args {
+                args,
+                kwargs,
+                ..Default::default()
+            }),
+            Built::Binary { bin, args, kwargs } => {
+                if args.count == 0 && kwargs.count == 0 {
+                    return Outgoing::default();
+                }
+                let kwargs = (kwargs.count > 0).then(|| kwargs.finish(bin, true));
+                Outgoing::encoded(bin, args.finish(bin, false), kwargs)
+            }
+        }
     }
 
     /// The call to `procedure` (or the reason it cannot be built) with these arguments.
     pub fn call_at(self, session: &Session, procedure: Result<String, ValueError>) -> Call<Args> {
         let (procedure, args) = match (procedure, self.error) {
-            (Ok(p), None) => (
-                p,
-                Ok(Args {
-                    args: self.args,
-                    kwargs: self.kwargs,
-                    ..Default::default()
-                }),
-            ),
+            (Ok(p), None) => (p, Ok(Self::outgoing(self.built))),
             (Ok(p), Some(e)) => (p, Err(e)),
             (Err(e), _) => (String::new(), Err(e)),
         };
