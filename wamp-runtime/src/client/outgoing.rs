@@ -51,6 +51,10 @@ impl From<Args> for Outgoing {
     }
 }
 
+/// What a buffer of arguments starts with: most payloads fit, and a small allocation
+/// costs the same whatever its size.
+const BUFFER: usize = 128;
+
 /// Which slot a value written whole fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -79,7 +83,7 @@ impl Outgoing {
             return Ok(arguments_of(to_value(value)?).into());
         };
         // A byte ahead, for the header of a list of one should the value be a scalar.
-        let mut buf = Vec::with_capacity(64);
+        let mut buf = Vec::with_capacity(BUFFER);
         buf.push(0);
         Ok(match bin.write(value, &mut buf)? {
             Top::Null | Top::List { empty: true } | Top::Map { empty: true } => Self::default(),
@@ -103,7 +107,7 @@ impl Outgoing {
         let Some(bin) = wire.0 else {
             return Ok(result_of(to_value(value)?).into());
         };
-        let mut buf = Vec::with_capacity(64);
+        let mut buf = Vec::with_capacity(BUFFER);
         buf.push(bin.list_of_one());
         Ok(match bin.write(value, &mut buf)? {
             Top::Null => Self::default(),
@@ -120,7 +124,7 @@ impl Outgoing {
         wire: Wire,
     ) -> Result<Option<Self>, ValueError> {
         let Some(bin) = wire.0 else { return Ok(None) };
-        let mut buf = Vec::with_capacity(64);
+        let mut buf = Vec::with_capacity(BUFFER);
         Ok(match (bin.write(value, &mut buf)?, slot) {
             (Top::List { empty: true }, Slot::Args) | (Top::Map { empty: true }, Slot::Kwargs) => {
                 Some(Self::default())
@@ -147,7 +151,7 @@ impl Outgoing {
                 _ => None,
             };
             if let Some(args) = args {
-                let mut buf = Vec::with_capacity(64);
+                let mut buf = Vec::with_capacity(BUFFER);
                 match bin.write(&kwargs, &mut buf)? {
                     Top::Null | Top::Map { empty: true } => return Ok(self),
                     Top::Map { .. } => return Ok(Self::encoded(bin, args, Some(buf.into()))),

@@ -10,7 +10,6 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 use serde::forward_to_deserialize_any;
-use std::ops::Range;
 
 use super::binary::MAX_DEPTH;
 use super::msgpack::{Head, Reader};
@@ -56,40 +55,59 @@ pub(crate) fn map_len(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// Where each item of the array in `bytes` is: `None` when they do not hold one array.
-pub(crate) fn array_items(bytes: &[u8]) -> Option<Vec<Range<usize>>> {
+/// Reads one `T` from the start of `bytes`, leaving what follows it alone.
+pub(crate) fn from_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValueError> {
+    let mut de = Items {
+        reader: Reader::new(bytes),
+        depth: 0,
+    };
+    T::deserialize(&mut de)
+}
+
+/// The bytes of the array in `bytes` from its item `index` on (the items before it passed
+/// over): `None` when it has no such item.
+pub(crate) fn from_item(bytes: &[u8], index: usize) -> Option<&[u8]> {
     let mut reader = Reader::new(bytes);
     let Ok(Head::Array(n)) = reader.head() else {
         return None;
     };
-    let mut items = Vec::with_capacity(reader.bounded(n).ok()?);
-    for _ in 0..n {
-        let start = reader.offset();
-        reader.skip_item().ok()?;
-        items.push(start..reader.offset());
+    if index >= n {
+        return None;
     }
-    reader.is_done().then_some(items)
+    for _ in 0..index {
+        reader.skip_item().ok()?;
+    }
+    bytes.get(reader.offset()..)
 }
 
-/// Where each entry of the map in `bytes` is: its key's text and its value. `None` when
-/// they do not hold one map with string keys.
-pub(crate) fn map_entries(bytes: &[u8]) -> Option<Vec<(Range<usize>, Range<usize>)>> {
+/// The bytes of the one item `bytes` start with.
+pub(crate) fn one_item(bytes: &[u8]) -> Option<&[u8]> {
     let mut reader = Reader::new(bytes);
-    let Ok(Head::Map(n)) = reader.head() else {
-        return None;
+    reader.skip_item().ok()?;
+    bytes.get(..reader.offset())
+}
+
+/// The entries of the map in `bytes`, each its key's text and its value's bytes; the walk
+/// stops at anything else (a key that is not a string).
+pub(crate) fn map_entries(bytes: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
+    let mut reader = Reader::new(bytes);
+    // (An error's text is made at once: none for the common case of no map at all.)
+    let n = match bytes.is_empty() {
+        true => 0,
+        false => match reader.head() {
+            Ok(Head::Map(n)) => n,
+            _ => 0,
+        },
     };
-    let mut entries = Vec::with_capacity(reader.bounded(n).ok()?);
-    for _ in 0..n {
+    (0..n).map_while(move |_| {
         let Ok(Head::Str(len)) = reader.head() else {
             return None;
         };
-        let key = reader.offset();
-        reader.string(len).ok()?;
-        let value = reader.offset();
+        let key = reader.string(len).ok()?;
+        let start = reader.offset();
         reader.skip_item().ok()?;
-        entries.push((key..value, value..reader.offset()));
-    }
-    reader.is_done().then_some(entries)
+        Some((key, bytes.get(start..reader.offset())?))
+    })
 }
 
 fn syntax(e: impl std::fmt::Display) -> ValueError {

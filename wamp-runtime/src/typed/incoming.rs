@@ -6,15 +6,15 @@
 //! found once by where it sits; any other goes through values. A parameter that does not
 //! read as its type is reported in the same words either way (the value path says it).
 
-use std::ops::Range;
-
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use super::WampError;
 use crate::client::{Args, FromArgs};
 use crate::proto::{error, from_value, Dict, Payload, Value, ValueError};
-use crate::serializer::msgpack_de::{array_items, from_slice, map_entries};
+use crate::serializer::msgpack_de::{
+    array_len, from_item, from_prefix, map_entries, map_len, one_item,
+};
 use crate::Serializer;
 
 /// An invocation's arguments, for the parameter readers below.
@@ -28,14 +28,13 @@ enum Repr {
     MsgPack(Indexed),
 }
 
-/// MessagePack `args` and `kwargs` with where each argument is in them.
+/// MessagePack `args` and `kwargs` (well-formed: the frame's decoder checked them), each
+/// argument found when it is read.
 #[derive(Debug)]
 struct Indexed {
     args: Bytes,
     kwargs: Bytes,
-    items: Vec<Range<usize>>,
-    /// Each keyword argument's name (its text) and value, in `kwargs`.
-    entries: Vec<(Range<usize>, Range<usize>)>,
+    positional: usize,
 }
 
 impl Indexed {
@@ -44,36 +43,37 @@ impl Indexed {
         if serializer != Serializer::MsgPack {
             return None;
         }
-        let items = array_items(args)?;
-        let (kwargs, entries) = match kwargs {
-            Some(k) => (k.clone(), map_entries(k)?),
-            None => (Bytes::new(), Vec::new()),
+        let positional = array_len(args)?;
+        let kwargs = match kwargs {
+            Some(k) => {
+                map_len(k)?;
+                k.clone()
+            }
+            None => Bytes::new(),
         };
         Some(Self {
             args: args.clone(),
             kwargs,
-            items,
-            entries,
+            positional,
         })
-    }
-
-    fn key(&self, entry: &(Range<usize>, Range<usize>)) -> &str {
-        let text = self.kwargs.get(entry.0.clone()).unwrap_or_default();
-        std::str::from_utf8(text).unwrap_or_default()
     }
 
     /// The value of keyword argument `name` (the last, should it come twice, as a map of
     /// values keeps it).
     fn kwarg(&self, name: &str) -> Option<&[u8]> {
-        let (_, value) = self.entries.iter().rev().find(|e| self.key(e) == name)?;
-        self.kwargs.get(value.clone())
+        map_entries(&self.kwargs)
+            .filter(|(k, _)| *k == name)
+            .last()
+            .map(|(_, v)| v)
     }
 }
 
-/// Reads one argument's bytes as `T`; on an error, through a value, for its words.
+/// Reads the argument `bytes` start with as `T`; on an error, through a value, for its
+/// words.
 fn read_item<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValueError> {
-    from_slice(bytes).or_else(|direct| {
-        match Serializer::MsgPack.decode_value(&Bytes::copy_from_slice(bytes)) {
+    from_prefix(bytes).or_else(|direct| {
+        let item = one_item(bytes).unwrap_or(bytes);
+        match Serializer::MsgPack.decode_value(&Bytes::copy_from_slice(item)) {
             Ok(v) => from_value(v),
             Err(_) => Err(direct),
         }
@@ -98,7 +98,7 @@ impl Incoming {
     fn positional(&self) -> usize {
         match &self.0 {
             Repr::Values(a) => a.args.len(),
-            Repr::MsgPack(m) => m.items.len(),
+            Repr::MsgPack(m) => m.positional,
         }
     }
 
@@ -107,7 +107,7 @@ impl Incoming {
         let known = |k: &&str| names.contains(k);
         match &self.0 {
             Repr::Values(a) => a.kwargs.keys().map(String::as_str).find(|k| !known(k)),
-            Repr::MsgPack(m) => m.entries.iter().map(|e| m.key(e)).find(|k| !known(k)),
+            Repr::MsgPack(m) => map_entries(&m.kwargs).map(|(k, _)| k).find(|k| !known(k)),
         }
     }
 
@@ -129,8 +129,7 @@ impl Incoming {
                 }
             }
             Repr::MsgPack(m) => {
-                let item = index.and_then(|i| m.items.get(i));
-                if let Some(bytes) = item.and_then(|r| m.args.get(r.clone())) {
+                if let Some(bytes) = index.and_then(|i| from_item(&m.args, i)) {
                     return (read_item(bytes), "positional argument");
                 }
                 match m.kwarg(name) {

@@ -138,23 +138,34 @@ struct Items {
 const HEADER_ROOM: usize = 5;
 
 impl Items {
-    fn new() -> Self {
-        Self {
-            bytes: vec![0; HEADER_ROOM],
-            count: 0,
+    /// Room for the header, and for `capacity` bytes of items.
+    fn new(capacity: usize) -> Self {
+        let mut bytes = Vec::with_capacity(HEADER_ROOM + capacity);
+        bytes.resize(HEADER_ROOM, 0);
+        Self { bytes, count: 0 }
+    }
+
+    /// Makes the room for the header, if it is not made yet.
+    fn start(&mut self) {
+        if self.bytes.is_empty() {
+            *self = Self::new(64);
         }
     }
 
     /// The list (or map) with its header in the room in front.
     fn finish(mut self, bin: Binary, map: bool) -> Bytes {
-        let mut header = Vec::with_capacity(HEADER_ROOM);
+        self.start();
+        // Written after the items, then moved into the room in front of them.
+        let end = self.bytes.len();
         if map {
-            bin.map_header(self.count, &mut header);
+            bin.map_header(self.count, &mut self.bytes);
         } else {
-            bin.array_header(self.count, &mut header);
+            bin.array_header(self.count, &mut self.bytes);
         }
-        let from = HEADER_ROOM.saturating_sub(header.len());
-        self.bytes[from..HEADER_ROOM].copy_from_slice(&header[..HEADER_ROOM - from]);
+        let len = (self.bytes.len() - end).min(HEADER_ROOM);
+        let from = HEADER_ROOM - len;
+        self.bytes.copy_within(end..end + len, from);
+        self.bytes.truncate(end);
         Bytes::from(self.bytes).slice(from..)
     }
 }
@@ -167,11 +178,19 @@ impl StubArgs {
 
     /// Arguments built for `session`: in the bytes of its wire when it has a binary one.
     pub fn on(session: &Session) -> Self {
-        let built = match session.wire().binary() {
+        Self::for_wire(session.wire())
+    }
+
+    fn for_wire(wire: Wire) -> Self {
+        let built = match wire.binary() {
             Some(bin) => Built::Binary {
                 bin,
-                args: Items::new(),
-                kwargs: Items::new(),
+                args: Items::new(128),
+                // Made with the first keyword argument.
+                kwargs: Items {
+                    bytes: Vec::new(),
+                    count: 0,
+                },
             },
             None => Built::default(),
         };
@@ -209,6 +228,7 @@ impl StubArgs {
                 }
             }),
             Built::Binary { bin, kwargs, .. } => {
+                kwargs.start();
                 let at = kwargs.bytes.len();
                 bin.str(name, &mut kwargs.bytes);
                 match bin.write(value, &mut kwargs.bytes) {
@@ -311,4 +331,41 @@ pub fn join_components<const N: usize>(
 ) -> Result<String, ValueError> {
     let parts: Vec<String> = parts.into_iter().collect::<Result<_, _>>()?;
     Ok(parts.join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::PayloadValues;
+    use crate::Serializer;
+
+    /// What a stub sends, read back, for a wire.
+    fn sent(wire: Wire, build: &dyn Fn(StubArgs) -> StubArgs) -> Option<PayloadValues> {
+        let built = build(StubArgs::for_wire(wire));
+        assert!(built.error.is_none());
+        StubArgs::outgoing(built.built).payload.to_values().ok()
+    }
+
+    #[test]
+    fn stub_arguments_in_bytes_read_as_those_built_as_values() {
+        let cases: [&dyn Fn(StubArgs) -> StubArgs; 5] = [
+            &|a| a,
+            &|a| a.arg(&1).arg(&"x"),
+            &|a| a.arg(&1).kwarg("k", &Some(2)).kwarg("gone", &None::<u8>),
+            &|a| a.kwarg("only", &"kw"),
+            &|a| (0..300).fold(a, |a, i| a.arg(&i)),
+        ];
+        for build in cases {
+            let values = sent(Wire::of(None), build);
+            for s in [Serializer::MsgPack, Serializer::Cbor] {
+                assert_eq!(sent(Wire::of(Some(s)), build), values, "{s:?}");
+            }
+        }
+        let many = (0..40).fold(
+            StubArgs::for_wire(Wire::of(Some(Serializer::Cbor))),
+            |a, i| a.kwarg(&format!("k{i}"), &i),
+        );
+        let read = StubArgs::outgoing(many.built).payload.kwargs_values();
+        assert_eq!(read.map(|k| k.len()), Ok(40));
+    }
 }
