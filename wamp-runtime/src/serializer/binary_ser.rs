@@ -304,49 +304,28 @@ impl<W: BinWriter> Compound<'_, W> {
     }
 }
 
-impl<W: BinWriter> ser::SerializeSeq for Compound<'_, W> {
-    type Ok = ();
-    type Error = ValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), ValueError> {
-        Self::finish(self)
-    }
+/// The four kinds of list serde has, each an item after the other.
+macro_rules! list_of_items {
+    ($($kind:ident :: $method:ident),*) => {$(
+        impl<W: BinWriter> ser::$kind for Compound<'_, W> {
+            type Ok = ();
+            type Error = ValueError;
+            fn $method<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
+                self.item(v)
+            }
+            fn end(self) -> Result<(), ValueError> {
+                Self::finish(self)
+            }
+        }
+    )*};
 }
 
-impl<W: BinWriter> ser::SerializeTuple for Compound<'_, W> {
-    type Ok = ();
-    type Error = ValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), ValueError> {
-        Self::finish(self)
-    }
-}
-
-impl<W: BinWriter> ser::SerializeTupleStruct for Compound<'_, W> {
-    type Ok = ();
-    type Error = ValueError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), ValueError> {
-        Self::finish(self)
-    }
-}
-
-impl<W: BinWriter> ser::SerializeTupleVariant for Compound<'_, W> {
-    type Ok = ();
-    type Error = ValueError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ValueError> {
-        self.item(v)
-    }
-    fn end(self) -> Result<(), ValueError> {
-        Self::finish(self)
-    }
-}
+list_of_items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl<W: BinWriter> ser::SerializeMap for Compound<'_, W> {
     type Ok = ();
